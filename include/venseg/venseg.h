@@ -1,0 +1,216 @@
+/*
+ * libvenseg: artery and vein segmentation in B-mode ultrasound, and vein compressibility.
+ *
+ * Stable C ABI. Everything declared here keeps its signature and meaning for the
+ * whole life of one ABI major (VENSEG_ABI_VERSION == the shared library's SOVERSION);
+ * see ABI.md for the policy and the threading rules.
+ *
+ * Conventions
+ *  - Every fallible call returns a venseg_status. On failure, venseg_last_error()
+ *    gives a human-readable detail for the calling thread, and every object passed
+ *    in stays valid and usable; output pointers are left untouched.
+ *  - Objects are opaque. Each *_create / *_load has a *_free; free(NULL) is a no-op.
+ *  - The library never prints, aborts or exits.
+ *  - Pixel coordinates: x = column, y = row, origin at the top-left pixel's corner;
+ *    a pixel's centre is at (x + 0.5, y + 0.5). Strides are in bytes for pixel
+ *    buffers and masks, and in elements (floats) for probability maps.
+ */
+#ifndef VENSEG_VENSEG_H
+#define VENSEG_VENSEG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "venseg/venseg_export.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define VENSEG_VERSION_MAJOR 0
+#define VENSEG_VERSION_MINOR 1
+#define VENSEG_VERSION_PATCH 0
+#define VENSEG_VERSION_NUMBER \
+    (VENSEG_VERSION_MAJOR * 10000 + VENSEG_VERSION_MINOR * 100 + VENSEG_VERSION_PATCH)
+#define VENSEG_VERSION_STRING "0.1.0"
+/* Bumped only when the ABI breaks; equals the shared library's SOVERSION. */
+#define VENSEG_ABI_VERSION 1
+
+/* The version of the library actually linked (compare with VENSEG_VERSION_NUMBER). */
+VENSEG_API unsigned venseg_version_number(void);
+VENSEG_API const char *venseg_version_string(void);
+/* "key=value;..." description of the build: backends compiled in, OpenMP, zlib. */
+VENSEG_API const char *venseg_build_info(void);
+
+/* ----------------------------------------------------------------- status */
+
+/* Values are pinned forever; new codes are only appended. */
+typedef enum venseg_status {
+    VENSEG_OK = 0,
+    VENSEG_E_INVALID_ARGUMENT = 1, /* NULL pointer, bad dimension, bad enum value */
+    VENSEG_E_OUT_OF_MEMORY = 2,
+    VENSEG_E_IO = 3,               /* a file could not be opened or read */
+    VENSEG_E_BAD_FILE = 4,         /* not a weights file, truncated, corrupted, bad CRC */
+    VENSEG_E_FILE_VERSION = 5,     /* a weights file of a format version this build cannot read */
+    VENSEG_E_BAD_MODEL = 6,        /* well-formed file whose metadata or tensors do not make a valid network */
+    VENSEG_E_UNSUPPORTED = 7,      /* valid request this build or CPU cannot do */
+    VENSEG_E_BACKEND = 8,          /* a compute backend failed */
+    VENSEG_E_BUFFER_TOO_SMALL = 9,
+    VENSEG_E_NOT_FOUND = 10,       /* unknown metadata key, index out of range */
+    VENSEG_E_BAD_STATE = 11,       /* call not valid in the object's current state */
+    VENSEG_E_UNDEFINED = 12,       /* a quantity that is mathematically undefined (e.g. division by a zero area) */
+    VENSEG_E_INTERNAL = 13
+} venseg_status;
+
+/* "VENSEG_OK", "VENSEG_E_BAD_FILE", ...; "VENSEG_E_UNKNOWN" for values not in the enum. */
+VENSEG_API const char *venseg_status_name(venseg_status status);
+/* Detail message of the last failed call on this thread ("" if none). Valid until the
+ * next call into libvenseg on the same thread. */
+VENSEG_API const char *venseg_last_error(void);
+
+/* ---------------------------------------------------------------- options */
+
+typedef struct venseg_options venseg_options;
+
+typedef enum venseg_backend {
+    VENSEG_BACKEND_AUTO = 0,      /* the fastest backend available for the model */
+    VENSEG_BACKEND_REFERENCE = 1, /* portable C + OpenMP; the oracle for all others */
+    VENSEG_BACKEND_ONEDNN = 2,
+    VENSEG_BACKEND_CUDA = 3
+} venseg_backend;
+
+typedef enum venseg_precision {
+    VENSEG_PRECISION_FP32 = 0,
+    VENSEG_PRECISION_BF16 = 1,
+    VENSEG_PRECISION_INT8 = 2,
+    VENSEG_PRECISION_FP16 = 3
+} venseg_precision;
+
+/* Option keys; values pinned. Keys >= 1000 are reserved for venseg_experimental.h. */
+typedef enum venseg_option {
+    VENSEG_OPT_BACKEND = 100,           /* venseg_backend, default AUTO */
+    VENSEG_OPT_NUM_THREADS = 101,       /* 0 = OpenMP default, else 1..1024 */
+    VENSEG_OPT_PRECISION = 102,         /* venseg_precision, default FP32 */
+    VENSEG_OPT_DEVICE = 103,            /* device index for GPU backends, default 0 */
+    VENSEG_OPT_MIN_INSTANCE_AREA = 104, /* px; smaller components are removed from the mask; default 16 */
+    VENSEG_OPT_THRESHOLD_PERMILLE = 105 /* probability threshold x 1000; 0 = the model's own (default) */
+} venseg_option;
+
+VENSEG_API venseg_status venseg_options_create(venseg_options **out);
+VENSEG_API void venseg_options_free(venseg_options *options);
+VENSEG_API venseg_status venseg_options_set(venseg_options *options, venseg_option key, int64_t value);
+VENSEG_API venseg_status venseg_options_get(const venseg_options *options, venseg_option key, int64_t *value);
+/* Inclusive range of valid values for a key. */
+VENSEG_API venseg_status venseg_option_bounds(venseg_option key, int64_t *lower, int64_t *upper);
+
+/* ------------------------------------------------------------------ model */
+
+/* Immutable once loaded: any number of threads and sessions may share one model.
+ * A model may be freed while sessions made from it are alive; it is released with
+ * the last of them. */
+typedef struct venseg_model venseg_model;
+
+VENSEG_API venseg_status venseg_model_load_file(const char *path, venseg_model **out);
+/* The bytes are copied; the caller may free them on return. */
+VENSEG_API venseg_status venseg_model_load_memory(const void *data, size_t size, venseg_model **out);
+VENSEG_API void venseg_model_free(venseg_model *model);
+
+/* The network's native input (frames are resized to it) and channel count. */
+VENSEG_API venseg_status venseg_model_input_size(const venseg_model *model, int32_t *width,
+                                                 int32_t *height, int32_t *channels);
+VENSEG_API venseg_status venseg_model_num_classes(const venseg_model *model, int32_t *n);
+/* Class i (0-based) is label value i + 1 in masks; its name, e.g. "artery". The
+ * string lives as long as the model. */
+VENSEG_API venseg_status venseg_model_class_name(const venseg_model *model, int32_t index,
+                                                 const char **name);
+/* Metadata by key (see docs/weights-format.md). Strings live as long as the model. */
+VENSEG_API venseg_status venseg_model_meta_string(const venseg_model *model, const char *key,
+                                                  const char **value);
+VENSEG_API venseg_status venseg_model_meta_int(const venseg_model *model, const char *key,
+                                               int64_t *value);
+VENSEG_API venseg_status venseg_model_meta_double(const venseg_model *model, const char *key,
+                                                  double *value);
+/* Number of learned parameters (after dequantisation, before BN folding). */
+VENSEG_API venseg_status venseg_model_parameter_count(const venseg_model *model, int64_t *count);
+
+/* ---------------------------------------------------------------- session */
+
+/* Per-thread executor: one thread at a time, may move between threads. Cheap
+ * compared with a model; holds the compute buffers. */
+typedef struct venseg_session venseg_session;
+
+/* options may be NULL (defaults); they are copied. */
+VENSEG_API venseg_status venseg_session_create(const venseg_model *model,
+                                               const venseg_options *options,
+                                               venseg_session **out);
+VENSEG_API void venseg_session_free(venseg_session *session);
+/* What the session actually runs: backend (venseg_backend), precision, threads. */
+VENSEG_API venseg_status venseg_session_get(const venseg_session *session, venseg_option key,
+                                            int64_t *value);
+/* e.g. "reference: portable C, OpenMP 2 threads, fp32". Lives as long as the session. */
+VENSEG_API const char *venseg_session_describe(const venseg_session *session);
+
+typedef enum venseg_pixel_format {
+    VENSEG_PIXEL_GRAY8 = 1,   /* 1 byte per pixel */
+    VENSEG_PIXEL_RGB8 = 2,    /* 3 bytes, R G B */
+    VENSEG_PIXEL_BGR8 = 3,    /* 3 bytes, B G R */
+    VENSEG_PIXEL_GRAY16 = 4,  /* native-endian uint16, full range 0..65535 */
+    VENSEG_PIXEL_FLOAT32 = 5  /* native float, one channel, 0.0 black .. 1.0 white */
+} venseg_pixel_format;
+
+/* Region of interest for the following frames (the B-mode sector inside a scanner
+ * screen). Width or height 0 clears it (whole frame). Pixels outside are label 0
+ * and probability 0. */
+VENSEG_API venseg_status venseg_session_set_roi(venseg_session *session, int32_t x, int32_t y,
+                                                int32_t width, int32_t height);
+/* Physical pixel size in mm for the following frames; 0, 0 = unknown (mm results NaN). */
+VENSEG_API venseg_status venseg_session_set_pixel_spacing(venseg_session *session,
+                                                          double mm_per_px_x, double mm_per_px_y);
+
+/*
+ * Segment one frame.
+ *  pixels, format, width, height, row_stride: the frame; row_stride in bytes, >= width * pixel size.
+ *  label_mask: width x height bytes (mask_stride bytes per row): 0 background, i + 1 class i.
+ *  probabilities (nullable): n_classes planes of height rows of width floats, rows
+ *    prob_row_stride floats apart, planes height * prob_row_stride floats apart.
+ * The frame is resized to the model's input as its metadata says, normalised, run,
+ * and the probabilities resized back to the frame. Instances (connected components of
+ * each class of at least VENSEG_OPT_MIN_INSTANCE_AREA px) are kept by the session until
+ * the next call: see venseg_session_instance_count().
+ */
+VENSEG_API venseg_status venseg_segment(venseg_session *session, const void *pixels,
+                                        venseg_pixel_format format, int32_t width, int32_t height,
+                                        int64_t row_stride, uint8_t *label_mask, int64_t mask_stride,
+                                        float *probabilities, int64_t prob_row_stride);
+
+/* One connected vessel region of the last segmented frame. The caller sets
+ * struct_size = sizeof(venseg_instance); fields beyond it are not written, and new
+ * fields are only ever appended. */
+typedef struct venseg_instance {
+    uint32_t struct_size;
+    int32_t label;                /* 1 + class index (1 artery, 2 vein for the shipped models) */
+    int64_t area_px;
+    double area_mm2;              /* NaN when the pixel spacing is unknown */
+    double centroid_x, centroid_y; /* px, frame coordinates of the centre of mass */
+    int32_t bbox_x, bbox_y, bbox_width, bbox_height;
+    double equivalent_diameter_px; /* diameter of the disc of equal area */
+    double equivalent_diameter_mm; /* NaN when the pixel spacing is unknown */
+    double mean_probability;      /* mean class probability over the instance */
+} venseg_instance;
+
+/* Instances are ordered by label, then by decreasing area. */
+VENSEG_API venseg_status venseg_session_instance_count(const venseg_session *session, int32_t *count);
+VENSEG_API venseg_status venseg_session_instance(const venseg_session *session, int32_t index,
+                                                 venseg_instance *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#if defined(VENSEG_EXPERIMENTAL)
+#include "venseg/venseg_experimental.h"
+#endif
+
+#endif /* VENSEG_VENSEG_H */

@@ -1,0 +1,159 @@
+/* Frame pre- and post-processing. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/frame.h"
+
+int vs_pixel_size(venseg_pixel_format format)
+{
+    switch (format) {
+    case VENSEG_PIXEL_GRAY8: return 1;
+    case VENSEG_PIXEL_RGB8:
+    case VENSEG_PIXEL_BGR8: return 3;
+    case VENSEG_PIXEL_GRAY16: return 2;
+    case VENSEG_PIXEL_FLOAT32: return 4;
+    }
+    return 0;
+}
+
+void vs_mapping_init(vs_mapping *m, int rw, int rh, int nw, int nh, int letterbox)
+{
+    m->rw = rw;
+    m->rh = rh;
+    m->nw = nw;
+    m->nh = nh;
+    m->sx = (double)nw / rw;
+    m->sy = (double)nh / rh;
+    m->ox = m->oy = 0.0;
+    if (letterbox) {
+        double s = m->sx < m->sy ? m->sx : m->sy;
+        m->sx = m->sy = s;
+        m->ox = (nw - rw * s) / 2.0;
+        m->oy = (nh - rh * s) / 2.0;
+    }
+}
+
+/* Intensity of channel c (0..2, RGB order) at integer pixel (x, y), 0..255 units. */
+static float pixel(const uint8_t *base, venseg_pixel_format f, int64_t stride, int x, int y, int c, int gray_out)
+{
+    const uint8_t *row = base + (int64_t)y * stride;
+    switch (f) {
+    case VENSEG_PIXEL_GRAY8: return row[x];
+    case VENSEG_PIXEL_GRAY16: {
+        uint16_t v;
+        memcpy(&v, row + 2 * (size_t)x, 2);
+        return v / 257.0f;
+    }
+    case VENSEG_PIXEL_FLOAT32: {
+        float v;
+        memcpy(&v, row + 4 * (size_t)x, 4);
+        return isfinite(v) ? v * 255.0f : 0.0f;
+    }
+    case VENSEG_PIXEL_RGB8:
+    case VENSEG_PIXEL_BGR8: {
+        const uint8_t *p = row + 3 * (size_t)x;
+        int r = f == VENSEG_PIXEL_RGB8 ? p[0] : p[2], b = f == VENSEG_PIXEL_RGB8 ? p[2] : p[0];
+        if (gray_out) return 0.299f * r + 0.587f * p[1] + 0.114f * b; /* BT.601 luma */
+        return c == 0 ? r : c == 1 ? p[1] : b;
+    }
+    }
+    return 0.0f;
+}
+
+/* Source coordinate of a destination pixel centre, clamped to [0, n - 1]; i0, i1, t. */
+static void source(double d, int n, int *i0, int *i1, float *t)
+{
+    if (d < 0) d = 0;
+    if (d > n - 1) d = n - 1;
+    *i0 = (int)d;
+    *i1 = *i0 + 1 < n ? *i0 + 1 : *i0;
+    *t = (float)(d - *i0);
+}
+
+void vs_frame_to_tensor(const void *pixels, venseg_pixel_format format, int64_t row_stride, const vs_mapping *m,
+                        int channels, double scale, const double *mean, const double *std, float *tensor)
+{
+    const uint8_t *base = pixels;
+    const size_t plane = (size_t)m->nw * m->nh;
+    for (int y = 0; y < m->nh; y++) {
+        double fy = (y + 0.5 - m->oy) / m->sy;
+        int inside_y = fy >= 0 && fy <= m->rh;
+        int y0, y1;
+        float ty;
+        source(fy - 0.5, m->rh, &y0, &y1, &ty);
+        for (int x = 0; x < m->nw; x++) {
+            double fx = (x + 0.5 - m->ox) / m->sx;
+            int inside = inside_y && fx >= 0 && fx <= m->rw;
+            int x0, x1;
+            float tx;
+            source(fx - 0.5, m->rw, &x0, &x1, &tx);
+            for (int c = 0; c < channels; c++) {
+                float v = 0.0f;
+                if (inside) {
+                    int g = channels == 1;
+                    float a = pixel(base, format, row_stride, x0, y0, c, g), b = pixel(base, format, row_stride, x1, y0, c, g);
+                    float d = pixel(base, format, row_stride, x0, y1, c, g), e = pixel(base, format, row_stride, x1, y1, c, g);
+                    float top = a + (b - a) * tx, bottom = d + (e - d) * tx;
+                    v = top + (bottom - top) * ty;
+                }
+                tensor[c * plane + (size_t)y * m->nw + x] = (float)((v * scale - mean[c]) / std[c]);
+            }
+        }
+    }
+}
+
+void vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float *out)
+{
+    const size_t in_plane = (size_t)m->nw * m->nh, out_plane = (size_t)m->rw * m->rh;
+    for (int y = 0; y < m->rh; y++) {
+        int y0, y1;
+        float ty;
+        source((y + 0.5) * m->sy + m->oy - 0.5, m->nh, &y0, &y1, &ty);
+        for (int x = 0; x < m->rw; x++) {
+            int x0, x1;
+            float tx;
+            source((x + 0.5) * m->sx + m->ox - 0.5, m->nw, &x0, &x1, &tx);
+            for (int p = 0; p < planes; p++) {
+                const float *src = maps + p * in_plane;
+                float a = src[(size_t)y0 * m->nw + x0], b = src[(size_t)y0 * m->nw + x1];
+                float d = src[(size_t)y1 * m->nw + x0], e = src[(size_t)y1 * m->nw + x1];
+                float top = a + (b - a) * tx, bottom = d + (e - d) * tx;
+                out[p * out_plane + (size_t)y * m->rw + x] = top + (bottom - top) * ty;
+            }
+        }
+    }
+}
+
+int vs_components(const uint8_t *labels, int w, int h, int32_t *comp)
+{
+    const size_t n = (size_t)w * h;
+    int32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    if (!queue) return -1;
+    for (size_t i = 0; i < n; i++) comp[i] = -1;
+    int count = 0;
+    for (size_t start = 0; start < n; start++) {
+        if (!labels[start] || comp[start] >= 0) continue;
+        const uint8_t lab = labels[start];
+        size_t head = 0, tail = 0;
+        queue[tail++] = (int32_t)start;
+        comp[start] = count;
+        while (head < tail) {
+            int32_t p = queue[head++];
+            int px = p % w, py = p / w;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int qx = px + dx, qy = py + dy;
+                    if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
+                    size_t q = (size_t)qy * w + qx;
+                    if (labels[q] == lab && comp[q] < 0) {
+                        comp[q] = count;
+                        queue[tail++] = (int32_t)q;
+                    }
+                }
+        }
+        count++;
+    }
+    free(queue);
+    return count;
+}

@@ -1,0 +1,30 @@
+/* Internal declarations shared by the core and the backends. Not installed. */
+#ifndef VENSEG_INTERNAL_H
+#define VENSEG_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "venseg/venseg.h"
+
+#if defined(__GNUC__)
+#define VS_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define VS_PRINTF(a, b)
+#endif
+
+/* Records the detail message for venseg_last_error() on this thread and returns status. */
+venseg_status vs_fail(venseg_status status, const char *fmt, ...) VS_PRINTF(2, 3);
+/* Clears the thread's detail message (called on entry of public functions). */
+void vs_clear_error(void);
+
+/* a * b (* c) without overflow into *out; 0 on overflow. */
+int vs_mul_size(size_t a, size_t b, size_t *out);
+
+float vs_half_to_float(uint16_t h);
+float vs_bf16_to_float(uint16_t b);
+
+/* Threads actually used for a requested count (0 = OpenMP default). */
+int vs_resolve_threads(int64_t requested);
+
+#endif

@@ -1,0 +1,93 @@
+/* Options: enum key + integer value, with bounds (zstd's setParameter pattern). */
+#include <stdlib.h>
+
+#include "core/options.h"
+
+typedef struct option_spec {
+    venseg_option key;
+    const char *name;
+    int64_t lower, upper, fallback;
+} option_spec;
+
+static const option_spec specs[] = {
+    {VENSEG_OPT_BACKEND, "VENSEG_OPT_BACKEND", VENSEG_BACKEND_AUTO, VENSEG_BACKEND_CUDA, VENSEG_BACKEND_AUTO},
+    {VENSEG_OPT_NUM_THREADS, "VENSEG_OPT_NUM_THREADS", 0, 1024, 0},
+    {VENSEG_OPT_PRECISION, "VENSEG_OPT_PRECISION", VENSEG_PRECISION_FP32, VENSEG_PRECISION_FP16, VENSEG_PRECISION_FP32},
+    {VENSEG_OPT_DEVICE, "VENSEG_OPT_DEVICE", 0, 64, 0},
+    {VENSEG_OPT_MIN_INSTANCE_AREA, "VENSEG_OPT_MIN_INSTANCE_AREA", 0, INT64_C(1) << 40, 16},
+    {VENSEG_OPT_THRESHOLD_PERMILLE, "VENSEG_OPT_THRESHOLD_PERMILLE", 0, 999, 0},
+};
+
+static const option_spec *find_spec(venseg_option key)
+{
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        if (specs[i].key == key) return &specs[i];
+    return NULL;
+}
+
+int64_t *vs_option_slot(vs_option_values *v, venseg_option key)
+{
+    switch (key) {
+    case VENSEG_OPT_BACKEND: return &v->backend;
+    case VENSEG_OPT_NUM_THREADS: return &v->num_threads;
+    case VENSEG_OPT_PRECISION: return &v->precision;
+    case VENSEG_OPT_DEVICE: return &v->device;
+    case VENSEG_OPT_MIN_INSTANCE_AREA: return &v->min_instance_area;
+    case VENSEG_OPT_THRESHOLD_PERMILLE: return &v->threshold_permille;
+    }
+    return NULL;
+}
+
+void vs_option_defaults(vs_option_values *v)
+{
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+        *vs_option_slot(v, specs[i].key) = specs[i].fallback;
+}
+
+venseg_status venseg_options_create(venseg_options **out)
+{
+    vs_clear_error();
+    if (!out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_create: out is NULL");
+    venseg_options *o = malloc(sizeof *o);
+    if (!o) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_options_create: out of memory");
+    vs_option_defaults(&o->values);
+    *out = o;
+    return VENSEG_OK;
+}
+
+void venseg_options_free(venseg_options *options) { free(options); }
+
+venseg_status venseg_options_set(venseg_options *options, venseg_option key, int64_t value)
+{
+    vs_clear_error();
+    if (!options) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_set: options is NULL");
+    const option_spec *spec = find_spec(key);
+    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_set: unknown option key %d", (int)key);
+    if (value < spec->lower || value > spec->upper)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: value %lld outside [%lld, %lld]", spec->name,
+                       (long long)value, (long long)spec->lower, (long long)spec->upper);
+    *vs_option_slot(&options->values, key) = value;
+    return VENSEG_OK;
+}
+
+venseg_status venseg_options_get(const venseg_options *options, venseg_option key, int64_t *value)
+{
+    vs_clear_error();
+    if (!options || !value)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_get: %s is NULL", options ? "value" : "options");
+    if (!find_spec(key)) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_get: unknown option key %d", (int)key);
+    vs_option_values copy = options->values;
+    *value = *vs_option_slot(&copy, key);
+    return VENSEG_OK;
+}
+
+venseg_status venseg_option_bounds(venseg_option key, int64_t *lower, int64_t *upper)
+{
+    vs_clear_error();
+    if (!lower || !upper) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_option_bounds: NULL output");
+    const option_spec *spec = find_spec(key);
+    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_option_bounds: unknown option key %d", (int)key);
+    *lower = spec->lower;
+    *upper = spec->upper;
+    return VENSEG_OK;
+}

@@ -1,0 +1,389 @@
+/* Sessions: per-thread executors holding the backend plan and frame buffers. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/backend.h"
+#include "core/frame.h"
+#include "core/model.h"
+#include "core/options.h"
+
+#define VS_PI 3.14159265358979323846
+
+enum { MAX_FRAME_SIDE = 32768, MAX_TENSOR_SIDE = 8192 };
+
+struct venseg_session {
+    venseg_model *model;
+    vs_option_values opts;
+    int threads;
+    const vs_backend_ops *backend;
+    void *plan;
+    int plan_h, plan_w;
+    int roi_x, roi_y, roi_w, roi_h; /* roi_w == 0: whole frame */
+    double spacing_x, spacing_y;    /* 0: unknown */
+    /* grown on demand, reused across frames */
+    float *tensor, *logits, *roi_probs;
+    size_t tensor_cap, logits_cap, roi_probs_cap;
+    uint8_t *roi_labels;
+    int32_t *roi_comp;
+    size_t roi_cap;
+    venseg_instance *instances;
+    int n_instances, instances_cap;
+    char description[192];
+};
+
+static int reserve(void **p, size_t *cap, size_t count, size_t elem)
+{
+    if (count <= *cap) return 1;
+    size_t bytes;
+    if (!vs_mul_size(count, elem, &bytes)) return 0;
+    void *q = realloc(*p, bytes);
+    if (!q) return 0;
+    *p = q;
+    *cap = count;
+    return 1;
+}
+
+venseg_status venseg_session_create(const venseg_model *model, const venseg_options *options, venseg_session **out)
+{
+    vs_clear_error();
+    if (!model || !out)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_create: %s is NULL", model ? "out" : "model");
+    venseg_session *s = calloc(1, sizeof *s);
+    if (!s) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_session_create: out of memory");
+    if (options) s->opts = options->values;
+    else vs_option_defaults(&s->opts);
+    switch ((venseg_backend)s->opts.backend) {
+    case VENSEG_BACKEND_AUTO:
+    case VENSEG_BACKEND_REFERENCE: s->backend = &vs_backend_reference; break;
+    case VENSEG_BACKEND_ONEDNN:
+    case VENSEG_BACKEND_CUDA: {
+        const char *name = s->opts.backend == VENSEG_BACKEND_ONEDNN ? "oneDNN" : "CUDA";
+        free(s);
+        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: backend %s is not built into this library (%s)",
+                       name, venseg_build_info());
+    }
+    }
+    if (s->opts.precision != VENSEG_PRECISION_FP32) {
+        free(s);
+        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the reference backend runs fp32 only");
+    }
+    s->threads = vs_resolve_threads(s->opts.num_threads);
+    s->model = (venseg_model *)model; /* the model is immutable; the count is its only mutable part */
+    vs_model_retain(s->model);
+    snprintf(s->description, sizeof s->description, "%s: portable C, %d thread%s, fp32", s->backend->name, s->threads,
+             s->threads == 1 ? "" : "s");
+    *out = s;
+    return VENSEG_OK;
+}
+
+void venseg_session_free(venseg_session *s)
+{
+    if (!s) return;
+    if (s->plan) s->backend->plan_free(s->plan);
+    free(s->tensor);
+    free(s->logits);
+    free(s->roi_probs);
+    free(s->roi_labels);
+    free(s->roi_comp);
+    free(s->instances);
+    vs_model_release(s->model);
+    free(s);
+}
+
+venseg_status venseg_session_get(const venseg_session *s, venseg_option key, int64_t *value)
+{
+    vs_clear_error();
+    if (!s || !value) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_get: %s is NULL", s ? "value" : "session");
+    vs_option_values v = s->opts;
+    v.backend = s->backend->id;
+    v.num_threads = s->threads;
+    int64_t *slot = vs_option_slot(&v, key);
+    if (!slot) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_get: unknown option key %d", (int)key);
+    *value = *slot;
+    return VENSEG_OK;
+}
+
+const char *venseg_session_describe(const venseg_session *s) { return s ? s->description : ""; }
+
+venseg_status venseg_session_set_roi(venseg_session *s, int32_t x, int32_t y, int32_t width, int32_t height)
+{
+    vs_clear_error();
+    if (!s) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_set_roi: session is NULL");
+    if (width == 0 || height == 0) {
+        s->roi_w = s->roi_h = 0;
+        return VENSEG_OK;
+    }
+    if (x < 0 || y < 0 || width < 0 || height < 0 || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE ||
+        x > MAX_FRAME_SIDE - width || y > MAX_FRAME_SIDE - height)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_set_roi: (%d, %d, %d x %d) is not a valid region", x,
+                       y, width, height);
+    s->roi_x = x;
+    s->roi_y = y;
+    s->roi_w = width;
+    s->roi_h = height;
+    return VENSEG_OK;
+}
+
+venseg_status venseg_session_set_pixel_spacing(venseg_session *s, double mm_x, double mm_y)
+{
+    vs_clear_error();
+    if (!s) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_set_pixel_spacing: session is NULL");
+    int unknown = mm_x == 0 && mm_y == 0;
+    if (!unknown && !(mm_x > 0 && mm_y > 0 && isfinite(mm_x) && isfinite(mm_y)))
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT,
+                       "venseg_session_set_pixel_spacing: %g x %g mm is not a valid spacing (both > 0, or both 0)",
+                       mm_x, mm_y);
+    s->spacing_x = mm_x;
+    s->spacing_y = mm_y;
+    return VENSEG_OK;
+}
+
+/* Plan for the size, then logits for one image [C][h][w] -> [classes][h][w]. */
+static venseg_status forward(venseg_session *s, const float *input, int h, int w, float *logits)
+{
+    if (!s->plan || s->plan_h != h || s->plan_w != w) {
+        if (s->plan) s->backend->plan_free(s->plan);
+        s->plan = NULL;
+        venseg_status st = s->backend->plan_create(&s->model->graph, h, w, s->threads, &s->plan);
+        if (st) return st;
+        s->plan_h = h;
+        s->plan_w = w;
+    }
+    return s->backend->run(s->plan, input, logits);
+}
+
+static void activate(const venseg_model *m, float *maps, size_t plane)
+{
+    const int k = m->n_classes;
+    if (!m->softmax) {
+        for (size_t i = 0; i < (size_t)k * plane; i++) maps[i] = 1.0f / (1.0f + expf(-maps[i]));
+        return;
+    }
+    for (size_t i = 0; i < plane; i++) {
+        float mx = maps[i];
+        for (int c = 1; c < k; c++) mx = fmaxf(mx, maps[c * plane + i]);
+        float sum = 0.0f;
+        for (int c = 0; c < k; c++) sum += (maps[c * plane + i] = expf(maps[c * plane + i] - mx));
+        for (int c = 0; c < k; c++) maps[c * plane + i] /= sum;
+    }
+}
+
+venseg_status venseg_session_run_tensor(venseg_session *s, const float *input, int32_t n, int32_t channels,
+                                        int32_t height, int32_t width, int apply_activation, float *output)
+{
+    vs_clear_error();
+    if (!s || !input || !output)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_run_tensor: %s is NULL",
+                       !s ? "session" : !input ? "input" : "output");
+    const venseg_model *m = s->model;
+    const int mult = m->graph.multiple;
+    if (n < 1 || n > 4096) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_run_tensor: batch %d outside [1, 4096]", n);
+    if (channels != m->in_channels)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_run_tensor: %d channels, the model takes %d", channels,
+                       m->in_channels);
+    if (height < mult || width < mult || height > MAX_TENSOR_SIDE || width > MAX_TENSOR_SIDE || height % mult ||
+        width % mult)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT,
+                       "venseg_session_run_tensor: %d x %d must be multiples of %d in [%d, %d]", width, height, mult,
+                       mult, MAX_TENSOR_SIDE);
+    const size_t plane = (size_t)height * width;
+    for (int32_t i = 0; i < n; i++) {
+        float *out = output + (size_t)i * m->n_classes * plane;
+        venseg_status st = forward(s, input + (size_t)i * channels * plane, height, width, out);
+        if (st) return st;
+        if (apply_activation) activate(m, out, plane);
+    }
+    return VENSEG_OK;
+}
+
+static int by_label_then_area(const void *a, const void *b)
+{
+    const venseg_instance *x = a, *y = b;
+    if (x->label != y->label) return x->label < y->label ? -1 : 1;
+    if (x->area_px != y->area_px) return x->area_px > y->area_px ? -1 : 1;
+    if (x->bbox_y != y->bbox_y) return x->bbox_y < y->bbox_y ? -1 : 1;
+    return (x->bbox_x > y->bbox_x) - (x->bbox_x < y->bbox_x);
+}
+
+/* Labels, components and instances of the ROI from its probability maps. */
+static venseg_status label_roi(venseg_session *s, int rw, int rh)
+{
+    const venseg_model *m = s->model;
+    const size_t plane = (size_t)rw * rh;
+    const double thr = s->opts.threshold_permille > 0 ? s->opts.threshold_permille / 1000.0 : m->threshold;
+    for (size_t i = 0; i < plane; i++) {
+        int best = 0;
+        for (int c = 1; c < m->n_classes; c++)
+            if (s->roi_probs[c * plane + i] > s->roi_probs[best * plane + i]) best = c;
+        s->roi_labels[i] = s->roi_probs[best * plane + i] > thr ? (uint8_t)(best + 1) : 0;
+    }
+    int count = vs_components(s->roi_labels, rw, rh, s->roi_comp);
+    if (count < 0) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory (components)");
+    typedef struct acc {
+        int64_t area;
+        double sx, sy, prob;
+        int x0, y0, x1, y1, label;
+    } acc;
+    acc *a = calloc((size_t)(count ? count : 1), sizeof *a);
+    if (!a) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory (instances)");
+    for (int i = 0; i < count; i++) {
+        a[i].x0 = rw;
+        a[i].y0 = rh;
+        a[i].x1 = a[i].y1 = -1;
+    }
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+            size_t i = (size_t)y * rw + x;
+            int c = s->roi_comp[i];
+            if (c < 0) continue;
+            acc *r = &a[c];
+            r->area++;
+            r->sx += x + 0.5;
+            r->sy += y + 0.5;
+            r->label = s->roi_labels[i];
+            r->prob += s->roi_probs[(size_t)(r->label - 1) * plane + i];
+            if (x < r->x0) r->x0 = x;
+            if (y < r->y0) r->y0 = y;
+            if (x > r->x1) r->x1 = x;
+            if (y > r->y1) r->y1 = y;
+        }
+    int kept = 0;
+    for (int i = 0; i < count; i++) kept += a[i].area >= s->opts.min_instance_area;
+    if (kept > s->instances_cap) {
+        venseg_instance *ni = realloc(s->instances, (size_t)kept * sizeof *ni);
+        if (!ni) {
+            free(a);
+            return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory (instances)");
+        }
+        s->instances = ni;
+        s->instances_cap = kept;
+    }
+    const int spacing = s->spacing_x > 0;
+    const double px_mm2 = s->spacing_x * s->spacing_y;
+    s->n_instances = 0;
+    for (int i = 0; i < count; i++) {
+        if (a[i].area < s->opts.min_instance_area) continue;
+        venseg_instance *o = &s->instances[s->n_instances++];
+        memset(o, 0, sizeof *o);
+        o->struct_size = sizeof *o;
+        o->label = a[i].label;
+        o->area_px = a[i].area;
+        o->centroid_x = s->roi_x + a[i].sx / a[i].area;
+        o->centroid_y = s->roi_y + a[i].sy / a[i].area;
+        o->bbox_x = s->roi_x + a[i].x0;
+        o->bbox_y = s->roi_y + a[i].y0;
+        o->bbox_width = a[i].x1 - a[i].x0 + 1;
+        o->bbox_height = a[i].y1 - a[i].y0 + 1;
+        o->equivalent_diameter_px = sqrt(4.0 * (double)a[i].area / VS_PI);
+        o->area_mm2 = spacing ? (double)a[i].area * px_mm2 : NAN;
+        o->equivalent_diameter_mm = spacing ? sqrt(4.0 * o->area_mm2 / VS_PI) : NAN;
+        o->mean_probability = a[i].prob / (double)a[i].area;
+    }
+    /* small components leave the mask too, so mask and instances agree */
+    for (size_t i = 0; i < plane; i++) {
+        int c = s->roi_comp[i];
+        if (c >= 0 && a[c].area < s->opts.min_instance_area) s->roi_labels[i] = 0;
+    }
+    free(a);
+    qsort(s->instances, (size_t)s->n_instances, sizeof *s->instances, by_label_then_area);
+    return VENSEG_OK;
+}
+
+venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel_format format, int32_t width,
+                             int32_t height, int64_t row_stride, uint8_t *label_mask, int64_t mask_stride,
+                             float *probabilities, int64_t prob_row_stride)
+{
+    vs_clear_error();
+    if (!s || !pixels || !label_mask)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: %s is NULL",
+                       !s ? "session" : !pixels ? "pixels" : "label_mask");
+    const int bpp = vs_pixel_size(format);
+    if (!bpp) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: unknown pixel format %d", (int)format);
+    if (width < 1 || height < 1 || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: frame %d x %d outside [1, %d]", width, height,
+                       MAX_FRAME_SIDE);
+    if (row_stride < (int64_t)width * bpp)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: row_stride %lld < width %d x %d bytes per pixel",
+                       (long long)row_stride, width, bpp);
+    if (mask_stride < width)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: mask_stride %lld < width %d", (long long)mask_stride,
+                       width);
+    if (probabilities && prob_row_stride < width)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: prob_row_stride %lld < width %d",
+                       (long long)prob_row_stride, width);
+    if (row_stride > INT64_MAX / height || mask_stride > INT64_MAX / height ||
+        (probabilities && prob_row_stride > INT64_MAX / 64 / height))
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: strides overflow");
+    int rx = 0, ry = 0, rw = width, rh = height;
+    if (s->roi_w) {
+        if (s->roi_x + s->roi_w > width || s->roi_y + s->roi_h > height)
+            return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: region (%d, %d, %d x %d) lies outside the %d x %d frame",
+                           s->roi_x, s->roi_y, s->roi_w, s->roi_h, width, height);
+        rx = s->roi_x;
+        ry = s->roi_y;
+        rw = s->roi_w;
+        rh = s->roi_h;
+    }
+    const venseg_model *m = s->model;
+    const size_t net_plane = (size_t)m->in_width * m->in_height, roi_plane = (size_t)rw * rh;
+    if (!reserve((void **)&s->tensor, &s->tensor_cap, net_plane * m->in_channels, sizeof(float)) ||
+        !reserve((void **)&s->logits, &s->logits_cap, net_plane * m->n_classes, sizeof(float)) ||
+        !reserve((void **)&s->roi_probs, &s->roi_probs_cap, roi_plane * m->n_classes, sizeof(float)) ||
+        !reserve((void **)&s->roi_comp, &s->roi_cap, roi_plane, sizeof(int32_t)))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory for a %d x %d frame", width, height);
+    uint8_t *labels = realloc(s->roi_labels, roi_plane);
+    if (!labels) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory for a %d x %d frame", width, height);
+    s->roi_labels = labels;
+
+    vs_mapping map;
+    vs_mapping_init(&map, rw, rh, m->in_width, m->in_height, m->letterbox);
+    const uint8_t *roi = (const uint8_t *)pixels + (int64_t)ry * row_stride + (int64_t)rx * bpp;
+    vs_frame_to_tensor(roi, format, row_stride, &map, m->in_channels, m->scale, m->mean, m->std, s->tensor);
+    venseg_status st = forward(s, s->tensor, m->in_height, m->in_width, s->logits);
+    if (st) return st;
+    activate(m, s->logits, net_plane);
+    vs_maps_to_frame(s->logits, m->n_classes, &map, s->roi_probs);
+    if ((st = label_roi(s, rw, rh))) return st;
+
+    for (int y = 0; y < height; y++) {
+        uint8_t *row = label_mask + (int64_t)y * mask_stride;
+        memset(row, 0, (size_t)width);
+        if (y >= ry && y < ry + rh) memcpy(row + rx, s->roi_labels + (size_t)(y - ry) * rw, (size_t)rw);
+    }
+    if (probabilities)
+        for (int c = 0; c < m->n_classes; c++)
+            for (int y = 0; y < height; y++) {
+                float *row = probabilities + ((int64_t)c * height + y) * prob_row_stride;
+                for (int x = 0; x < width; x++) row[x] = 0.0f;
+                if (y >= ry && y < ry + rh)
+                    memcpy(row + rx, s->roi_probs + c * roi_plane + (size_t)(y - ry) * rw, (size_t)rw * sizeof(float));
+            }
+    return VENSEG_OK;
+}
+
+venseg_status venseg_session_instance_count(const venseg_session *s, int32_t *count)
+{
+    vs_clear_error();
+    if (!s || !count)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_instance_count: %s is NULL", s ? "count" : "session");
+    *count = s->n_instances;
+    return VENSEG_OK;
+}
+
+venseg_status venseg_session_instance(const venseg_session *s, int32_t index, venseg_instance *out)
+{
+    vs_clear_error();
+    if (!s || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_instance: %s is NULL", s ? "out" : "session");
+    if (out->struct_size < offsetof(venseg_instance, label) + sizeof out->label)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_instance: out->struct_size %u is too small (set it to sizeof(venseg_instance))",
+                       out->struct_size);
+    if (index < 0 || index >= s->n_instances)
+        return vs_fail(VENSEG_E_NOT_FOUND, "venseg_session_instance: index %d outside [0, %d)", index, s->n_instances);
+    size_t n = out->struct_size < sizeof *out ? out->struct_size : sizeof *out;
+    uint32_t caller_size = out->struct_size;
+    memcpy(out, &s->instances[index], n);
+    out->struct_size = caller_size;
+    return VENSEG_OK;
+}

@@ -1,0 +1,245 @@
+"""Parity of the C library (venseg_session_run_tensor) with PyTorch.
+
+    VENSEG_LIBRARY=/path/to/libvenseg.so [VENSEG_PARITY_REPORT=parity.md] \\
+        python -m pytest tests/python/test_parity.py -v -s
+
+Without VENSEG_LIBRARY the tests are skipped, or fail when CI=true.
+
+Every variant is a seeded random model (venseg.convert.random_model: numpy-drawn weights,
+BN running statistics from one seeded batch, so probabilities are not saturated). The
+reference is PyTorch in float64 on the float32 weights as stored in the file (for f16 /
+bf16 / q8 files: the dequantised weights read back by venseg.weights.read_vseg), so the
+measured error is the C library's. Criterion: max |prob_C - prob_torch| <= 1e-4 over all
+classes and pixels, and std(prob_torch) > 0.02 (not saturated). Storages: "f32" (BN
+unfolded: the loader folds), "f32-fold" (--fold-bn), "f16", "bf16", "q8".
+"""
+
+import ctypes
+import functools
+import json
+import os
+import sys
+import time
+import zlib
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
+
+torch = pytest.importorskip("torch")
+
+from venseg.convert import make_metadata, random_model  # noqa: E402
+from venseg.reference import load_numpy_state, state_dict_numpy  # noqa: E402
+from venseg.weights import build_vseg, read_vseg  # noqa: E402
+from venseg import arch as A  # noqa: E402
+
+TOL = 1e-4
+MIN_STD = 0.02
+SEED = 1234
+
+# variant id -> (ARCH for random_model, kwargs)
+VARIANTS = {
+    "smp-resnet18": ("smp-resnet18", {}),
+    "smp-resnet34": ("smp-resnet34", {}),
+    "smp-resnet50": ("smp-resnet50", {}),
+    "keras-resnet34-upsample": ("keras-resnet34-upsample", {}),
+    "keras-resnet34-transpose": ("keras-resnet34-transpose", {}),
+    "plain-unet-b16-d4": ("plain-unet", {"base_channels": 16, "depth": 4, "in_channels": 1}),
+    "keras-resnet18-upsample": ("keras-resnet18-upsample", {}),
+    "keras-resnet50-upsample": ("keras-resnet50-upsample", {}),
+    "tv-resnet34-transpose": ("tv-resnet34-transpose", {}),
+    "smp-resnet34-1ch": ("smp-resnet34", {"in_channels": 1}),
+}
+
+# (variant, storage, (n, h, w))
+CASES = []
+for _v in VARIANTS:
+    for _st in ("f32", "f32-fold"):
+        for _shape in ((1, 64, 64), (1, 96, 128)):
+            CASES.append((_v, _st, _shape))
+CASES += [("smp-resnet34", "f32", (2, 64, 64)), ("plain-unet-b16-d4", "f32", (2, 96, 128)),
+          ("keras-resnet34-transpose", "f32-fold", (2, 64, 96))]
+for _v in ("smp-resnet34", "keras-resnet34-upsample", "keras-resnet34-transpose",
+           "plain-unet-b16-d4"):
+    for _st in ("f16", "bf16", "q8"):
+        CASES.append((_v, _st, (1, 64, 96)))
+
+RESULTS = []
+
+
+# ------------------------------------------------------------------ library
+
+def _library_path():
+    path = os.environ.get("VENSEG_LIBRARY")
+    if not path:
+        msg = "VENSEG_LIBRARY is not set (path to the built libvenseg.so)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg + " and CI=true", pytrace=False)
+        pytest.skip(msg)
+    if not os.path.exists(path):
+        pytest.fail(f"VENSEG_LIBRARY={path} does not exist", pytrace=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def lib():
+    L = ctypes.CDLL(_library_path())
+    vp, pvp = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
+    L.venseg_last_error.restype = ctypes.c_char_p
+    L.venseg_status_name.restype = ctypes.c_char_p
+    L.venseg_status_name.argtypes = [ctypes.c_int]
+    L.venseg_model_load_memory.argtypes = [ctypes.c_char_p, ctypes.c_size_t, pvp]
+    L.venseg_model_load_memory.restype = ctypes.c_int
+    L.venseg_model_free.argtypes = [vp]
+    L.venseg_model_free.restype = None
+    L.venseg_session_create.argtypes = [vp, vp, pvp]
+    L.venseg_session_create.restype = ctypes.c_int
+    L.venseg_session_free.argtypes = [vp]
+    L.venseg_session_free.restype = None
+    fp = ctypes.POINTER(ctypes.c_float)
+    i32 = ctypes.c_int32
+    L.venseg_session_run_tensor.argtypes = [vp, fp, i32, i32, i32, i32, ctypes.c_int, fp]
+    L.venseg_session_run_tensor.restype = ctypes.c_int
+    L.venseg_version_string.restype = ctypes.c_char_p
+    L.venseg_session_describe.argtypes = [vp]
+    L.venseg_session_describe.restype = ctypes.c_char_p
+    return L
+
+
+def _check(L, status, what):
+    if status != 0:
+        name = L.venseg_status_name(status).decode()
+        raise AssertionError(f"{what} failed: {name}: {L.venseg_last_error().decode()}")
+
+
+class CModel:
+    def __init__(self, L, data: bytes):
+        self.L = L
+        self.model = ctypes.c_void_p()
+        self.session = ctypes.c_void_p()
+        _check(L, L.venseg_model_load_memory(data, len(data), ctypes.byref(self.model)),
+               "venseg_model_load_memory")
+        _check(L, L.venseg_session_create(self.model, None, ctypes.byref(self.session)),
+               "venseg_session_create")
+
+    def describe(self):
+        return self.L.venseg_session_describe(self.session).decode()
+
+    def run(self, x: np.ndarray, classes: int, activation: bool = True) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        n, c, h, w = x.shape
+        out = np.full((n, classes, h, w), np.nan, np.float32)
+        fp = ctypes.POINTER(ctypes.c_float)
+        _check(self.L, self.L.venseg_session_run_tensor(
+            self.session, x.ctypes.data_as(fp), n, c, h, w, int(activation),
+            out.ctypes.data_as(fp)), "venseg_session_run_tensor")
+        return out
+
+    def close(self):
+        self.L.venseg_session_free(self.session)
+        self.L.venseg_model_free(self.model)
+
+
+# ------------------------------------------------------------------- models
+
+@functools.lru_cache(maxsize=2)
+def _variant(vid):
+    arch_name, kw = VARIANTS[vid]
+    kw = dict(kw)
+    cin = kw.pop("in_channels", None)
+    model, arch_meta = random_model(arch_name, SEED, in_channels=cin, classes=2,
+                                    calib_size=(128, 128), **kw)
+    channels = cin or 3
+    meta = make_metadata(arch_meta, channels, ["artery", "vein"], 256, 256, trained=0)
+    return model, meta, state_dict_numpy(model)
+
+
+def _file_bytes(meta, sd, storage):
+    if storage == "f32-fold":
+        return build_vseg(meta, A.fold_bn(meta, sd))
+    return build_vseg(meta, sd, dtype=storage)
+
+
+def _torch_probs(model, tensors, x):
+    import copy
+
+    m = copy.deepcopy(model)
+    load_numpy_state(m, tensors)
+    m = m.double().eval()
+    with torch.no_grad():
+        logits = m(torch.from_numpy(x.astype(np.float64)))
+    return torch.sigmoid(logits).numpy(), logits.numpy()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _report():
+    yield
+    path = os.environ.get("VENSEG_PARITY_REPORT")
+    if path and RESULTS:
+        if path.endswith(".json"):
+            with open(path, "w") as fh:
+                json.dump(RESULTS, fh, indent=1)
+        else:
+            with open(path, "w") as fh:
+                fh.write(f"# PyTorch parity (tolerance max |dprob| <= {TOL})\n\n")
+                fh.write("| variant | storage | input n x h x w | max dprob | max dlogit "
+                         "| prob std | C time s | ok |\n|---|---|---|---|---|---|---|---|\n")
+                for r in RESULTS:
+                    fh.write(f"| {r['variant']} | {r['storage']} | {r['shape']} | "
+                             f"{r['max_dprob']:.3g} | {r['max_dlogit']:.3g} | "
+                             f"{r['prob_std']:.3f} | {r['c_seconds']:.2f} | "
+                             f"{'yes' if r['ok'] else 'NO'} |\n")
+
+
+@pytest.mark.parametrize("vid,storage,shape", CASES,
+                         ids=[f"{v}-{s}-{n}x{h}x{w}" for v, s, (n, h, w) in CASES])
+def test_parity(lib, vid, storage, shape):
+    model, meta, sd = _variant(vid)
+    data = _file_bytes(meta, sd, storage)
+    stored = read_vseg(data).tensors
+    # the reference uses the unfolded tensors as stored (dequantised for f16/bf16/q8)
+    ref_tensors = sd if storage == "f32-fold" else stored
+    n, h, w = shape
+    c = int(meta["input.channels"])
+    x = np.random.default_rng(zlib.crc32(f"{vid}{shape}".encode())).standard_normal(
+        (n, c, h, w)).astype(np.float32)
+    p_ref, l_ref = _torch_probs(model, ref_tensors, x)
+    cm = CModel(lib, data)
+    try:
+        t0 = time.perf_counter()
+        p_c = cm.run(x, 2, activation=True)
+        dt = time.perf_counter() - t0
+        l_c = cm.run(x, 2, activation=False)
+        desc = cm.describe()
+    finally:
+        cm.close()
+    err = float(np.max(np.abs(p_c.astype(np.float64) - p_ref)))
+    lerr = float(np.max(np.abs(l_c.astype(np.float64) - l_ref)))
+    std = float(p_ref.std())
+    ok = bool(err <= TOL and std > MIN_STD and np.isfinite(p_c).all())
+    RESULTS.append(dict(variant=vid, storage=storage, shape=f"{n}x{h}x{w}", max_dprob=err,
+                        max_dlogit=lerr, prob_std=std, c_seconds=dt, ok=ok, session=desc))
+    print(f"\nPARITY {vid} {storage} {n}x{h}x{w}: max|dprob|={err:.3g} "
+          f"max|dlogit|={lerr:.3g} prob std={std:.3f} C {dt:.2f}s ({desc})")
+    assert std > MIN_STD, f"reference probabilities saturated (std {std:.4f})"
+    assert np.isfinite(p_c).all(), "non-finite C output"
+    assert err <= TOL, f"max |dprob| {err:.3g} > {TOL} (max |dlogit| {lerr:.3g})"
+
+
+def test_fixture_golden(lib):
+    """The committed tests/data fixtures agree with the C library."""
+    d = os.path.join(os.path.dirname(__file__), "..", "data")
+    x = np.fromfile(os.path.join(d, "tiny_plain_unet_input.bin"), "<f4").reshape(1, 1, 32, 32)
+    g = np.fromfile(os.path.join(d, "tiny_plain_unet_golden.bin"), "<f4").reshape(1, 2, 32, 32)
+    for name, tol in (("tiny_plain_unet.vseg", TOL), ("tiny_plain_unet_deflate.vseg", TOL),
+                      ("tiny_plain_unet_q8.vseg", 1e-2)):
+        with open(os.path.join(d, name), "rb") as fh:
+            cm = CModel(lib, fh.read())
+        try:
+            p = cm.run(x, 2)
+        finally:
+            cm.close()
+        err = float(np.abs(p - g).max())
+        print(f"\nFIXTURE {name}: max|dprob| vs golden = {err:.3g}")
+        assert err <= tol, f"{name}: {err}"

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The whole libvenseg test suite, as CI runs it (.ci/run):
+#
+#   bash tests/run_all.sh
+#
+# As root on a fresh Debian 12 it first installs the Debian packages it needs and
+# makes build/venv (PyPI: segmentation-models-pytorch); on later runs both steps
+# find everything in place and take a second. Then:
+#   1. release preset, -Werror: every GoogleTest test, the C99 header tests, the
+#      install + find_package/pkg-config consumer test, the example, and the
+#      PyTorch parity tests (pytest tests/python);
+#   2. asan-ubsan preset, -Werror: the same minus the tests that load the library
+#      into an uninstrumented process (install consumer, Python).
+# Exits non-zero if anything fails. Environment: VENSEG_SKIP_APT=1 (no apt),
+# VENSEG_NO_PYTHON=1 (no venv, no parity test), VENSEG_SKIP_ASAN=1, JOBS=N.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source tests/setup.sh
+
+start=$SECONDS
+jobs=${JOBS:-$(nproc)}
+logs=build/logs
+status=0
+summary=()
+total_tests=0
+total_failed=0
+
+venseg_setup_packages
+python_args=()
+if [[ ${VENSEG_NO_PYTHON:-0} == 1 ]]; then
+    venseg_log "VENSEG_NO_PYTHON=1: no Python parity test"
+    python_args=(-DVENSEG_PYTHON=)
+else
+    venseg_setup_venv
+    python_args=(-DVENSEG_PYTHON="$VENSEG_VENV_PYTHON")
+fi
+mkdir -p "$logs"
+
+# stage PRESET [extra configure args...]
+stage() {
+    local preset=$1
+    shift
+    local log="$logs/ctest-$preset.log"
+    venseg_log "[$preset] configure"
+    if ! cmake --preset "$preset" -DVENSEG_WERROR=ON "$@"; then
+        summary+=("$preset: FAILED to configure")
+        return 1
+    fi
+    venseg_log "[$preset] build"
+    if ! cmake --build --preset "$preset" --parallel "$jobs"; then
+        summary+=("$preset: FAILED to build")
+        return 1
+    fi
+    venseg_log "[$preset] test"
+    local rc=0
+    ctest --preset "$preset" --parallel "$jobs" 2>&1 | tee "$log" || rc=$?
+    local line
+    line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+    if [[ -z $line ]]; then
+        summary+=("$preset: ctest did not finish (status $rc)")
+        return 1
+    fi
+    summary+=("$preset: $line")
+    local n f
+    n=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+    f=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+    total_tests=$((total_tests + n))
+    total_failed=$((total_failed + f))
+    return "$rc"
+}
+
+stage release "${python_args[@]}" || status=1
+if [[ ${VENSEG_SKIP_ASAN:-0} == 1 ]]; then
+    summary+=("asan-ubsan: skipped (VENSEG_SKIP_ASAN=1)")
+else
+    stage asan-ubsan || status=1
+fi
+
+venseg_log "summary ($((SECONDS - start)) s)"
+printf '   %s\n' "${summary[@]}"
+if [[ $status -ne 0 ]]; then
+    echo "FAILED: see the output above (ctest logs in $logs/)"
+fi
+if [[ $total_tests -gt 0 ]]; then
+    passed=$((total_tests - total_failed))
+    echo
+    echo "$((100 * passed / total_tests))% tests passed, $total_failed tests failed out of $total_tests"
+fi
+exit "$status"
