@@ -343,7 +343,7 @@ static int encoder_keras(builder *b, const resnet_spec *r, int x, int skips[4])
 
 static int build_resnet_unet(builder *b, int x, int classes)
 {
-    const char *enc_name, *style, *block;
+    const char *enc_name = "", *style = "", *block = "";
     meta_str(b, "encoder.name", NULL, &enc_name);
     meta_str(b, "encoder.style", NULL, &style);
     meta_str(b, "decoder.block", "upsample", &block);
@@ -370,7 +370,7 @@ static int build_resnet_unet(builder *b, int x, int classes)
             channels[i] = kv->i64s[i];
         }
     }
-    int64_t convs, head_k;
+    int64_t convs = 2, head_k = 3;
     meta_int(b, "decoder.convs_per_block", 1, transpose ? 1 : 2, 1, 2, &convs);
     meta_int(b, "head.kernel_size", 1, 3, 1, 3, &head_k);
     if (!b->st && head_k == 2) return fail(b, VENSEG_E_BAD_MODEL, "model: %s must be 1 or 3", "head.kernel_size");
@@ -403,7 +403,7 @@ static int build_resnet_unet(builder *b, int x, int classes)
 
 static int build_plain_unet(builder *b, int x, int classes)
 {
-    int64_t base, depth;
+    int64_t base = 1, depth = 1;
     meta_int(b, "plain_unet.base_channels", 0, 0, 1, 1024, &base);
     meta_int(b, "plain_unet.depth", 0, 0, 1, 6, &depth);
     b->eps = meta_eps(b, "plain_unet.bn_eps", 1e-5);
@@ -438,8 +438,8 @@ venseg_status vs_graph_build(vs_file *file, vs_graph *g)
 {
     memset(g, 0, sizeof *g);
     builder b = {file, g, VENSEG_OK, 1e-5};
-    const char *arch;
-    int64_t channels;
+    const char *arch = "";
+    int64_t channels = 1;
     meta_str(&b, "general.architecture", NULL, &arch);
     meta_int(&b, "input.channels", 0, 0, 1, 3, &channels);
     const vs_kv *classes = vs_file_find(file, "output.classes");

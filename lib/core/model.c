@@ -188,7 +188,7 @@ static venseg_status find_meta(const venseg_model *model, const char *key, vs_kv
 venseg_status venseg_model_meta_string(const venseg_model *model, const char *key, const char **value)
 {
     CHECK_MODEL("venseg_model_meta_string", value);
-    const vs_kv *kv;
+    const vs_kv *kv = NULL;
     venseg_status st = find_meta(model, key, VS_KV_STR, &kv);
     if (!st) *value = kv->str;
     return st;
@@ -197,7 +197,7 @@ venseg_status venseg_model_meta_string(const venseg_model *model, const char *ke
 venseg_status venseg_model_meta_int(const venseg_model *model, const char *key, int64_t *value)
 {
     CHECK_MODEL("venseg_model_meta_int", value);
-    const vs_kv *kv;
+    const vs_kv *kv = NULL;
     venseg_status st = find_meta(model, key, VS_KV_I64, &kv);
     if (!st) *value = kv->i64;
     return st;
@@ -206,7 +206,7 @@ venseg_status venseg_model_meta_int(const venseg_model *model, const char *key, 
 venseg_status venseg_model_meta_double(const venseg_model *model, const char *key, double *value)
 {
     CHECK_MODEL("venseg_model_meta_double", value);
-    const vs_kv *kv;
+    const vs_kv *kv = NULL;
     venseg_status st = find_meta(model, key, VS_KV_F64, &kv);
     if (!st) *value = kv->type == VS_KV_F64 ? kv->f64 : (double)kv->i64;
     return st;

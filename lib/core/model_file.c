@@ -64,7 +64,7 @@ static venseg_status read_u64(cursor *c, uint64_t *v, const char *what)
 /* A length-prefixed string; identifiers are restricted to [A-Za-z0-9_.]. */
 static venseg_status read_string(cursor *c, char **out, int identifier, const char *what)
 {
-    uint32_t len;
+    uint32_t len = 0;
     venseg_status st = read_u32(c, &len, what);
     if (st) return st;
     uint32_t max = identifier ? MAX_NAME : MAX_STRING;
@@ -106,7 +106,7 @@ static venseg_status read_kv(cursor *c, vs_kv *kv)
 {
     venseg_status st = read_string(c, &kv->key, 1, "metadata key");
     if (st) return st;
-    uint32_t type;
+    uint32_t type = 0;
     if ((st = read_u32(c, &type, "metadata type"))) return st;
     uint64_t u = 0;
     switch (type) {
@@ -180,7 +180,7 @@ static venseg_status read_tensor(cursor *c, vs_tensor *t, uint64_t *offset, uint
 {
     venseg_status st = read_string(c, &t->name, 1, "tensor name");
     if (st) return st;
-    uint32_t dtype, ndim;
+    uint32_t dtype = 0, ndim = 0;
     if ((st = read_u32(c, &dtype, "tensor dtype")) || (st = read_u32(c, &ndim, "tensor rank"))) return st;
     if (dtype > VS_DT_Q8)
         return vs_fail(VENSEG_E_BAD_FILE, "weights file: tensor '%s' has unknown dtype %u", t->name, dtype);
