@@ -14,6 +14,8 @@
 #include <string.h>
 #include <venseg/venseg.h>
 
+enum { MAX_SHOWN = 5 }; /* instances printed per class */
+
 static int check(venseg_status status, const char *what)
 {
     if (status != VENSEG_OK)
@@ -106,18 +108,29 @@ int main(int argc, char **argv)
             area += mask[i] == c + 1;
         printf("class %d %-8s %7lld px\n", (int)(c + 1), name, area);
     }
-    for (int32_t i = 0; i < n_instances; i++) {
+    /* Instances come ordered by label, then by decreasing area: show the largest few. */
+    for (int32_t i = 0, shown = 0, label = -1; i < n_instances; i++) {
         venseg_instance inst;
         memset(&inst, 0, sizeof inst);
         inst.struct_size = sizeof inst;
         if (!check(venseg_session_instance(session, i, &inst), "venseg_session_instance"))
             goto done;
+        if (inst.label != label) {
+            label = inst.label;
+            shown = 0;
+        }
+        if (shown++ == MAX_SHOWN) {
+            printf("  ... (smaller label %d instances not shown)\n", (int)label);
+        }
+        if (shown > MAX_SHOWN)
+            continue;
         printf("instance %d: label %d, %lld px, centroid (%.1f, %.1f), bbox %dx%d at (%d, %d), "
                "diameter %.1f px, mean p %.2f\n",
                (int)i, (int)inst.label, (long long)inst.area_px, inst.centroid_x, inst.centroid_y,
                (int)inst.bbox_width, (int)inst.bbox_height, (int)inst.bbox_x, (int)inst.bbox_y,
                inst.equivalent_diameter_px, inst.mean_probability);
     }
+    printf("%d instances\n", (int)n_instances);
     rc = 0;
     if (argc == 4) {
         if (write_overlay(argv[3], pixels, mask, width, height))

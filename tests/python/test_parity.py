@@ -243,3 +243,40 @@ def test_fixture_golden(lib):
         err = float(np.abs(p - g).max())
         print(f"\nFIXTURE {name}: max|dprob| vs golden = {err:.3g}")
         assert err <= tol, f"{name}: {err}"
+
+
+def test_c_rejects_bad_files(lib):
+    """Files written by the Python writer and then damaged are refused with the right status."""
+    import struct
+
+    d = os.path.join(os.path.dirname(__file__), "..", "data")
+    with open(os.path.join(d, "tiny_plain_unet.vseg"), "rb") as fh:
+        good = fh.read()
+    f = read_vseg(good)
+
+    def status(data):
+        m = ctypes.c_void_p()
+        s = lib.venseg_model_load_memory(bytes(data), len(data), ctypes.byref(m))
+        if s == 0:
+            lib.venseg_model_free(m)
+        return s, lib.venseg_last_error().decode()
+
+    assert status(good)[0] == 0
+    bad = bytearray(good)
+    bad[-5] ^= 1  # data CRC
+    assert status(bad)[0] == 4
+    bad = bytearray(good)
+    bad[100] ^= 1  # metadata CRC
+    assert status(bad)[0] == 4
+    bad = bytearray(good)
+    bad[4:8] = struct.pack("<I", 2)
+    assert status(bad)[0] == 5
+    assert status(good[:-1])[0] == 4
+    tensors = dict(f.tensors)
+    del tensors["dec0.conv2.weight"]
+    s, msg = status(build_vseg(f.metadata, tensors))
+    assert s == 6 and "dec0.conv2.weight" in msg, (s, msg)
+    tensors = dict(f.tensors)
+    tensors["head.weight"] = np.zeros((3, 4, 1, 1), np.float32)
+    s, msg = status(build_vseg(f.metadata, tensors))
+    assert s == 6 and "head.weight" in msg, (s, msg)
