@@ -287,7 +287,7 @@ static venseg_status label_roi(venseg_session *s, int rw, int rh)
         if (c >= 0 && a[c].area < s->opts.min_instance_area) s->roi_labels[i] = 0;
     }
     free(a);
-    qsort(s->instances, (size_t)s->n_instances, sizeof *s->instances, by_label_then_area);
+    if (s->n_instances > 1) qsort(s->instances, (size_t)s->n_instances, sizeof *s->instances, by_label_then_area);
     return VENSEG_OK;
 }
 
