@@ -105,7 +105,7 @@ inline std::vector<uint8_t> encode(const File &f) {
         for (float x : t.second.data) { uint32_t u; std::memcpy(&u, &x, 4); put32(blob, u); }
     }
     std::vector<uint8_t> out;
-    out.insert(out.end(), {'V', 'S', 'E', 'G'});
+    for (char ch : {'V', 'S', 'E', 'G'}) out.push_back(uint8_t(ch));
     put32(out, f.version);
     put32(out, 0);
     put32(out, align);
