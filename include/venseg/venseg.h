@@ -205,6 +205,80 @@ VENSEG_API venseg_status venseg_session_instance_count(const venseg_session *ses
 VENSEG_API venseg_status venseg_session_instance(const venseg_session *session, int32_t index,
                                                  venseg_instance *out);
 
+/* ---------------------------------------------------------------- metrics */
+
+/* Stateless and reentrant. Masks are label images (uint8, row strides in bytes); the
+ * classes to score are sets of label values given as bit masks: bit v set = label v
+ * belongs (values 0..31). E.g. artery: VENSEG_LABEL_BIT(1); "vessel" = artery or vein
+ * or vessel-of-unknown-class in a ground truth: bits 1 | 2 | 3. */
+#define VENSEG_LABEL_BIT(value) (1u << (value))
+
+/* Pixel counts of one class: counts[0] = true positives (in both), counts[1] = false
+ * positives (predicted only), counts[2] = false negatives (truth only). Pixels whose
+ * truth label is in ignore_labels are not counted. */
+VENSEG_API venseg_status venseg_overlap_counts(const uint8_t *pred, int64_t pred_stride, uint32_t pred_labels,
+                                               const uint8_t *truth, int64_t truth_stride, uint32_t truth_labels,
+                                               uint32_t ignore_labels, int32_t width, int32_t height,
+                                               int64_t counts[3]);
+/* The same with the prediction a probability map (row stride in floats): positive where
+ * p > threshold (strictly, as segmentation_models thresholds). */
+VENSEG_API venseg_status venseg_overlap_counts_prob(const float *prob, int64_t prob_stride, float threshold,
+                                                    const uint8_t *truth, int64_t truth_stride,
+                                                    uint32_t truth_labels, uint32_t ignore_labels, int32_t width,
+                                                    int32_t height, int64_t counts[3]);
+
+/* What Dice and Jaccard are when the ground truth is empty. */
+typedef enum venseg_empty_rule {
+    VENSEG_EMPTY_NAN = 0,   /* MONAI ignore_empty=True: NaN (leave the case out of means) */
+    VENSEG_EMPTY_MONAI = 1, /* MONAI ignore_empty=False: 1 if the prediction is empty too, else 0 */
+    VENSEG_EMPTY_SMOOTH = 2 /* segmentation_models: (2tp + s) / (2tp + fp + fn + s), (tp + s) / (tp + fp + fn + s) */
+} venseg_empty_rule;
+
+/* Dice = 2tp / (2tp + fp + fn); Jaccard = tp / (tp + fp + fn). smooth is s of
+ * VENSEG_EMPTY_SMOOTH (segmentation_models uses 1e-5) and must be 0 otherwise. */
+VENSEG_API venseg_status venseg_dice(const int64_t counts[3], venseg_empty_rule rule, double smooth, double *dice);
+VENSEG_API venseg_status venseg_jaccard(const int64_t counts[3], venseg_empty_rule rule, double smooth,
+                                        double *jaccard);
+
+typedef enum venseg_ssim_window {
+    VENSEG_SSIM_UNIFORM = 0, /* win_size x win_size mean filter (scikit-image default, 7) */
+    VENSEG_SSIM_GAUSSIAN = 1 /* Gaussian sigma 1.5, 11 taps (Wang et al. 2004; gaussian_weights=True) */
+} venseg_ssim_window;
+
+/*
+ * SSIM as scikit-image's structural_similarity computes it for 2-D float images:
+ * filters with 'reflect' borders, C1 = (0.01 L)^2, C2 = (0.03 L)^2 with L = data_range
+ * (required, > 0), covariances scaled by NP / (NP - 1) when sample_covariance is set
+ * (scikit-image's default; Wang et al. use 0), mean over the map cropped by
+ * (win - 1) / 2 pixels. win_size: odd, 3..width/height, for the uniform window (0 = 7);
+ * ignored (11) for the Gaussian one. map (nullable): the full, uncropped SSIM map.
+ */
+VENSEG_API venseg_status venseg_ssim(const float *x, int64_t x_stride, const float *y, int64_t y_stride,
+                                     int32_t width, int32_t height, venseg_ssim_window window, int32_t win_size,
+                                     int sample_covariance, double data_range, double *mssim, float *map,
+                                     int64_t map_stride);
+
+/*
+ * Surface distances between the class regions of two masks, as MONAI computes them:
+ * the boundary of a region is its pixels with a 4-neighbour outside it (outside the
+ * image counts as outside), distances are exact Euclidean distances between boundary
+ * pixel centres scaled by the pixel spacing (1, 1 for pixels; mm per pixel for mm).
+ *  hausdorff: max over both directions of the `percentile` (0..100, linear
+ *             interpolation; 95 = HD95, 100 = HD) of the directed distances.
+ *  mean_distance: mean of pred->truth distances (MONAI symmetric=False).
+ *  symmetric_mean: mean over both directions' distances together (ASSD).
+ * Both regions empty: NaN; one empty: +infinity (MONAI). Outputs are nullable.
+ */
+VENSEG_API venseg_status venseg_surface_distance(const uint8_t *pred, int64_t pred_stride, uint32_t pred_labels,
+                                                 const uint8_t *truth, int64_t truth_stride, uint32_t truth_labels,
+                                                 int32_t width, int32_t height, double spacing_x, double spacing_y,
+                                                 double percentile, double *hausdorff, double *mean_distance,
+                                                 double *symmetric_mean);
+
+/* Chen et al.: (A_pre - A_compressed) / A_pre x 100 %. Areas in any one unit, >= 0.
+ * VENSEG_E_UNDEFINED when area_pre is 0 (no vein before compression). */
+VENSEG_API venseg_status venseg_compressibility(double area_pre, double area_compressed, double *percent);
+
 #ifdef __cplusplus
 }
 #endif
