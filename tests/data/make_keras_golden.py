@@ -91,8 +91,11 @@ def main(argv=None):
     import segmentation_models as sm
 
     tf.keras.backend.set_floatx("float32" if a.float32 else "float64")
-    print(f"tensorflow {tf.__version__}, keras {tf.keras.__version__ if hasattr(tf.keras, '__version__') else '?'}, "
-          f"segmentation_models {sm.__version__}, numpy {np.__version__}, floatx {tf.keras.backend.floatx()}")
+    from importlib.metadata import version
+
+    print(f"tensorflow {tf.__version__}, keras {version('keras')}, segmentation_models "
+          f"{sm.__version__}, image-classifiers {version('image-classifiers')}, "
+          f"numpy {np.__version__}, floatx {tf.keras.backend.floatx()}")
     for case in a.cases or list(KW.CASES):
         tf.keras.backend.clear_session()
         model = build_keras(case)

@@ -150,3 +150,25 @@ def test_weights_deterministic():
     assert kw["final_conv"][0].shape == (3, 3, 16, 2)
     again = KW.keras_weights("keras-resnet34-upsampling")
     assert all(np.array_equal(a, b) for k in kw for a, b in zip(kw[k], again[k]))
+
+
+@pytest.mark.parametrize("case", list(KW.CASES))
+def test_torch_reference_matches_keras(case):
+    """venseg.reference's Keras-style ResNetUnet (PyTorch, float64) against the same golden
+    (skipped without torch; needs no library)."""
+    torch = pytest.importorskip("torch")
+    from venseg.reference import ResNetUnet, load_numpy_state
+
+    backbone, block, _, _ = KW.CASES[case]
+    meta = KW.metadata(case)
+    m = ResNetUnet(backbone, "keras", meta["decoder.block"],
+                   convs_per_block=meta["decoder.convs_per_block"],
+                   classes=len(KW.CLASSES), in_channels=3)
+    load_numpy_state(m, KW.file_tensors(case))
+    m = m.double().eval()
+    x = torch.from_numpy(KW.input_nhwc(case).transpose(0, 3, 1, 2).astype(np.float64))
+    with torch.no_grad():
+        p = torch.sigmoid(m(x)).numpy()
+    err = float(np.abs(p - _golden(case)).max())
+    print(f"\nKERAS-TORCH {case}: max|dprob|={err:.3g}")
+    assert err <= 1e-6, f"max |dprob| {err:.3g}"
