@@ -283,6 +283,7 @@ VENSEG_API venseg_status venseg_compressibility(double area_pre, double area_com
 }
 #endif
 
+#include "venseg/venseg_tracking.h"
 #if defined(VENSEG_EXPERIMENTAL)
 #include "venseg/venseg_experimental.h"
 #endif

@@ -22,5 +22,9 @@ typedef struct vs_backend_ops {
 } vs_backend_ops;
 
 extern const vs_backend_ops vs_backend_reference;
+#ifdef VENSEG_HAVE_ONEDNN
+extern const vs_backend_ops vs_backend_onednn_f32;
+extern const vs_backend_ops vs_backend_onednn_bf16;
+#endif
 
 #endif

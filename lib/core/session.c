@@ -45,6 +45,36 @@ static int reserve(void **p, size_t *cap, size_t count, size_t elem)
     return 1;
 }
 
+/* AUTO: oneDNN where it is built in (x86), else the reference backend. */
+static venseg_status pick_backend(const vs_option_values *o, const vs_backend_ops **out)
+{
+    const venseg_backend want = (venseg_backend)o->backend;
+    const venseg_precision prec = (venseg_precision)o->precision;
+    static const char *const prec_names[] = {"fp32", "bf16", "int8", "fp16"};
+    if (want == VENSEG_BACKEND_CUDA)
+        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the CUDA backend is not built into this library (%s)",
+                       venseg_build_info());
+#ifdef VENSEG_HAVE_ONEDNN
+    if (want == VENSEG_BACKEND_ONEDNN || want == VENSEG_BACKEND_AUTO) {
+        if (prec == VENSEG_PRECISION_FP32) *out = &vs_backend_onednn_f32;
+        else if (prec == VENSEG_PRECISION_BF16) *out = &vs_backend_onednn_bf16;
+        else
+            return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: precision %s is not available in the oneDNN backend",
+                           prec_names[prec]);
+        return VENSEG_OK;
+    }
+#else
+    if (want == VENSEG_BACKEND_ONEDNN)
+        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the oneDNN backend is not built into this library (%s)",
+                       venseg_build_info());
+#endif
+    if (prec != VENSEG_PRECISION_FP32)
+        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the reference backend runs fp32 only, not %s",
+                       prec_names[prec]);
+    *out = &vs_backend_reference;
+    return VENSEG_OK;
+}
+
 venseg_status venseg_session_create(const venseg_model *model, const venseg_options *options, venseg_session **out)
 {
     vs_clear_error();
@@ -54,26 +84,17 @@ venseg_status venseg_session_create(const venseg_model *model, const venseg_opti
     if (!s) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_session_create: out of memory");
     if (options) s->opts = options->values;
     else vs_option_defaults(&s->opts);
-    switch ((venseg_backend)s->opts.backend) {
-    case VENSEG_BACKEND_AUTO:
-    case VENSEG_BACKEND_REFERENCE: s->backend = &vs_backend_reference; break;
-    case VENSEG_BACKEND_ONEDNN:
-    case VENSEG_BACKEND_CUDA: {
-        const char *name = s->opts.backend == VENSEG_BACKEND_ONEDNN ? "oneDNN" : "CUDA";
+    venseg_status st = pick_backend(&s->opts, &s->backend);
+    if (st) {
         free(s);
-        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: backend %s is not built into this library (%s)",
-                       name, venseg_build_info());
-    }
-    }
-    if (s->opts.precision != VENSEG_PRECISION_FP32) {
-        free(s);
-        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the reference backend runs fp32 only");
+        return st;
     }
     s->threads = vs_resolve_threads(s->opts.num_threads);
     s->model = (venseg_model *)model; /* the model is immutable; the count is its only mutable part */
     vs_model_retain(s->model);
-    snprintf(s->description, sizeof s->description, "%s: portable C, %d thread%s, fp32", s->backend->name, s->threads,
-             s->threads == 1 ? "" : "s");
+    static const char *const prec_names[] = {"fp32", "bf16", "int8", "fp16"};
+    snprintf(s->description, sizeof s->description, "%s: %d thread%s, %s (not planned yet)", s->backend->name,
+             s->threads, s->threads == 1 ? "" : "s", prec_names[s->opts.precision]);
     *out = s;
     return VENSEG_OK;
 }
@@ -105,7 +126,11 @@ venseg_status venseg_session_get(const venseg_session *s, venseg_option key, int
     return VENSEG_OK;
 }
 
-const char *venseg_session_describe(const venseg_session *s) { return s ? s->description : ""; }
+const char *venseg_session_describe(const venseg_session *s)
+{
+    if (!s) return "";
+    return s->plan ? s->backend->describe(s->plan) : s->description;
+}
 
 venseg_status venseg_session_set_roi(venseg_session *s, int32_t x, int32_t y, int32_t width, int32_t height)
 {

@@ -58,10 +58,17 @@ const char *venseg_version_string(void) { return VENSEG_VERSION_STRING; }
 #define VS_OPENMP_INFO "openmp=no"
 #endif
 
+#ifdef VENSEG_HAVE_ONEDNN
+#include <dnnl_version.h>
+#define VS_ONEDNN_INFO ",onednn;onednn=" VS_STR(DNNL_VERSION_MAJOR) "." VS_STR(DNNL_VERSION_MINOR) "." VS_STR(DNNL_VERSION_PATCH)
+#else
+#define VS_ONEDNN_INFO ""
+#endif
+
 const char *venseg_build_info(void)
 {
     return "version=" VENSEG_VERSION_STRING ";abi=" VS_STR(VENSEG_ABI_VERSION)
-           ";backends=reference;" VS_OPENMP_INFO ";zlib=" ZLIB_VERSION;
+           ";backends=reference" VS_ONEDNN_INFO ";" VS_OPENMP_INFO ";zlib=" ZLIB_VERSION;
 }
 
 int vs_mul_size(size_t a, size_t b, size_t *out)

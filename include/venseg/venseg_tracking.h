@@ -1,0 +1,312 @@
+/*
+ * libvenseg: compression-sequence tracking, multi-site exams and the synthetic phantom.
+ *
+ * Part of the stable C ABI (venseg.h includes it; including it alone includes venseg.h). The same
+ * conventions hold as in venseg.h: venseg_status returns, venseg_last_error() detail,
+ * opaque objects with *_free(NULL) a no-op, pinned enum values that only grow, result
+ * structs led by uint32_t struct_size that the caller sets (fields past it are never
+ * written, new fields are only appended), no printing, aborting or exiting.
+ * See docs/tracking.md for the method, the defaults and where they come from.
+ *
+ * Decision support only: no threshold here is clinical truth, and the diagnosis stays
+ * with the clinician.
+ */
+#ifndef VENSEG_VENSEG_TRACKING_H
+#define VENSEG_VENSEG_TRACKING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "venseg/venseg.h" /* venseg_status, venseg_session, venseg_pixel_format */
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ========================================================== tracker config */
+
+typedef struct venseg_tracker_config venseg_tracker_config;
+
+/* Keys of a tracker configuration; values are doubles (integral where noted).
+ * Values pinned, new keys only appended. venseg_tracker_config_bounds() gives the
+ * valid range of each. Defaults in brackets; docs/tracking.md gives their sources. */
+typedef enum venseg_tracker_key {
+    VENSEG_TRACKER_PIXEL_SPACING_X = 1,       /* mm per px, columns [0 = unknown: mm results NaN] */
+    VENSEG_TRACKER_PIXEL_SPACING_Y = 2,       /* mm per px, rows [0 = unknown] (both 0 or both > 0) */
+    VENSEG_TRACKER_FRAME_RATE = 3,            /* Hz of the pushed frames [0 = unknown: times NaN] */
+    VENSEG_TRACKER_FRAME_STRIDE = 4,          /* integral: analyse every k-th pushed frame [1]; Chen et al. used 2 */
+    VENSEG_TRACKER_ARTERY_LABEL = 5,          /* integral label value of arteries in masks [1] */
+    VENSEG_TRACKER_VEIN_LABEL = 6,            /* integral label value of veins in masks [2] */
+    VENSEG_TRACKER_MIN_AREA_PX = 7,           /* integral: smaller components are ignored [16] */
+    VENSEG_TRACKER_SMOOTH_WINDOW = 8,         /* integral, odd: running-median width over analysed frames [3] */
+    VENSEG_TRACKER_COMPRESSIBLE_PERCENT = 9,  /* compressibility >= this: compressible [90] (project default) */
+    VENSEG_TRACKER_COMPRESSIBLE_RESIDUAL_MM2 = 10, /* or residual lumen <= this mm2: compressible [0.5] (project default) */
+    VENSEG_TRACKER_NONCOMPRESSIBLE_PERCENT = 11,   /* compressibility < this: non-compressible [25] (project default) */
+    VENSEG_TRACKER_MIN_FRAMES = 12,           /* integral: fewer analysed frames: SEQUENCE_TOO_SHORT [10] */
+    VENSEG_TRACKER_ARTERY_DEFORMATION_PERCENT = 13, /* artery flattening below this: ARTERY_NOT_DEFORMED [10] */
+    VENSEG_TRACKER_MAX_LATERAL_SHIFT = 14,    /* lateral drift, in reference-vessel diameters: PROBE_MOVED [0.75] */
+    VENSEG_TRACKER_LOST_FRACTION = 15,        /* vein vanishing while above this x baseline: VEIN_LOST [0.5] */
+    VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE = 16, /* 0/1: a non-compressible verdict needs the artery to deform [1] */
+    VENSEG_TRACKER_MAX_AREA_FRACTION = 17     /* components larger than this fraction of the frame are ignored [0.25] */
+} venseg_tracker_key;
+
+VENSEG_API venseg_status venseg_tracker_config_create(venseg_tracker_config **out);
+VENSEG_API void venseg_tracker_config_free(venseg_tracker_config *config);
+VENSEG_API venseg_status venseg_tracker_config_set(venseg_tracker_config *config, venseg_tracker_key key,
+                                                   double value);
+VENSEG_API venseg_status venseg_tracker_config_get(const venseg_tracker_config *config, venseg_tracker_key key,
+                                                   double *value);
+/* Inclusive range of valid values for a key; *fallback (nullable) receives the default. */
+VENSEG_API venseg_status venseg_tracker_config_bounds(venseg_tracker_key key, double *lower, double *upper,
+                                                      double *fallback);
+/* Free-form site label, 0..63 bytes of printable ASCII; "" by default. Exams match the
+ * protocol sites by the names VENSEG_SITE_* below (case-insensitive). */
+VENSEG_API venseg_status venseg_tracker_config_set_site(venseg_tracker_config *config, const char *site);
+/* Lives as long as the config (until its next set_site). "" for NULL. */
+VENSEG_API const char *venseg_tracker_config_site(const venseg_tracker_config *config);
+
+#define VENSEG_SITE_COMMON_FEMORAL "common_femoral"
+#define VENSEG_SITE_FEMORAL "femoral"
+#define VENSEG_SITE_POPLITEAL "popliteal"
+
+/* ================================================================ tracker */
+
+/* One compression sequence at one site. One thread at a time (like a session). */
+typedef struct venseg_tracker venseg_tracker;
+
+/* Verdict of a sequence. Values pinned. */
+typedef enum venseg_verdict {
+    VENSEG_VERDICT_INDETERMINATE = 0,        /* quality flags make a verdict unsafe, or no data */
+    VENSEG_VERDICT_COMPRESSIBLE = 1,         /* the vein collapsed (complete coaptation within the thresholds) */
+    VENSEG_VERDICT_PARTIALLY_COMPRESSIBLE = 2,
+    VENSEG_VERDICT_NON_COMPRESSIBLE = 3
+} venseg_verdict;
+
+/* Quality flags: bits of a uint32_t; values pinned, new bits only appended. */
+#define VENSEG_FLAG_NO_VESSEL            (1u << 0) /* neither artery nor vein in any analysed frame */
+#define VENSEG_FLAG_NO_VEIN              (1u << 1) /* no vein of interest found */
+#define VENSEG_FLAG_NO_ARTERY            (1u << 2) /* no artery: the vein is the largest one, not "the one beside the artery" */
+#define VENSEG_FLAG_VEIN_LOST            (1u << 3) /* the vein vanished while still open (tracking or segmentation lost it) */
+#define VENSEG_FLAG_PROBE_MOVED          (1u << 4) /* the vessels drifted sideways (probe slid) */
+#define VENSEG_FLAG_ARTERY_NOT_DEFORMED  (1u << 5) /* the artery never flattened: pressure may have been insufficient */
+#define VENSEG_FLAG_SEQUENCE_TOO_SHORT   (1u << 6) /* fewer analysed frames than VENSEG_TRACKER_MIN_FRAMES */
+#define VENSEG_FLAG_NO_COMPRESSION       (1u << 7) /* no compression phase detected (no vein collapse, no artery deformation) */
+#define VENSEG_FLAG_NO_RELEASE           (1u << 8) /* informational: the vein did not reopen after the minimum */
+#define VENSEG_FLAG_SPACING_UNKNOWN      (1u << 9) /* informational: no pixel spacing, mm values are NaN */
+#define VENSEG_FLAG_UNSTABLE             (1u << 10) /* the vein area jumps between frames like noise, not like a compression */
+
+VENSEG_API const char *venseg_verdict_name(venseg_verdict verdict); /* "VENSEG_VERDICT_..." / "VENSEG_VERDICT_UNKNOWN" */
+/* Name of one flag bit ("VENSEG_FLAG_NO_VEIN"); "VENSEG_FLAG_UNKNOWN" if flag is not exactly one known bit. */
+VENSEG_API const char *venseg_flag_name(uint32_t flag);
+
+/* config may be NULL (defaults); it is copied. */
+VENSEG_API venseg_status venseg_tracker_create(const venseg_tracker_config *config, venseg_tracker **out);
+VENSEG_API void venseg_tracker_free(venseg_tracker *tracker);
+/* Forgets all frames; keeps the configuration. */
+VENSEG_API venseg_status venseg_tracker_reset(venseg_tracker *tracker);
+
+/* Pushes a label mask (0 background, VENSEG_TRACKER_ARTERY_LABEL / _VEIN_LABEL
+ * vessels; other values ignored), e.g. ground truth or another segmenter's output.
+ * All frames of a sequence must have the same size. Only every k-th pushed frame
+ * (k = VENSEG_TRACKER_FRAME_STRIDE, starting with the first) is analysed. */
+VENSEG_API venseg_status venseg_tracker_push_labels(venseg_tracker *tracker, const uint8_t *labels,
+                                                    int64_t label_stride, int32_t width, int32_t height);
+/* Segments the frame with the session (its ROI applies; see venseg_segment), then
+ * tracks the mask as venseg_tracker_push_labels() does. Frames skipped by the stride
+ * are not segmented. label_mask (nullable, mask_stride bytes per row) receives the
+ * mask of analysed frames and is left untouched on skipped ones. */
+VENSEG_API venseg_status venseg_tracker_push_frame(venseg_tracker *tracker, venseg_session *session,
+                                                   const void *pixels, venseg_pixel_format format, int32_t width,
+                                                   int32_t height, int64_t row_stride, uint8_t *label_mask,
+                                                   int64_t mask_stride);
+
+/* One analysed frame. Areas 0 and centroids NaN where the vessel is absent; mm values
+ * NaN without pixel spacing. */
+typedef struct venseg_track_frame {
+    uint32_t struct_size;
+    int32_t frame_index;       /* index among pushed frames (0-based) */
+    int32_t analysed_index;    /* index among analysed frames */
+    double time_s;             /* frame_index / frame rate; NaN when the rate is unknown */
+    int32_t vein_track_id;     /* track id of the vein of interest; -1 before one is found */
+    int32_t artery_track_id;   /* track id of the artery; -1 before one is found */
+    int32_t vein_present;      /* 1 if the vein of interest is in this frame */
+    int32_t artery_present;
+    int64_t vein_area_px;
+    int64_t artery_area_px;
+    double vein_area_mm2;
+    double artery_area_mm2;
+    double vein_centroid_x, vein_centroid_y;     /* px, frame coordinates */
+    double artery_centroid_x, artery_centroid_y;
+    int32_t instance_count;    /* vessel components tracked in this frame */
+} venseg_track_frame;
+
+/* index: an analysed-frame index, or -1 for the latest. VENSEG_E_NOT_FOUND if out of range. */
+VENSEG_API venseg_status venseg_tracker_frame(const venseg_tracker *tracker, int32_t index, venseg_track_frame *out);
+
+/* A vessel component of the latest analysed frame with its persistent track id. */
+typedef struct venseg_tracked_instance {
+    uint32_t struct_size;
+    int32_t track_id;          /* the same id across frames for the same vessel */
+    int32_t label;
+    int32_t role;              /* 0 other, 1 the artery of interest, 2 the vein of interest */
+    int64_t area_px;
+    double area_mm2;
+    double centroid_x, centroid_y;
+    int32_t bbox_x, bbox_y, bbox_width, bbox_height;
+} venseg_tracked_instance;
+
+VENSEG_API venseg_status venseg_tracker_instance_count(const venseg_tracker *tracker, int32_t *count);
+VENSEG_API venseg_status venseg_tracker_instance(const venseg_tracker *tracker, int32_t index,
+                                                 venseg_tracked_instance *out);
+
+/* The sequence so far (call at any time, and at the end). */
+typedef struct venseg_track_summary {
+    uint32_t struct_size;
+    int32_t verdict;                 /* venseg_verdict */
+    uint32_t flags;                  /* VENSEG_FLAG_* */
+    int32_t frames_pushed;
+    int32_t frames_analysed;
+    int32_t baseline_frame;          /* pushed-frame index of the baseline; -1 if none */
+    int32_t min_frame;               /* pushed-frame index of the minimum; -1 if none */
+    double baseline_area_px;         /* max of the smoothed vein area before the minimum */
+    double min_area_px;              /* smoothed vein area at the minimum */
+    double baseline_area_mm2;        /* NaN without spacing */
+    double min_area_mm2;             /* = the residual lumen area; NaN without spacing */
+    double compressibility_percent;  /* Chen et al.: (A_base - A_min) / A_base x 100; NaN if undefined */
+    double artery_deformation_percent; /* drop of the artery's height/width ratio; NaN without artery */
+    double max_lateral_shift_px;     /* largest sideways drift of the reference vessel */
+    int32_t vein_track_id;
+    int32_t artery_track_id;
+} venseg_track_summary;
+
+VENSEG_API venseg_status venseg_tracker_summary(const venseg_tracker *tracker, venseg_track_summary *out);
+
+typedef enum venseg_area_unit { VENSEG_AREA_PX = 0, VENSEG_AREA_MM2 = 1 } venseg_area_unit;
+
+/* The area-vs-time curve, one entry per analysed frame. Each array (nullable) gets
+ * *count entries: pushed-frame index, raw and smoothed vein area, artery area (0 where
+ * absent) in the unit asked (VENSEG_E_UNDEFINED for mm2 without spacing). *count is
+ * always set; VENSEG_E_BUFFER_TOO_SMALL when it exceeds capacity (nothing written). */
+VENSEG_API venseg_status venseg_tracker_curve(const venseg_tracker *tracker, venseg_area_unit unit,
+                                              int32_t capacity, int32_t *count, int32_t *frame_index,
+                                              double *vein_area, double *vein_area_smoothed,
+                                              double *artery_area);
+
+/* =================================================================== exam */
+
+typedef struct venseg_exam venseg_exam;
+
+typedef enum venseg_exam_protocol {
+    VENSEG_EXAM_CUSTOM = 0,      /* the sites that are added, none required */
+    VENSEG_EXAM_TWO_POINT = 2,   /* common femoral + popliteal */
+    VENSEG_EXAM_THREE_POINT = 3  /* common femoral + femoral + popliteal */
+} venseg_exam_protocol;
+
+typedef enum venseg_exam_outcome {
+    VENSEG_EXAM_INCOMPLETE = 0,  /* a required site missing or indeterminate (and none abnormal) */
+    VENSEG_EXAM_NORMAL = 1,      /* every required (CUSTOM: every added) site compressible */
+    VENSEG_EXAM_ABNORMAL = 2     /* some site partially or non-compressible */
+} venseg_exam_outcome;
+
+VENSEG_API const char *venseg_exam_outcome_name(venseg_exam_outcome outcome);
+
+VENSEG_API venseg_status venseg_exam_create(venseg_exam_protocol protocol, venseg_exam **out);
+VENSEG_API void venseg_exam_free(venseg_exam *exam);
+/* Records the tracker's current summary under its config's site (non-empty); a site
+ * recorded again is replaced. At most 64 sites. */
+VENSEG_API venseg_status venseg_exam_add(venseg_exam *exam, const venseg_tracker *tracker);
+
+typedef struct venseg_exam_site {
+    uint32_t struct_size;
+    char site[64];
+    int32_t required;            /* 1 if the protocol asks for it */
+    int32_t recorded;            /* 0: required but not yet added */
+    int32_t verdict;             /* venseg_verdict (INDETERMINATE when not recorded) */
+    uint32_t flags;
+    double compressibility_percent;
+    double residual_area_mm2;
+    double baseline_area_mm2;
+} venseg_exam_site;
+
+typedef struct venseg_exam_report {
+    uint32_t struct_size;
+    int32_t outcome;             /* venseg_exam_outcome */
+    int32_t protocol;
+    int32_t site_count;          /* entries of venseg_exam_site_at(): required sites first, in protocol order */
+    int32_t required_missing;    /* required sites not recorded */
+    int32_t compressible, partially_compressible, non_compressible, indeterminate; /* per recorded site */
+} venseg_exam_report;
+
+VENSEG_API venseg_status venseg_exam_report_get(const venseg_exam *exam, venseg_exam_report *out);
+VENSEG_API venseg_status venseg_exam_site_at(const venseg_exam *exam, int32_t index, venseg_exam_site *out);
+
+/* ================================================================ phantom */
+
+/* Synthetic, seeded B-mode compression sequences of a transverse leg with ground truth. */
+typedef struct venseg_phantom_config venseg_phantom_config;
+typedef struct venseg_phantom venseg_phantom;
+
+typedef enum venseg_thrombus {
+    VENSEG_THROMBUS_NONE = 0,    /* normal vein: collapses fully */
+    VENSEG_THROMBUS_PARTIAL = 1, /* partly occluding: collapses partly */
+    VENSEG_THROMBUS_FULL = 2     /* occlusive: barely compresses */
+} venseg_thrombus;
+
+/* Keys of a phantom configuration; double values (integral where noted). Pinned. */
+typedef enum venseg_phantom_key {
+    VENSEG_PHANTOM_SEED = 1,            /* integral, 0..2^53 [1] */
+    VENSEG_PHANTOM_WIDTH = 2,           /* integral px [256] */
+    VENSEG_PHANTOM_HEIGHT = 3,          /* integral px [256] */
+    VENSEG_PHANTOM_FRAMES = 4,          /* integral frame count [90] */
+    VENSEG_PHANTOM_FRAME_RATE = 5,      /* Hz [30] */
+    VENSEG_PHANTOM_HEART_RATE = 6,      /* beats per minute; 0 = no pulsation [72] */
+    VENSEG_PHANTOM_THROMBUS = 7,        /* integral venseg_thrombus [NONE] */
+    VENSEG_PHANTOM_COMPRESSION = 8,     /* peak probe pressure, 1 = enough to collapse a normal vein, 0 = none [1] */
+    VENSEG_PHANTOM_PROBE_MOTION = 9,    /* lateral probe slide over the sequence, mm [0] */
+    VENSEG_PHANTOM_GAIN_DB = 10,        /* overall gain, dB [0] */
+    VENSEG_PHANTOM_NOISE = 11,          /* electronic noise level relative to tissue echo, 0..1 [0.05] */
+    VENSEG_PHANTOM_PIXEL_SPACING = 12,  /* mm per px (square pixels) [0.15] */
+    VENSEG_PHANTOM_VESSELS = 13         /* integral: 0 none, 1 artery + vein, 2 artery only [1] */
+} venseg_phantom_key;
+
+VENSEG_API venseg_status venseg_phantom_config_create(venseg_phantom_config **out);
+VENSEG_API void venseg_phantom_config_free(venseg_phantom_config *config);
+VENSEG_API venseg_status venseg_phantom_config_set(venseg_phantom_config *config, venseg_phantom_key key,
+                                                   double value);
+VENSEG_API venseg_status venseg_phantom_config_get(const venseg_phantom_config *config, venseg_phantom_key key,
+                                                   double *value);
+VENSEG_API venseg_status venseg_phantom_config_bounds(venseg_phantom_key key, double *lower, double *upper,
+                                                      double *fallback);
+
+/* config may be NULL (defaults); copied. The phantom is immutable: any number of
+ * threads may render frames of it at once. */
+VENSEG_API venseg_status venseg_phantom_create(const venseg_phantom_config *config, venseg_phantom **out);
+VENSEG_API void venseg_phantom_free(venseg_phantom *phantom);
+
+/* Renders frame index (0..frames-1): 8-bit grey B-mode pixels (nullable) and the
+ * ground-truth labels (nullable; 0 background, 1 artery lumen, 2 vein lumen including
+ * thrombus). Depends only on (configuration, index), not on the order of calls. */
+VENSEG_API venseg_status venseg_phantom_frame(const venseg_phantom *phantom, int32_t index, uint8_t *pixels,
+                                              int64_t pixel_stride, uint8_t *labels, int64_t label_stride);
+
+typedef struct venseg_phantom_truth {
+    uint32_t struct_size;
+    int64_t vein_area_px;        /* pixels of label 2 in this frame */
+    int64_t artery_area_px;      /* pixels of label 1 */
+    double vein_area_mm2;
+    double artery_area_mm2;
+    double pressure;             /* probe pressure 0..1 of this frame */
+    double true_compressibility_percent; /* of the whole sequence: (rest area - min area) / rest area x 100; NaN without vein */
+    double rest_vein_area_px;    /* vein area with no pressure */
+    double min_vein_area_px;     /* smallest vein area over the sequence */
+    int32_t thrombus;            /* venseg_thrombus */
+} venseg_phantom_truth;
+
+VENSEG_API venseg_status venseg_phantom_truth_get(const venseg_phantom *phantom, int32_t index,
+                                                  venseg_phantom_truth *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VENSEG_VENSEG_TRACKING_H */

@@ -1,0 +1,516 @@
+/* oneDNN backend: the graph lowered to oneDNN primitives once per input size.
+ * Convolutions carry folded BN as bias and the residual sum + ReLU as post-ops;
+ * activations stay in the layouts oneDNN picks (format_any) from input to output;
+ * weights are reordered once when the plan is made; every primitive uses the plan's
+ * own scratchpad (user mode), so sessions run concurrently. fp32, or bf16 activations
+ * and weights (AMX / AVX512-BF16 where the CPU has them) with f32 accumulation. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <dnnl_debug.h>
+
+#include "backends/backend.h"
+#include "backends/onednn/dnnl_compat.h"
+
+typedef struct od_step {
+    dnnl_primitive_t prim;
+    int nargs;
+    dnnl_exec_arg_t args[8];
+} od_step;
+
+typedef struct od_plan {
+    const vs_graph *g;
+    int threads, bf16;
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    vsd_md *md;          /* per value: layout of its memory */
+    dnnl_memory_t *mem;  /* per value */
+    int *last_use;
+    od_step *steps;
+    int n_steps, cap_steps;
+    dnnl_memory_t *mems; /* every memory object the plan owns */
+    int n_mems, cap_mems;
+    void **bufs;         /* every buffer the plan owns */
+    int n_bufs, cap_bufs;
+    size_t scratch_size;
+    dnnl_memory_t scratch;
+    dnnl_memory_t user_in, user_out;
+    char description[160];
+} od_plan;
+
+static venseg_status dnnl_error(dnnl_status_t st, const char *what)
+{
+    return vs_fail(VENSEG_E_BACKEND, "oneDNN backend: %s failed (%s)", what, dnnl_status2str(st));
+}
+
+#define DNNL_TRY(call, what)                                         \
+    do {                                                             \
+        dnnl_status_t dnnl_st_ = (call);                             \
+        if (dnnl_st_ != dnnl_success) return dnnl_error(dnnl_st_, what); \
+    } while (0)
+
+static int push(void **arr, int *n, int *cap, size_t elem)
+{
+    if (*n < *cap) return 1;
+    int ncap = *cap ? *cap * 2 : 32;
+    void *p = realloc(*arr, (size_t)ncap * elem);
+    if (!p) return 0;
+    *arr = p;
+    *cap = ncap;
+    return 1;
+}
+
+static void *plan_buffer(od_plan *p, size_t bytes)
+{
+    if (!push((void **)&p->bufs, &p->n_bufs, &p->cap_bufs, sizeof *p->bufs)) return NULL;
+    size_t rounded = (bytes + 63) / 64 * 64;
+    void *b = aligned_alloc(64, rounded ? rounded : 64);
+    if (b) p->bufs[p->n_bufs++] = b;
+    return b;
+}
+
+/* A memory of the given layout: on `handle`, or on a new plan buffer when handle is NULL. */
+static venseg_status new_memory(od_plan *p, const vsd_md md, void *handle, dnnl_memory_t *out)
+{
+    if (!push((void **)&p->mems, &p->n_mems, &p->cap_mems, sizeof *p->mems))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    if (!handle && !(handle = plan_buffer(p, vsd_md_size(md))))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory for activations");
+    DNNL_TRY(vsd_memory_create(out, md, p->eng, handle), "memory_create");
+    p->mems[p->n_mems++] = *out;
+    return VENSEG_OK;
+}
+
+static dnnl_primitive_attr_t attr_new(void)
+{
+    dnnl_primitive_attr_t a = NULL;
+    if (dnnl_primitive_attr_create(&a) != dnnl_success) return NULL;
+    dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user);
+    return a;
+}
+
+/* Creates the primitive of pd as the next step (args filled by the caller). */
+static venseg_status add_step(od_plan *p, const_dnnl_primitive_desc_t pd, od_step **out)
+{
+    if (!push((void **)&p->steps, &p->n_steps, &p->cap_steps, sizeof *p->steps))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    od_step *s = &p->steps[p->n_steps];
+    memset(s, 0, sizeof *s);
+    DNNL_TRY(dnnl_primitive_create(&s->prim, pd), "primitive_create");
+    p->n_steps++;
+    vsd_md scratch;
+    if (vsd_md_query(&scratch, pd, dnnl_query_scratchpad_md, 0) == dnnl_success) {
+        size_t sz = vsd_md_size(scratch);
+        if (sz > p->scratch_size) p->scratch_size = sz;
+        vsd_md_free(&scratch);
+    }
+    *out = s;
+    return VENSEG_OK;
+}
+
+static void arg(od_step *s, int which, dnnl_memory_t m)
+{
+    s->args[s->nargs].arg = which;
+    s->args[s->nargs].memory = m;
+    s->nargs++;
+}
+
+/* Step copying/converting src (layout a) into dst (layout b). */
+static venseg_status reorder_step(od_plan *p, const vsd_md a, dnnl_memory_t src, const vsd_md b, dnnl_memory_t dst)
+{
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_attr_t attr = attr_new();
+    dnnl_status_t st = vsd_reorder_pd(&pd, a, p->eng, b, attr);
+    dnnl_primitive_attr_destroy(attr);
+    if (st != dnnl_success) return dnnl_error(st, "reorder");
+    od_step *s;
+    venseg_status vs = add_step(p, pd, &s);
+    dnnl_primitive_desc_destroy(pd);
+    if (vs) return vs;
+    arg(s, DNNL_ARG_FROM, src);
+    arg(s, DNNL_ARG_TO, dst);
+    return VENSEG_OK;
+}
+
+/* The memory of value v in layout md (a reorder step is added when it differs). */
+static venseg_status value_as(od_plan *p, int v, const vsd_md md, dnnl_memory_t *out)
+{
+    if (vsd_md_equal(p->md[v], md)) {
+        *out = p->mem[v];
+        return VENSEG_OK;
+    }
+    venseg_status st = new_memory(p, md, NULL, out);
+    if (!st) st = reorder_step(p, p->md[v], p->mem[v], md, *out);
+    return st;
+}
+
+/* Weights reordered once, now: user f32 data in `tag` layout -> the primitive's layout. */
+static venseg_status pack_weights(od_plan *p, const float *data, int nd, const dnnl_dims_t dims,
+                                  dnnl_format_tag_t tag, const vsd_md want, dnnl_memory_t *out)
+{
+    vsd_md user;
+    DNNL_TRY(vsd_md_init(&user, nd, dims, dnnl_f32, tag), "weights md");
+    dnnl_memory_t src = NULL;
+    venseg_status st = new_memory(p, user, (void *)(uintptr_t)data, &src);
+    if (!st) st = new_memory(p, want, NULL, out);
+    dnnl_primitive_desc_t pd = NULL;
+    if (!st) {
+        dnnl_primitive_attr_t attr = attr_new();
+        dnnl_status_t ds = vsd_reorder_pd(&pd, user, p->eng, want, attr);
+        dnnl_primitive_attr_destroy(attr);
+        if (ds != dnnl_success) st = dnnl_error(ds, "weights reorder");
+    }
+    if (!st) {
+        dnnl_primitive_t r = NULL;
+        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, *out}};
+        size_t scratch_size = 0;
+        vsd_md smd;
+        if (vsd_md_query(&smd, pd, dnnl_query_scratchpad_md, 0) == dnnl_success) {
+            scratch_size = vsd_md_size(smd);
+            vsd_md_free(&smd);
+        }
+        if (scratch_size) st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights reorder needs a scratchpad");
+        else if (dnnl_primitive_create(&r, pd) != dnnl_success ||
+                 dnnl_primitive_execute(r, p->stream, 2, a) != dnnl_success || dnnl_stream_wait(p->stream) != dnnl_success)
+            st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights reorder failed");
+        if (r) dnnl_primitive_destroy(r);
+    }
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    vsd_md_free(&user);
+    return st;
+}
+
+static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
+{
+    const dnnl_data_type_t dt = p->bf16 ? dnnl_bf16 : dnnl_f32;
+    const int last = n->out == p->g->output;
+    const int transpose = n->op == VS_OP_CONVT, depthwise = n->op == VS_OP_AFFINE;
+    vsd_md src, wei, bias, dst;
+    memset(&bias, 0, sizeof bias);
+    dnnl_dims_t sdims = {1, n->cin, 0, 0}, ddims = {1, n->cout, oh, ow};
+    /* the producer's spatial size: from its md */
+#if DNNL_VERSION_MAJOR >= 3
+    const dnnl_dim_t *pd_dims = NULL;
+    dnnl_memory_desc_query(p->md[n->in[0]], dnnl_query_dims, &pd_dims);
+    sdims[2] = pd_dims[2];
+    sdims[3] = pd_dims[3];
+#else
+    sdims[2] = p->md[n->in[0]].dims[2];
+    sdims[3] = p->md[n->in[0]].dims[3];
+#endif
+    DNNL_TRY(vsd_md_init(&src, 4, sdims, dt, depthwise ? dnnl_format_tag_any : dnnl_format_tag_any), "src md");
+    if (depthwise) {
+        dnnl_dims_t w = {n->cin, 1, 1, 1, 1};
+        DNNL_TRY(vsd_md_init(&wei, 5, w, dt, dnnl_format_tag_any), "weights md");
+    } else {
+        dnnl_dims_t w = {n->cout, n->cin, n->kernel, n->kernel};
+        DNNL_TRY(vsd_md_init(&wei, 4, w, dt, dnnl_format_tag_any), "weights md");
+    }
+    if (n->bias) {
+        dnnl_dims_t b = {n->cout};
+        DNNL_TRY(vsd_md_init(&bias, 1, b, dnnl_f32, dnnl_x), "bias md");
+    }
+    const int residual = n->op == VS_OP_CONV && n->in[1] >= 0;
+    if (residual) DNNL_TRY(vsd_md_copy(&dst, p->md[n->in[1]]), "dst md");
+    else DNNL_TRY(vsd_md_init(&dst, 4, ddims, last ? dnnl_f32 : dt, last ? dnnl_nchw : dnnl_format_tag_any), "dst md");
+
+    dnnl_primitive_attr_t attr = attr_new();
+    dnnl_post_ops_t po = NULL;
+    dnnl_post_ops_create(&po);
+    if (residual) vsd_post_ops_sum(po);
+    if (n->relu) vsd_post_ops_relu(po);
+    dnnl_primitive_attr_set_post_ops(attr, po);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_dims_t strides = {depthwise ? 1 : n->stride, depthwise ? 1 : n->stride};
+    dnnl_dims_t pad = {depthwise ? 0 : n->pad, depthwise ? 0 : n->pad};
+    dnnl_status_t ds = transpose ? vsd_deconv_pd(&pd, p->eng, src, wei, bias, dst, strides, pad, attr)
+                                 : vsd_conv_pd(&pd, p->eng, src, wei, bias, dst, strides, pad, attr);
+    dnnl_primitive_attr_destroy(attr);
+    vsd_md_free(&src), vsd_md_free(&wei), vsd_md_free(&dst);
+    if (ds != dnnl_success) {
+        vsd_md_free(&bias);
+        return vs_fail(VENSEG_E_BACKEND, "oneDNN backend: no %s for '%s' (%s)", transpose ? "deconvolution" : "convolution",
+                       n->name, dnnl_status2str(ds));
+    }
+    venseg_status st = VENSEG_OK;
+    vsd_md psrc, pwei, pdst;
+    vsd_md_query(&psrc, pd, dnnl_query_src_md, 0);
+    vsd_md_query(&pwei, pd, dnnl_query_weights_md, 0);
+    vsd_md_query(&pdst, pd, dnnl_query_dst_md, 0);
+    dnnl_memory_t msrc = NULL, mwei = NULL, mbias = NULL, mdst = NULL;
+    st = value_as(p, n->in[0], psrc, &msrc);
+    if (!st) {
+        if (depthwise) {
+            dnnl_dims_t w = {n->cin, 1, 1, 1, 1};
+            st = pack_weights(p, n->scale, 5, w, dnnl_goihw, pwei, &mwei);
+        } else if (transpose) { /* PyTorch ConvTranspose2d [in][out][k][k] is oneDNN's iohw */
+            dnnl_dims_t w = {n->cout, n->cin, n->kernel, n->kernel};
+            st = pack_weights(p, n->weight, 4, w, dnnl_iohw, pwei, &mwei);
+        } else {
+            dnnl_dims_t w = {n->cout, n->cin, n->kernel, n->kernel};
+            st = pack_weights(p, n->weight, 4, w, dnnl_oihw, pwei, &mwei);
+        }
+    }
+    if (!st && n->bias) st = new_memory(p, bias, (void *)(uintptr_t)n->bias, &mbias);
+    if (!st && residual) {
+        const int r = n->in[1];
+        if (p->last_use[r] == (int)(n - p->g->nodes) && vsd_md_equal(p->md[r], pdst)) {
+            mdst = p->mem[r]; /* in place: the sum post-op accumulates onto the residual */
+        } else {
+            st = new_memory(p, pdst, NULL, &mdst);
+            if (!st) st = reorder_step(p, p->md[r], p->mem[r], pdst, mdst);
+        }
+    } else if (!st) {
+        st = new_memory(p, pdst, NULL, &mdst);
+    }
+    od_step *s = NULL;
+    if (!st) st = add_step(p, pd, &s);
+    if (!st) {
+        arg(s, DNNL_ARG_SRC, msrc);
+        arg(s, DNNL_ARG_WEIGHTS, mwei);
+        if (mbias) arg(s, DNNL_ARG_BIAS, mbias);
+        arg(s, DNNL_ARG_DST, mdst);
+        p->mem[n->out] = mdst;
+        vsd_md_copy(&p->md[n->out], pdst);
+    }
+    dnnl_primitive_desc_destroy(pd);
+    vsd_md_free(&psrc), vsd_md_free(&pwei), vsd_md_free(&pdst), vsd_md_free(&bias);
+    return st;
+}
+
+/* Pooling, nearest upsampling and concat: layouts follow the inputs. */
+static venseg_status lower_data_op(od_plan *p, const vs_node *n, int oh, int ow)
+{
+    const dnnl_data_type_t dt = p->bf16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_dims_t ddims = {1, n->cout, oh, ow};
+    vsd_md dst;
+    DNNL_TRY(vsd_md_init(&dst, 4, ddims, dt, dnnl_format_tag_any), "dst md");
+    dnnl_primitive_attr_t attr = attr_new();
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t ds;
+    if (n->op == VS_OP_MAXPOOL) {
+        dnnl_dims_t k = {n->kernel, n->kernel}, s = {n->stride, n->stride}, pad = {n->pad, n->pad};
+        ds = vsd_pool_max_pd(&pd, p->eng, p->md[n->in[0]], dst, k, s, pad, attr);
+    } else if (n->op == VS_OP_UPSAMPLE2X) {
+        ds = vsd_resample_pd(&pd, p->eng, p->md[n->in[0]], dst, attr);
+    } else {
+        vsd_md srcs[2];
+        vsd_md_copy(&srcs[0], p->md[n->in[0]]);
+        vsd_md_copy(&srcs[1], p->md[n->in[1]]);
+        ds = vsd_concat_pd(&pd, p->eng, 2, srcs, attr);
+        vsd_md_free(&srcs[0]), vsd_md_free(&srcs[1]);
+    }
+    dnnl_primitive_attr_destroy(attr);
+    vsd_md_free(&dst);
+    if (ds != dnnl_success)
+        return vs_fail(VENSEG_E_BACKEND, "oneDNN backend: no primitive for op %d (%s)", (int)n->op, dnnl_status2str(ds));
+    vsd_md pdst;
+    vsd_md_query(&pdst, pd, dnnl_query_dst_md, 0);
+    dnnl_memory_t mdst = NULL;
+    od_step *s = NULL;
+    venseg_status st = new_memory(p, pdst, NULL, &mdst);
+    if (!st) st = add_step(p, pd, &s);
+    if (!st) {
+        if (n->op == VS_OP_CONCAT) {
+            arg(s, DNNL_ARG_MULTIPLE_SRC + 0, p->mem[n->in[0]]);
+            arg(s, DNNL_ARG_MULTIPLE_SRC + 1, p->mem[n->in[1]]);
+        } else {
+            arg(s, DNNL_ARG_SRC, p->mem[n->in[0]]);
+        }
+        arg(s, DNNL_ARG_DST, mdst);
+        p->mem[n->out] = mdst;
+        vsd_md_copy(&p->md[n->out], pdst);
+    }
+    dnnl_primitive_desc_destroy(pd);
+    vsd_md_free(&pdst);
+    return st;
+}
+
+static void plan_free(void *vp)
+{
+    od_plan *p = vp;
+    if (!p) return;
+    for (int i = 0; i < p->n_steps; i++) dnnl_primitive_destroy(p->steps[i].prim);
+    for (int i = 0; i < p->n_mems; i++) dnnl_memory_destroy(p->mems[i]);
+    if (p->scratch) dnnl_memory_destroy(p->scratch);
+    for (int i = 0; i < p->n_bufs; i++) free(p->bufs[i]);
+    if (p->md)
+        for (int v = 0; v < p->g->n_values; v++) vsd_md_free(&p->md[v]);
+    if (p->stream) dnnl_stream_destroy(p->stream);
+    if (p->eng) dnnl_engine_destroy(p->eng);
+    free(p->steps), free(p->mems), free(p->bufs), free(p->md), free(p->mem), free(p->last_use);
+    free(p);
+}
+
+static const char *isa_name(void)
+{
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_sse41: return "sse41";
+    default: return "other";
+    }
+}
+
+static venseg_status build(od_plan *p, int height, int width)
+{
+    const vs_graph *g = p->g;
+    const int nv = g->n_values;
+    p->md = calloc((size_t)nv, sizeof *p->md);
+    p->mem = calloc((size_t)nv, sizeof *p->mem);
+    p->last_use = calloc((size_t)nv, sizeof *p->last_use);
+    int *h = calloc((size_t)nv, sizeof *h), *w = calloc((size_t)nv, sizeof *w);
+    venseg_status st = VENSEG_OK;
+    if (!p->md || !p->mem || !p->last_use || !h || !w) {
+        st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+        goto done;
+    }
+    if (dnnl_engine_create(&p->eng, dnnl_cpu, 0) != dnnl_success ||
+        dnnl_stream_create(&p->stream, p->eng, dnnl_stream_default_flags) != dnnl_success) {
+        st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: cannot create a CPU engine");
+        goto done;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < 2; k++)
+            if (g->nodes[i].in[k] >= 0) p->last_use[g->nodes[i].in[k]] = i;
+    p->last_use[g->output] = g->n_nodes;
+    /* value 0: the caller's NCHW f32 tensor, handle set per run */
+    dnnl_dims_t in_dims = {1, g->input_channels, height, width};
+    if (vsd_md_init(&p->md[0], 4, in_dims, dnnl_f32, dnnl_nchw) != dnnl_success ||
+        (st = new_memory(p, p->md[0], (void *)p, &p->user_in)))
+        goto done;
+    p->mem[0] = p->user_in;
+    h[0] = height;
+    w[0] = width;
+    for (int i = 0; i < g->n_nodes && !st; i++) {
+        const vs_node *n = &g->nodes[i];
+        int oh = vs_node_out_size(n, h[n->in[0]]), ow = vs_node_out_size(n, w[n->in[0]]);
+        if (oh < 1 || ow < 1 || (n->in[1] >= 0 && (h[n->in[1]] != oh || w[n->in[1]] != ow))) {
+            st = vs_fail(VENSEG_E_INVALID_ARGUMENT, "input %dx%d does not fit the network at '%s' (use multiples of %d)",
+                         width, height, n->name, g->multiple);
+            break;
+        }
+        h[n->out] = oh;
+        w[n->out] = ow;
+        switch (n->op) {
+        case VS_OP_CONV:
+        case VS_OP_CONVT:
+        case VS_OP_AFFINE: st = lower_conv(p, n, oh, ow); break;
+        default: st = lower_data_op(p, n, oh, ow); break;
+        }
+    }
+    if (st) goto done;
+    /* logits: reorder to the caller's NCHW f32 unless already so */
+    {
+        const int o = g->output;
+        dnnl_dims_t out_dims = {1, g->channels[o], h[o], w[o]};
+        vsd_md user;
+        if (vsd_md_init(&user, 4, out_dims, dnnl_f32, dnnl_nchw) != dnnl_success) {
+            st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: output md");
+            goto done;
+        }
+        if ((st = new_memory(p, user, (void *)p, &p->user_out))) goto done;
+        st = reorder_step(p, p->md[o], p->mem[o], user, p->user_out);
+        vsd_md_free(&user);
+        if (st) goto done;
+    }
+    if (p->scratch_size) {
+        vsd_md smd;
+        dnnl_dims_t sd = {(dnnl_dim_t)p->scratch_size};
+        if (vsd_md_init(&smd, 1, sd, dnnl_u8, dnnl_x) != dnnl_success) {
+            st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: scratchpad md");
+            goto done;
+        }
+        void *buf = plan_buffer(p, p->scratch_size);
+        dnnl_status_t ds = buf ? vsd_memory_create(&p->scratch, smd, p->eng, buf) : dnnl_out_of_memory;
+        vsd_md_free(&smd);
+        if (ds != dnnl_success) {
+            st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: scratchpad of %zu bytes", p->scratch_size);
+            goto done;
+        }
+        for (int i = 0; i < p->n_steps; i++) arg(&p->steps[i], DNNL_ARG_SCRATCHPAD, p->scratch);
+    }
+    snprintf(p->description, sizeof p->description, "onednn %d.%d.%d: %s, %d thread%s, %s", dnnl_version()->major,
+             dnnl_version()->minor, dnnl_version()->patch, isa_name(), p->threads, p->threads == 1 ? "" : "s",
+             p->bf16 ? "bf16" : "fp32");
+done:
+    free(h);
+    free(w);
+    return st;
+}
+
+static venseg_status plan_create_precision(const vs_graph *g, int height, int width, int threads, int bf16, void **out)
+{
+    od_plan *p = calloc(1, sizeof *p);
+    if (!p) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    p->g = g;
+    p->threads = threads;
+    p->bf16 = bf16;
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+#endif
+    venseg_status st = build(p, height, width);
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    if (st) {
+        plan_free(p);
+        return st;
+    }
+    *out = p;
+    return VENSEG_OK;
+}
+
+static venseg_status plan_create_f32(const vs_graph *g, int h, int w, int threads, void **out)
+{
+    return plan_create_precision(g, h, w, threads, 0, out);
+}
+
+static venseg_status plan_create_bf16(const vs_graph *g, int h, int w, int threads, void **out)
+{
+    if (dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core)
+        return vs_fail(VENSEG_E_UNSUPPORTED, "oneDNN backend: bf16 needs AVX-512 (this CPU: %s)", isa_name());
+    return plan_create_precision(g, h, w, threads, 1, out);
+}
+
+static venseg_status run(void *vp, const float *input, float *logits)
+{
+    od_plan *p = vp;
+    if (dnnl_memory_set_data_handle(p->user_in, (void *)(uintptr_t)input) != dnnl_success ||
+        dnnl_memory_set_data_handle(p->user_out, logits) != dnnl_success)
+        return vs_fail(VENSEG_E_BACKEND, "oneDNN backend: cannot bind the input/output buffers");
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(p->threads); /* Debian's oneDNN threads with OpenMP: per calling thread */
+#endif
+    venseg_status st = VENSEG_OK;
+    for (int i = 0; i < p->n_steps && !st; i++) {
+        dnnl_status_t ds = dnnl_primitive_execute(p->steps[i].prim, p->stream, p->steps[i].nargs, p->steps[i].args);
+        if (ds != dnnl_success) st = dnnl_error(ds, "execute");
+    }
+    if (!st && dnnl_stream_wait(p->stream) != dnnl_success) st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: stream wait failed");
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    return st;
+}
+
+static const char *describe(const void *p) { return ((const od_plan *)p)->description; }
+
+const vs_backend_ops vs_backend_onednn_f32 = {
+    VS_BACKEND_API_VERSION, VENSEG_BACKEND_ONEDNN, "onednn", plan_create_f32, run, plan_free, describe,
+};
+const vs_backend_ops vs_backend_onednn_bf16 = {
+    VS_BACKEND_API_VERSION, VENSEG_BACKEND_ONEDNN, "onednn", plan_create_bf16, run, plan_free, describe,
+};
