@@ -13,6 +13,8 @@
 VENSEG_APT_PACKAGES=(
     # build and C/C++ tests
     cmake ninja-build gcc g++ binutils pkg-config libgtest-dev zlib1g-dev libpng-dev
+    # oneDNN backend (Debian's dnnl-config.cmake needs the OpenCL development files)
+    libdnnl-dev ocl-icd-opencl-dev
     # Python bindings, converter, parity tests
     ca-certificates python3 python3-venv python3-numpy python3-torch python3-torchvision
     python3-pytest python3-scipy python3-skimage python3-pil

@@ -384,6 +384,13 @@ TEST(Metrics, DiceJaccardErrors) {
     // smooth must be 0 unless the rule is VENSEG_EMPTY_SMOOTH
     EXPECT_INVALID(venseg_dice(c, VENSEG_EMPTY_NAN, 1e-5, &d));
     EXPECT_INVALID(venseg_jaccard(c, VENSEG_EMPTY_MONAI, 1e-5, &d));
+    const int64_t negative[3] = {1, -1, 0};
+    EXPECT_INVALID(venseg_dice(negative, VENSEG_EMPTY_MONAI, 0.0, &d));
+    EXPECT_INVALID(venseg_jaccard(negative, VENSEG_EMPTY_SMOOTH, 1e-5, &d));
+    for (double s : {-1e-5, kNaN, kInf}) {
+        SCOPED_TRACE(s);
+        EXPECT_INVALID(venseg_dice(c, VENSEG_EMPTY_SMOOTH, s, &d));
+    }
     EXPECT_EQ(d, -7.0) << "outputs are left untouched on failure";
 }
 

@@ -19,6 +19,10 @@ static void hline(uint8_t *mask, int32_t width, int32_t height, int64_t stride, 
 {
     if (y < 0 || y >= height)
         return;
+    if (x0 > x1) { /* Pillow 9 draws a reversed span too (thin, degenerate polygons) */
+        int t = x0;
+        x0 = x1, x1 = t;
+    }
     if (x0 < 0)
         x0 = 0;
     else if (x0 >= width)
@@ -119,31 +123,31 @@ int vs_fill_polygon(uint8_t *mask, int32_t width, int32_t height, int64_t stride
                 /* the lower end of an edge counts twice */
                 xx[j] = xx[j - 1];
                 j++;
-            } else if (c->dx != 0 && roundf(xx[j - 1]) == xx[j - 1]) {
-                /* Pillow 9.2+ "connect discontiguous corners", including its quirk of
-                 * writing the crossing at index k (an edge index) of xx. */
+            } else if (c->dx != 0 && (ymin == c->ymin || ymin == c->ymax) &&
+                       roundf(xx[j - 1]) == xx[j - 1]) {
+                /* Pillow 9.x "connect discontiguous corners": where two edges sloping
+                 * the same way meet at a vertex on an integer x, widen the span to the
+                 * next (or previous) row's crossings. Pillow writes the new crossing at
+                 * index k (an edge index) of xx; so do we, to draw the same pixels. */
                 for (int k = 0; k < i; k++) {
                     const edge *o = table[k];
                     float adj, adj_other;
                     int offset;
+                    if (ymin != o->ymin && ymin != o->ymax)
+                        continue;
                     if ((c->dx > 0 && o->dx <= 0) || (c->dx < 0 && o->dx >= 0))
                         continue;
                     if (xx[j - 1] != (float)(ymin - o->y0) * o->dx + (float)o->x0)
                         continue;
                     offset = ymin == ymax ? -1 : 1;
+                    if (ymin + offset < o->ymin || ymin + offset > o->ymax)
+                        break;
                     adj = (float)(ymin + offset - c->y0) * c->dx + (float)c->x0;
                     adj_other = (float)(ymin + offset - o->y0) * o->dx + (float)o->x0;
-                    if (ymin == c->ymax) {
-                        if (c->dx > 0)
-                            xx[k] = (float)(fmax(adj, adj_other) + 1);
-                        else
-                            xx[k] = (float)(fmin(adj, adj_other) - 1);
-                    } else {
-                        if (c->dx > 0)
-                            xx[k] = (float)fmin(adj, adj_other);
-                        else
-                            xx[k] = (float)(fmax(adj, adj_other) + 1);
-                    }
+                    if (ymin == c->ymax)
+                        xx[k] = c->dx > 0 ? (float)(fmax(adj, adj_other) + 1) : (float)(fmin(adj, adj_other) - 1);
+                    else
+                        xx[k] = c->dx > 0 ? (float)fmin(adj, adj_other) : (float)(fmax(adj, adj_other) + 1);
                     break;
                 }
             }

@@ -221,7 +221,7 @@ VENSEG_API venseg_status venseg_overlap_counts(const uint8_t *pred, int64_t pred
                                                uint32_t ignore_labels, int32_t width, int32_t height,
                                                int64_t counts[3]);
 /* The same with the prediction a probability map (row stride in floats): positive where
- * p > threshold (strictly, as segmentation_models thresholds). */
+ * p > threshold (strictly, as segmentation_models thresholds; a NaN threshold is invalid). */
 VENSEG_API venseg_status venseg_overlap_counts_prob(const float *prob, int64_t prob_stride, float threshold,
                                                     const uint8_t *truth, int64_t truth_stride,
                                                     uint32_t truth_labels, uint32_t ignore_labels, int32_t width,
@@ -235,7 +235,8 @@ typedef enum venseg_empty_rule {
 } venseg_empty_rule;
 
 /* Dice = 2tp / (2tp + fp + fn); Jaccard = tp / (tp + fp + fn). smooth is s of
- * VENSEG_EMPTY_SMOOTH (segmentation_models uses 1e-5) and must be 0 otherwise. */
+ * VENSEG_EMPTY_SMOOTH (segmentation_models uses 1e-5) and must be 0 otherwise; with
+ * smooth 0 and both masks empty that rule is VENSEG_E_UNDEFINED. */
 VENSEG_API venseg_status venseg_dice(const int64_t counts[3], venseg_empty_rule rule, double smooth, double *dice);
 VENSEG_API venseg_status venseg_jaccard(const int64_t counts[3], venseg_empty_rule rule, double smooth,
                                         double *jaccard);
@@ -250,8 +251,9 @@ typedef enum venseg_ssim_window {
  * filters with 'reflect' borders, C1 = (0.01 L)^2, C2 = (0.03 L)^2 with L = data_range
  * (required, > 0), covariances scaled by NP / (NP - 1) when sample_covariance is set
  * (scikit-image's default; Wang et al. use 0), mean over the map cropped by
- * (win - 1) / 2 pixels. win_size: odd, 3..width/height, for the uniform window (0 = 7);
- * ignored (11) for the Gaussian one. map (nullable): the full, uncropped SSIM map.
+ * (win - 1) / 2 pixels. win_size: odd, 3..63 and at most the width and height, for the
+ * uniform window (0 = 7); ignored (11) for the Gaussian one. map (nullable): the full,
+ * uncropped SSIM map. All three row strides are in floats.
  */
 VENSEG_API venseg_status venseg_ssim(const float *x, int64_t x_stride, const float *y, int64_t y_stride,
                                      int32_t width, int32_t height, venseg_ssim_window window, int32_t win_size,

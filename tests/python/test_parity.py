@@ -104,6 +104,11 @@ def lib():
     L.venseg_version_string.restype = ctypes.c_char_p
     L.venseg_session_describe.argtypes = [vp]
     L.venseg_session_describe.restype = ctypes.c_char_p
+    L.venseg_build_info.restype = ctypes.c_char_p
+    L.venseg_options_create.argtypes = [pvp]
+    L.venseg_options_set.argtypes = [vp, ctypes.c_int, ctypes.c_int64]
+    L.venseg_options_free.argtypes = [vp]
+    L.venseg_options_free.restype = None
     return L
 
 
@@ -113,15 +118,33 @@ def _check(L, status, what):
         raise AssertionError(f"{what} failed: {name}: {L.venseg_last_error().decode()}")
 
 
+VENSEG_OPT_BACKEND = 100
+BACKENDS = {"reference": 1, "onednn": 2}
+
+
+def available_backends(L):
+    """Backends compiled into the library (from venseg_build_info)."""
+    info = L.venseg_build_info().decode()
+    names = info.split("backends=")[1].split(";")[0].split(",")
+    return [b for b in BACKENDS if b in names]
+
+
 class CModel:
-    def __init__(self, L, data: bytes):
+    def __init__(self, L, data: bytes, backend: str = "reference"):
         self.L = L
         self.model = ctypes.c_void_p()
         self.session = ctypes.c_void_p()
         _check(L, L.venseg_model_load_memory(data, len(data), ctypes.byref(self.model)),
                "venseg_model_load_memory")
-        _check(L, L.venseg_session_create(self.model, None, ctypes.byref(self.session)),
-               "venseg_session_create")
+        opts = ctypes.c_void_p()
+        _check(L, L.venseg_options_create(ctypes.byref(opts)), "venseg_options_create")
+        try:
+            _check(L, L.venseg_options_set(opts, VENSEG_OPT_BACKEND, BACKENDS[backend]),
+                   "venseg_options_set")
+            _check(L, L.venseg_session_create(self.model, opts, ctypes.byref(self.session)),
+                   "venseg_session_create")
+        finally:
+            L.venseg_options_free(opts)
 
     def describe(self):
         return self.L.venseg_session_describe(self.session).decode()
@@ -183,11 +206,12 @@ def _report():
         else:
             with open(path, "w") as fh:
                 fh.write(f"# PyTorch parity (tolerance max |dprob| <= {TOL})\n\n")
-                fh.write("| variant | storage | input n x h x w | max dprob | max dlogit "
-                         "| prob std | C time s | ok |\n|---|---|---|---|---|---|---|---|\n")
+                fh.write("| variant | storage | input n x h x w | backend | max dprob | max dlogit "
+                         "| vs reference backend | prob std | C time s | ok |\n"
+                         "|---|---|---|---|---|---|---|---|---|---|\n")
                 for r in RESULTS:
-                    fh.write(f"| {r['variant']} | {r['storage']} | {r['shape']} | "
-                             f"{r['max_dprob']:.3g} | {r['max_dlogit']:.3g} | "
+                    fh.write(f"| {r['variant']} | {r['storage']} | {r['shape']} | {r['backend']} | "
+                             f"{r['max_dprob']:.3g} | {r['max_dlogit']:.3g} | {r['vs_reference']:.3g} | "
                              f"{r['prob_std']:.3f} | {r['c_seconds']:.2f} | "
                              f"{'yes' if r['ok'] else 'NO'} |\n")
 
@@ -205,26 +229,33 @@ def test_parity(lib, vid, storage, shape):
     x = np.random.default_rng(zlib.crc32(f"{vid}{shape}".encode())).standard_normal(
         (n, c, h, w)).astype(np.float32)
     p_ref, l_ref = _torch_probs(model, ref_tensors, x)
-    cm = CModel(lib, data)
-    try:
-        t0 = time.perf_counter()
-        p_c = cm.run(x, 2, activation=True)
-        dt = time.perf_counter() - t0
-        l_c = cm.run(x, 2, activation=False)
-        desc = cm.describe()
-    finally:
-        cm.close()
-    err = float(np.max(np.abs(p_c.astype(np.float64) - p_ref)))
-    lerr = float(np.max(np.abs(l_c.astype(np.float64) - l_ref)))
     std = float(p_ref.std())
-    ok = bool(err <= TOL and std > MIN_STD and np.isfinite(p_c).all())
-    RESULTS.append(dict(variant=vid, storage=storage, shape=f"{n}x{h}x{w}", max_dprob=err,
-                        max_dlogit=lerr, prob_std=std, c_seconds=dt, ok=ok, session=desc))
-    print(f"\nPARITY {vid} {storage} {n}x{h}x{w}: max|dprob|={err:.3g} "
-          f"max|dlogit|={lerr:.3g} prob std={std:.3f} C {dt:.2f}s ({desc})")
     assert std > MIN_STD, f"reference probabilities saturated (std {std:.4f})"
-    assert np.isfinite(p_c).all(), "non-finite C output"
-    assert err <= TOL, f"max |dprob| {err:.3g} > {TOL} (max |dlogit| {lerr:.3g})"
+    outputs = {}
+    for backend in available_backends(lib):  # every backend against PyTorch, and each other
+        cm = CModel(lib, data, backend)
+        try:
+            t0 = time.perf_counter()
+            p_c = cm.run(x, 2, activation=True)
+            dt = time.perf_counter() - t0
+            l_c = cm.run(x, 2, activation=False)
+            desc = cm.describe()
+        finally:
+            cm.close()
+        outputs[backend] = p_c
+        err = float(np.max(np.abs(p_c.astype(np.float64) - p_ref)))
+        lerr = float(np.max(np.abs(l_c.astype(np.float64) - l_ref)))
+        vs_ref = float(np.max(np.abs(p_c - outputs["reference"]))) if "reference" in outputs else 0.0
+        ok = bool(err <= TOL and vs_ref <= TOL and np.isfinite(p_c).all())
+        RESULTS.append(dict(variant=vid, storage=storage, shape=f"{n}x{h}x{w}", backend=backend,
+                            max_dprob=err, max_dlogit=lerr, vs_reference=vs_ref, prob_std=std,
+                            c_seconds=dt, ok=ok, session=desc))
+        print(f"\nPARITY {vid} {storage} {n}x{h}x{w} [{backend}]: max|dprob|={err:.3g} "
+              f"max|dlogit|={lerr:.3g} vs reference backend {vs_ref:.3g} prob std={std:.3f} "
+              f"C {dt:.2f}s ({desc})")
+        assert np.isfinite(p_c).all(), f"{backend}: non-finite C output"
+        assert err <= TOL, f"{backend}: max |dprob| {err:.3g} > {TOL} (max |dlogit| {lerr:.3g})"
+        assert vs_ref <= TOL, f"{backend}: max |dprob| vs the reference backend {vs_ref:.3g} > {TOL}"
 
 
 def test_fixture_golden(lib):

@@ -216,7 +216,7 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     }
     const int residual = n->op == VS_OP_CONV && n->in[1] >= 0;
     if (residual) DNNL_TRY(vsd_md_copy(&dst, p->md[n->in[1]]), "dst md");
-    else DNNL_TRY(vsd_md_init(&dst, 4, ddims, last ? dnnl_f32 : dt, last ? dnnl_nchw : dnnl_format_tag_any), "dst md");
+    else DNNL_TRY(vsd_md_init(&dst, 4, ddims, last ? dnnl_f32 : dt, dnnl_format_tag_any), "dst md"); /* logits in f32 */
 
     dnnl_primitive_attr_t attr = attr_new();
     dnnl_post_ops_t po = NULL;
