@@ -28,6 +28,10 @@ VENSEG_API venseg_status venseg_session_run_tensor(venseg_session *session, cons
 /* The spatial stride the input height and width must be multiples of. */
 VENSEG_API venseg_status venseg_model_input_multiple(const venseg_model *model, int32_t *multiple);
 
+/* Multiply-accumulates of one forward pass at width x height (convolutions only). */
+VENSEG_API venseg_status venseg_model_macs(const venseg_model *model, int32_t width, int32_t height,
+                                           int64_t *macs);
+
 /* Tensor directory of the loaded file, for tools. */
 VENSEG_API venseg_status venseg_model_tensor_count(const venseg_model *model, int32_t *count);
 VENSEG_API venseg_status venseg_model_tensor_info(const venseg_model *model, int32_t index,

@@ -246,3 +246,33 @@ venseg_status venseg_model_tensor_info(const venseg_model *model, int32_t index,
     *stored_dtype = (int32_t)t->dtype;
     return VENSEG_OK;
 }
+
+venseg_status venseg_model_macs(const venseg_model *model, int32_t width, int32_t height, int64_t *macs)
+{
+    CHECK_MODEL("venseg_model_macs", macs);
+    const vs_graph *g = &model->graph;
+    if (width < g->multiple || height < g->multiple || width % g->multiple || height % g->multiple || width > 16384 ||
+        height > 16384)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_model_macs: %d x %d must be multiples of %d", width, height,
+                       g->multiple);
+    int *h = calloc((size_t)g->n_values, sizeof *h), *w = calloc((size_t)g->n_values, sizeof *w);
+    if (!h || !w) {
+        free(h), free(w);
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_model_macs: out of memory");
+    }
+    h[0] = height;
+    w[0] = width;
+    int64_t total = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const vs_node *n = &g->nodes[i];
+        int ih = h[n->in[0]], iw = w[n->in[0]];
+        h[n->out] = vs_node_out_size(n, ih);
+        w[n->out] = vs_node_out_size(n, iw);
+        const int64_t k2 = (int64_t)n->kernel * n->kernel;
+        if (n->op == VS_OP_CONV) total += (int64_t)n->cout * n->cin * k2 * h[n->out] * w[n->out];
+        else if (n->op == VS_OP_CONVT) total += (int64_t)n->cout * n->cin * k2 * ih * iw;
+    }
+    free(h), free(w);
+    *macs = total;
+    return VENSEG_OK;
+}
