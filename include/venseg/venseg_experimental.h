@@ -28,6 +28,33 @@ VENSEG_API venseg_status venseg_session_run_tensor(venseg_session *session, cons
 /* The spatial stride the input height and width must be multiples of. */
 VENSEG_API venseg_status venseg_model_input_multiple(const venseg_model *model, int32_t *multiple);
 
+/*
+ * int8 calibration: run the fp32 reference network over sample frames and record the
+ * largest |activation| of the input and of every convolution / BN output. A session
+ * of precision VENSEG_PRECISION_INT8 quantises activations with these ranges (u8
+ * after ReLU, else s8) and weights per output channel. The ranges can be stored in a
+ * weights file as metadata int8.activation_names / int8.activation_max
+ * (docs/weights-format.md); plain venseg_session_create then uses them.
+ */
+typedef struct venseg_calibration venseg_calibration;
+VENSEG_API venseg_status venseg_calibration_create(const venseg_model *model, venseg_calibration **out);
+VENSEG_API void venseg_calibration_free(venseg_calibration *calibration);
+/* A frame, preprocessed exactly as venseg_segment does (whole frame, no ROI). */
+VENSEG_API venseg_status venseg_calibration_add_frame(venseg_calibration *calibration, const void *pixels,
+                                                      venseg_pixel_format format, int32_t width, int32_t height,
+                                                      int64_t row_stride);
+/* A normalised network input [channels][height][width]. */
+VENSEG_API venseg_status venseg_calibration_add_tensor(venseg_calibration *calibration, const float *input,
+                                                       int32_t channels, int32_t height, int32_t width);
+VENSEG_API venseg_status venseg_calibration_count(const venseg_calibration *calibration, int32_t *count);
+/* Entry 0 is "input"; the others are named after the convolution weight or BN layer. */
+VENSEG_API venseg_status venseg_calibration_entry(const venseg_calibration *calibration, int32_t index,
+                                                  const char **name, double *max_abs);
+/* Like venseg_session_create, with int8 ranges from `calibration` instead of the model. */
+VENSEG_API venseg_status venseg_session_create_calibrated(const venseg_model *model, const venseg_options *options,
+                                                          const venseg_calibration *calibration,
+                                                          venseg_session **out);
+
 /* Multiply-accumulates of one forward pass at width x height (convolutions only). */
 VENSEG_API venseg_status venseg_model_macs(const venseg_model *model, int32_t width, int32_t height,
                                            int64_t *macs);

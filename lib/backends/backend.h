@@ -8,12 +8,22 @@
 
 #define VS_BACKEND_API_VERSION 1
 
+/* What a plan is made for. */
+typedef struct vs_plan_config {
+    int height, width, threads;
+    venseg_precision precision;
+    const double *value_max; /* INT8: calibrated max |x| per graph value (NaN = derive); else NULL */
+} vs_plan_config;
+
+/* Called after each node of an observed run with the node's output. */
+typedef void (*vs_observer)(void *ctx, int node, const float *data, size_t count);
+
 typedef struct vs_backend_ops {
     int api_version;
     venseg_backend id;
     const char *name;
-    /* Plans the graph for one image of height x width; threads >= 1. */
-    venseg_status (*plan_create)(const vs_graph *g, int height, int width, int threads, void **plan);
+    /* Plans the graph for one image of cfg->height x cfg->width. */
+    venseg_status (*plan_create)(const vs_graph *g, const vs_plan_config *cfg, void **plan);
     /* input [channels][height][width] -> logits [classes][height][width] */
     venseg_status (*run)(void *plan, const float *input, float *logits);
     void (*plan_free)(void *plan);
@@ -23,8 +33,10 @@ typedef struct vs_backend_ops {
 
 extern const vs_backend_ops vs_backend_reference;
 #ifdef VENSEG_HAVE_ONEDNN
-extern const vs_backend_ops vs_backend_onednn_f32;
-extern const vs_backend_ops vs_backend_onednn_bf16;
+extern const vs_backend_ops vs_backend_onednn;
 #endif
+
+/* The reference backend run with an observer (calibration). */
+venseg_status vs_ref_run_observed(void *plan, const float *input, float *logits, vs_observer fn, void *ctx);
 
 #endif

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "core/calibration.h"
 #include "core/frame.h"
 #include "core/model.h"
 #include "core/options.h"
@@ -30,6 +31,7 @@ struct venseg_session {
     size_t roi_cap;
     venseg_instance *instances;
     int n_instances, instances_cap;
+    double *value_max; /* int8 activation ranges per graph value */
     char description[192];
 };
 
@@ -56,8 +58,8 @@ static venseg_status pick_backend(const vs_option_values *o, const vs_backend_op
                        venseg_build_info());
 #ifdef VENSEG_HAVE_ONEDNN
     if (want == VENSEG_BACKEND_ONEDNN || want == VENSEG_BACKEND_AUTO) {
-        if (prec == VENSEG_PRECISION_FP32) *out = &vs_backend_onednn_f32;
-        else if (prec == VENSEG_PRECISION_BF16) *out = &vs_backend_onednn_bf16;
+        if (prec == VENSEG_PRECISION_FP32 || prec == VENSEG_PRECISION_BF16 || prec == VENSEG_PRECISION_INT8)
+            *out = &vs_backend_onednn;
         else
             return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: precision %s is not available in the oneDNN backend",
                            prec_names[prec]);
@@ -75,7 +77,25 @@ static venseg_status pick_backend(const vs_option_values *o, const vs_backend_op
     return VENSEG_OK;
 }
 
+static venseg_status create(const venseg_model *model, const venseg_options *options,
+                            const venseg_calibration *calibration, venseg_session **out);
+
 venseg_status venseg_session_create(const venseg_model *model, const venseg_options *options, venseg_session **out)
+{
+    vs_clear_error();
+    return create(model, options, NULL, out);
+}
+
+venseg_status venseg_session_create_calibrated(const venseg_model *model, const venseg_options *options,
+                                               const venseg_calibration *calibration, venseg_session **out)
+{
+    vs_clear_error();
+    if (!calibration) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_create_calibrated: calibration is NULL");
+    return create(model, options, calibration, out);
+}
+
+static venseg_status create(const venseg_model *model, const venseg_options *options,
+                            const venseg_calibration *calibration, venseg_session **out)
 {
     vs_clear_error();
     if (!model || !out)
@@ -86,6 +106,10 @@ venseg_status venseg_session_create(const venseg_model *model, const venseg_opti
     else vs_option_defaults(&s->opts);
     venseg_status st = pick_backend(&s->opts, &s->backend);
     if (st) {
+        free(s);
+        return st;
+    }
+    if (s->opts.precision == VENSEG_PRECISION_INT8 && (st = vs_value_ranges(model, calibration, &s->value_max))) {
         free(s);
         return st;
     }
@@ -109,6 +133,7 @@ void venseg_session_free(venseg_session *s)
     free(s->roi_labels);
     free(s->roi_comp);
     free(s->instances);
+    free(s->value_max);
     vs_model_release(s->model);
     free(s);
 }
@@ -171,7 +196,8 @@ static venseg_status forward(venseg_session *s, const float *input, int h, int w
     if (!s->plan || s->plan_h != h || s->plan_w != w) {
         if (s->plan) s->backend->plan_free(s->plan);
         s->plan = NULL;
-        venseg_status st = s->backend->plan_create(&s->model->graph, h, w, s->threads, &s->plan);
+        vs_plan_config cfg = {h, w, s->threads, (venseg_precision)s->opts.precision, s->value_max};
+        venseg_status st = s->backend->plan_create(&s->model->graph, &cfg, &s->plan);
         if (st) return st;
         s->plan_h = h;
         s->plan_w = w;

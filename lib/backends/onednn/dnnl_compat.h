@@ -74,7 +74,17 @@ static inline dnnl_status_t vsd_reorder_pd(dnnl_primitive_desc_t *pd, const vsd_
 {
     return dnnl_reorder_primitive_desc_create(pd, src, eng, dst, eng, attr);
 }
-static inline dnnl_status_t vsd_post_ops_sum(dnnl_post_ops_t po) { return dnnl_post_ops_append_sum(po, 1.0f, 0, dnnl_data_type_undef); }
+static inline dnnl_status_t vsd_post_ops_sum(dnnl_post_ops_t po, float scale)
+{
+    return dnnl_post_ops_append_sum(po, scale, 0, dnnl_data_type_undef);
+}
+/* int8 output scales moved to per-argument runtime scales in 3.x: not ported yet. */
+#define VSD_HAVE_INT8 0
+static inline dnnl_status_t vsd_output_scales(dnnl_primitive_attr_t attr, dnnl_dim_t n, int mask, const float *s)
+{
+    (void)attr, (void)n, (void)mask, (void)s;
+    return dnnl_unimplemented;
+}
 static inline dnnl_status_t vsd_post_ops_relu(dnnl_post_ops_t po)
 {
     return dnnl_post_ops_append_eltwise(po, dnnl_eltwise_relu, 0.0f, 0.0f);
@@ -156,7 +166,14 @@ static inline dnnl_status_t vsd_reorder_pd(dnnl_primitive_desc_t *pd, const vsd_
 {
     return dnnl_reorder_primitive_desc_create(pd, &src, eng, &dst, eng, attr);
 }
-static inline dnnl_status_t vsd_post_ops_sum(dnnl_post_ops_t po) { return dnnl_post_ops_append_sum(po, 1.0f); }
+static inline dnnl_status_t vsd_post_ops_sum(dnnl_post_ops_t po, float scale) { return dnnl_post_ops_append_sum(po, scale); }
+/* int8: dst = output_scale * (src x weights + bias): 2.x adds the bias in the
+ * accumulator's scale, so int8 biases are pre-multiplied by the input and weight scales. */
+#define VSD_HAVE_INT8 1
+static inline dnnl_status_t vsd_output_scales(dnnl_primitive_attr_t attr, dnnl_dim_t n, int mask, const float *s)
+{
+    return dnnl_primitive_attr_set_output_scales(attr, n, mask, s);
+}
 static inline dnnl_status_t vsd_post_ops_relu(dnnl_post_ops_t po)
 {
     return dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);

@@ -4,6 +4,7 @@
  * weights are reordered once when the plan is made; every primitive uses the plan's
  * own scratchpad (user mode), so sessions run concurrently. fp32, or bf16 activations
  * and weights (AMX / AVX512-BF16 where the CPU has them) with f32 accumulation. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,10 @@ typedef struct od_step {
 
 typedef struct od_plan {
     const vs_graph *g;
-    int threads, bf16;
+    int threads, bf16, int8;
+    const double *value_max; /* int8: calibrated ranges */
+    dnnl_data_type_t *vdt;   /* int8: data type per value */
+    float *vscale;           /* int8: quantisation scale per value (q = x * scale) */
     dnnl_engine_t eng;
     dnnl_stream_t stream;
     vsd_md *md;          /* per value: layout of its memory */
@@ -120,10 +124,15 @@ static void arg(od_step *s, int which, dnnl_memory_t m)
 }
 
 /* Step copying/converting src (layout a) into dst (layout b). */
-static venseg_status reorder_step(od_plan *p, const vsd_md a, dnnl_memory_t src, const vsd_md b, dnnl_memory_t dst)
+static venseg_status reorder_step(od_plan *p, const vsd_md a, dnnl_memory_t src, const vsd_md b, dnnl_memory_t dst,
+                                  float scale)
 {
     dnnl_primitive_desc_t pd = NULL;
     dnnl_primitive_attr_t attr = attr_new();
+    if (scale != 1.0f && vsd_output_scales(attr, 1, 0, &scale) != dnnl_success) {
+        dnnl_primitive_attr_destroy(attr);
+        return vs_fail(VENSEG_E_BACKEND, "oneDNN backend: cannot scale a reorder");
+    }
     dnnl_status_t st = vsd_reorder_pd(&pd, a, p->eng, b, attr);
     dnnl_primitive_attr_destroy(attr);
     if (st != dnnl_success) return dnnl_error(st, "reorder");
@@ -144,16 +153,18 @@ static venseg_status value_as(od_plan *p, int v, const vsd_md md, dnnl_memory_t 
         return VENSEG_OK;
     }
     venseg_status st = new_memory(p, md, NULL, out);
-    if (!st) st = reorder_step(p, p->md[v], p->mem[v], md, *out);
+    /* the caller's f32 input is quantised on its way in */
+    float scale = (p->int8 && v == 0) ? p->vscale[0] : 1.0f;
+    if (!st) st = reorder_step(p, p->md[v], p->mem[v], md, *out, scale);
     return st;
 }
 
 /* Weights reordered once, now: user f32 data in `tag` layout -> the primitive's layout. */
-static venseg_status pack_weights(od_plan *p, const float *data, int nd, const dnnl_dims_t dims,
+static venseg_status pack_weights(od_plan *p, const void *data, dnnl_data_type_t dt, int nd, const dnnl_dims_t dims,
                                   dnnl_format_tag_t tag, const vsd_md want, dnnl_memory_t *out)
 {
     vsd_md user;
-    DNNL_TRY(vsd_md_init(&user, nd, dims, dnnl_f32, tag), "weights md");
+    DNNL_TRY(vsd_md_init(&user, nd, dims, dt, tag), "weights md");
     dnnl_memory_t src = NULL;
     venseg_status st = new_memory(p, user, (void *)(uintptr_t)data, &src);
     if (!st) st = new_memory(p, want, NULL, out);
@@ -173,21 +184,67 @@ static venseg_status pack_weights(od_plan *p, const float *data, int nd, const d
             scratch_size = vsd_md_size(smd);
             vsd_md_free(&smd);
         }
-        if (scratch_size) st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights reorder needs a scratchpad");
-        else if (dnnl_primitive_create(&r, pd) != dnnl_success ||
-                 dnnl_primitive_execute(r, p->stream, 2, a) != dnnl_success || dnnl_stream_wait(p->stream) != dnnl_success)
+        /* a one-off scratchpad (s8 weights get their compensation computed here) */
+        void *sbuf = scratch_size ? aligned_alloc(64, (scratch_size + 63) / 64 * 64) : NULL;
+        dnnl_memory_t smem = NULL;
+        vsd_md smd2;
+        dnnl_dims_t sd = {(dnnl_dim_t)scratch_size};
+        if (scratch_size && (!sbuf || vsd_md_init(&smd2, 1, sd, dnnl_u8, dnnl_x) != dnnl_success ||
+                             vsd_memory_create(&smem, smd2, p->eng, sbuf) != dnnl_success))
+            st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: weights reorder scratchpad");
+        dnnl_exec_arg_t a3[3] = {a[0], a[1], {DNNL_ARG_SCRATCHPAD, smem}};
+        if (!st && (dnnl_primitive_create(&r, pd) != dnnl_success ||
+                    dnnl_primitive_execute(r, p->stream, smem ? 3 : 2, a3) != dnnl_success ||
+                    dnnl_stream_wait(p->stream) != dnnl_success))
             st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights reorder failed");
         if (r) dnnl_primitive_destroy(r);
+        if (smem) dnnl_memory_destroy(smem);
+        if (scratch_size) vsd_md_free(&smd2);
+        free(sbuf);
     }
     if (pd) dnnl_primitive_desc_destroy(pd);
     vsd_md_free(&user);
     return st;
 }
 
+/* int8 weights: per output channel s8 with scale 127 / max |w|. */
+static venseg_status quantise_weights(od_plan *p, const vs_node *n, int8_t **q, float **wscale)
+{
+    const int depthwise = n->op == VS_OP_AFFINE, transpose = n->op == VS_OP_CONVT;
+    const size_t per = depthwise ? 1 : (size_t)n->kernel * n->kernel;
+    const size_t total = depthwise ? (size_t)n->cout : (size_t)n->cout * n->cin * per;
+    const float *w = depthwise ? n->scale : n->weight;
+    *q = plan_buffer(p, total);
+    *wscale = plan_buffer(p, (size_t)n->cout * sizeof(float));
+    if (!*q || !*wscale) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    const int cin = depthwise ? 1 : n->cin;
+    for (int o = 0; o < n->cout; o++) {
+        float m = 0.0f;
+        for (int i = 0; i < cin; i++)
+            for (size_t j = 0; j < per; j++) {
+                size_t at = transpose ? ((size_t)i * n->cout + o) * per + j : ((size_t)o * cin + i) * per + j;
+                float a = w[at] < 0 ? -w[at] : w[at];
+                if (a > m) m = a;
+            }
+        float sc = m > 0 ? 127.0f / m : 1.0f;
+        (*wscale)[o] = sc;
+        for (int i = 0; i < cin; i++)
+            for (size_t j = 0; j < per; j++) {
+                size_t at = transpose ? ((size_t)i * n->cout + o) * per + j : ((size_t)o * cin + i) * per + j;
+                float v = w[at] * sc;
+                long r = lroundf(v);
+                (*q)[at] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+            }
+    }
+    return VENSEG_OK;
+}
+
 static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
 {
-    const dnnl_data_type_t dt = p->bf16 ? dnnl_bf16 : dnnl_f32;
     const int last = n->out == p->g->output;
+    const dnnl_data_type_t dt = p->int8 ? p->vdt[n->in[0]] : p->bf16 ? dnnl_bf16 : dnnl_f32;
+    const dnnl_data_type_t out_dt = last ? dnnl_f32 : p->int8 ? p->vdt[n->out] : dt;
+    const dnnl_data_type_t wei_dt = p->int8 ? dnnl_s8 : dt;
     const int transpose = n->op == VS_OP_CONVT, depthwise = n->op == VS_OP_AFFINE;
     vsd_md src, wei, bias, dst;
     memset(&bias, 0, sizeof bias);
@@ -205,10 +262,10 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     DNNL_TRY(vsd_md_init(&src, 4, sdims, dt, depthwise ? dnnl_format_tag_any : dnnl_format_tag_any), "src md");
     if (depthwise) {
         dnnl_dims_t w = {n->cin, 1, 1, 1, 1};
-        DNNL_TRY(vsd_md_init(&wei, 5, w, dt, dnnl_format_tag_any), "weights md");
+        DNNL_TRY(vsd_md_init(&wei, 5, w, wei_dt, dnnl_format_tag_any), "weights md");
     } else {
         dnnl_dims_t w = {n->cout, n->cin, n->kernel, n->kernel};
-        DNNL_TRY(vsd_md_init(&wei, 4, w, dt, dnnl_format_tag_any), "weights md");
+        DNNL_TRY(vsd_md_init(&wei, 4, w, wei_dt, dnnl_format_tag_any), "weights md");
     }
     if (n->bias) {
         dnnl_dims_t b = {n->cout};
@@ -216,12 +273,36 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     }
     const int residual = n->op == VS_OP_CONV && n->in[1] >= 0;
     if (residual) DNNL_TRY(vsd_md_copy(&dst, p->md[n->in[1]]), "dst md");
-    else DNNL_TRY(vsd_md_init(&dst, 4, ddims, last ? dnnl_f32 : dt, dnnl_format_tag_any), "dst md"); /* logits in f32 */
+    else DNNL_TRY(vsd_md_init(&dst, 4, ddims, out_dt, dnnl_format_tag_any), "dst md"); /* logits in f32 */
 
     dnnl_primitive_attr_t attr = attr_new();
+    int8_t *qw = NULL;
+    float *wscale = NULL;
+    const void *wdata = n->op == VS_OP_AFFINE ? n->scale : n->weight;
+    dnnl_data_type_t wdt = dnnl_f32;
+    const float *bias_data = n->bias;
+    if (p->int8) {
+        venseg_status qs = quantise_weights(p, n, &qw, &wscale);
+        float *oscale = qs ? NULL : plan_buffer(p, (size_t)n->cout * sizeof(float));
+        float *qbias = (qs || !n->bias) ? NULL : plan_buffer(p, (size_t)n->cout * sizeof(float));
+        if (qs || !oscale || (n->bias && !qbias)) {
+            dnnl_primitive_attr_destroy(attr);
+            vsd_md_free(&src), vsd_md_free(&wei), vsd_md_free(&dst), vsd_md_free(&bias);
+            return qs ? qs : vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+        }
+        const float s_in = p->vscale[n->in[0]], s_out = last ? 1.0f : p->vscale[n->out];
+        for (int o = 0; o < n->cout; o++) {
+            oscale[o] = s_out / (s_in * wscale[o]);
+            if (qbias) qbias[o] = n->bias[o] * s_in * wscale[o];
+        }
+        vsd_output_scales(attr, n->cout, 1 << 1, oscale);
+        wdata = qw;
+        wdt = dnnl_s8;
+        bias_data = qbias;
+    }
     dnnl_post_ops_t po = NULL;
     dnnl_post_ops_create(&po);
-    if (residual) vsd_post_ops_sum(po);
+    if (residual) vsd_post_ops_sum(po, p->int8 ? p->vscale[n->out] / p->vscale[n->in[1]] : 1.0f);
     if (n->relu) vsd_post_ops_relu(po);
     dnnl_primitive_attr_set_post_ops(attr, po);
     dnnl_post_ops_destroy(po);
@@ -247,23 +328,23 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     if (!st) {
         if (depthwise) {
             dnnl_dims_t w = {n->cin, 1, 1, 1, 1};
-            st = pack_weights(p, n->scale, 5, w, dnnl_goihw, pwei, &mwei);
+            st = pack_weights(p, wdata, wdt, 5, w, dnnl_goihw, pwei, &mwei);
         } else if (transpose) { /* PyTorch ConvTranspose2d [in][out][k][k] is oneDNN's iohw */
             dnnl_dims_t w = {n->cout, n->cin, n->kernel, n->kernel};
-            st = pack_weights(p, n->weight, 4, w, dnnl_iohw, pwei, &mwei);
+            st = pack_weights(p, wdata, wdt, 4, w, dnnl_iohw, pwei, &mwei);
         } else {
             dnnl_dims_t w = {n->cout, n->cin, n->kernel, n->kernel};
-            st = pack_weights(p, n->weight, 4, w, dnnl_oihw, pwei, &mwei);
+            st = pack_weights(p, wdata, wdt, 4, w, dnnl_oihw, pwei, &mwei);
         }
     }
-    if (!st && n->bias) st = new_memory(p, bias, (void *)(uintptr_t)n->bias, &mbias);
+    if (!st && n->bias) st = new_memory(p, bias, (void *)(uintptr_t)bias_data, &mbias);
     if (!st && residual) {
         const int r = n->in[1];
         if (p->last_use[r] == (int)(n - p->g->nodes) && vsd_md_equal(p->md[r], pdst)) {
             mdst = p->mem[r]; /* in place: the sum post-op accumulates onto the residual */
         } else {
             st = new_memory(p, pdst, NULL, &mdst);
-            if (!st) st = reorder_step(p, p->md[r], p->mem[r], pdst, mdst);
+            if (!st) st = reorder_step(p, p->md[r], p->mem[r], pdst, mdst, 1.0f);
         }
     } else if (!st) {
         st = new_memory(p, pdst, NULL, &mdst);
@@ -286,7 +367,7 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
 /* Pooling, nearest upsampling and concat: layouts follow the inputs. */
 static venseg_status lower_data_op(od_plan *p, const vs_node *n, int oh, int ow)
 {
-    const dnnl_data_type_t dt = p->bf16 ? dnnl_bf16 : dnnl_f32;
+    const dnnl_data_type_t dt = p->int8 ? p->vdt[n->out] : p->bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_dims_t ddims = {1, n->cout, oh, ow};
     vsd_md dst;
     DNNL_TRY(vsd_md_init(&dst, 4, ddims, dt, dnnl_format_tag_any), "dst md");
@@ -344,6 +425,7 @@ static void plan_free(void *vp)
     if (p->stream) dnnl_stream_destroy(p->stream);
     if (p->eng) dnnl_engine_destroy(p->eng);
     free(p->steps), free(p->mems), free(p->bufs), free(p->md), free(p->mem), free(p->last_use);
+    free(p->vdt), free(p->vscale);
     free(p);
 }
 
@@ -360,6 +442,64 @@ static const char *isa_name(void)
     case dnnl_cpu_isa_sse41: return "sse41";
     default: return "other";
     }
+}
+
+static int find_root(int *parent, int v)
+{
+    while (parent[v] != v) v = parent[v] = parent[parent[v]];
+    return v;
+}
+
+/* int8 data type and scale of every value. Values that must share one quantisation
+ * (pooling / upsampling in and out, concat parts, a residual and the sum onto it) are
+ * grouped; a group takes the widest calibrated range of its members, u8 when all of
+ * them are non-negative (ReLU outputs), else s8. */
+static venseg_status assign_int8(od_plan *p)
+{
+    const vs_graph *g = p->g;
+    const int nv = g->n_values;
+    int *parent = malloc((size_t)nv * sizeof *parent), *nonneg = malloc((size_t)nv * sizeof *nonneg);
+    double *range = malloc((size_t)nv * sizeof *range);
+    p->vdt = malloc((size_t)nv * sizeof *p->vdt);
+    p->vscale = malloc((size_t)nv * sizeof *p->vscale);
+    if (!parent || !nonneg || !range || !p->vdt || !p->vscale) {
+        free(parent), free(nonneg), free(range);
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    }
+    for (int v = 0; v < nv; v++) parent[v] = v, nonneg[v] = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const vs_node *n = &g->nodes[i];
+        switch (n->op) {
+        case VS_OP_MAXPOOL:
+        case VS_OP_UPSAMPLE2X:
+            nonneg[n->out] = nonneg[n->in[0]];
+            parent[find_root(parent, n->out)] = find_root(parent, n->in[0]);
+            break;
+        case VS_OP_CONCAT:
+            nonneg[n->out] = nonneg[n->in[0]] && nonneg[n->in[1]];
+            parent[find_root(parent, n->in[1])] = find_root(parent, n->in[0]);
+            parent[find_root(parent, n->out)] = find_root(parent, n->in[0]);
+            break;
+        default:
+            nonneg[n->out] = n->relu;
+            if (n->in[1] >= 0) parent[find_root(parent, n->out)] = find_root(parent, n->in[1]);
+            break;
+        }
+    }
+    for (int v = 0; v < nv; v++) range[v] = 0.0, p->vdt[v] = dnnl_u8;
+    for (int v = 0; v < nv; v++) {
+        int r = find_root(parent, v);
+        if (p->value_max[v] >= 0 && p->value_max[v] > range[r]) range[r] = p->value_max[v];
+        if (!nonneg[v]) p->vdt[r] = dnnl_s8;
+    }
+    for (int v = 0; v < nv; v++) {
+        int r = find_root(parent, v);
+        p->vdt[v] = p->vdt[r];
+        double top = range[r] > 1e-6 ? range[r] : 1e-6;
+        p->vscale[v] = (float)((p->vdt[v] == dnnl_u8 ? 255.0 : 127.0) / top);
+    }
+    free(parent), free(nonneg), free(range);
+    return VENSEG_OK;
 }
 
 static venseg_status build(od_plan *p, int height, int width)
@@ -384,6 +524,7 @@ static venseg_status build(od_plan *p, int height, int width)
         for (int k = 0; k < 2; k++)
             if (g->nodes[i].in[k] >= 0) p->last_use[g->nodes[i].in[k]] = i;
     p->last_use[g->output] = g->n_nodes;
+    if (p->int8 && (st = assign_int8(p))) goto done;
     /* value 0: the caller's NCHW f32 tensor, handle set per run */
     dnnl_dims_t in_dims = {1, g->input_channels, height, width};
     if (vsd_md_init(&p->md[0], 4, in_dims, dnnl_f32, dnnl_nchw) != dnnl_success ||
@@ -420,7 +561,7 @@ static venseg_status build(od_plan *p, int height, int width)
             goto done;
         }
         if ((st = new_memory(p, user, (void *)p, &p->user_out))) goto done;
-        st = reorder_step(p, p->md[o], p->mem[o], user, p->user_out);
+        st = reorder_step(p, p->md[o], p->mem[o], user, p->user_out, 1.0f);
         vsd_md_free(&user);
         if (st) goto done;
     }
@@ -442,46 +583,44 @@ static venseg_status build(od_plan *p, int height, int width)
     }
     snprintf(p->description, sizeof p->description, "onednn %d.%d.%d: %s, %d thread%s, %s", dnnl_version()->major,
              dnnl_version()->minor, dnnl_version()->patch, isa_name(), p->threads, p->threads == 1 ? "" : "s",
-             p->bf16 ? "bf16" : "fp32");
+             p->int8 ? "int8" : p->bf16 ? "bf16" : "fp32");
 done:
     free(h);
     free(w);
     return st;
 }
 
-static venseg_status plan_create_precision(const vs_graph *g, int height, int width, int threads, int bf16, void **out)
+static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, void **out)
 {
+    if (cfg->precision == VENSEG_PRECISION_BF16 && dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core)
+        return vs_fail(VENSEG_E_UNSUPPORTED, "oneDNN backend: bf16 needs AVX-512 (this CPU: %s)", isa_name());
+    if (cfg->precision == VENSEG_PRECISION_INT8 && (!VSD_HAVE_INT8 || !cfg->value_max))
+        return vs_fail(VENSEG_E_UNSUPPORTED, "oneDNN backend: int8 needs calibrated ranges%s",
+                       VSD_HAVE_INT8 ? "" : " and oneDNN 2.x");
+    if (cfg->precision == VENSEG_PRECISION_FP16)
+        return vs_fail(VENSEG_E_UNSUPPORTED, "oneDNN backend: fp16 is not supported on CPUs");
     od_plan *p = calloc(1, sizeof *p);
     if (!p) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
     p->g = g;
-    p->threads = threads;
-    p->bf16 = bf16;
+    p->threads = cfg->threads;
+    p->bf16 = cfg->precision == VENSEG_PRECISION_BF16;
+    p->int8 = cfg->precision == VENSEG_PRECISION_INT8;
+    p->value_max = cfg->value_max;
 #ifdef _OPENMP
     int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
+    omp_set_num_threads(cfg->threads);
 #endif
-    venseg_status st = build(p, height, width);
+    venseg_status st = build(p, cfg->height, cfg->width);
 #ifdef _OPENMP
     omp_set_num_threads(saved);
 #endif
+    p->value_max = NULL; /* owned by the session: not kept past planning */
     if (st) {
         plan_free(p);
         return st;
     }
     *out = p;
     return VENSEG_OK;
-}
-
-static venseg_status plan_create_f32(const vs_graph *g, int h, int w, int threads, void **out)
-{
-    return plan_create_precision(g, h, w, threads, 0, out);
-}
-
-static venseg_status plan_create_bf16(const vs_graph *g, int h, int w, int threads, void **out)
-{
-    if (dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core)
-        return vs_fail(VENSEG_E_UNSUPPORTED, "oneDNN backend: bf16 needs AVX-512 (this CPU: %s)", isa_name());
-    return plan_create_precision(g, h, w, threads, 1, out);
 }
 
 static venseg_status run(void *vp, const float *input, float *logits)
@@ -508,9 +647,6 @@ static venseg_status run(void *vp, const float *input, float *logits)
 
 static const char *describe(const void *p) { return ((const od_plan *)p)->description; }
 
-const vs_backend_ops vs_backend_onednn_f32 = {
-    VS_BACKEND_API_VERSION, VENSEG_BACKEND_ONEDNN, "onednn", plan_create_f32, run, plan_free, describe,
-};
-const vs_backend_ops vs_backend_onednn_bf16 = {
-    VS_BACKEND_API_VERSION, VENSEG_BACKEND_ONEDNN, "onednn", plan_create_bf16, run, plan_free, describe,
+const vs_backend_ops vs_backend_onednn = {
+    VS_BACKEND_API_VERSION, VENSEG_BACKEND_ONEDNN, "onednn", plan_create, run, plan_free, describe,
 };

@@ -31,8 +31,9 @@ static void plan_free(void *p)
     free(plan);
 }
 
-static venseg_status plan_create(const vs_graph *g, int height, int width, int threads, void **out)
+static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, void **out)
 {
+    const int height = cfg->height, width = cfg->width, threads = cfg->threads;
     ref_plan *plan = calloc(1, sizeof *plan);
     if (!plan) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "reference backend: out of memory");
     const int nv = g->n_values;
@@ -118,7 +119,7 @@ done:
     return VENSEG_OK;
 }
 
-static venseg_status run(void *p, const float *input, float *logits)
+venseg_status vs_ref_run_observed(void *p, const float *input, float *logits, vs_observer fn, void *ctx)
 {
     ref_plan *plan = p;
     const vs_graph *g = plan->g;
@@ -138,11 +139,17 @@ static venseg_status run(void *p, const float *input, float *logits)
         case VS_OP_UPSAMPLE2X: vs_ref_upsample2x(n->cin, x, h, w, y, t); break;
         case VS_OP_CONCAT: vs_ref_concat(g->channels[a], x, g->channels[n->in[1]], x1, h, w, y); break;
         }
+        if (fn) fn(ctx, i, y, (size_t)g->channels[v] * oh * ow);
     }
     const int out = g->output;
     memcpy(logits, plan->buffers[plan->buffer[out]],
            (size_t)g->channels[out] * plan->h[out] * plan->w[out] * sizeof(float));
     return VENSEG_OK;
+}
+
+static venseg_status run(void *p, const float *input, float *logits)
+{
+    return vs_ref_run_observed(p, input, logits, NULL, NULL);
 }
 
 static const char *describe(const void *p) { return ((const ref_plan *)p)->description; }
