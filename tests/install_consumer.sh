@@ -51,6 +51,7 @@ need() {
 need "include/venseg/venseg.h"
 need "include/venseg/venseg_export.h"
 need "include/venseg/venseg_experimental.h"
+for h in "$source_dir"/include/venseg/*.h; do need "include/venseg/${h##*/}"; done  # every public header
 need "lib*/libvenseg.so"
 need "lib*/libvenseg.so.[0-9]*"
 need "lib*/libvenseg.a"
