@@ -13,11 +13,17 @@
 VENSEG_APT_PACKAGES=(
     # build and C/C++ tests
     cmake ninja-build gcc g++ binutils pkg-config libgtest-dev zlib1g-dev libpng-dev
+    # the venseg CLI (examples/cli): LabelMe JSON labels
+    libcjson-dev
+    # the tracker test on the real FloWave cine decodes it with the ffmpeg tool
+    ffmpeg
     # oneDNN backend (Debian's dnnl-config.cmake needs the OpenCL development files)
     libdnnl-dev ocl-icd-opencl-dev
     # Python bindings, converter, parity tests
     ca-certificates python3 python3-venv python3-numpy python3-torch python3-torchvision
     python3-pytest python3-scipy python3-skimage python3-pil
+    # venseg.evaluate plots
+    python3-matplotlib
 )
 VENSEG_SMP_VERSION=${VENSEG_SMP_VERSION:-0.6.0}
 VENSEG_VENV=${VENSEG_VENV:-build/venv}

@@ -792,7 +792,7 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s,
         s->flags = flags;
         return VENSEG_OK;
     }
-    double *raw = malloc((size_t)n * 4 * sizeof *raw);
+    double *raw = calloc((size_t)n * 4, sizeof *raw);
     if (!raw) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_tracker_summary: out of memory");
     double *sm = raw + n, *tmp = raw + 2 * n, *tmp2 = raw + 3 * n;
     /* vein curve from its first appearance (0 where absent after it) */
