@@ -8,6 +8,7 @@
  * alone, no resizing). With oneDNN built in, the JSON also carries a measured oneDNN
  * convolution ceiling (a 3x3, 256 -> 256 channel convolution at 64 x 64, the shape where
  * oneDNN is fastest) at the same threads and precision, and the fraction of it reached. */
+#define _POSIX_C_SOURCE 199309L /* clock_gettime */
 #define VENSEG_EXPERIMENTAL
 #include <venseg/venseg.h>
 

@@ -131,21 +131,31 @@ static int reflect(int i, int n)
 }
 
 /* Separable correlation of a w x h image with a symmetric 1-D kernel of 2r + 1 taps,
- * axis 0 (rows direction) first, then axis 1, as scipy.ndimage does. */
-static void filter2d(const double *in, double *tmp, double *out, int w, int h, const double *k, int r)
+ * axis 0 (rows direction) first, then axis 1, as scipy.ndimage does. ry / rx: the
+ * reflected source index of every tap, precomputed ([(h) x (2r+1)] and [(w) x (2r+1)]). */
+static void filter2d(const double *in, double *tmp, double *out, int w, int h, const double *k, int r,
+                     const int *ry, const int *rx)
 {
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            double s = 0.0;
-            for (int t = -r; t <= r; t++) s += k[t + r] * in[(size_t)reflect(y + t, h) * w + x];
-            tmp[(size_t)y * w + x] = s;
+    const int taps = 2 * r + 1;
+    for (int y = 0; y < h; y++) {
+        double *dst = tmp + (size_t)y * w;
+        for (int x = 0; x < w; x++) dst[x] = 0.0;
+        for (int t = 0; t < taps; t++) { /* row by row: contiguous, vectorisable */
+            const double *src = in + (size_t)ry[y * taps + t] * w;
+            const double kt = k[t];
+            for (int x = 0; x < w; x++) dst[x] += kt * src[x];
         }
-    for (int y = 0; y < h; y++)
+    }
+    for (int y = 0; y < h; y++) {
+        const double *src = tmp + (size_t)y * w;
+        double *dst = out + (size_t)y * w;
         for (int x = 0; x < w; x++) {
+            const int *ix = rx + x * taps;
             double s = 0.0;
-            for (int t = -r; t <= r; t++) s += k[t + r] * tmp[(size_t)y * w + reflect(x + t, w)];
-            out[(size_t)y * w + x] = s;
+            for (int t = 0; t < taps; t++) s += k[t] * src[ix[t]];
+            dst[x] = s;
         }
+    }
 }
 
 venseg_status venseg_ssim(const float *x, int64_t x_stride, const float *y, int64_t y_stride, int32_t width,
@@ -183,8 +193,17 @@ venseg_status venseg_ssim(const float *x, int64_t x_stride, const float *y, int6
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_ssim: the %d x %d image is smaller than the %d x %d window",
                        width, height, win_size, win_size);
     const size_t n = (size_t)width * height;
+    const int taps = 2 * r + 1;
     double *buf = malloc(n * 9 * sizeof *buf);
-    if (!buf) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_ssim: out of memory");
+    int *ry = malloc((size_t)height * taps * sizeof *ry), *rx = malloc((size_t)width * taps * sizeof *rx);
+    if (!buf || !ry || !rx) {
+        free(buf), free(ry), free(rx);
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_ssim: out of memory");
+    }
+    for (int y = 0; y < height; y++)
+        for (int t = 0; t < taps; t++) ry[y * taps + t] = reflect(y + t - r, height);
+    for (int x = 0; x < width; x++)
+        for (int t = 0; t < taps; t++) rx[x * taps + t] = reflect(x + t - r, width);
     double *X = buf, *Y = buf + n, *P = buf + 2 * n, *tmp = buf + 3 * n;
     double *ux = buf + 4 * n, *uy = buf + 5 * n, *uxx = buf + 6 * n, *uyy = buf + 7 * n, *uxy = buf + 8 * n;
     for (int j = 0; j < height; j++)
@@ -192,14 +211,14 @@ venseg_status venseg_ssim(const float *x, int64_t x_stride, const float *y, int6
             X[(size_t)j * width + i] = x[(int64_t)j * x_stride + i];
             Y[(size_t)j * width + i] = y[(int64_t)j * y_stride + i];
         }
-    filter2d(X, tmp, ux, width, height, kernel, r);
-    filter2d(Y, tmp, uy, width, height, kernel, r);
+    filter2d(X, tmp, ux, width, height, kernel, r, ry, rx);
+    filter2d(Y, tmp, uy, width, height, kernel, r, ry, rx);
     for (size_t i = 0; i < n; i++) P[i] = X[i] * X[i];
-    filter2d(P, tmp, uxx, width, height, kernel, r);
+    filter2d(P, tmp, uxx, width, height, kernel, r, ry, rx);
     for (size_t i = 0; i < n; i++) P[i] = Y[i] * Y[i];
-    filter2d(P, tmp, uyy, width, height, kernel, r);
+    filter2d(P, tmp, uyy, width, height, kernel, r, ry, rx);
     for (size_t i = 0; i < n; i++) P[i] = X[i] * Y[i];
-    filter2d(P, tmp, uxy, width, height, kernel, r);
+    filter2d(P, tmp, uxy, width, height, kernel, r, ry, rx);
     const double np = (double)win_size * win_size;
     const double cov_norm = sample_covariance ? np / (np - 1.0) : 1.0;
     const double c1 = (0.01 * data_range) * (0.01 * data_range), c2 = (0.03 * data_range) * (0.03 * data_range);
@@ -215,7 +234,7 @@ venseg_status venseg_ssim(const float *x, int64_t x_stride, const float *y, int6
             if (j >= r && j < height - r && i >= r && i < width - r) sum += s;
         }
     *mssim = sum / ((double)(width - 2 * r) * (height - 2 * r));
-    free(buf);
+    free(buf), free(ry), free(rx);
     return VENSEG_OK;
 }
 

@@ -4,6 +4,8 @@
 * ``venseg.arch``     - tensor names/shapes and BN folding per architecture (numpy only)
 * ``venseg.reference``- PyTorch reference networks (needs torch)
 * ``venseg.convert``  - ``python -m venseg.convert``: checkpoints -> .vseg (needs torch)
+* ``venseg._native``  - small ctypes binding of libvenseg (Model, Session, metrics)
+* ``venseg.evaluate`` - ``python -m venseg.evaluate``: score a model on labelled images
 
 Importing ``venseg`` does not import torch.
 """
