@@ -115,6 +115,13 @@ def library() -> ctypes.CDLL:
                                                    ctypes.c_uint32, ctypes.c_int32, ctypes.c_int32, ctypes.c_double,
                                                    ctypes.c_double, ctypes.c_double, _c_dp, _c_dp, _c_dp]),
         "venseg_compressibility": (ctypes.c_int, [ctypes.c_double, ctypes.c_double, _c_dp]),
+        "venseg_phantom_config_create": (ctypes.c_int, [ctypes.POINTER(_vp)]),
+        "venseg_phantom_config_free": (None, [_vp]),
+        "venseg_phantom_config_set": (ctypes.c_int, [_vp, ctypes.c_int, ctypes.c_double]),
+        "venseg_phantom_create": (ctypes.c_int, [_vp, ctypes.POINTER(_vp)]),
+        "venseg_phantom_free": (None, [_vp]),
+        "venseg_phantom_frame": (ctypes.c_int, [_vp, ctypes.c_int32, _vp, ctypes.c_int64, _vp, ctypes.c_int64]),
+        "venseg_phantom_truth_get": (ctypes.c_int, [_vp, ctypes.c_int32, _vp]),
     }
     for name, (res, args) in sig.items():
         fn = getattr(lib, name)
@@ -349,3 +356,72 @@ def compressibility(area_pre: float, area_compressed: float) -> float:
     return out.value
 
 
+
+
+# ------------------------------------------------------------------ phantom
+
+PHANTOM_KEYS = {"seed": 1, "width": 2, "height": 3, "frames": 4, "frame_rate": 5, "heart_rate": 6,
+                "thrombus": 7, "compression": 8, "probe_motion": 9, "gain_db": 10, "noise": 11,
+                "pixel_spacing": 12, "vessels": 13}
+THROMBUS = {"none": 0, "partial": 1, "full": 2}
+
+
+class _PhantomTruth(ctypes.Structure):
+    _fields_ = [("struct_size", ctypes.c_uint32), ("vein_area_px", ctypes.c_int64),
+                ("artery_area_px", ctypes.c_int64), ("vein_area_mm2", ctypes.c_double),
+                ("artery_area_mm2", ctypes.c_double), ("pressure", ctypes.c_double),
+                ("true_compressibility_percent", ctypes.c_double), ("rest_vein_area_px", ctypes.c_double),
+                ("min_vein_area_px", ctypes.c_double), ("thrombus", ctypes.c_int32)]
+
+
+class Phantom:
+    """A seeded synthetic compression sequence (venseg_phantom_*): B-mode frames of a
+    transverse leg with ground-truth labels (1 artery, 2 vein) and true areas.
+
+    Keyword options are the phantom keys: seed, width, height, frames, frame_rate,
+    heart_rate, thrombus ("none" | "partial" | "full" or 0..2), compression,
+    probe_motion, gain_db, noise, pixel_spacing, vessels (0 none, 1 artery + vein,
+    2 artery only). Frames depend only on (options, index)."""
+
+    def __init__(self, **options):
+        lib = library()
+        cfg = _vp()
+        _check(lib.venseg_phantom_config_create(ctypes.byref(cfg)))
+        try:
+            for key, value in options.items():
+                if key not in PHANTOM_KEYS:
+                    raise ValueError(f"unknown phantom option {key!r} (known: {', '.join(PHANTOM_KEYS)})")
+                if key == "thrombus" and isinstance(value, str):
+                    value = THROMBUS[value]
+                _check(lib.venseg_phantom_config_set(cfg, PHANTOM_KEYS[key], float(value)))
+            self._h = _vp()
+            _check(lib.venseg_phantom_create(cfg, ctypes.byref(self._h)))
+        finally:
+            lib.venseg_phantom_config_free(cfg)
+        self.width = int(options.get("width", 256))
+        self.height = int(options.get("height", 256))
+        self.frames = int(options.get("frames", 90))
+
+    def close(self) -> None:
+        if getattr(self, "_h", None):
+            library().venseg_phantom_free(self._h)
+            self._h = None
+
+    __del__ = close
+
+    def __len__(self) -> int:
+        return self.frames
+
+    def frame(self, index: int):
+        """(pixels uint8 [H, W], labels uint8 [H, W]) of frame `index`."""
+        px = np.zeros((self.height, self.width), np.uint8)
+        lab = np.zeros((self.height, self.width), np.uint8)
+        _check(library().venseg_phantom_frame(self._h, index, _ptr(px), px.strides[0], _ptr(lab), lab.strides[0]))
+        return px, lab
+
+    def truth(self, index: int) -> dict:
+        """Ground truth of frame `index`: areas, pressure, the sequence's true compressibility."""
+        t = _PhantomTruth()
+        t.struct_size = ctypes.sizeof(t)
+        _check(library().venseg_phantom_truth_get(self._h, index, ctypes.addressof(t)))
+        return {name: getattr(t, name) for name, _ in _PhantomTruth._fields_ if name != "struct_size"}
