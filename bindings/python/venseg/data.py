@@ -1,0 +1,404 @@
+"""Training data for ``venseg.train``: loaders, partial-label supervision codes, splits.
+
+numpy + Pillow only (no torch). Every sample is a grey frame (float32, 0..255, BT.601 luma of
+colour frames, as libvenseg converts them for a 1-channel model) and a *supervision code*
+map (uint8, same size) that says, per pixel, what is known about each output channel:
+
+    code = a + 3 * v      a, v in {NEG 0, POS 1, UNK 2}  (artery, vein channel)
+    code = VESSEL (9)     a vessel of unknown class: artery OR vein (noisy-OR target)
+
+so ``0`` is "neither artery nor vein", ``1`` artery, ``3`` vein, ``6`` "not artery, vein
+unknown" (cca-momot background: the jugular vein is in view but unlabelled), ``8`` nothing
+known. The loss (``venseg.train``) reads per-pixel targets and masks from ``CODE_*`` tables.
+Codes survive nearest-neighbour resampling, so augmentation warps them like labels.
+
+Sources:
+
+* ``load_manifest(root, names)``: the data sets of ``../shared/data`` through the JSON
+  manifest in its README.md (``images``, ``labels``, ``values``, ``supervises``,
+  ``split_key``). usgra-seg: artery / vein / vessel-of-unknown-class; nerve = background.
+  cca-momot: the artery channel only (its background is not "no vein"; artery pixels are).
+* ``load_label_png_dir(images, labels)``: image + label-PNG folders (same file stem;
+  values 0 background, 1 artery, 2 vein, 3 vessel of unknown class, 255 ignore).
+* ``load_labelme_dir(dir)``: LabelMe JSON files (``venseg.labelme``).
+
+Every sample has a ``group``: the validation split (``split_by_group``) keeps groups whole.
+cca-momot groups are recording series (file-name prefix before ``_slice_``); usgra-seg has no
+subject ids, so near-duplicate frames are grouped by thumbnail correlation
+(``group_near_duplicates``); user folders take ``group_regex`` (default: the file stem with a
+trailing frame number removed, so ``clip3_0001.png`` and ``clip3_0002.png`` share a group).
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+NEG, POS, UNK = 0, 1, 2
+VESSEL = 9
+N_CODES = 10
+
+
+def code(a: int, v: int) -> int:
+    return a + 3 * v
+
+
+IGNORE = code(UNK, UNK)  # 8
+
+
+# per code: target and "is supervised" for the artery and vein channels, and the vessel term
+CODE_TARGET_A = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0], np.float32)
+CODE_MASK_A = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 0], np.float32)
+CODE_TARGET_V = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0], np.float32)
+CODE_MASK_V = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0], np.float32)
+CODE_VESSEL = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], np.float32)
+
+CLASS_NAMES = ("artery", "vein")
+BT601 = (0.299, 0.587, 0.114)
+
+
+@dataclass
+class Sample:
+    name: str                 # unique id, e.g. "usgra-seg/0018"
+    dataset: str
+    group: str                # split key: groups never straddle train / validation
+    image: np.ndarray         # float32 HxW, 0..255 grey
+    codes: np.ndarray         # uint8 HxW supervision codes
+    image_path: str = ""
+    label_path: str = ""
+    truth: Optional[np.ndarray] = None  # uint8 HxW evaluation labels (0 bg, 1 a, 2 v, 3 vessel)
+    evaluates: Tuple[str, ...] = ()     # which of artery, vein, vessel the truth can score
+    meta: Dict[str, object] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------ images
+
+def to_grey(arr: np.ndarray) -> np.ndarray:
+    """uint8 grey / RGB / RGBA array -> float32 grey 0..255 (BT.601 luma, as libvenseg)."""
+    a = np.asarray(arr)
+    if a.ndim == 2:
+        return a.astype(np.float32)
+    if a.ndim == 3 and a.shape[2] >= 3:
+        a = a[..., :3].astype(np.float32)
+        return (BT601[0] * a[..., 0] + BT601[1] * a[..., 1] + BT601[2] * a[..., 2]).astype(np.float32)
+    if a.ndim == 3 and a.shape[2] in (1, 2):
+        return a[..., 0].astype(np.float32)
+    raise ValueError(f"unsupported image shape {a.shape}")
+
+
+def read_image(path: str) -> np.ndarray:
+    """Grey float32 image (16-bit PNGs scaled to 0..255 as libvenseg's GRAY16)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+            return (np.asarray(im, np.float64) / 257.0).astype(np.float32)
+        if im.mode == "P":
+            im = im.convert("RGB")
+        elif im.mode not in ("L", "RGB", "RGBA", "LA"):
+            im = im.convert("RGB")
+        return to_grey(np.asarray(im))
+
+
+def read_label(path: str) -> np.ndarray:
+    """Label PNG as uint8 indices (palette PNGs give their indices, not colours)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        if im.mode not in ("L", "P"):
+            raise ValueError(f"{path}: label PNGs must be 8-bit grey or palette, not {im.mode}")
+        return np.asarray(im, np.uint8).copy()
+
+
+# --------------------------------------------------------------- label maps
+
+def codes_from_labels(labels: np.ndarray, values: Dict[int, str],
+                      supervises: Sequence[str]) -> np.ndarray:
+    """Supervision codes for a label image whose value -> class-name map is ``values``.
+
+    Class names: ``artery`` and ``vein`` (the pixel is that class and not the other),
+    ``vessel`` (artery or vein, class unknown), ``ignore``; any other name (background,
+    nerve, "not artery", ...) is negative for the supervised channels among artery / vein
+    and unknown for the others. Values missing from ``values`` are ignored."""
+    sup = set(supervises)
+    neg = code(NEG if "artery" in sup else UNK, NEG if "vein" in sup else UNK)
+    lut = np.full(256, IGNORE, np.uint8)
+    for val, name in values.items():
+        n = name.strip().lower()
+        if n == "artery":
+            c = code(POS, NEG)
+        elif n == "vein":
+            c = code(NEG, POS)
+        elif n == "vessel":
+            c = VESSEL
+        elif n == "ignore":
+            c = IGNORE
+        else:
+            c = neg
+        lut[int(val)] = c
+    return lut[np.asarray(labels, np.uint8)]
+
+
+def truth_from_labels(labels: np.ndarray, values: Dict[int, str]) -> np.ndarray:
+    """Evaluation label image: 0 background, 1 artery, 2 vein, 3 vessel of unknown class,
+    255 ignore."""
+    lut = np.zeros(256, np.uint8)
+    for val, name in values.items():
+        n = name.strip().lower()
+        lut[int(val)] = {"artery": 1, "vein": 2, "vessel": 3, "ignore": 255}.get(n, 0)
+    return lut[np.asarray(labels, np.uint8)]
+
+
+def evaluable(supervises: Sequence[str]) -> Tuple[str, ...]:
+    """Which metrics a data set's truth can score: artery / vein need that class labelled;
+    vessel (artery or vein) needs both."""
+    s = set(supervises)
+    out = [c for c in ("artery", "vein") if c in s]
+    if "artery" in s and "vein" in s:
+        out.append("vessel")
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- manifest
+
+def read_manifest(data_root: str) -> Dict[str, dict]:
+    """The JSON block of ``<data_root>/README.md`` (the machine-readable summary)."""
+    with open(os.path.join(data_root, "README.md"), encoding="utf-8") as fh:
+        text = fh.read()
+    m = re.search(r"```json\s*\n(.*?)\n```", text, re.S)
+    if not m:
+        raise ValueError(f"{data_root}/README.md has no ```json manifest block")
+    return json.loads(m.group(1))
+
+
+def _series_group(stem: str, split_key: Optional[str]) -> str:
+    if split_key and "_slice_" in split_key and "_slice_" in stem:
+        return stem.split("_slice_")[0]
+    return default_group(stem)
+
+
+def default_group(stem: str) -> str:
+    """File stem without a trailing frame number (``clip3_0007`` -> ``clip3``); a stem that
+    is only a number stays itself."""
+    g = re.sub(r"[_\-. ]*\d+$", "", stem)
+    return g if g else stem
+
+
+def load_manifest(data_root: str, names: Sequence[str] = ("usgra-seg", "cca-momot"),
+                  dup_threshold: float = 0.85, limit: Optional[int] = None) -> List[Sample]:
+    """Samples of the named manifest data sets (those with ``labels`` and ``supervises``)."""
+    man = read_manifest(data_root)
+    out: List[Sample] = []
+    for name in names:
+        if name not in man:
+            raise ValueError(f"data set {name!r} not in the manifest ({sorted(man)})")
+        d = man[name]
+        if not d.get("supervises") or "labels" not in d:
+            raise ValueError(f"data set {name!r} has no vessel labels")
+        values = {int(k): v for k, v in d["values"].items()}
+        img_dir = os.path.join(data_root, d["images"])
+        lab_dir = os.path.join(data_root, d["labels"])
+        files = sorted(f for f in os.listdir(img_dir) if f.lower().endswith(".png"))
+        if limit:
+            files = files[:limit]
+        samples = []
+        for f in files:
+            stem = os.path.splitext(f)[0]
+            lp = os.path.join(lab_dir, f)
+            if not os.path.exists(lp):
+                continue
+            lab = read_label(lp)
+            img = read_image(os.path.join(img_dir, f))
+            if img.shape != lab.shape:
+                raise ValueError(f"{lp}: label {lab.shape} != image {img.shape}")
+            samples.append(Sample(
+                name=f"{name}/{stem}", dataset=name,
+                group=f"{name}/{_series_group(stem, d.get('split_key'))}", image=img,
+                codes=codes_from_labels(lab, values, d["supervises"]),
+                image_path=os.path.join(img_dir, f), label_path=lp,
+                truth=truth_from_labels(lab, values), evaluates=evaluable(d["supervises"])))
+        if not d.get("split_key"):
+            group_near_duplicates(samples, dup_threshold, prefix=name)
+        out.extend(samples)
+    return out
+
+
+# -------------------------------------------------------------- user folders
+
+def load_label_png_dir(image_dir: str, label_dir: str, dataset: str = "labelpng",
+                       values: Optional[Dict[int, str]] = None,
+                       supervises: Sequence[str] = ("artery", "vein"),
+                       group_regex: Optional[str] = None) -> List[Sample]:
+    """Image + label-PNG folders: ``label_dir/<stem>.png`` for each image
+    (``.png .jpg .jpeg .bmp .tif .tiff``). Default values: 0 background, 1 artery, 2 vein,
+    3 vessel of unknown class, 255 ignore."""
+    values = values or {0: "background", 1: "artery", 2: "vein", 3: "vessel", 255: "ignore"}
+    out = []
+    for p in sorted(glob.glob(os.path.join(image_dir, "*"))):
+        stem, ext = os.path.splitext(os.path.basename(p))
+        if ext.lower() not in (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"):
+            continue
+        lp = os.path.join(label_dir, stem + ".png")
+        if not os.path.exists(lp):
+            continue
+        lab = read_label(lp)
+        img = read_image(p)
+        if img.shape != lab.shape:
+            raise ValueError(f"{lp}: label {lab.shape} != image {img.shape}")
+        out.append(Sample(f"{dataset}/{stem}", dataset, f"{dataset}/{_group(stem, group_regex)}",
+                          img, codes_from_labels(lab, values, supervises), p, lp,
+                          truth_from_labels(lab, values), evaluable(supervises)))
+    if not out:
+        raise ValueError(f"no image/label pairs in {image_dir} + {label_dir}")
+    return out
+
+
+def load_labelme_dir(path: str, dataset: str = "labelme", group_regex: Optional[str] = None,
+                     supervises: Sequence[str] = ("artery", "vein")) -> List[Sample]:
+    """LabelMe JSON files in a folder (or one file); see ``venseg.labelme``."""
+    from .labelme import load_labelme
+
+    files = [path] if os.path.isfile(path) else sorted(glob.glob(os.path.join(path, "*.json")))
+    out = []
+    for jp in files:
+        img, truth = load_labelme(jp)
+        stem = os.path.splitext(os.path.basename(jp))[0]
+        values = {0: "background", 1: "artery", 2: "vein", 3: "vessel", 255: "ignore"}
+        out.append(Sample(f"{dataset}/{stem}", dataset, f"{dataset}/{_group(stem, group_regex)}",
+                          img, codes_from_labels(truth, values, supervises), jp, jp,
+                          truth_from_labels(truth, values), evaluable(supervises)))
+    if not out:
+        raise ValueError(f"no LabelMe .json files in {path}")
+    return out
+
+
+def _group(stem: str, group_regex: Optional[str]) -> str:
+    if group_regex:
+        m = re.search(group_regex, stem)
+        if m:
+            return m.group(1) if m.groups() else m.group(0)
+    return default_group(stem)
+
+
+# ------------------------------------------------------------------ splits
+
+def thumbnail(img: np.ndarray, size: int = 48) -> np.ndarray:
+    from PIL import Image
+
+    t = np.asarray(Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).resize(
+        (size, size), Image.BILINEAR), np.float64).ravel()
+    return (t - t.mean()) / (t.std() + 1e-9)
+
+
+def group_near_duplicates(samples: List[Sample], threshold: float = 0.85,
+                          prefix: str = "") -> None:
+    """Merge the groups of samples whose 48x48 thumbnails (any frame size) correlate at
+    >= threshold (single linkage). usgra-seg's known near-duplicates (0018/0099: 0.93,
+    0038/0151: 0.95) sit well above the median best match of 0.79."""
+    n = len(samples)
+    if n < 2:
+        return
+    th = np.stack([thumbnail(s.image) for s in samples])
+    corr = th @ th.T / th.shape[1]
+    parent = list(range(n))
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(n):
+        for j in range(i + 1, n):
+            if corr[i, j] >= threshold:
+                parent[find(i)] = find(j)
+    # the root's own group name keeps the group stable under re-ordering of files
+    roots: Dict[int, List[int]] = {}
+    for i in range(n):
+        roots.setdefault(find(i), []).append(i)
+    for members in roots.values():
+        name = min(samples[i].name for i in members).split("/")[-1]
+        for i in members:
+            samples[i].group = f"{prefix}/dup-{name}" if prefix else f"dup-{name}"
+
+
+def split_by_group(samples: Sequence[Sample], val_fraction: float = 0.2, seed: int = 0,
+                   val_groups: Optional[Iterable[str]] = None) -> Tuple[List[Sample], List[Sample]]:
+    """(train, validation): whole groups, about ``val_fraction`` of each data set's samples,
+    chosen by a hash of (seed, group) so the split does not depend on file order.
+    ``val_groups`` fixes the validation groups instead."""
+    if val_groups is not None:
+        vg = set(val_groups)
+        return [s for s in samples if s.group not in vg], [s for s in samples if s.group in vg]
+    by_ds: Dict[str, Dict[str, List[Sample]]] = {}
+    for s in samples:
+        by_ds.setdefault(s.dataset, {}).setdefault(s.group, []).append(s)
+    val: set = set()
+    for ds, groups in by_ds.items():
+        total = sum(len(v) for v in groups.values())
+        order = sorted(groups, key=lambda g: hashlib.sha256(f"{seed}:{g}".encode()).hexdigest())
+        taken = 0
+        for g in order:
+            if taken >= val_fraction * total or len(groups) < 2:
+                break
+            if taken + len(groups[g]) > 1.5 * val_fraction * total and taken > 0:
+                continue  # a huge group would overshoot; try the next
+            val.add(g)
+            taken += len(groups[g])
+    return [s for s in samples if s.group not in val], [s for s in samples if s.group in val]
+
+
+def split_summary(train: Sequence[Sample], val: Sequence[Sample]) -> Dict[str, dict]:
+    out: Dict[str, dict] = {}
+    for which, ss in (("train", train), ("val", val)):
+        for s in ss:
+            d = out.setdefault(s.dataset, {"train": 0, "val": 0, "train_groups": set(),
+                                           "val_groups": set()})
+            d[which] += 1
+            d[which + "_groups"].add(s.group)
+    return {k: {"train": v["train"], "val": v["val"], "train_groups": len(v["train_groups"]),
+                "val_groups": len(v["val_groups"])} for k, v in out.items()}
+
+
+# ------------------------------------------------------------------ phantom
+
+def load_phantom(sequences: int, frames_per_sequence: int = 6, seed: int = 0,
+                 size: Tuple[int, int] = (256, 256), frames: int = 90) -> List[Sample]:
+    """Synthetic compression sequences of libvenseg's phantom (``venseg_phantom_*``, the
+    tracking issue's transverse-leg model) as fully labelled extra supervision: per
+    sequence (one split group each) ``frames_per_sequence`` frames spread over the
+    compression, with seeded random thrombus state, compression, probe motion, gain and
+    noise. Labels: 1 artery lumen, 2 vein lumen (incl. thrombus). Needs libvenseg."""
+    from . import _native as vn
+
+    rng = np.random.default_rng([seed, 0xFA17])
+    w, h = int(size[0]), int(size[1])
+    values = {0: "background", 1: "artery", 2: "vein"}
+    out: List[Sample] = []
+    for q in range(sequences):
+        ph = vn.Phantom(seed=int(rng.integers(1, 2**31)), width=w, height=h, frames=frames,
+                        thrombus=int(rng.choice([0, 0, 1, 2])),
+                        compression=float(rng.uniform(0.5, 1.2)),
+                        probe_motion=float(rng.uniform(0, 4)), gain_db=float(rng.uniform(-6, 6)),
+                        noise=float(rng.uniform(0.02, 0.15)),
+                        pixel_spacing=float(rng.uniform(0.1, 0.2)),
+                        vessels=int(rng.choice([1, 1, 1, 2])))
+        try:
+            for k in range(frames_per_sequence):
+                idx = int(round(k * (frames - 1) / max(1, frames_per_sequence - 1)))
+                pix, lab = ph.frame(idx)
+                out.append(Sample(f"phantom/{q:04d}_{idx:03d}", "phantom", f"phantom/{q:04d}",
+                                  pix.astype(np.float32),
+                                  codes_from_labels(lab, values, ("artery", "vein")),
+                                  truth=truth_from_labels(lab, values),
+                                  evaluates=("artery", "vein", "vessel")))
+        finally:
+            ph.close()
+    return out

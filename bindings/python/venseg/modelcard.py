@@ -1,0 +1,545 @@
+"""Model cards for the shipped weights: ``python -m venseg.modelcard {evaluate,card,overlays}``.
+
+``evaluate MODEL.vseg`` segments the validation split (``weights/validation-split.json``:
+frames of ``../shared/data`` never trained on) through libvenseg and scores it with the
+project's evaluation path, ``venseg.evaluate.evaluate()`` (every metric computed by the C
+library: ``venseg_overlap_counts``, ``venseg_dice``, ``venseg_jaccard``, ``venseg_ssim``),
+at each frame's own resolution:
+
+* usgra-seg: artery and vein with label 3 (vessel of unknown class) left out of both, and
+  vessel = artery ∪ vein against labels 1 ∪ 2 ∪ 3; nerve (4) is background;
+* cca-momot: artery only (its jugular vein is unlabelled, so vein and vessel are not scored).
+
+Per data set and class it reports the mean ± sd over images of Dice, Jaccard and SSIM
+(Gaussian window, Wang et al.; images with an empty truth left out, MONAI
+``ignore_empty``), the pooled Dice (from the summed pixel counts), the mispredicted-area
+ratio (FP + FN) / truth area and the predicted / true area ratio (both pooled over the
+images). It prints the Markdown table that the model card holds between
+``<!-- metrics:begin -->`` and ``<!-- metrics:end -->``; ``--check CARD.md`` exits 1 unless
+the card holds exactly that table (the documented reproduction command).
+
+``card`` writes a model card from the evaluation JSON, the training history and the
+comparison model; ``overlays`` renders validation frames with the library's masks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+DEFAULT_SPLIT = os.path.join(REPO, "weights", "validation-split.json")
+DEFAULT_DATA = os.path.abspath(os.path.join(REPO, "..", "shared", "data"))
+BEGIN, END = "<!-- metrics:begin -->", "<!-- metrics:end -->"
+
+# (data set, images dir, labels dir, [(evaluate mode, label map)])
+EVAL_PLAN = {
+    "usgra-seg": ("usgra-seg/images", "usgra-seg/labels",
+                  [("classes", "artery=1,vein=2,vessel=3"), ("vessel", "artery=1,vein=2,vessel=3")]),
+    "cca-momot": ("cca-momot/images", "cca-momot/masks", [("classes", "artery=255")]),
+}
+
+
+def _split_names(split_path: str) -> Dict[str, List[str]]:
+    with open(split_path) as fh:
+        doc = json.load(fh)
+    out: Dict[str, List[str]] = {}
+    for name in doc["val"]:
+        ds, stem = name.split("/", 1)
+        out.setdefault(ds, []).append(stem)
+    return out
+
+
+def _link_subset(src_dir: str, stems: Sequence[str], dst: str) -> None:
+    os.makedirs(dst, exist_ok=True)
+    for s in stems:
+        p = os.path.join(src_dir, s + ".png")
+        if not os.path.exists(p):
+            raise FileNotFoundError(p)
+        os.symlink(os.path.abspath(p), os.path.join(dst, s + ".png"))
+
+
+def _agg(rows: List[dict]) -> dict:
+    def stat(key):
+        v = [float(r[key]) for r in rows if math.isfinite(float(r[key]))]
+        return {"mean": float(np.mean(v)) if v else math.nan,
+                "sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan, "n": len(v)}
+
+    tp = sum(int(r["tp"]) for r in rows)
+    fp = sum(int(r["fp"]) for r in rows)
+    fn = sum(int(r["fn"]) for r in rows)
+    return {"images": len(rows), "dice": stat("dice"), "jaccard": stat("jaccard"),
+            "ssim": stat("ssim"), "tp": tp, "fp": fp, "fn": fn,
+            "pooled_dice": 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else math.nan,
+            "mispredicted_ratio": (fp + fn) / (tp + fn) if (tp + fn) else math.nan,
+            "area_ratio": (tp + fp) / (tp + fn) if (tp + fn) else math.nan}
+
+
+def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFAULT_DATA,
+                   threads: int = 0, keep_rows: bool = False) -> dict:
+    """{"model", "results": {"<data set>/<class>": aggregate}, "rows"?} through libvenseg."""
+    from . import _native as vn
+    from .evaluate import evaluate
+
+    names = _split_names(split)
+    tmp = tempfile.mkdtemp(prefix="venseg-card-")
+    results, all_rows = {}, []
+    try:
+        m = vn.Model(model)
+        try:
+            for ds, (img_rel, lab_rel, plan) in EVAL_PLAN.items():
+                if ds not in names:
+                    continue
+                idir, ldir = os.path.join(tmp, ds, "images"), os.path.join(tmp, ds, "labels")
+                _link_subset(os.path.join(data_root, img_rel), names[ds], idir)
+                _link_subset(os.path.join(data_root, lab_rel), names[ds], ldir)
+                for mode, lmap in plan:
+                    rows, summ = evaluate(m, idir, ldir, label_map=lmap, mode=mode,
+                                          empty="nan", ssim="gaussian", threads=threads,
+                                          log=lambda msg: print("warning: " + msg, file=sys.stderr))
+                    if summ["counts"]["evaluated"] != len(names[ds]):
+                        raise RuntimeError(f"{ds}: {summ['counts']} (expected {len(names[ds])})")
+                    for cls in sorted({r["class"] for r in rows}):
+                        sel = [r for r in rows if r["class"] == cls]
+                        results[f"{ds}/{cls}"] = _agg(sel)
+                        all_rows += [{"dataset": ds, **r} for r in sel]
+        finally:
+            m.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    out = {"model": os.path.basename(model), "split": os.path.basename(split),
+           "evaluation": "venseg.evaluate through libvenseg; SSIM Gaussian (Wang), "
+                         "Dice/Jaccard ignore_empty", "results": results}
+    if keep_rows:
+        out["rows"] = all_rows
+    return out
+
+
+ORDER = ["usgra-seg/artery", "usgra-seg/vein", "usgra-seg/vessel", "cca-momot/artery"]
+
+
+def _ms(st: dict) -> str:
+    if not st["n"]:
+        return "n/a"
+    return f"{st['mean']:.3f} ± {st['sd']:.3f}" if st["n"] > 1 else f"{st['mean']:.3f}"
+
+
+def metrics_table(ev: dict) -> str:
+    lines = ["| data set | class | images (scored) | Dice | Jaccard | SSIM | pooled Dice | "
+             "mispredicted / true area | predicted / true area |",
+             "|---|---|---:|---|---|---|---:|---:|---:|"]
+    keys = [k for k in ORDER if k in ev["results"]] + sorted(
+        k for k in ev["results"] if k not in ORDER)
+    for k in keys:
+        r = ev["results"][k]
+        ds, cls = k.split("/")
+        lines.append(f"| {ds} | {cls} | {r['images']} ({r['dice']['n']}) | {_ms(r['dice'])} | "
+                     f"{_ms(r['jaccard'])} | {_ms(r['ssim'])} | {r['pooled_dice']:.3f} | "
+                     f"{r['mispredicted_ratio']:.3f} | {r['area_ratio']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def metrics_block(ev: dict) -> str:
+    return f"{BEGIN}\n{metrics_table(ev)}{END}"
+
+
+def compact_metrics(ev: dict) -> str:
+    """provenance.metrics: JSON of the headline numbers."""
+    d = {"source": "python -m venseg.modelcard evaluate (libvenseg, validation split "
+                   f"{ev['split']})"}
+    for k, r in ev["results"].items():
+        d[k] = {"dice": round(r["dice"]["mean"], 4), "jaccard": round(r["jaccard"]["mean"], 4),
+                "ssim": round(r["ssim"]["mean"], 4), "pooled_dice": round(r["pooled_dice"], 4),
+                "mispredicted_ratio": round(r["mispredicted_ratio"], 4), "images": r["images"]}
+    return json.dumps(d, sort_keys=True)
+
+
+# ------------------------------------------------------------------ overlays
+
+ARTERY_RGB, VEIN_RGB = (230, 40, 40), (40, 90, 255)
+
+
+def overlay(frame: np.ndarray, pred: np.ndarray, truth: Optional[np.ndarray] = None,
+            alpha: float = 0.45, edge: int = 2) -> np.ndarray:
+    """RGB uint8: prediction filled (artery red, vein blue), truth outlines (artery yellow,
+    vein cyan, vessel of unknown class white)."""
+    from scipy import ndimage as ndi
+
+    g = frame if frame.ndim == 2 else (0.299 * frame[..., 0] + 0.587 * frame[..., 1]
+                                       + 0.114 * frame[..., 2])
+    rgb = np.repeat(np.asarray(g, np.float32)[..., None], 3, axis=2)
+    for lab, col in ((1, ARTERY_RGB), (2, VEIN_RGB)):
+        m = pred == lab
+        rgb[m] = (1 - alpha) * rgb[m] + alpha * np.asarray(col, np.float32)
+    if truth is not None:
+        for lab, col in ((1, (255, 230, 0)), (2, (0, 255, 255)), (3, (255, 255, 255))):
+            m = truth == lab
+            rgb[m & ~ndi.binary_erosion(m, iterations=edge)] = col
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
+def render_overlays(model: str, split: str, data_root: str, out_dir: str,
+                    names: Optional[Sequence[str]] = None, n: int = 6, tile: int = 256,
+                    montage: Optional[str] = None, cols: int = 3) -> List[str]:
+    """Full-size overlays of validation frames to out_dir; optionally a montage PNG of
+    tiles (each frame scaled to ``tile`` px wide) with a palette (small file)."""
+    from PIL import Image
+
+    from . import _native as vn
+    from .evaluate import _read_image, _read_label
+
+    os.makedirs(out_dir, exist_ok=True)
+    if names is None:
+        sp = _split_names(split)
+        names = []
+        for ds in sp:  # spread over data sets and over each data set's list
+            k = max(1, n // len(sp))
+            st = sorted(sp[ds])
+            names += [f"{ds}/{st[int(i * len(st) / k)]}" for i in range(k)]
+    paths, tiles = [], []
+    with vn.Model(model) as m, vn.Session(m) as s:
+        for name in names:
+            ds, stem = name.split("/", 1)
+            img_rel, lab_rel, _ = EVAL_PLAN[ds]
+            frame = _read_image(os.path.join(data_root, img_rel, stem + ".png"))
+            lab = _read_label(os.path.join(data_root, lab_rel, stem + ".png"))
+            truth = np.where(lab == 255, 1, lab) if ds == "cca-momot" else np.where(lab == 4, 0, lab)
+            pred = s.segment(frame)
+            ov = overlay(frame, pred, truth)
+            p = os.path.join(out_dir, f"{ds}_{stem}.png")
+            Image.fromarray(ov).save(p)
+            paths.append(p)
+            # the tile's outlines ~2 px wide after downscaling
+            im = Image.fromarray(overlay(frame, pred, truth, edge=max(2, round(
+                2 * frame.shape[1] / tile))))
+            tiles.append(im.resize((tile, max(1, round(im.height * tile / im.width))), Image.LANCZOS))
+    if montage and tiles:
+        rows = (len(tiles) + cols - 1) // cols
+        th = max(t.height for t in tiles)
+        canvas = Image.new("RGB", (cols * tile + (cols - 1) * 4, rows * th + (rows - 1) * 4), (0, 0, 0))
+        for i, t in enumerate(tiles):
+            canvas.paste(t, ((i % cols) * (tile + 4), (i // cols) * (th + 4)))
+        canvas.quantize(colors=128, method=Image.MEDIANCUT).save(montage, optimize=True)
+        paths.append(montage)
+    return paths
+
+
+# --------------------------------------------------------------------- curves
+
+def plot_curves(history: dict, out_png: str, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    h = history["history"]
+    ep = [r["epoch"] for r in h]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2), dpi=80)
+    ax[0].plot(ep, [r["loss"] for r in h], label="total")
+    ax[0].plot(ep, [r["bce"] for r in h], label="BCE")
+    ax[0].plot(ep, [r["dice_loss"] for r in h], label="log-Dice")
+    ax[0].set_xlabel("epoch")
+    ax[0].set_ylabel("training loss")
+    ax[0].set_yscale("log")
+    ax[0].legend(fontsize=8)
+    ax[0].grid(alpha=0.3)
+    keys = sorted({k for r in h for k in r.get("val", {})})
+    for k in keys:
+        ax[1].plot([r["epoch"] for r in h if k in r.get("val", {})],
+                   [r["val"][k] for r in h if k in r.get("val", {})], label=k)
+    if history.get("best_epoch", -1) > 0:
+        ax[1].axvline(history["best_epoch"], color="k", ls=":", lw=1, label="kept (best)")
+    ax[1].set_xlabel("epoch")
+    ax[1].set_ylabel("validation Dice (network res.)")
+    ax[1].set_ylim(0, 1)
+    ax[1].legend(fontsize=7, loc="lower right")
+    ax[1].grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out_png)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------- card
+
+def _fmt_params(n: int) -> str:
+    return f"{n:,} ({n / 1e6:.2f} M)"
+
+
+def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png: str,
+               overlay_png: Optional[str], other: Optional[Tuple[str, dict]] = None,
+               storage_cmp: Optional[dict] = None, title: str = "", extra: str = "") -> None:
+    """Markdown model card (see weights/*.md)."""
+    from .weights import read_vseg
+
+    f = read_vseg(model_path)
+    meta = f.metadata
+    n_stored = sum(int(a.size) for a in f.tensors.values())
+    dtypes = sorted(set(f.dtypes.values()))
+    args = history["args"]
+    hist = history["history"]
+    last = hist[-1] if hist else {}
+    best = next((r for r in hist if r["epoch"] == history["best_epoch"]), last)
+    sps = [r["samples_per_s"] for r in hist[1:]] or [float("nan")]
+    # training-step time summed over epochs (the run may span several processes)
+    wall = sum(args["samples_per_epoch"] / r["samples_per_s"] for r in hist
+               if r.get("samples_per_s")) / 60
+    split = json.load(open(DEFAULT_SPLIT)) if os.path.exists(DEFAULT_SPLIT) else {}
+    summ = split.get("summary", {})
+    rel = lambda p: os.path.relpath(p, os.path.dirname(out_md))  # noqa: E731
+    arch = meta["general.architecture"]
+    if arch == "resnet_unet":
+        arch_desc = (f"UNet with a {meta['encoder.name']} encoder (torchvision/smp style, "
+                     f"post-activation), decoder {meta['decoder.block']} "
+                     f"{list(meta['decoder.channels'])}, 3x3 head: the network of Chen et al")
+    else:
+        arch_desc = (f"plain UNet (Ronneberger, same padding + BN), base "
+                     f"{meta['plain_unet.base_channels']} channels, depth {meta['plain_unet.depth']}")
+    L = []
+    L.append(f"# {title or meta.get('general.name', os.path.basename(model_path))}\n")
+    L.append(f"`{os.path.basename(model_path)}`: {arch_desc}. Two sigmoid outputs, **artery** "
+             f"(label 1) and **vein** (label 2), for transverse B-mode ultrasound. Trained from "
+             f"scratch on public data in this project (no ImageNet or paper weights). "
+             f"**Research use only; not a medical device.**\n")
+    L.append("| | |\n|---|---|")
+    L.append(f"| parameters | {_fmt_params(history['n_params'])} trainable; "
+             f"{n_stored:,} values stored (BN folded into the convolutions) |")
+    conv = ("int8 with one f32 scale per output channel (q8)" if "q8" in dtypes else
+            "IEEE fp16" if "f16" in dtypes else "bf16" if "bf16" in dtypes else "f32")
+    L.append(f"| storage | convolution weights {conv}, biases f32; "
+             f"{os.path.getsize(model_path):,} bytes "
+             f"({os.path.getsize(model_path) / 2**20:.1f} MiB) |")
+    L.append(f"| input | {meta['input.width']}x{meta['input.height']} grey "
+             f"(colour frames → BT.601 luma), `{meta.get('input.resize')}` (aspect kept, zero "
+             f"padding), x/255 → (x − {meta['input.mean'][0]}) / {meta['input.std'][0]} |")
+    L.append(f"| output | sigmoid per class, label = most probable class if p > "
+             f"{meta.get('output.threshold', 0.5)} |")
+    L.append(f"| training code | `venseg.train` at commit `{history.get('commit', '?')}` "
+             f"(`+dirty`: the training code itself was not committed yet) |")
+    L.append("")
+    L.append("## Data and licences\n")
+    L.append("Trained and validated on `../shared/data` (see its README and each PROVENANCE.md):\n")
+    L.append("- **usgra-seg**, T. M. K. (github.com/tmkand/usgra-seg), **CC BY 4.0**: 204 "
+             "transverse nerve-block frames (Mindray TE7; groin, popliteal, arm, neck). The "
+             "artery / vein / vessel-of-unknown-class labels (`labels/`) were derived by this "
+             "project from the upstream vessel masks by visual review; the artery/vein split is "
+             "noisy. Supervises artery, vein and vessel (label 3: artery or vein).")
+    L.append("- **cca-momot**: A. Momot, *Common Carotid Artery Ultrasound Images*, Mendeley "
+             "Data V1 (2022), doi:10.17632/d4xt63mgjm.1, **CC BY 4.0** (licence as quoted by "
+             "third parties; a subset via the mirror "
+             "github.com/vikasvs007/carotid_artery_detection-_DL_model): 201 frames of 12 series, "
+             "common carotid lumen. Supervises the **artery channel only**; its background is "
+             "not \"no vein\" (the jugular vein is unlabelled), so the vein channel is supervised "
+             "only on artery pixels.\n")
+    if summ:
+        L.append("| data set | train frames (groups) | validation frames (groups) |\n|---|---:|---:|")
+        for ds, d in summ.items():
+            L.append(f"| {ds} | {d['train']} ({d['train_groups']}) | {d['val']} ({d['val_groups']}) |")
+        L.append("")
+    L.append("Split (`weights/validation-split.json`, seed 0): whole groups, ~20 % per data set. "
+             "cca-momot groups are recording series (file-name prefix before `_slice_`); "
+             "usgra-seg has no subject ids, so near-duplicate frames (48x48 thumbnail "
+             "correlation ≥ 0.85, e.g. 0018/0099, 0038/0151) form groups. No validation frame "
+             "was trained on. Caveats: the validation split also chose the kept epoch (early "
+             "stopping), so its numbers are slightly optimistic; usgra-seg frames of one "
+             "volunteer that are not near-duplicates can sit on both sides; two cca-momot series "
+             "can be the left and right side of one person.\n")
+    L.append("## Recipe\n")
+    L.append(f"`{meta.get('provenance.recipe', '')}`\n")
+    L.append("Training command (`RUN` = the output folder; `--resume --out RUN` continues it):\n")
+    L.append("```sh\nPYTHONPATH=bindings/python python3 -m venseg.train " + train_command(args)
+             + "\n```\n")
+    L.append(f"- seed {args['seed']}; batch {args['batch']}; input {args['size'][0]}x{args['size'][1]}; "
+             f"{len(hist)} epochs of {args['samples_per_epoch']} samples "
+             f"(data-set shares {' '.join(args['dataset_weight']) or 'by size'}), "
+             f"{last.get('step', '?')} steps; stopped by: {history.get('done')}; kept epoch "
+             f"{history['best_epoch']} (best mean quick-validation Dice "
+             f"{history['best']:.3f}).")
+    L.append("- loss: BCE + log-Dice (smp `DiceLoss(log_loss=True)` form) with per-pixel, "
+             "per-class supervision masks: BCE of each channel over the pixels where it is "
+             "known, a noisy-OR term −log(1 − (1 − p_a)(1 − p_v)) on vessel-of-unknown-class "
+             "pixels, log-Dice over artery, vein and vessel (= 1 − (1 − p_a)(1 − p_v)) on known "
+             "pixels.")
+    L.append("- augmentation: horizontal flip (the paper's), zoom 0.8–1.25, rotation ±10°, "
+             "translation ±8 %, elastic, gain, gamma, speckle, blur; letterbox resampling "
+             "identical to libvenseg's.")
+    L.append(f"- hardware: CPU, 2 shared cores (AVX-512, no AMX, so fp32: no bf16 autocast), "
+             f"{torch_threads(args)} threads, channels-last; "
+             f"{np.median(sps):.1f} samples/s median over epochs (other jobs shared the "
+             f"cores); about {wall:.0f} min of training steps (plus validation).\n")
+    L.append("## Validation (libvenseg, the frames' own resolution)\n")
+    L.append(metrics_block(ev) + "\n")
+    L.append("Dice, Jaccard, SSIM: mean ± sd over validation frames, computed by libvenseg "
+             "through `venseg.evaluate` (SSIM: Gaussian window, Wang et al., on the binary masks; "
+             "frames whose truth lacks the class are left out of the means, the scored count in "
+             "brackets). Pooled Dice: from the pixel counts summed over the frames. "
+             "Mispredicted / true area: (false-positive + false-negative pixels) / true pixels "
+             "of the class, pooled — the paper's mispredicted-area ratio as we read it "
+             "(the paper's exact definition could not be checked here). usgra-seg artery and "
+             "vein leave the vessel-of-unknown-class pixels out; vessel = predicted artery ∪ "
+             "vein against labels 1 ∪ 2 ∪ 3. cca-momot has no vein labels.\n")
+    L.append("Reproduce (from the repository root, with libvenseg built, e.g. "
+             "`cmake --preset release && cmake --build --preset release`):\n")
+    L.append("```sh\nVENSEG_LIBRARY=build/release/libvenseg.so PYTHONPATH=bindings/python \\\n"
+             f"  python3 -m venseg.modelcard evaluate weights/{os.path.basename(model_path)} "
+             f"--check weights/{os.path.basename(out_md)}\n```\n")
+    if storage_cmp:
+        L.append("## Storage\n")
+        L.append(storage_cmp["text"] + "\n")
+    if other:
+        oname, oev = other
+        L.append("## Comparison: ResUNet-34 vs plain UNet (same data, split, recipe and seed)\n")
+        L.append(f"| data set / class | pooled Dice: this | pooled Dice: `{oname}` | "
+                 f"mispredicted / true area: this | mispredicted / true area: `{oname}` |")
+        L.append("|---|---:|---:|---:|---:|")
+        for k in ORDER:
+            if k in ev["results"] and k in oev["results"]:
+                a, b = ev["results"][k], oev["results"][k]
+                L.append(f"| {k} | {a['pooled_dice']:.3f} | {b['pooled_dice']:.3f} | "
+                         f"{a['mispredicted_ratio']:.3f} | {b['mispredicted_ratio']:.3f} |")
+        L.append("")
+    if extra:
+        L.append(extra + "\n")
+    L.append("## Training curves\n")
+    L.append(f"![training curves]({rel(curves_png)})\n")
+    L.append("Left: training loss per epoch. Right: the quick validation run after each epoch "
+             "(network resolution, pooled Dice; used only for early stopping).\n")
+    if overlay_png:
+        L.append("## Validation frames\n")
+        L.append(f"![overlays]({rel(overlay_png)})\n")
+        L.append("libvenseg's masks on validation frames: artery red, vein blue (filled); "
+                 "ground-truth outlines: artery yellow, vein cyan, vessel of unknown class "
+                 "white.\n")
+    L.append("## Limitations\n")
+    L.append("- Small, public, single-site data: 204 nerve-block frames (one examiner, one "
+             "scanner) and 12 carotid series; no DVT patients, no compression sequences, no "
+             "femoral/popliteal vein under compression. Numbers on this validation split are "
+             "not an outside result.")
+    L.append("- The artery/vein split of usgra-seg is a derived, partly low-confidence "
+             "labelling; the vessel (artery ∪ vein) outline is the examiner's.")
+    L.append("- Trained from scratch for a CPU budget at a small input size; the paper used "
+             "ImageNet-pretrained encoders and its own clinical data. Retrain with "
+             "`python -m venseg.train` on your own labelled frames (LabelMe JSON or label PNGs).")
+    with open(out_md, "w") as fh:
+        fh.write("\n".join(L).rstrip() + "\n")
+
+
+def train_command(args: dict) -> str:
+    """The venseg.train options of a run (from history.json's args)."""
+    parts = ["--data-root ../shared/data"]
+    if args.get("datasets"):
+        parts.append("--datasets " + " ".join(args["datasets"]))
+    if args.get("split"):
+        parts.append("--split RUN_RESUNET34/split.json")
+    parts.append(f"--arch {args['arch']}")
+    if args["arch"] == "plain-unet":
+        parts.append(f"--base-channels {args['base_channels']} --depth {args['depth']}")
+    parts.append(f"--size {args['size'][0]} {args['size'][1]} --batch {args['batch']} "
+                 f"--epochs {args['epochs']} --samples-per-epoch {args['samples_per_epoch']}")
+    if args.get("dataset_weight"):
+        parts.append("--dataset-weight " + " ".join(args["dataset_weight"]))
+    parts.append(f"--lr {args['lr']:g} --schedule {args['schedule']} --warmup {args['warmup']} "
+                 f"--aug {args['aug']} --patience {args['patience']} --seed {args['seed']}")
+    if args.get("phantom"):
+        parts.append(f"--phantom {args['phantom']} --phantom-frames {args['phantom_frames']}")
+    parts.append(f"--threads {args.get('threads') or 0}" + (" --channels-last" if args.get(
+        "channels_last") else "") + " --out RUN")
+    return " \\\n    ".join(parts)
+
+
+def torch_threads(args: dict) -> str:
+    return str(args.get("threads") or "all")
+
+
+# ------------------------------------------------------------------------ CLI
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m venseg.modelcard",
+                                description="Evaluate shipped weights through libvenseg and "
+                                            "write / check their model cards.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("evaluate", help="score a model on the validation split")
+    e.add_argument("model")
+    e.add_argument("--split", default=DEFAULT_SPLIT)
+    e.add_argument("--data-root", default=DEFAULT_DATA)
+    e.add_argument("--threads", type=int, default=0)
+    e.add_argument("--json", help="write the full evaluation here")
+    e.add_argument("--check", metavar="CARD.md",
+                   help="exit 1 unless the card's metrics table equals this evaluation's")
+    o = sub.add_parser("overlays", help="render validation frames with the model's masks")
+    o.add_argument("model")
+    o.add_argument("--split", default=DEFAULT_SPLIT)
+    o.add_argument("--data-root", default=DEFAULT_DATA)
+    o.add_argument("--out", required=True)
+    o.add_argument("--names", nargs="*", help="data set/stem, e.g. usgra-seg/0018")
+    o.add_argument("-n", type=int, default=6)
+    o.add_argument("--montage", help="also write a small palette PNG montage here")
+    o.add_argument("--tile", type=int, default=256)
+    c = sub.add_parser("card", help="write a model card")
+    c.add_argument("model")
+    c.add_argument("--eval", required=True, help="JSON of `evaluate --json`")
+    c.add_argument("--history", required=True, help="history.json of venseg.train")
+    c.add_argument("--out", required=True)
+    c.add_argument("--curves", required=True, help="PNG to write")
+    c.add_argument("--overlay", help="montage PNG to link")
+    c.add_argument("--other", nargs=2, metavar=("NAME", "EVAL_JSON"))
+    c.add_argument("--storage-json", help="JSON {'text': ...} for the storage section")
+    c.add_argument("--title", default="")
+    c.add_argument("--extra-md", help="Markdown file appended before the curves")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.cmd == "evaluate":
+        ev = evaluate_model(args.model, args.split, args.data_root, args.threads)
+        block = metrics_block(ev)
+        print(block)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(ev, fh, indent=1)
+        if args.check:
+            with open(args.check, encoding="utf-8") as fh:
+                card = fh.read()
+            if block not in card:
+                print(f"venseg.modelcard: {args.check} does NOT hold this table", file=sys.stderr)
+                return 1
+            print(f"venseg.modelcard: {args.check} matches", file=sys.stderr)
+        return 0
+    if args.cmd == "overlays":
+        for p in render_overlays(args.model, args.split, args.data_root, args.out, args.names,
+                                 args.n, args.tile, args.montage):
+            print(p)
+        return 0
+    if args.cmd == "card":
+        with open(args.eval) as fh:
+            ev = json.load(fh)
+        with open(args.history) as fh:
+            hist = json.load(fh)
+        other = None
+        if args.other:
+            with open(args.other[1]) as fh:
+                other = (args.other[0], json.load(fh))
+        storage = None
+        if args.storage_json:
+            with open(args.storage_json) as fh:
+                storage = json.load(fh)
+        extra = open(args.extra_md).read() if args.extra_md else ""
+        plot_curves(hist, args.curves, args.title or os.path.basename(args.model))
+        write_card(args.model, ev, hist, args.out, args.curves, args.overlay, other, storage,
+                   args.title, extra)
+        print(args.out)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

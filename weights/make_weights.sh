@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Export the shipped models from their training runs and write their model cards.
+#
+#   bash weights/make_weights.sh RUN_RESUNET34 RUN_UNET16 [STORAGE_R34] [STORAGE_UNET]
+#
+# RUN_*: output folders of `python -m venseg.train` (best.pt, history.json, split.json);
+# the commands that made them are in weights/resunet34.md and weights/unet16.md.
+# STORAGE_*: f16 or q8 (default: q8 for the ResUNet-34 when its validation Dice cost is
+# <= 0.005 in every class, else f16; f16 for the UNet). Needs libvenseg
+# (VENSEG_LIBRARY, default build/release/libvenseg.so), ../shared/data and a Python with
+# torch (PYTHON, default python3). Scratch files go to $TMPDIR/venseg-weights.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+R34=${1:?training run of the ResUNet-34}
+UNET=${2:?training run of the plain UNet}
+PY=${PYTHON:-python3}
+export VENSEG_LIBRARY=${VENSEG_LIBRARY:-build/release/libvenseg.so}
+export PYTHONPATH=bindings/python
+tmp=${TMPDIR:-/tmp}/venseg-weights
+mkdir -p "$tmp"
+
+cp "$R34/split.json" weights/validation-split.json
+cmp -s <("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['val'])" "$R34/split.json") \
+       <("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['val'])" "$UNET/split.json") \
+    || { echo "the two runs have different validation splits" >&2; exit 1; }
+
+DATA="usgra-seg, T. M. K. (github.com/tmkand/usgra-seg), CC BY 4.0 (artery/vein/vessel labels derived by libvenseg); A. Momot, Common Carotid Artery Ultrasound Images, Mendeley Data V1 (2022), doi:10.17632/d4xt63mgjm.1, CC BY 4.0 (subset via github.com/vikasvs007/carotid_artery_detection-_DL_model): artery channel only"
+LICENSE="CC BY 4.0 (trained on CC BY 4.0 data; see provenance.data for the attribution)"
+
+export_model() {  # run dtype out name description [metrics]
+    local args=("$1/best.pt" -o "$3" --fold-bn --dtype "$2" --name "$4" --description "$5"
+                --license "$LICENSE" --data "$DATA")
+    [[ $# -ge 6 ]] && args+=(--metrics "$6")
+    "$PY" -m venseg.convert "${args[@]}"
+}
+evaluate() {  # model json
+    "$PY" -m venseg.modelcard evaluate "$1" --json "$2" >/dev/null
+}
+
+R34_NAME="ResUNet-34 artery/vein (libvenseg)"
+R34_DESC="UNet with a ResNet34 encoder (Chen et al., iScience 2024), trained from scratch by venseg.train"
+UNET_NAME="plain UNet-16 artery/vein baseline (libvenseg)"
+UNET_DESC="Ronneberger UNet, base 16, depth 4, trained by venseg.train on the same data as the ResUNet-34"
+
+# 1. both storages of both models, scored through libvenseg
+for dt in f16 q8; do
+    export_model "$R34" $dt "$tmp/resunet34-$dt.vseg" "$R34_NAME" "$R34_DESC"
+    evaluate "$tmp/resunet34-$dt.vseg" "$tmp/resunet34-$dt.json"
+    export_model "$UNET" $dt "$tmp/unet16-$dt.vseg" "$UNET_NAME" "$UNET_DESC"
+    evaluate "$tmp/unet16-$dt.vseg" "$tmp/unet16-$dt.json"
+done
+
+# 2. storage choice from the measured Dice cost
+"$PY" - "$tmp" "${3:-auto}" "${4:-f16}" <<'EOF'
+import json, sys
+tmp, want_r34, want_unet = sys.argv[1:4]
+out = {}
+for m, want in (("resunet34", want_r34), ("unet16", want_unet)):
+    a = json.load(open(f"{tmp}/{m}-f16.json"))["results"]
+    b = json.load(open(f"{tmp}/{m}-q8.json"))["results"]
+    rows, worst = [], 0.0
+    for k in a:
+        d_mean = b[k]["dice"]["mean"] - a[k]["dice"]["mean"]
+        d_pool = b[k]["pooled_dice"] - a[k]["pooled_dice"]
+        worst = max(worst, -d_mean, -d_pool)
+        rows.append(f"| {k} | {a[k]['dice']['mean']:.4f} | {b[k]['dice']['mean']:.4f} | {d_mean:+.4f} | "
+                    f"{a[k]['pooled_dice']:.4f} | {b[k]['pooled_dice']:.4f} | {d_pool:+.4f} |")
+    choice = want if want != "auto" else ("q8" if worst <= 0.005 else "f16")
+    text = ("Dice cost of the storage, measured through libvenseg on the validation split "
+            "(fp16 vs int8 convolution weights with one f32 scale per output channel; biases f32):\n\n"
+            "| data set / class | mean Dice fp16 | mean Dice q8 | Δ | pooled Dice fp16 | pooled Dice q8 | Δ |\n"
+            "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) +
+            f"\n\nLargest loss: {worst:.4f}. Shipped: **{choice}**"
+            + (" (the rule: q8 when no class loses more than 0.005 Dice)." if want == "auto" else "."))
+    out[m] = {"dtype": choice, "text": text, "worst_loss": worst}
+    json.dump({"text": text}, open(f"{tmp}/{m}-storage.json", "w"))
+json.dump(out, open(f"{tmp}/storage.json", "w"), indent=1)
+print({k: (v["dtype"], round(v["worst_loss"], 4)) for k, v in out.items()})
+EOF
+R34_DT=$("$PY" -c "import json; print(json.load(open('$tmp/storage.json'))['resunet34']['dtype'])")
+UNET_DT=$("$PY" -c "import json; print(json.load(open('$tmp/storage.json'))['unet16']['dtype'])")
+
+# 3. the shipped files, with their validation metrics in provenance.metrics
+metrics() { "$PY" -c "import json,sys; from venseg.modelcard import compact_metrics; print(compact_metrics(json.load(open(sys.argv[1]))))" "$1"; }
+export_model "$R34" "$R34_DT" weights/resunet34.vseg "$R34_NAME" "$R34_DESC" "$(metrics "$tmp/resunet34-$R34_DT.json")"
+export_model "$UNET" "$UNET_DT" weights/unet16.vseg "$UNET_NAME" "$UNET_DESC" "$(metrics "$tmp/unet16-$UNET_DT.json")"
+evaluate weights/resunet34.vseg "$tmp/resunet34.json"
+evaluate weights/unet16.vseg "$tmp/unet16.json"
+
+# 4. overlays and cards
+"$PY" -m venseg.modelcard overlays weights/resunet34.vseg --out "$tmp/ov-resunet34" \
+    --montage weights/resunet34-validation.png --tile 200
+"$PY" -m venseg.modelcard overlays weights/unet16.vseg --out "$tmp/ov-unet16" \
+    --montage weights/unet16-validation.png --tile 200
+"$PY" -m venseg.modelcard card weights/resunet34.vseg --eval "$tmp/resunet34.json" \
+    --history "$R34/history.json" --out weights/resunet34.md --curves weights/resunet34-curves.png \
+    --overlay weights/resunet34-validation.png --other unet16.vseg "$tmp/unet16.json" \
+    --storage-json "$tmp/resunet34-storage.json" --title "ResUNet-34 artery/vein model" \
+    ${R34_EXTRA:+--extra-md "$R34_EXTRA"}
+"$PY" -m venseg.modelcard card weights/unet16.vseg --eval "$tmp/unet16.json" \
+    --history "$UNET/history.json" --out weights/unet16.md --curves weights/unet16-curves.png \
+    --overlay weights/unet16-validation.png --other resunet34.vseg "$tmp/resunet34.json" \
+    --storage-json "$tmp/unet16-storage.json" --title "Plain UNet-16 baseline artery/vein model" \
+    ${UNET_EXTRA:+--extra-md "$UNET_EXTRA"}
+
+# 5. the documented reproduction command must hold
+"$PY" -m venseg.modelcard evaluate weights/resunet34.vseg --check weights/resunet34.md >/dev/null
+"$PY" -m venseg.modelcard evaluate weights/unet16.vseg --check weights/unet16.md >/dev/null
+ls -l weights/
