@@ -202,12 +202,12 @@ TEST(TrackerStudy, ModelInTheLoopWithTheShippedModel) {
     if (path.empty()) GTEST_SKIP() << "no trained model in weights/ yet: the model-in-the-loop study runs once one ships";
     // 51 sequences through a ResNet34 take minutes: a measurement to report, run on request.
     if (!std::getenv("VENSEG_MODEL_STUDY"))
-        GTEST_SKIP() << "set VENSEG_MODEL_STUDY=1 to run the model-in-the-loop study (minutes; reports its numbers)";
+        GTEST_SKIP() << "set VENSEG_MODEL_STUDY=1 (51 sequences) or =N to run the model-in-the-loop study (minutes; reports its numbers)";
     auto m = load_model(read_bytes(path));
     ASSERT_TRUE(m) << path;
     auto s = single_thread_session(m.get());
     ASSERT_TRUE(s);
-    const int n = 51;
+    const int n = std::atoi(std::getenv("VENSEG_MODEL_STUDY")) > 1 ? std::atoi(std::getenv("VENSEG_MODEL_STUDY")) : 51;
     double sum_err = 0;
     int correct = 0;
     for (int i = 0; i < n; i++) {
