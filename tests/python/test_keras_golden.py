@@ -26,6 +26,9 @@ import sys
 import numpy as np
 import pytest
 
+sys.path.insert(0, os.path.dirname(__file__))
+from vslib import library_path  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
@@ -40,15 +43,7 @@ DATA = os.environ.get("VENSEG_TEST_DATA_DIR") or os.path.join(HERE, "..", "data"
 
 
 def _library_path():
-    path = os.environ.get("VENSEG_LIBRARY")
-    if not path:
-        msg = "VENSEG_LIBRARY is not set (path to the built libvenseg.so)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg + " and CI=true", pytrace=False)
-        pytest.skip(msg)
-    if not os.path.exists(path):
-        pytest.fail(f"VENSEG_LIBRARY={path} does not exist", pytrace=False)
-    return path
+    return library_path()
 
 
 def load_library(path):

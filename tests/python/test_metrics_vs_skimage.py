@@ -22,10 +22,14 @@ whose distances are float32, 1e-6 relative.
 import ctypes
 import importlib
 import os
+import sys
 import warnings
 
 import numpy as np
 import pytest
+
+sys.path.insert(0, os.path.dirname(__file__))
+from vslib import library_path  # noqa: E402
 
 
 
@@ -56,15 +60,7 @@ SIZES = [(37, 53), (53, 37), (64, 64), (24, 32), (13, 11)]  # (height, width)
 # ------------------------------------------------------------------ library
 
 def _library_path():
-    path = os.environ.get("VENSEG_LIBRARY")
-    if not path:
-        msg = "VENSEG_LIBRARY is not set (path to the built libvenseg.so)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg + " and CI=true", pytrace=False)
-        pytest.skip(msg)
-    if not os.path.exists(path):
-        pytest.fail(f"VENSEG_LIBRARY={path} does not exist", pytrace=False)
-    return path
+    return library_path()
 
 
 @pytest.fixture(scope="module")

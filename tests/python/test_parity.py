@@ -25,6 +25,9 @@ import zlib
 import numpy as np
 import pytest
 
+sys.path.insert(0, os.path.dirname(__file__))
+from vslib import library_path  # noqa: E402
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
 
 torch = pytest.importorskip("torch")
@@ -71,15 +74,7 @@ RESULTS = []
 # ------------------------------------------------------------------ library
 
 def _library_path():
-    path = os.environ.get("VENSEG_LIBRARY")
-    if not path:
-        msg = "VENSEG_LIBRARY is not set (path to the built libvenseg.so)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(msg + " and CI=true", pytrace=False)
-        pytest.skip(msg)
-    if not os.path.exists(path):
-        pytest.fail(f"VENSEG_LIBRARY={path} does not exist", pytrace=False)
-    return path
+    return library_path()
 
 
 @pytest.fixture(scope="module")
