@@ -25,29 +25,62 @@ static venseg_status check_image(const char *fn, const void *a, int64_t as, cons
 
 static int in_set(uint32_t set, uint8_t v) { return v < 32 && ((set >> v) & 1u); }
 
+/* Adds one row to the counts; pos[x] says whether the prediction is positive. */
+static void tally_row(const uint8_t *pos, const uint8_t *t, uint32_t truth_labels, uint32_t ignore_labels, int32_t w,
+                      int64_t counts[3])
+{
+    for (int32_t x = 0; x < w; x++) {
+        if (in_set(ignore_labels, t[x])) continue;
+        int a = pos[x], b = in_set(truth_labels, t[x]);
+        counts[0] += a && b;
+        counts[1] += a && !b;
+        counts[2] += !a && b;
+    }
+}
+
+/* Counts with the prediction row y made positive/negative by the caller's rule. */
+typedef void (*positive_row)(const void *pred, int64_t stride, int32_t y, int32_t w, const void *arg, uint8_t *pos);
+
+static venseg_status count(const char *fn, const void *pred, int64_t pred_stride, size_t elem, positive_row rule,
+                           const void *arg, const uint8_t *truth, int64_t truth_stride, uint32_t truth_labels,
+                           uint32_t ignore_labels, int32_t width, int32_t height, int64_t counts[3])
+{
+    venseg_status st = check_image(fn, pred, pred_stride, truth, truth_stride, width, height, elem);
+    if (st) return st;
+    if (!counts) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: counts is NULL", fn);
+    uint8_t *pos = malloc((size_t)width);
+    if (!pos) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory", fn);
+    int64_t c[3] = {0, 0, 0};
+    for (int32_t y = 0; y < height; y++) {
+        rule(pred, pred_stride, y, width, arg, pos);
+        tally_row(pos, truth + (int64_t)y * truth_stride, truth_labels, ignore_labels, width, c);
+    }
+    free(pos);
+    memcpy(counts, c, sizeof c);
+    return VENSEG_OK;
+}
+
+static void label_rule(const void *pred, int64_t stride, int32_t y, int32_t w, const void *arg, uint8_t *pos)
+{
+    const uint8_t *p = (const uint8_t *)pred + (int64_t)y * stride;
+    const uint32_t labels = *(const uint32_t *)arg;
+    for (int32_t x = 0; x < w; x++) pos[x] = (uint8_t)in_set(labels, p[x]);
+}
+
+static void threshold_rule(const void *pred, int64_t stride, int32_t y, int32_t w, const void *arg, uint8_t *pos)
+{
+    const float *p = (const float *)pred + (int64_t)y * stride;
+    const float threshold = *(const float *)arg;
+    for (int32_t x = 0; x < w; x++) pos[x] = p[x] > threshold;
+}
+
 venseg_status venseg_overlap_counts(const uint8_t *pred, int64_t pred_stride, uint32_t pred_labels,
                                     const uint8_t *truth, int64_t truth_stride, uint32_t truth_labels,
                                     uint32_t ignore_labels, int32_t width, int32_t height, int64_t counts[3])
 {
     vs_clear_error();
-    venseg_status st = check_image("venseg_overlap_counts", pred, pred_stride, truth, truth_stride, width, height, 1);
-    if (st) return st;
-    if (!counts) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_overlap_counts: counts is NULL");
-    int64_t tp = 0, fp = 0, fn = 0;
-    for (int32_t y = 0; y < height; y++) {
-        const uint8_t *p = pred + (int64_t)y * pred_stride, *t = truth + (int64_t)y * truth_stride;
-        for (int32_t x = 0; x < width; x++) {
-            if (in_set(ignore_labels, t[x])) continue;
-            int a = in_set(pred_labels, p[x]), b = in_set(truth_labels, t[x]);
-            tp += a && b;
-            fp += a && !b;
-            fn += !a && b;
-        }
-    }
-    counts[0] = tp;
-    counts[1] = fp;
-    counts[2] = fn;
-    return VENSEG_OK;
+    return count("venseg_overlap_counts", pred, pred_stride, 1, label_rule, &pred_labels, truth, truth_stride,
+                 truth_labels, ignore_labels, width, height, counts);
 }
 
 venseg_status venseg_overlap_counts_prob(const float *prob, int64_t prob_stride, float threshold,
@@ -55,28 +88,10 @@ venseg_status venseg_overlap_counts_prob(const float *prob, int64_t prob_stride,
                                          uint32_t ignore_labels, int32_t width, int32_t height, int64_t counts[3])
 {
     vs_clear_error();
-    venseg_status st =
-        check_image("venseg_overlap_counts_prob", prob, prob_stride, truth, truth_stride, width, height, sizeof(float));
-    if (st) return st;
-    if (!counts) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_overlap_counts_prob: counts is NULL");
     if (!isfinite(threshold))
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_overlap_counts_prob: threshold is not finite");
-    int64_t tp = 0, fp = 0, fn = 0;
-    for (int32_t y = 0; y < height; y++) {
-        const float *p = prob + (int64_t)y * prob_stride;
-        const uint8_t *t = truth + (int64_t)y * truth_stride;
-        for (int32_t x = 0; x < width; x++) {
-            if (in_set(ignore_labels, t[x])) continue;
-            int a = p[x] > threshold, b = in_set(truth_labels, t[x]);
-            tp += a && b;
-            fp += a && !b;
-            fn += !a && b;
-        }
-    }
-    counts[0] = tp;
-    counts[1] = fp;
-    counts[2] = fn;
-    return VENSEG_OK;
+    return count("venseg_overlap_counts_prob", prob, prob_stride, sizeof(float), threshold_rule, &threshold, truth,
+                 truth_stride, truth_labels, ignore_labels, width, height, counts);
 }
 
 /* num / den with the empty-truth rule; k = 2 for Dice, 1 for Jaccard. */

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vslib import library_path  # noqa: E402
+from vslib import library_path, load_library  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -44,27 +44,6 @@ DATA = os.environ.get("VENSEG_TEST_DATA_DIR") or os.path.join(HERE, "..", "data"
 
 def _library_path():
     return library_path()
-
-
-def load_library(path):
-    L = ctypes.CDLL(path)
-    vp, pvp = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
-    L.venseg_last_error.restype = ctypes.c_char_p
-    L.venseg_status_name.restype = ctypes.c_char_p
-    L.venseg_status_name.argtypes = [ctypes.c_int]
-    L.venseg_model_load_memory.argtypes = [ctypes.c_char_p, ctypes.c_size_t, pvp]
-    L.venseg_model_load_memory.restype = ctypes.c_int
-    L.venseg_model_free.argtypes = [vp]
-    L.venseg_model_free.restype = None
-    L.venseg_session_create.argtypes = [vp, vp, pvp]
-    L.venseg_session_create.restype = ctypes.c_int
-    L.venseg_session_free.argtypes = [vp]
-    L.venseg_session_free.restype = None
-    fp = ctypes.POINTER(ctypes.c_float)
-    i32 = ctypes.c_int32
-    L.venseg_session_run_tensor.argtypes = [vp, fp, i32, i32, i32, i32, ctypes.c_int, fp]
-    L.venseg_session_run_tensor.restype = ctypes.c_int
-    return L
 
 
 def _check(L, status, what):

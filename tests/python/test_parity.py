@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vslib import library_path  # noqa: E402
+from vslib import library_path, load_library  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
 
@@ -79,32 +79,7 @@ def _library_path():
 
 @pytest.fixture(scope="module")
 def lib():
-    L = ctypes.CDLL(_library_path())
-    vp, pvp = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
-    L.venseg_last_error.restype = ctypes.c_char_p
-    L.venseg_status_name.restype = ctypes.c_char_p
-    L.venseg_status_name.argtypes = [ctypes.c_int]
-    L.venseg_model_load_memory.argtypes = [ctypes.c_char_p, ctypes.c_size_t, pvp]
-    L.venseg_model_load_memory.restype = ctypes.c_int
-    L.venseg_model_free.argtypes = [vp]
-    L.venseg_model_free.restype = None
-    L.venseg_session_create.argtypes = [vp, vp, pvp]
-    L.venseg_session_create.restype = ctypes.c_int
-    L.venseg_session_free.argtypes = [vp]
-    L.venseg_session_free.restype = None
-    fp = ctypes.POINTER(ctypes.c_float)
-    i32 = ctypes.c_int32
-    L.venseg_session_run_tensor.argtypes = [vp, fp, i32, i32, i32, i32, ctypes.c_int, fp]
-    L.venseg_session_run_tensor.restype = ctypes.c_int
-    L.venseg_version_string.restype = ctypes.c_char_p
-    L.venseg_session_describe.argtypes = [vp]
-    L.venseg_session_describe.restype = ctypes.c_char_p
-    L.venseg_build_info.restype = ctypes.c_char_p
-    L.venseg_options_create.argtypes = [pvp]
-    L.venseg_options_set.argtypes = [vp, ctypes.c_int, ctypes.c_int64]
-    L.venseg_options_free.argtypes = [vp]
-    L.venseg_options_free.restype = None
-    return L
+    return load_library(_library_path())
 
 
 def _check(L, status, what):

@@ -1,5 +1,6 @@
 """Shared by the pytest files: where the built libvenseg is (env VENSEG_LIBRARY)."""
 
+import ctypes
 import os
 
 import pytest
@@ -16,3 +17,29 @@ def library_path():
     if not os.path.exists(path):
         pytest.fail(f"VENSEG_LIBRARY={path} does not exist", pytrace=False)
     return path
+
+
+def load_library(path):
+    """libvenseg with the signatures of the inference calls the tests use."""
+    L = ctypes.CDLL(path)
+    vp, pvp = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)
+    fp, i32 = ctypes.POINTER(ctypes.c_float), ctypes.c_int32
+    sig = {
+        "venseg_last_error": (ctypes.c_char_p, []),
+        "venseg_status_name": (ctypes.c_char_p, [ctypes.c_int]),
+        "venseg_model_load_memory": (ctypes.c_int, [ctypes.c_char_p, ctypes.c_size_t, pvp]),
+        "venseg_model_free": (None, [vp]),
+        "venseg_session_create": (ctypes.c_int, [vp, vp, pvp]),
+        "venseg_session_free": (None, [vp]),
+        "venseg_session_run_tensor": (ctypes.c_int, [vp, fp, i32, i32, i32, i32, ctypes.c_int, fp]),
+        "venseg_version_string": (ctypes.c_char_p, []),
+        "venseg_build_info": (ctypes.c_char_p, []),
+        "venseg_session_describe": (ctypes.c_char_p, [vp]),
+        "venseg_options_create": (ctypes.c_int, [pvp]),
+        "venseg_options_set": (ctypes.c_int, [vp, ctypes.c_int, ctypes.c_int64]),
+        "venseg_options_free": (None, [vp]),
+    }
+    for name, (res, args) in sig.items():
+        fn = getattr(L, name)
+        fn.restype, fn.argtypes = res, args
+    return L
