@@ -180,3 +180,28 @@ TEST(Backends, CalibrationArgumentErrors) {
     auto ref = session(m.get(), VENSEG_BACKEND_REFERENCE, VENSEG_PRECISION_INT8, c, nullptr);
     EXPECT_FALSE(ref) << "the reference backend is fp32 only";
 }
+
+// run_tensor with n images: whole batches of up to 16 in one backend call, the tail one by one.
+// Every image of a batch must equal the same image run alone, on every backend.
+TEST(Backends, BatchEqualsImageByImage) {
+    auto m = tiny();
+    auto x = read_array<float>(data_path("tiny_plain_unet_input.bin"));
+    const int h = 32, w = 32, n = 19; // one batch of 16 and a tail of 3
+    const size_t plane = size_t(h) * w;
+    std::vector<float> in(plane * n);
+    for (size_t i = 0; i < in.size(); i++) in[i] = x[(i * 7 + i / plane) % x.size()];
+    std::vector<venseg_backend> backends = {VENSEG_BACKEND_REFERENCE};
+    if (has_onednn()) backends.push_back(VENSEG_BACKEND_ONEDNN);
+    for (venseg_backend b : backends) {
+        auto s = session(m.get(), b, VENSEG_PRECISION_FP32);
+        ASSERT_TRUE(s) << venseg_last_error();
+        std::vector<float> all(2 * plane * n, NAN);
+        ASSERT_EQ(venseg_session_run_tensor(s.get(), in.data(), n, 1, h, w, 1, all.data()), VENSEG_OK)
+            << venseg_last_error();
+        for (int i = 0; i < n; i++) {
+            std::vector<float> one(in.begin() + i * plane, in.begin() + (i + 1) * plane);
+            std::vector<float> got(all.begin() + i * 2 * plane, all.begin() + (i + 1) * 2 * plane);
+            EXPECT_LE(max_diff(run(s.get(), one, h, w), got), 1e-6) << "backend " << b << " image " << i;
+        }
+    }
+}

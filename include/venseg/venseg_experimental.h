@@ -25,6 +25,14 @@ VENSEG_API venseg_status venseg_session_run_tensor(venseg_session *session, cons
                                                    int32_t width, int apply_activation,
                                                    float *output);
 
+/*
+ * Experimental option key (keys >= 1000 carry no ABI promise): 1 lets GPU backends
+ * run FP32 convolutions on TF32 tensor cores (10-bit mantissa inputs, fp32
+ * accumulation: faster, logits differ from the reference by ~1e-2); default 0, strict
+ * FP32. Ignored by the CPU backends.
+ */
+#define VENSEG_OPT_ALLOW_TF32 ((venseg_option)1000)
+
 /* The spatial stride the input height and width must be multiples of. */
 VENSEG_API venseg_status venseg_model_input_multiple(const venseg_model *model, int32_t *multiple);
 

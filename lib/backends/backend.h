@@ -8,11 +8,14 @@
 
 #define VS_BACKEND_API_VERSION 1
 
-/* What a plan is made for. */
+/* What a plan is made for: `batch` images of height x width, run together. */
 typedef struct vs_plan_config {
     int height, width, threads;
+    int batch;
     venseg_precision precision;
     const double *value_max; /* INT8: calibrated max |x| per graph value (NaN = derive); else NULL */
+    int device;              /* GPU backends: device index (VENSEG_OPT_DEVICE) */
+    int allow_tf32;          /* GPU backends, FP32: TF32 tensor cores allowed (VENSEG_OPT_ALLOW_TF32) */
 } vs_plan_config;
 
 /* Called after each node of an observed run with the node's output. */
@@ -24,7 +27,7 @@ typedef struct vs_backend_ops {
     const char *name;
     /* Plans the graph for one image of cfg->height x cfg->width. */
     venseg_status (*plan_create)(const vs_graph *g, const vs_plan_config *cfg, void **plan);
-    /* input [channels][height][width] -> logits [classes][height][width] */
+    /* input [batch][channels][height][width] -> logits [batch][classes][height][width] */
     venseg_status (*run)(void *plan, const float *input, float *logits);
     void (*plan_free)(void *plan);
     /* e.g. "reference: portable C, OpenMP, fp32" */

@@ -76,7 +76,8 @@ venseg_status venseg_calibration_add_tensor(venseg_calibration *c, const float *
     if (!c->plan || c->plan_h != height || c->plan_w != width) {
         if (c->plan) vs_backend_reference.plan_free(c->plan);
         c->plan = NULL;
-        vs_plan_config cfg = {height, width, vs_resolve_threads(0), VENSEG_PRECISION_FP32, NULL};
+        vs_plan_config cfg = {.height = height, .width = width, .threads = vs_resolve_threads(0), .batch = 1,
+                              .precision = VENSEG_PRECISION_FP32};
         venseg_status st = vs_backend_reference.plan_create(g, &cfg, &c->plan);
         if (st) return st;
         c->plan_h = height;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
+#include "backends/cuda_module.h"
 #include "core/calibration.h"
 #include "core/frame.h"
 #include "core/model.h"
@@ -12,15 +13,22 @@
 
 #define VS_PI 3.14159265358979323846
 
-enum { MAX_FRAME_SIDE = 32768, MAX_TENSOR_SIDE = 8192 };
+/* MAX_PLAN_BATCH bounds one backend call of run_tensor: activations grow with it. */
+enum { MAX_FRAME_SIDE = 32768, MAX_TENSOR_SIDE = 8192, MAX_PLAN_BATCH = 16 };
+
+/* A backend plan and the input shape it was made for. */
+typedef struct vs_exec {
+    void *plan;
+    int h, w, batch;
+} vs_exec;
 
 struct venseg_session {
     venseg_model *model;
     vs_option_values opts;
     int threads;
     const vs_backend_ops *backend;
-    void *plan;
-    int plan_h, plan_w;
+    vs_exec single;  /* batch 1: frames and the tail of a batch */
+    vs_exec batched; /* run_tensor with n > 1 */
     int roi_x, roi_y, roi_w, roi_h; /* roi_w == 0: whole frame */
     double spacing_x, spacing_y;    /* 0: unknown */
     /* grown on demand, reused across frames */
@@ -32,7 +40,8 @@ struct venseg_session {
     venseg_instance *instances;
     int n_instances, instances_cap;
     double *value_max; /* int8 activation ranges per graph value */
-    char description[192];
+    char auto_note[256]; /* AUTO: why the CUDA backend was not used */
+    char description[448];
 };
 
 static int reserve(void **p, size_t *cap, size_t count, size_t elem)
@@ -47,22 +56,35 @@ static int reserve(void **p, size_t *cap, size_t count, size_t elem)
     return 1;
 }
 
-/* AUTO: oneDNN where it is built in (x86), else the reference backend. */
-static venseg_status pick_backend(const vs_option_values *o, const vs_backend_ops **out)
+/* AUTO: CUDA for fp32/fp16 where its module and a device are there, else oneDNN
+ * where it is built in (x86), else the reference backend; note[] says why not CUDA. */
+static venseg_status pick_backend(const vs_option_values *o, const vs_backend_ops **out, char *note, size_t note_len)
 {
     const venseg_backend want = (venseg_backend)o->backend;
     const venseg_precision prec = (venseg_precision)o->precision;
     static const char *const prec_names[] = {"fp32", "bf16", "int8", "fp16"};
-    if (want == VENSEG_BACKEND_CUDA)
-        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the CUDA backend is not built into this library (%s)",
-                       venseg_build_info());
+    if (want == VENSEG_BACKEND_CUDA) {
+        if (prec != VENSEG_PRECISION_FP32 && prec != VENSEG_PRECISION_FP16)
+            return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the CUDA backend runs fp32 and fp16, not %s",
+                           prec_names[prec]);
+        return vs_cuda_backend((int)o->device, out);
+    }
+#ifdef VENSEG_HAVE_CUDA
+    if (want == VENSEG_BACKEND_AUTO && (prec == VENSEG_PRECISION_FP32 || prec == VENSEG_PRECISION_FP16)) {
+        if (vs_cuda_backend((int)o->device, out) == VENSEG_OK) return VENSEG_OK;
+        snprintf(note, note_len, "AUTO fell back to the CPU: %s", venseg_last_error());
+        vs_clear_error();
+    }
+#else
+    (void)note, (void)note_len;
+#endif
 #ifdef VENSEG_HAVE_ONEDNN
     if (want == VENSEG_BACKEND_ONEDNN || want == VENSEG_BACKEND_AUTO) {
         if (prec == VENSEG_PRECISION_FP32 || prec == VENSEG_PRECISION_BF16 || prec == VENSEG_PRECISION_INT8)
             *out = &vs_backend_onednn;
         else
-            return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: precision %s is not available in the oneDNN backend",
-                           prec_names[prec]);
+            return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: precision %s is not available in the oneDNN backend%s%s",
+                           prec_names[prec], note[0] ? "; " : "", note);
         return VENSEG_OK;
     }
 #else
@@ -104,7 +126,7 @@ static venseg_status create(const venseg_model *model, const venseg_options *opt
     if (!s) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_session_create: out of memory");
     if (options) s->opts = options->values;
     else vs_option_defaults(&s->opts);
-    venseg_status st = pick_backend(&s->opts, &s->backend);
+    venseg_status st = pick_backend(&s->opts, &s->backend, s->auto_note, sizeof s->auto_note);
     if (st) {
         free(s);
         return st;
@@ -117,8 +139,9 @@ static venseg_status create(const venseg_model *model, const venseg_options *opt
     s->model = (venseg_model *)model; /* the model is immutable; the count is its only mutable part */
     vs_model_retain(s->model);
     static const char *const prec_names[] = {"fp32", "bf16", "int8", "fp16"};
-    snprintf(s->description, sizeof s->description, "%s: %d thread%s, %s (not planned yet)", s->backend->name,
-             s->threads, s->threads == 1 ? "" : "s", prec_names[s->opts.precision]);
+    snprintf(s->description, sizeof s->description, "%s: %d thread%s, %s (not planned yet)%s%s", s->backend->name,
+             s->threads, s->threads == 1 ? "" : "s", prec_names[s->opts.precision], s->auto_note[0] ? "; " : "",
+             s->auto_note);
     *out = s;
     return VENSEG_OK;
 }
@@ -126,7 +149,8 @@ static venseg_status create(const venseg_model *model, const venseg_options *opt
 void venseg_session_free(venseg_session *s)
 {
     if (!s) return;
-    if (s->plan) s->backend->plan_free(s->plan);
+    if (s->single.plan) s->backend->plan_free(s->single.plan);
+    if (s->batched.plan) s->backend->plan_free(s->batched.plan);
     free(s->tensor);
     free(s->logits);
     free(s->roi_probs);
@@ -154,7 +178,10 @@ venseg_status venseg_session_get(const venseg_session *s, venseg_option key, int
 const char *venseg_session_describe(const venseg_session *s)
 {
     if (!s) return "";
-    return s->plan ? s->backend->describe(s->plan) : s->description;
+    if (s->auto_note[0]) return s->description; /* kept up to date by forward() */
+    return s->single.plan ? s->backend->describe(s->single.plan)
+           : s->batched.plan ? s->backend->describe(s->batched.plan)
+                             : s->description;
 }
 
 venseg_status venseg_session_set_roi(venseg_session *s, int32_t x, int32_t y, int32_t width, int32_t height)
@@ -190,19 +217,27 @@ venseg_status venseg_session_set_pixel_spacing(venseg_session *s, double mm_x, d
     return VENSEG_OK;
 }
 
-/* Plan for the size, then logits for one image [C][h][w] -> [classes][h][w]. */
-static venseg_status forward(venseg_session *s, const float *input, int h, int w, float *logits)
+/* Plan for the shape (kept while it repeats), then logits for `batch` images
+ * [batch][C][h][w] -> [batch][classes][h][w]. */
+static venseg_status forward(venseg_session *s, vs_exec *e, const float *input, int batch, int h, int w, float *logits)
 {
-    if (!s->plan || s->plan_h != h || s->plan_w != w) {
-        if (s->plan) s->backend->plan_free(s->plan);
-        s->plan = NULL;
-        vs_plan_config cfg = {h, w, s->threads, (venseg_precision)s->opts.precision, s->value_max};
-        venseg_status st = s->backend->plan_create(&s->model->graph, &cfg, &s->plan);
+    if (!e->plan || e->h != h || e->w != w || e->batch != batch) {
+        if (e->plan) s->backend->plan_free(e->plan);
+        e->plan = NULL;
+        vs_plan_config cfg = {.height = h, .width = w, .threads = s->threads, .batch = batch,
+                              .precision = (venseg_precision)s->opts.precision, .value_max = s->value_max};
+        cfg.device = (int)s->opts.device;
+        cfg.allow_tf32 = (int)s->opts.allow_tf32;
+        venseg_status st = s->backend->plan_create(&s->model->graph, &cfg, &e->plan);
         if (st) return st;
-        s->plan_h = h;
-        s->plan_w = w;
+        e->h = h;
+        e->w = w;
+        e->batch = batch;
+        if (s->auto_note[0])
+            snprintf(s->description, sizeof s->description, "%s; %s",
+                     s->backend->describe(s->single.plan ? s->single.plan : s->batched.plan), s->auto_note);
     }
-    return s->backend->run(s->plan, input, logits);
+    return s->backend->run(e->plan, input, logits);
 }
 
 static void activate(const venseg_model *m, float *maps, size_t plane)
@@ -240,11 +275,17 @@ venseg_status venseg_session_run_tensor(venseg_session *s, const float *input, i
                        "venseg_session_run_tensor: %d x %d must be multiples of %d in [%d, %d]", width, height, mult,
                        mult, MAX_TENSOR_SIDE);
     const size_t plane = (size_t)height * width;
-    for (int32_t i = 0; i < n; i++) {
+    /* whole batches in one backend call each; a shorter tail image by image */
+    const int32_t chunk = n < MAX_PLAN_BATCH ? n : MAX_PLAN_BATCH;
+    for (int32_t i = 0; i < n;) {
+        const int32_t take = n - i >= chunk ? chunk : 1;
         float *out = output + (size_t)i * m->n_classes * plane;
-        venseg_status st = forward(s, input + (size_t)i * channels * plane, height, width, out);
+        venseg_status st = forward(s, take > 1 ? &s->batched : &s->single, input + (size_t)i * channels * plane, take,
+                                   height, width, out);
         if (st) return st;
-        if (apply_activation) activate(m, out, plane);
+        if (apply_activation)
+            for (int32_t k = 0; k < take; k++) activate(m, out + (size_t)k * m->n_classes * plane, plane);
+        i += take;
     }
     return VENSEG_OK;
 }
@@ -392,7 +433,7 @@ venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel
     vs_mapping_init(&map, rw, rh, m->in_width, m->in_height, m->letterbox);
     const uint8_t *roi = (const uint8_t *)pixels + (int64_t)ry * row_stride + (int64_t)rx * bpp;
     vs_frame_to_tensor(roi, format, row_stride, &map, m->in_channels, m->scale, m->mean, m->std, s->tensor);
-    venseg_status st = forward(s, s->tensor, m->in_height, m->in_width, s->logits);
+    venseg_status st = forward(s, &s->single, s->tensor, 1, m->in_height, m->in_width, s->logits);
     if (st) return st;
     activate(m, s->logits, net_plane);
     vs_maps_to_frame(s->logits, m->n_classes, &map, s->roi_probs);

@@ -25,7 +25,7 @@ typedef struct od_step {
 
 typedef struct od_plan {
     const vs_graph *g;
-    int threads, bf16, int8;
+    int threads, batch, bf16, int8;
     const double *value_max; /* int8: calibrated ranges */
     dnnl_data_type_t *vdt;   /* int8: data type per value */
     float *vscale;           /* int8: quantisation scale per value (q = x * scale) */
@@ -248,7 +248,7 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     const int transpose = n->op == VS_OP_CONVT, depthwise = n->op == VS_OP_AFFINE;
     vsd_md src, wei, bias, dst;
     memset(&bias, 0, sizeof bias);
-    dnnl_dims_t sdims = {1, n->cin, 0, 0}, ddims = {1, n->cout, oh, ow};
+    dnnl_dims_t sdims = {p->batch, n->cin, 0, 0}, ddims = {p->batch, n->cout, oh, ow};
     /* the producer's spatial size: from its md */
 #if DNNL_VERSION_MAJOR >= 3
     const dnnl_dim_t *pd_dims = NULL;
@@ -368,7 +368,7 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
 static venseg_status lower_data_op(od_plan *p, const vs_node *n, int oh, int ow)
 {
     const dnnl_data_type_t dt = p->int8 ? p->vdt[n->out] : p->bf16 ? dnnl_bf16 : dnnl_f32;
-    dnnl_dims_t ddims = {1, n->cout, oh, ow};
+    dnnl_dims_t ddims = {p->batch, n->cout, oh, ow};
     vsd_md dst;
     DNNL_TRY(vsd_md_init(&dst, 4, ddims, dt, dnnl_format_tag_any), "dst md");
     dnnl_primitive_attr_t attr = attr_new();
@@ -442,6 +442,16 @@ static const char *isa_name(void)
     case dnnl_cpu_isa_sse41: return "sse41";
     default: return "other";
     }
+}
+
+/* bf16 on AVX-512 without the BF16/AMX instructions is converted in software: slower than fp32. */
+static const char *bf16_note(const od_plan *p)
+{
+    if (!p->bf16) return "";
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    if (isa == dnnl_cpu_isa_avx512_core_amx) return " (AMX tiles)";
+    if (isa == dnnl_cpu_isa_avx512_core_bf16) return " (AVX512-BF16 dot products, no AMX)";
+    return " (emulated on AVX-512: no BF16 instructions)";
 }
 
 static int find_root(int *parent, int v)
@@ -526,7 +536,7 @@ static venseg_status build(od_plan *p, int height, int width)
     p->last_use[g->output] = g->n_nodes;
     if (p->int8 && (st = assign_int8(p))) goto done;
     /* value 0: the caller's NCHW f32 tensor, handle set per run */
-    dnnl_dims_t in_dims = {1, g->input_channels, height, width};
+    dnnl_dims_t in_dims = {p->batch, g->input_channels, height, width};
     if (vsd_md_init(&p->md[0], 4, in_dims, dnnl_f32, dnnl_nchw) != dnnl_success ||
         (st = new_memory(p, p->md[0], (void *)p, &p->user_in)))
         goto done;
@@ -554,7 +564,7 @@ static venseg_status build(od_plan *p, int height, int width)
     /* logits: reorder to the caller's NCHW f32 unless already so */
     {
         const int o = g->output;
-        dnnl_dims_t out_dims = {1, g->channels[o], h[o], w[o]};
+        dnnl_dims_t out_dims = {p->batch, g->channels[o], h[o], w[o]};
         vsd_md user;
         if (vsd_md_init(&user, 4, out_dims, dnnl_f32, dnnl_nchw) != dnnl_success) {
             st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: output md");
@@ -581,9 +591,9 @@ static venseg_status build(od_plan *p, int height, int width)
         }
         for (int i = 0; i < p->n_steps; i++) arg(&p->steps[i], DNNL_ARG_SCRATCHPAD, p->scratch);
     }
-    snprintf(p->description, sizeof p->description, "onednn %d.%d.%d: %s, %d thread%s, %s", dnnl_version()->major,
+    snprintf(p->description, sizeof p->description, "onednn %d.%d.%d: %s, %d thread%s, %s%s", dnnl_version()->major,
              dnnl_version()->minor, dnnl_version()->patch, isa_name(), p->threads, p->threads == 1 ? "" : "s",
-             p->int8 ? "int8" : p->bf16 ? "bf16" : "fp32");
+             p->int8 ? "int8" : p->bf16 ? "bf16" : "fp32", bf16_note(p));
 done:
     free(h);
     free(w);
@@ -603,6 +613,7 @@ static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, v
     if (!p) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
     p->g = g;
     p->threads = cfg->threads;
+    p->batch = cfg->batch > 0 ? cfg->batch : 1;
     p->bf16 = cfg->precision == VENSEG_PRECISION_BF16;
     p->int8 = cfg->precision == VENSEG_PRECISION_INT8;
     p->value_max = cfg->value_max;

@@ -9,7 +9,7 @@
 
 typedef struct ref_plan {
     const vs_graph *g;
-    int threads;
+    int threads, batch;
     int *h, *w;      /* per value */
     int *buffer;     /* per value: index into buffers */
     float **buffers;
@@ -39,6 +39,7 @@ static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, v
     const int nv = g->n_values;
     plan->g = g;
     plan->threads = threads;
+    plan->batch = cfg->batch > 0 ? cfg->batch : 1;
     plan->h = calloc((size_t)nv, sizeof *plan->h);
     plan->w = calloc((size_t)nv, sizeof *plan->w);
     plan->buffer = calloc((size_t)nv, sizeof *plan->buffer);
@@ -147,9 +148,18 @@ venseg_status vs_ref_run_observed(void *p, const float *input, float *logits, vs
     return VENSEG_OK;
 }
 
+/* A batch runs image by image: the kernels are per image and buffers stay small. */
 static venseg_status run(void *p, const float *input, float *logits)
 {
-    return vs_ref_run_observed(p, input, logits, NULL, NULL);
+    ref_plan *plan = p;
+    const vs_graph *g = plan->g;
+    const size_t in_size = (size_t)g->input_channels * plan->h[0] * plan->w[0];
+    const size_t out_size = (size_t)g->channels[g->output] * plan->h[g->output] * plan->w[g->output];
+    for (int b = 0; b < plan->batch; b++) {
+        venseg_status st = vs_ref_run_observed(p, input + b * in_size, logits + b * out_size, NULL, NULL);
+        if (st) return st;
+    }
+    return VENSEG_OK;
 }
 
 static const char *describe(const void *p) { return ((const ref_plan *)p)->description; }
