@@ -25,3 +25,20 @@ function(venseg_enable_sanitizers sanitizers)
   add_link_options("-fsanitize=${_joined}")
   message(STATUS "libvenseg: sanitizers ${_joined} (no recovery)")
 endfunction()
+
+# venseg_enable_fuzzing(): for VENSEG_FUZZ. Coverage instrumentation for libFuzzer on
+# the whole build (the fuzz targets add -fsanitize=fuzzer at link), and ASan + UBSan
+# unless VENSEG_SANITIZE already names sanitizers.
+macro(venseg_enable_fuzzing)
+  if(NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "VENSEG_FUZZ needs Clang (libFuzzer), e.g. -DCMAKE_C_COMPILER=clang-14 "
+                        "-DCMAKE_CXX_COMPILER=clang++-14 (have ${CMAKE_C_COMPILER_ID})")
+  endif()
+  if(NOT VENSEG_SANITIZE)
+    set(VENSEG_SANITIZE "address;undefined")
+  endif()
+  if("thread" IN_LIST VENSEG_SANITIZE)
+    message(FATAL_ERROR "VENSEG_FUZZ: libFuzzer targets run with ASan/UBSan, not TSan")
+  endif()
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endmacro()
