@@ -43,3 +43,15 @@ def load_library(path):
         fn = getattr(L, name)
         fn.restype, fn.argtypes = res, args
     return L
+
+
+def binding():
+    """venseg._native (the cffi binding), or skip (fail when CI=true) when it is not built."""
+    try:
+        from venseg import _native
+    except ImportError as exc:
+        msg = f"the venseg cffi binding is not built ({exc}); see bindings/python/README.md"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg + " and CI=true", pytrace=False)
+        pytest.skip(msg, allow_module_level=True)
+    return _native

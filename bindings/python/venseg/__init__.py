@@ -1,15 +1,41 @@
 """libvenseg Python package.
 
+* ``venseg.Model``, ``Session``, ``Tracker``, ``Exam``, ``Phantom``, metrics ... - the cffi
+  binding of the C library (``venseg._native``), loaded on first use
 * ``venseg.weights``  - numpy-only reader/writer of the .vseg weights file
 * ``venseg.arch``     - tensor names/shapes and BN folding per architecture (numpy only)
 * ``venseg.reference``- PyTorch reference networks (needs torch)
 * ``venseg.convert``  - ``python -m venseg.convert``: checkpoints -> .vseg (needs torch)
-* ``venseg._native``  - small ctypes binding of libvenseg (Model, Session, metrics)
 * ``venseg.evaluate`` - ``python -m venseg.evaluate``: score a model on labelled images
 
-Importing ``venseg`` does not import torch.
+Importing ``venseg`` imports neither torch nor the compiled extension, so the pure-Python
+parts work without a built libvenseg.
 """
+
+import importlib
+import pkgutil
 
 from .weights import VsegError, VsegFile, read_vseg, write_vseg, build_vseg  # noqa: F401
 
+# An in-tree build puts venseg/_venseg_cffi*.so in another directory on sys.path
+# (venseg_build.py --out DIR); this lets the package find it there.
+__path__ = pkgutil.extend_path(__path__, __name__)
+
 __version__ = "0.1.0"
+
+_BINDING = None
+
+
+def __getattr__(name):
+    global _BINDING
+    if name.startswith("_"):
+        raise AttributeError(f"module 'venseg' has no attribute {name!r}")
+    if _BINDING is None:
+        _BINDING = importlib.import_module("._native", __name__)
+    if name in _BINDING.__all__:
+        return getattr(_BINDING, name)
+    raise AttributeError(f"module 'venseg' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(importlib.import_module("._native", __name__).__all__))

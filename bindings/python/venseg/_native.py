@@ -1,50 +1,154 @@
-"""Small ctypes binding of libvenseg (the C library), for ``venseg.evaluate``.
+"""cffi binding of libvenseg (venseg.h, venseg_tracking.h, venseg_experimental.h).
 
-Interim: a cffi binding will replace it; until then this module stays self-contained
-(numpy + ctypes only). The library is found via the environment variable
-``VENSEG_LIBRARY`` (a path), else a ``libvenseg.so*`` next to this package, else
-``ctypes.util.find_library('venseg')``.
+    import venseg
+    model = venseg.Model("weights/resunet34.vseg")
+    with venseg.Session(model, threads=2, backend="reference") as s:
+        mask = s.segment(frame)              # uint8 HxW; frame uint8 HxW / HxWx3, uint16, float32
+        for inst in s.instances:             # connected vessel regions of that frame
+            print(model.class_names[inst.label - 1], inst.area_px)
 
-    from venseg import _native as vn
-    model = vn.Model("model.vseg")
-    with vn.Session(model, threads=1) as s:
-        mask = s.segment(frame)          # uint8 HxW (gray8/gray16/float32) or HxWx3 (RGB8)
-    counts = vn.overlap_counts(pred, 1 << 1, truth, 1 << 1)
-    vn.dice(counts)
+numpy arrays go in and out without copies where their layout allows (rows may be
+strided; pixels within a row must be packed). Every failing call raises
+``VensegError`` carrying the status name and libvenseg's detail message. The GIL is
+released inside every library call, so sessions in different threads run in parallel.
 
-Every failing call raises ``VensegError(status_name, detail)``.
+Enums (``Backend``, ``Precision``, ``Option``, ``PixelFormat``, ``Verdict``, ``Flag``, ...)
+take their names and values from the headers through cffi; wherever an enum is
+expected, its short name as a string ("onednn", "bf16", "two_point") or an int works too.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import glob
+import enum
 import os
+from dataclasses import make_dataclass
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
+from ._venseg_cffi import ffi, lib as _lib
+
 __all__ = [
-    "VensegError", "Model", "Session", "library", "version", "overlap_counts", "dice",
-    "jaccard", "ssim", "surface_distance", "compressibility", "label_bit",
-    "EMPTY_NAN", "EMPTY_MONAI", "EMPTY_SMOOTH", "SSIM_UNIFORM", "SSIM_GAUSSIAN",
+    "VensegError", "Options", "Model", "Session", "Calibration", "TrackerConfig", "Tracker", "Exam",
+    "PhantomConfig", "Phantom", "library", "version", "version_number", "build_info", "status_name",
+    "last_error", "option_bounds", "verdict_name", "flag_name", "flag_names", "exam_outcome_name",
+    "overlap_counts", "overlap_counts_prob", "dice", "jaccard", "ssim", "surface_distance", "compressibility",
+    "label_bit", "Status", "Backend", "Precision", "Option", "PixelFormat", "EmptyRule", "SsimWindow",
+    "TrackerKey", "Verdict", "Flag", "AreaUnit", "ExamProtocol", "ExamOutcome", "Thrombus", "PhantomKey",
+    "Instance", "TrackFrame", "TrackedInstance", "TrackSummary", "ExamSite", "ExamReport", "PhantomTruth",
+    "TensorInfo", "EMPTY_NAN", "EMPTY_MONAI", "EMPTY_SMOOTH", "SSIM_UNIFORM", "SSIM_GAUSSIAN",
+    "SITE_COMMON_FEMORAL", "SITE_FEMORAL", "SITE_POPLITEAL",
 ]
 
-# Values pinned by include/venseg/venseg.h.
-PIXEL_GRAY8, PIXEL_RGB8, PIXEL_BGR8, PIXEL_GRAY16, PIXEL_FLOAT32 = 1, 2, 3, 4, 5
-OPT_BACKEND, OPT_NUM_THREADS, OPT_PRECISION = 100, 101, 102
-OPT_MIN_INSTANCE_AREA, OPT_THRESHOLD_PERMILLE = 104, 105
-EMPTY_NAN, EMPTY_MONAI, EMPTY_SMOOTH = 0, 1, 2
-SSIM_UNIFORM, SSIM_GAUSSIAN = 0, 1
 
+# ------------------------------------------------------------------ enums (from the headers)
+
+def _enum(ctype: str, prefix: str, cls_name: str, base=enum.IntEnum):
+    values = {k[len(prefix):]: v for k, v in ffi.typeof(ctype).relements.items() if k.startswith(prefix)}
+    return base(cls_name, sorted(values.items(), key=lambda kv: kv[1]), module=__name__)
+
+
+Status = _enum("venseg_status", "VENSEG_", "Status")
+Backend = _enum("venseg_backend", "VENSEG_BACKEND_", "Backend")
+Precision = _enum("venseg_precision", "VENSEG_PRECISION_", "Precision")
+Option = _enum("venseg_option", "VENSEG_OPT_", "Option")
+PixelFormat = _enum("venseg_pixel_format", "VENSEG_PIXEL_", "PixelFormat")
+EmptyRule = _enum("venseg_empty_rule", "VENSEG_EMPTY_", "EmptyRule")
+SsimWindow = _enum("venseg_ssim_window", "VENSEG_SSIM_", "SsimWindow")
+TrackerKey = _enum("venseg_tracker_key", "VENSEG_TRACKER_", "TrackerKey")
+Verdict = _enum("venseg_verdict", "VENSEG_VERDICT_", "Verdict")
+AreaUnit = _enum("venseg_area_unit", "VENSEG_AREA_", "AreaUnit")
+ExamProtocol = _enum("venseg_exam_protocol", "VENSEG_EXAM_", "ExamProtocol")
+ExamOutcome = _enum("venseg_exam_outcome", "VENSEG_EXAM_", "ExamOutcome")
+Thrombus = _enum("venseg_thrombus", "VENSEG_THROMBUS_", "Thrombus")
+PhantomKey = _enum("venseg_phantom_key", "VENSEG_PHANTOM_", "PhantomKey")
+#: Quality flags of a tracked sequence (VENSEG_FLAG_*), combinable bits.
+Flag = enum.IntFlag("Flag", sorted(((k[len("VENSEG_FLAG_"):], getattr(_lib, k)) for k in dir(_lib)
+                                   if k.startswith("VENSEG_FLAG_")), key=lambda kv: kv[1]), module=__name__)
+
+SITE_COMMON_FEMORAL = ffi.string(_lib.VENSEG_SITE_COMMON_FEMORAL).decode()
+SITE_FEMORAL = ffi.string(_lib.VENSEG_SITE_FEMORAL).decode()
+SITE_POPLITEAL = ffi.string(_lib.VENSEG_SITE_POPLITEAL).decode()
+
+# Names kept from the ctypes binding.
+PIXEL_GRAY8, PIXEL_RGB8, PIXEL_BGR8, PIXEL_GRAY16, PIXEL_FLOAT32 = (
+    int(PixelFormat.GRAY8), int(PixelFormat.RGB8), int(PixelFormat.BGR8), int(PixelFormat.GRAY16),
+    int(PixelFormat.FLOAT32))
+OPT_BACKEND, OPT_NUM_THREADS, OPT_PRECISION = int(Option.BACKEND), int(Option.NUM_THREADS), int(Option.PRECISION)
+OPT_MIN_INSTANCE_AREA, OPT_THRESHOLD_PERMILLE = int(Option.MIN_INSTANCE_AREA), int(Option.THRESHOLD_PERMILLE)
+EMPTY_NAN, EMPTY_MONAI, EMPTY_SMOOTH = int(EmptyRule.NAN), int(EmptyRule.MONAI), int(EmptyRule.SMOOTH)
+SSIM_UNIFORM, SSIM_GAUSSIAN = int(SsimWindow.UNIFORM), int(SsimWindow.GAUSSIAN)
+PHANTOM_KEYS = {k.name.lower(): int(k) for k in PhantomKey}
+THROMBUS = {k.name.lower(): int(k) for k in Thrombus}
+
+_OPTION_ALIASES = {"threads": Option.NUM_THREADS}
+_OPTION_VALUE_ENUMS = {Option.BACKEND: Backend, Option.PRECISION: Precision}
+
+
+def _member(enum_cls, value, what: str) -> int:
+    """An enum value from a member, an int, or a case-insensitive short name."""
+    if isinstance(value, str):
+        try:
+            return int(enum_cls[value.upper()])
+        except KeyError:
+            known = ", ".join(m.name.lower() for m in enum_cls)
+            raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"unknown {what} {value!r} (known: {known})") from None
+    return int(value)
+
+
+# ------------------------------------------------------------------ errors, version
 
 class VensegError(RuntimeError):
-    """A libvenseg call failed: ``status`` is e.g. 'VENSEG_E_IO', ``detail`` the message."""
+    """A libvenseg call failed: ``status`` is the status name (e.g. 'VENSEG_E_IO'), ``code``
+    its value, ``detail`` libvenseg's message (venseg_last_error)."""
 
-    def __init__(self, status: str, detail: str = ""):
+    def __init__(self, status: str, detail: str = "", code: Optional[int] = None):
         super().__init__(f"{status}: {detail}" if detail else status)
         self.status = status
         self.detail = detail
+        self.code = code if code is not None else int(Status[status[len("VENSEG_"):]]) \
+            if status.startswith("VENSEG_") and status[len("VENSEG_"):] in Status.__members__ else -1
+
+
+def _str(p) -> str:
+    return ffi.string(p).decode("utf-8", "replace") if p != ffi.NULL else ""
+
+
+def _check(status: int) -> None:
+    if status != 0:
+        detail = _str(_lib.venseg_last_error())  # first: it is valid until the next call
+        raise VensegError(_str(_lib.venseg_status_name(status)), detail, int(status))
+
+
+def status_name(status: int) -> str:
+    """venseg_status_name: 'VENSEG_OK', 'VENSEG_E_BAD_FILE', ...; 'VENSEG_E_UNKNOWN' otherwise."""
+    return _str(_lib.venseg_status_name(int(status)))
+
+
+def last_error() -> str:
+    """Detail message of the last failed call on this thread ('' if none)."""
+    return _str(_lib.venseg_last_error())
+
+
+def library():
+    """The compiled cffi library object (lib.venseg_* functions, VENSEG_* constants)."""
+    return _lib
+
+
+def version() -> str:
+    """Version string of the linked library, e.g. '0.1.0'."""
+    return _str(_lib.venseg_version_string())
+
+
+def version_number() -> int:
+    """major * 10000 + minor * 100 + patch of the linked library."""
+    return int(_lib.venseg_version_number())
+
+
+def build_info() -> Dict[str, str]:
+    """venseg_build_info() as a dict ("key=value;..." pairs: backends, OpenMP, zlib)."""
+    text = _str(_lib.venseg_build_info())
+    return dict(item.split("=", 1) if "=" in item else (item, "") for item in text.split(";") if item)
 
 
 def label_bit(value: int) -> int:
@@ -52,376 +156,790 @@ def label_bit(value: int) -> int:
     return 1 << value
 
 
-_lib = None
-_c_i32p = ctypes.POINTER(ctypes.c_int32)
-_c_i64p = ctypes.POINTER(ctypes.c_int64)
-_c_dp = ctypes.POINTER(ctypes.c_double)
-_vp = ctypes.c_void_p
+def _record(ctype: str, name: str, doc: str):
+    """A dataclass with the fields of a C result struct (less struct_size), and a reader."""
+    fields = [f for f, _ in ffi.typeof(ctype).fields if f != "struct_size"]
+    cls = make_dataclass(name, fields, frozen=True)
+    cls.__doc__ = doc
+    cls.__module__ = __name__
+
+    def read(c) -> Any:
+        values = {}
+        for f in fields:
+            v = getattr(c, f)
+            values[f] = ffi.string(v).decode() if isinstance(v, ffi.CData) else v
+        return cls(**values)
+
+    def fresh():
+        c = ffi.new(ctype + " *")
+        c.struct_size = ffi.sizeof(ctype)
+        return c
+
+    return cls, read, fresh
 
 
-def _find_library() -> str:
-    env = os.environ.get("VENSEG_LIBRARY")
-    if env:
-        return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    for pattern in ("libvenseg.so", "libvenseg.so.*", "libvenseg.dylib", "venseg.dll"):
-        hits = sorted(glob.glob(os.path.join(here, pattern)))
-        if hits:
-            return hits[0]
-    found = ctypes.util.find_library("venseg")
-    if found:
-        return found
-    raise VensegError("VENSEG_E_IO", "libvenseg not found: set VENSEG_LIBRARY to the path of libvenseg.so")
+Instance, _read_instance, _new_instance = _record(
+    "venseg_instance", "Instance", "A connected vessel region of the last segmented frame (venseg_instance).")
+TrackFrame, _read_track_frame, _new_track_frame = _record(
+    "venseg_track_frame", "TrackFrame", "One analysed frame of a Tracker (venseg_track_frame).")
+TrackedInstance, _read_tracked, _new_tracked = _record(
+    "venseg_tracked_instance", "TrackedInstance", "A vessel of the latest analysed frame with its track id.")
+TrackSummary, _read_summary, _new_summary = _record(
+    "venseg_track_summary", "TrackSummary",
+    "The sequence so far (venseg_track_summary); use .verdict_enum / .flag_set for the enums.")
+ExamSite, _read_site, _new_site = _record("venseg_exam_site", "ExamSite", "One site of an Exam (venseg_exam_site).")
+ExamReport, _read_report, _new_report = _record("venseg_exam_report", "ExamReport",
+                                                "The outcome of an Exam (venseg_exam_report).")
+PhantomTruth, _read_truth, _new_truth = _record("venseg_phantom_truth", "PhantomTruth",
+                                                "Ground truth of a phantom frame (venseg_phantom_truth).")
+TrackSummary.verdict_enum = property(lambda s: Verdict(s.verdict))
+TrackSummary.flag_set = property(lambda s: Flag(s.flags))
+ExamReport.outcome_enum = property(lambda r: ExamOutcome(r.outcome))
+TensorInfo = make_dataclass("TensorInfo", ["name", "shape", "stored_dtype"], frozen=True)
+TensorInfo.__module__ = __name__
+TensorInfo.__doc__ = "A tensor of the loaded weights file: name, shape, stored dtype code (weights-format)."
 
 
-def library() -> ctypes.CDLL:
-    """The loaded libvenseg (loaded on first use)."""
-    global _lib
-    if _lib is not None:
-        return _lib
-    lib = ctypes.CDLL(_find_library())
-    sig = {
-        "venseg_version_string": (ctypes.c_char_p, []),
-        "venseg_build_info": (ctypes.c_char_p, []),
-        "venseg_status_name": (ctypes.c_char_p, [ctypes.c_int]),
-        "venseg_last_error": (ctypes.c_char_p, []),
-        "venseg_options_create": (ctypes.c_int, [ctypes.POINTER(_vp)]),
-        "venseg_options_free": (None, [_vp]),
-        "venseg_options_set": (ctypes.c_int, [_vp, ctypes.c_int, ctypes.c_int64]),
-        "venseg_model_load_file": (ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(_vp)]),
-        "venseg_model_free": (None, [_vp]),
-        "venseg_model_input_size": (ctypes.c_int, [_vp, _c_i32p, _c_i32p, _c_i32p]),
-        "venseg_model_num_classes": (ctypes.c_int, [_vp, _c_i32p]),
-        "venseg_model_class_name": (ctypes.c_int, [_vp, ctypes.c_int32, ctypes.POINTER(ctypes.c_char_p)]),
-        "venseg_model_meta_int": (ctypes.c_int, [_vp, ctypes.c_char_p, _c_i64p]),
-        "venseg_model_meta_string": (ctypes.c_int, [_vp, ctypes.c_char_p, ctypes.POINTER(ctypes.c_char_p)]),
-        "venseg_session_create": (ctypes.c_int, [_vp, _vp, ctypes.POINTER(_vp)]),
-        "venseg_session_free": (None, [_vp]),
-        "venseg_session_describe": (ctypes.c_char_p, [_vp]),
-        "venseg_session_set_roi": (ctypes.c_int, [_vp, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32,
-                                                  ctypes.c_int32]),
-        "venseg_session_set_pixel_spacing": (ctypes.c_int, [_vp, ctypes.c_double, ctypes.c_double]),
-        "venseg_segment": (ctypes.c_int, [_vp, _vp, ctypes.c_int, ctypes.c_int32, ctypes.c_int32, ctypes.c_int64,
-                                          _vp, ctypes.c_int64, _vp, ctypes.c_int64]),
-        "venseg_overlap_counts": (ctypes.c_int, [_vp, ctypes.c_int64, ctypes.c_uint32, _vp, ctypes.c_int64,
-                                                 ctypes.c_uint32, ctypes.c_uint32, ctypes.c_int32, ctypes.c_int32,
-                                                 _c_i64p]),
-        "venseg_dice": (ctypes.c_int, [_c_i64p, ctypes.c_int, ctypes.c_double, _c_dp]),
-        "venseg_jaccard": (ctypes.c_int, [_c_i64p, ctypes.c_int, ctypes.c_double, _c_dp]),
-        "venseg_ssim": (ctypes.c_int, [_vp, ctypes.c_int64, _vp, ctypes.c_int64, ctypes.c_int32, ctypes.c_int32,
-                                       ctypes.c_int, ctypes.c_int32, ctypes.c_int, ctypes.c_double, _c_dp, _vp,
-                                       ctypes.c_int64]),
-        "venseg_surface_distance": (ctypes.c_int, [_vp, ctypes.c_int64, ctypes.c_uint32, _vp, ctypes.c_int64,
-                                                   ctypes.c_uint32, ctypes.c_int32, ctypes.c_int32, ctypes.c_double,
-                                                   ctypes.c_double, ctypes.c_double, _c_dp, _c_dp, _c_dp]),
-        "venseg_compressibility": (ctypes.c_int, [ctypes.c_double, ctypes.c_double, _c_dp]),
-        "venseg_phantom_config_create": (ctypes.c_int, [ctypes.POINTER(_vp)]),
-        "venseg_phantom_config_free": (None, [_vp]),
-        "venseg_phantom_config_set": (ctypes.c_int, [_vp, ctypes.c_int, ctypes.c_double]),
-        "venseg_phantom_create": (ctypes.c_int, [_vp, ctypes.POINTER(_vp)]),
-        "venseg_phantom_free": (None, [_vp]),
-        "venseg_phantom_frame": (ctypes.c_int, [_vp, ctypes.c_int32, _vp, ctypes.c_int64, _vp, ctypes.c_int64]),
-        "venseg_phantom_truth_get": (ctypes.c_int, [_vp, ctypes.c_int32, _vp]),
-    }
-    for name, (res, args) in sig.items():
-        fn = getattr(lib, name)
-        fn.restype = res
-        fn.argtypes = args
-    _lib = lib
-    return lib
+# ------------------------------------------------------------------ numpy <-> pointers
+
+def _addr(a: np.ndarray, ctype: str = "void *"):
+    """A pointer to a's first element (a must stay alive during the call)."""
+    return ffi.cast(ctype, a.__array_interface__["data"][0])
 
 
-def _check(status: int) -> None:
-    if status != 0:
-        lib = library()
-        detail = (lib.venseg_last_error() or b"").decode("utf-8", "replace")
-        raise VensegError(lib.venseg_status_name(status).decode(), detail)
+def _rows(a, dtype, what: str, ndim: int = 2, writable: bool = False) -> np.ndarray:
+    """a as an array of dtype whose rows may be strided (positive row stride) but whose
+    elements within a row are packed; copies only when that is not already so."""
+    a = np.asarray(a)
+    if a.ndim != ndim:
+        raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"{what} must be {ndim}-D, not of shape {a.shape}")
+    if a.dtype != dtype:
+        if writable:
+            raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"{what} must be {np.dtype(dtype)}, not {a.dtype}")
+        a = a.astype(dtype)
+    packed = all(a.strides[i] == a.itemsize * int(np.prod(a.shape[i + 1:])) for i in range(1, ndim))
+    if not packed or a.strides[0] <= 0 or a.strides[0] % a.itemsize:
+        if writable:
+            raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"{what}: rows must be packed with a positive stride")
+        a = np.ascontiguousarray(a)
+    if writable and not a.flags.writeable:
+        raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"{what} is read-only")
+    return a
 
 
-def version() -> str:
-    return library().venseg_version_string().decode()
+def _frame_arg(frame, bgr: bool) -> Tuple[np.ndarray, int]:
+    a = np.asarray(frame)
+    if a.dtype.byteorder not in ("=", "|"):  # the library reads native byte order
+        a = a.astype(a.dtype.newbyteorder("="))
+    if a.ndim == 3 and a.shape[2] == 3 and a.dtype == np.uint8:
+        fmt = PixelFormat.BGR8 if bgr else PixelFormat.RGB8
+    elif a.ndim == 2 and a.dtype == np.uint8:
+        fmt = PixelFormat.GRAY8
+    elif a.ndim == 2 and a.dtype == np.uint16:
+        fmt = PixelFormat.GRAY16
+    elif a.ndim == 2 and a.dtype == np.float32:
+        fmt = PixelFormat.FLOAT32
+    else:
+        raise VensegError("VENSEG_E_INVALID_ARGUMENT",
+                          f"unsupported frame {a.dtype} {a.shape}: uint8 HxW or HxWx3, uint16 HxW, float32 HxW")
+    return _rows(a, a.dtype, "frame", a.ndim), int(fmt)
 
 
-def _ptr(a: np.ndarray) -> int:
-    return a.ctypes.data
+# ------------------------------------------------------------------ options
 
+class Options:
+    """Session options (venseg_options). Keys: Option members or names ('backend',
+    'precision', 'threads'/'num_threads', 'device', 'min_instance_area',
+    'threshold_permille'); backend and precision values may be names ('onednn', 'bf16')."""
 
-# ------------------------------------------------------------------ model, session
+    def __init__(self, values: Optional[Mapping] = None, **kwargs):
+        p = ffi.new("venseg_options **")
+        _check(_lib.venseg_options_create(p))
+        self._h = ffi.gc(p[0], _lib.venseg_options_free)
+        for k, v in {**(values or {}), **kwargs}.items():
+            self.set(k, v)
 
-class Model:
-    """A loaded .vseg model (immutable, shareable)."""
+    @staticmethod
+    def key(key) -> int:
+        if isinstance(key, str) and key.lower() in _OPTION_ALIASES:
+            return int(_OPTION_ALIASES[key.lower()])
+        return _member(Option, key, "option")
 
-    def __init__(self, path):
-        lib = library()
-        h = _vp()
-        _check(lib.venseg_model_load_file(os.fsencode(os.fspath(path)), ctypes.byref(h)))
-        self._h = h
-        self.path = os.fspath(path)
+    def set(self, key, value) -> None:
+        k = self.key(key)
+        enum_cls = _OPTION_VALUE_ENUMS.get(Option(k)) if k in Option._value2member_map_ else None
+        v = _member(enum_cls, value, Option(k).name.lower()) if enum_cls else int(value)
+        _check(_lib.venseg_options_set(self._h, k, v))
+
+    def get(self, key) -> int:
+        v = ffi.new("int64_t *")
+        _check(_lib.venseg_options_get(self._h, self.key(key), v))
+        return int(v[0])
 
     def close(self) -> None:
-        if getattr(self, "_h", None):
-            library().venseg_model_free(self._h)
+        if self._h is not None:
+            ffi.release(self._h)
             self._h = None
 
-    __del__ = close
+
+def option_bounds(key) -> Tuple[int, int]:
+    """Inclusive range of valid values of an option key."""
+    lo, hi = ffi.new("int64_t *"), ffi.new("int64_t *")
+    _check(_lib.venseg_option_bounds(Options.key(key), lo, hi))
+    return int(lo[0]), int(hi[0])
+
+
+# ------------------------------------------------------------------ model
+
+class _Handle:
+    """An owned C object: close() (or the context manager, or garbage collection) frees it."""
+
+    _h = None
+    _what = "object"
+
+    def close(self) -> None:
+        h, self._h = self._h, None
+        if h is not None:
+            ffi.release(h)
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc) -> None:
         self.close()
 
     @property
     def handle(self):
-        if not self._h:
-            raise VensegError("VENSEG_E_BAD_STATE", "the model is closed")
+        """The C pointer (cffi cdata)."""
+        if self._h is None:
+            raise VensegError("VENSEG_E_BAD_STATE", f"the {self._what} is closed")
         return self._h
 
-    @property
-    def input_size(self):
-        w, h, c = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
-        _check(library().venseg_model_input_size(self.handle, ctypes.byref(w), ctypes.byref(h), ctypes.byref(c)))
-        return w.value, h.value, c.value
+
+class Model(_Handle):
+    """A loaded .vseg model (immutable; any number of sessions and threads may share it)."""
+
+    _what = "model"
+
+    def __init__(self, path: Union[str, os.PathLike, bytes, bytearray, memoryview]):
+        """Loads a file (path), or a model held in memory (bytes-like: the bytes are copied)."""
+        p = ffi.new("venseg_model **")
+        if isinstance(path, (bytes, bytearray, memoryview)):
+            buf = ffi.from_buffer(path)
+            _check(_lib.venseg_model_load_memory(buf, len(buf), p))
+            self.path = None
+        else:
+            _check(_lib.venseg_model_load_file(os.fsencode(os.fspath(path)), p))
+            self.path = os.fspath(path)
+        self._h = ffi.gc(p[0], _lib.venseg_model_free)
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview]) -> "Model":
+        return cls(data)
 
     @property
-    def class_names(self):
-        lib = library()
-        n = ctypes.c_int32()
-        _check(lib.venseg_model_num_classes(self.handle, ctypes.byref(n)))
-        names = []
-        for i in range(n.value):
-            s = ctypes.c_char_p()
-            _check(lib.venseg_model_class_name(self.handle, i, ctypes.byref(s)))
-            names.append(s.value.decode())
-        return names
+    def input_size(self) -> Tuple[int, int, int]:
+        """(width, height, channels) of the network input."""
+        w, h, c = ffi.new("int32_t *"), ffi.new("int32_t *"), ffi.new("int32_t *")
+        _check(_lib.venseg_model_input_size(self.handle, w, h, c))
+        return int(w[0]), int(h[0]), int(c[0])
 
-    def meta_int(self, key: str):
-        v = ctypes.c_int64()
-        _check(library().venseg_model_meta_int(self.handle, key.encode(), ctypes.byref(v)))
-        return v.value
+    @property
+    def num_classes(self) -> int:
+        n = ffi.new("int32_t *")
+        _check(_lib.venseg_model_num_classes(self.handle, n))
+        return int(n[0])
 
-    def meta_string(self, key: str):
-        v = ctypes.c_char_p()
-        _check(library().venseg_model_meta_string(self.handle, key.encode(), ctypes.byref(v)))
-        return v.value.decode()
+    def class_name(self, index: int) -> str:
+        """Name of class index (label value index + 1)."""
+        s = ffi.new("const char **")
+        _check(_lib.venseg_model_class_name(self.handle, index, s))
+        return _str(s[0])
+
+    @property
+    def class_names(self) -> List[str]:
+        return [self.class_name(i) for i in range(self.num_classes)]
+
+    def meta_string(self, key: str) -> str:
+        s = ffi.new("const char **")
+        _check(_lib.venseg_model_meta_string(self.handle, key.encode(), s))
+        return _str(s[0])
+
+    def meta_int(self, key: str) -> int:
+        v = ffi.new("int64_t *")
+        _check(_lib.venseg_model_meta_int(self.handle, key.encode(), v))
+        return int(v[0])
+
+    def meta_double(self, key: str) -> float:
+        v = ffi.new("double *")
+        _check(_lib.venseg_model_meta_double(self.handle, key.encode(), v))
+        return float(v[0])
+
+    @property
+    def parameter_count(self) -> int:
+        v = ffi.new("int64_t *")
+        _check(_lib.venseg_model_parameter_count(self.handle, v))
+        return int(v[0])
+
+    # experimental (venseg_experimental.h)
+    @property
+    def input_multiple(self) -> int:
+        """The stride the height and width of run_tensor inputs must be multiples of."""
+        v = ffi.new("int32_t *")
+        _check(_lib.venseg_model_input_multiple(self.handle, v))
+        return int(v[0])
+
+    def macs(self, width: int, height: int) -> int:
+        """Multiply-accumulates of one forward pass at width x height (convolutions)."""
+        v = ffi.new("int64_t *")
+        _check(_lib.venseg_model_macs(self.handle, width, height, v))
+        return int(v[0])
+
+    def tensor_info(self, index: int) -> TensorInfo:
+        name, ndim = ffi.new("const char **"), ffi.new("int32_t *")
+        dims, dtype = ffi.new("int64_t[4]"), ffi.new("int32_t *")
+        _check(_lib.venseg_model_tensor_info(self.handle, index, name, ndim, dims, dtype))
+        return TensorInfo(_str(name[0]), tuple(int(dims[i]) for i in range(ndim[0])), int(dtype[0]))
+
+    @property
+    def tensor_count(self) -> int:
+        v = ffi.new("int32_t *")
+        _check(_lib.venseg_model_tensor_count(self.handle, v))
+        return int(v[0])
+
+    def tensors(self) -> List[TensorInfo]:
+        """The tensor directory of the loaded file."""
+        return [self.tensor_info(i) for i in range(self.tensor_count)]
 
 
-class Session:
-    """A per-thread executor of a Model. ``options``: {option key: value} (venseg_option)."""
+# ------------------------------------------------------------------ session
 
-    def __init__(self, model: Model, threads: int = 0, options=None):
-        lib = library()
-        opts = _vp()
-        _check(lib.venseg_options_create(ctypes.byref(opts)))
+class Session(_Handle):
+    """A per-thread executor of a Model (one thread at a time; may move between threads).
+
+    ``options``: an Options, or a mapping {key: value} (Option members, ints or names);
+    ``threads``, ``backend``, ``precision`` are shortcuts for those keys. With
+    ``calibration`` (a Calibration) int8 ranges come from it (experimental API)."""
+
+    _what = "session"
+
+    def __init__(self, model: Model, threads: int = 0, options: Union[Options, Mapping, None] = None, *,
+                 backend=None, precision=None, calibration: Optional["Calibration"] = None):
+        opts = options if isinstance(options, Options) else Options(options)
         try:
-            _check(lib.venseg_options_set(opts, OPT_NUM_THREADS, int(threads)))
-            for k, v in (options or {}).items():
-                _check(lib.venseg_options_set(opts, int(k), int(v)))
-            h = _vp()
-            _check(lib.venseg_session_create(model.handle, opts, ctypes.byref(h)))
+            if threads or not isinstance(options, Options):
+                opts.set(Option.NUM_THREADS, threads)
+            if backend is not None:
+                opts.set(Option.BACKEND, backend)
+            if precision is not None:
+                opts.set(Option.PRECISION, precision)
+            p = ffi.new("venseg_session **")
+            if calibration is not None:
+                _check(_lib.venseg_session_create_calibrated(model.handle, opts._h, calibration.handle, p))
+            else:
+                _check(_lib.venseg_session_create(model.handle, opts._h, p))
         finally:
-            lib.venseg_options_free(opts)
-        self._h = h
-        self.model = model  # keeps the Python object alive (the C model is refcounted anyway)
+            if opts is not options:
+                opts.close()
+        self._h = ffi.gc(p[0], _lib.venseg_session_free)
+        self.model = model
+        self._num_classes = model.num_classes
 
-    def close(self) -> None:
-        if getattr(self, "_h", None):
-            library().venseg_session_free(self._h)
-            self._h = None
+    def get(self, key) -> int:
+        """What the session actually runs (venseg_session_get): backend, precision, threads..."""
+        v = ffi.new("int64_t *")
+        _check(_lib.venseg_session_get(self.handle, Options.key(key), v))
+        return int(v[0])
 
-    __del__ = close
+    @property
+    def backend(self) -> "Backend":
+        return Backend(self.get(Option.BACKEND))
 
-    def __enter__(self):
-        return self
+    @property
+    def precision(self) -> "Precision":
+        return Precision(self.get(Option.PRECISION))
 
-    def __exit__(self, *exc):
-        self.close()
+    @property
+    def threads(self) -> int:
+        return self.get(Option.NUM_THREADS)
 
     def describe(self) -> str:
-        return library().venseg_session_describe(self._h).decode()
+        """e.g. 'reference: portable C, OpenMP 2 threads, fp32'."""
+        return _str(_lib.venseg_session_describe(self.handle))
 
     def set_roi(self, x: int = 0, y: int = 0, width: int = 0, height: int = 0) -> None:
-        _check(library().venseg_session_set_roi(self._h, x, y, width, height))
+        """Region of interest of the following frames; width or height 0 clears it."""
+        _check(_lib.venseg_session_set_roi(self.handle, x, y, width, height))
 
     def set_pixel_spacing(self, mm_x: float = 0.0, mm_y: float = 0.0) -> None:
-        _check(library().venseg_session_set_pixel_spacing(self._h, mm_x, mm_y))
+        """mm per pixel of the following frames (0, 0: unknown, mm values NaN)."""
+        _check(_lib.venseg_session_set_pixel_spacing(self.handle, mm_x, mm_y))
 
-    def segment(self, frame: np.ndarray, bgr: bool = False, probabilities: bool = False):
-        """Label mask (uint8 HxW) of a frame: uint8 HxW (grey), uint8 HxWx3 (RGB, or BGR),
-        uint16 HxW, float32 HxW (0..1). Rows may be strided (any positive row stride, e.g.
-        a crop of a larger array); pixels within a row must be contiguous, else a copy is
-        made. With probabilities=True, returns (mask, probs [n_classes, H, W] float32)."""
-        a = np.asarray(frame)
-        if a.ndim == 3 and a.shape[2] == 3 and a.dtype == np.uint8:
-            fmt, px = (PIXEL_BGR8 if bgr else PIXEL_RGB8), 3
-        elif a.ndim == 2 and a.dtype == np.uint8:
-            fmt, px = PIXEL_GRAY8, 1
-        elif a.ndim == 2 and a.dtype == np.uint16:
-            fmt, px = PIXEL_GRAY16, 2
-        elif a.ndim == 2 and a.dtype == np.float32:
-            fmt, px = PIXEL_FLOAT32, 4
-        else:
-            raise VensegError("VENSEG_E_INVALID_ARGUMENT",
-                              f"unsupported frame {a.dtype} {a.shape}: uint8 HxW or HxWx3, uint16 HxW, float32 HxW")
-        if a.dtype.byteorder not in ("=", "|") and a.dtype.itemsize > 1:
-            a = a.astype(a.dtype.newbyteorder("="))
-        inner_ok = (a.strides[1] == (3 if a.ndim == 3 else px)) and (a.ndim == 2 or a.strides[2] == 1)
-        if not inner_ok or a.strides[0] <= 0 or a.strides[0] < a.shape[1] * (3 if a.ndim == 3 else px):
-            a = np.ascontiguousarray(a)
+    def segment(self, frame: np.ndarray, bgr: bool = False, probabilities: bool = False,
+                out: Optional[np.ndarray] = None, prob_out: Optional[np.ndarray] = None):
+        """Label mask (uint8 HxW: 0 background, i + 1 class i) of a frame: uint8 HxW
+        (grey), uint8 HxWx3 (RGB, or BGR with bgr=True), uint16 HxW, float32 HxW (0..1).
+        The frame's row stride is passed on (a crop of a larger array is not copied);
+        pixels within a row must be packed, else a copy is made. ``out``: a uint8 HxW
+        array (rows may be strided) to write the mask into. With probabilities=True (or
+        prob_out, a float32 [n_classes, H, W] array with packed rows and planes H rows
+        apart) returns (mask, probabilities)."""
+        a, fmt = _frame_arg(frame, bgr)
         h, w = a.shape[:2]
-        mask = np.empty((h, w), np.uint8)
-        probs_arr = None
-        if probabilities:
-            n = ctypes.c_int32()
-            _check(library().venseg_model_num_classes(self.model.handle, ctypes.byref(n)))
-            probs_arr = np.empty((n.value, h, w), np.float32)
-        _check(library().venseg_segment(self._h, _ptr(a), fmt, w, h, a.strides[0], _ptr(mask), w,
-                                        _ptr(probs_arr) if probs_arr is not None else None, w))
-        return (mask, probs_arr) if probabilities else mask
+        mask = np.empty((h, w), np.uint8) if out is None else _rows(out, np.uint8, "out", writable=True)
+        if mask.shape != (h, w):
+            raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"out has shape {mask.shape}, the frame {(h, w)}")
+        probs, pp, pstride = None, ffi.NULL, 0
+        if probabilities or prob_out is not None:
+            probs = np.empty((self._num_classes, h, w), np.float32) if prob_out is None else prob_out
+            if not isinstance(probs, np.ndarray) or probs.dtype != np.float32 or not probs.flags.writeable or \
+                    probs.shape != (self._num_classes, h, w) or probs.strides[2] != 4 or probs.strides[1] <= 0 or \
+                    probs.strides[1] % 4 or probs.strides[0] != h * probs.strides[1]:
+                raise VensegError("VENSEG_E_INVALID_ARGUMENT",
+                                  f"prob_out must be float32 [{self._num_classes}, {h}, {w}] with packed rows "
+                                  "and planes height rows apart")
+            pp, pstride = _addr(probs, "float *"), probs.strides[1] // 4
+        _check(_lib.venseg_segment(self.handle, _addr(a), fmt, w, h, a.strides[0], _addr(mask, "uint8_t *"),
+                                   mask.strides[0], pp, pstride))
+        return (mask, probs) if probs is not None else mask
+
+    @property
+    def instance_count(self) -> int:
+        n = ffi.new("int32_t *")
+        _check(_lib.venseg_session_instance_count(self.handle, n))
+        return int(n[0])
+
+    def instance(self, index: int) -> Instance:
+        c = _new_instance()
+        _check(_lib.venseg_session_instance(self.handle, index, c))
+        return _read_instance(c)
+
+    @property
+    def instances(self) -> List[Instance]:
+        """Instances of the last segmented frame, by label then decreasing area."""
+        return [self.instance(i) for i in range(self.instance_count)]
+
+    def run_tensor(self, x: np.ndarray, apply_activation: bool = True,
+                   out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Experimental: the network on a normalised float32 NCHW tensor (height and width
+        multiples of Model.input_multiple); returns [n, n_classes, h, w] (activation
+        applied unless apply_activation=False)."""
+        x = np.ascontiguousarray(x, np.float32)
+        if x.ndim != 4:
+            raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"run_tensor needs an NCHW tensor, not {x.shape}")
+        n, c, h, w = x.shape
+        shape = (n, self._num_classes, h, w)
+        if out is None:
+            out = np.empty(shape, np.float32)
+        elif out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous or not out.flags.writeable:
+            raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"out must be a writable C-contiguous float32 {shape}")
+        _check(_lib.venseg_session_run_tensor(self.handle, _addr(x, "float *"), n, c, h, w,
+                                              int(bool(apply_activation)), _addr(out, "float *")))
+        return out
+
+
+class Calibration(_Handle):
+    """Experimental int8 calibration: max |activation| per layer over sample inputs."""
+
+    _what = "calibration"
+
+    def __init__(self, model: Model):
+        p = ffi.new("venseg_calibration **")
+        _check(_lib.venseg_calibration_create(model.handle, p))
+        self._h = ffi.gc(p[0], _lib.venseg_calibration_free)
+        self.model = model
+
+    def add_frame(self, frame: np.ndarray, bgr: bool = False) -> None:
+        """A frame, preprocessed as Session.segment does."""
+        a, fmt = _frame_arg(frame, bgr)
+        _check(_lib.venseg_calibration_add_frame(self.handle, _addr(a), fmt, a.shape[1], a.shape[0], a.strides[0]))
+
+    def add_tensor(self, x: np.ndarray) -> None:
+        """A normalised network input [channels, height, width]."""
+        x = np.ascontiguousarray(x, np.float32)
+        if x.ndim != 3:
+            raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"add_tensor needs [channels, height, width], not {x.shape}")
+        _check(_lib.venseg_calibration_add_tensor(self.handle, _addr(x, "float *"), *x.shape))
+
+    def __len__(self) -> int:
+        n = ffi.new("int32_t *")
+        _check(_lib.venseg_calibration_count(self.handle, n))
+        return int(n[0])
+
+    def entry(self, index: int) -> Tuple[str, float]:
+        name, v = ffi.new("const char **"), ffi.new("double *")
+        _check(_lib.venseg_calibration_entry(self.handle, index, name, v))
+        return _str(name[0]), float(v[0])
+
+    def entries(self) -> Dict[str, float]:
+        """{'input': max, layer name: max, ...}"""
+        return dict(self.entry(i) for i in range(len(self)))
 
 
 # ------------------------------------------------------------------ metrics
 
-def _mask_arg(m: np.ndarray, dtype=np.uint8, what="mask"):
-    m = np.asarray(m)
-    if m.ndim != 2:
-        raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"{what} must be 2-D, not {m.shape}")
-    if m.dtype != dtype:
-        m = m.astype(dtype)
-    if m.strides[1] != m.dtype.itemsize or m.strides[0] <= 0:
-        m = np.ascontiguousarray(m)
-    return m
-
-
-def overlap_counts(pred, pred_labels: int, truth, truth_labels: int, ignore_labels: int = 0):
-    """[tp, fp, fn] of a class: label sets as bit masks (label_bit(v) | ...)."""
-    p, t = _mask_arg(pred, what="pred"), _mask_arg(truth, what="truth")
+def _pair(pred, truth, dtype_p=np.uint8) -> Tuple[np.ndarray, np.ndarray]:
+    p, t = _rows(pred, dtype_p, "pred"), _rows(truth, np.uint8, "truth")
     if p.shape != t.shape:
         raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"shapes differ: {p.shape} vs {t.shape}")
-    counts = (ctypes.c_int64 * 3)()
-    _check(library().venseg_overlap_counts(_ptr(p), p.strides[0], pred_labels, _ptr(t), t.strides[0], truth_labels,
-                                           ignore_labels, p.shape[1], p.shape[0], counts))
-    return [counts[0], counts[1], counts[2]]
+    return p, t
 
 
-def _counts_arg(counts):
-    c = (ctypes.c_int64 * 3)(*[int(v) for v in counts])
-    return c
+def overlap_counts(pred, pred_labels: int, truth, truth_labels: int, ignore_labels: int = 0) -> List[int]:
+    """[tp, fp, fn] of a class between two label images (label sets as bit masks,
+    label_bit(v) | ...); pixels whose truth label is in ignore_labels are not counted."""
+    p, t = _pair(pred, truth)
+    counts = ffi.new("int64_t[3]")
+    _check(_lib.venseg_overlap_counts(_addr(p, "uint8_t *"), p.strides[0], pred_labels, _addr(t, "uint8_t *"),
+                                      t.strides[0], truth_labels, ignore_labels, p.shape[1], p.shape[0], counts))
+    return [int(counts[i]) for i in range(3)]
 
 
-def dice(counts, empty: int = EMPTY_NAN, smooth: float = 0.0) -> float:
-    out = ctypes.c_double()
-    _check(library().venseg_dice(_counts_arg(counts), empty, smooth, ctypes.byref(out)))
-    return out.value
+def overlap_counts_prob(prob, threshold: float, truth, truth_labels: int, ignore_labels: int = 0) -> List[int]:
+    """[tp, fp, fn] with the prediction a float32 probability map (positive where p > threshold)."""
+    p, t = _pair(prob, truth, np.float32)
+    counts = ffi.new("int64_t[3]")
+    _check(_lib.venseg_overlap_counts_prob(_addr(p, "float *"), p.strides[0] // 4, threshold, _addr(t, "uint8_t *"),
+                                           t.strides[0], truth_labels, ignore_labels, p.shape[1], p.shape[0],
+                                           counts))
+    return [int(counts[i]) for i in range(3)]
 
 
-def jaccard(counts, empty: int = EMPTY_NAN, smooth: float = 0.0) -> float:
-    out = ctypes.c_double()
-    _check(library().venseg_jaccard(_counts_arg(counts), empty, smooth, ctypes.byref(out)))
-    return out.value
+def _counts(counts: Iterable[int]):
+    c = [int(v) for v in counts]
+    if len(c) != 3:
+        raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"counts must be [tp, fp, fn], not {c}")
+    return ffi.new("int64_t[3]", c)
 
 
-def ssim(x, y, window: int = SSIM_GAUSSIAN, win_size: int = 0, sample_covariance: bool = False,
+def dice(counts: Iterable[int], empty=EMPTY_NAN, smooth: float = 0.0) -> float:
+    """Dice of [tp, fp, fn]; ``empty`` (EmptyRule or 'nan'/'monai'/'smooth') says what it is
+    for an empty ground truth."""
+    out = ffi.new("double *")
+    _check(_lib.venseg_dice(_counts(counts), _member(EmptyRule, empty, "empty rule"), smooth, out))
+    return float(out[0])
+
+
+def jaccard(counts: Iterable[int], empty=EMPTY_NAN, smooth: float = 0.0) -> float:
+    """Jaccard (IoU) of [tp, fp, fn]; ``empty`` as for dice()."""
+    out = ffi.new("double *")
+    _check(_lib.venseg_jaccard(_counts(counts), _member(EmptyRule, empty, "empty rule"), smooth, out))
+    return float(out[0])
+
+
+def ssim(x, y, window=SSIM_GAUSSIAN, win_size: int = 0, sample_covariance: bool = False,
          data_range: float = 1.0, full: bool = False):
-    """Mean SSIM of two float images (scikit-image's structural_similarity); with
-    full=True, (mssim, map)."""
-    a, b = _mask_arg(x, np.float32, "x"), _mask_arg(y, np.float32, "y")
+    """Mean SSIM of two float images as scikit-image's structural_similarity computes it;
+    with full=True, (mssim, the full SSIM map)."""
+    a, b = _rows(x, np.float32, "x"), _rows(y, np.float32, "y")
     if a.shape != b.shape:
         raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"shapes differ: {a.shape} vs {b.shape}")
-    out = ctypes.c_double()
+    out = ffi.new("double *")
     smap = np.empty(a.shape, np.float32) if full else None
-    _check(library().venseg_ssim(_ptr(a), a.strides[0] // 4, _ptr(b), b.strides[0] // 4, a.shape[1], a.shape[0],
-                                 window, win_size, int(bool(sample_covariance)), data_range, ctypes.byref(out),
-                                 _ptr(smap) if full else None, a.shape[1] if full else 0))
-    return (out.value, smap) if full else out.value
+    _check(_lib.venseg_ssim(_addr(a, "float *"), a.strides[0] // 4, _addr(b, "float *"), b.strides[0] // 4,
+                            a.shape[1], a.shape[0], _member(SsimWindow, window, "SSIM window"), win_size,
+                            int(bool(sample_covariance)), data_range, out,
+                            _addr(smap, "float *") if full else ffi.NULL, a.shape[1] if full else 0))
+    return (float(out[0]), smap) if full else float(out[0])
 
 
 def surface_distance(pred, pred_labels: int, truth, truth_labels: int, spacing=(1.0, 1.0),
-                     percentile: float = 95.0):
-    """(hausdorff at percentile, mean pred->truth distance, symmetric mean) as MONAI."""
-    p, t = _mask_arg(pred, what="pred"), _mask_arg(truth, what="truth")
-    if p.shape != t.shape:
-        raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"shapes differ: {p.shape} vs {t.shape}")
-    hd, md, sm = ctypes.c_double(), ctypes.c_double(), ctypes.c_double()
-    _check(library().venseg_surface_distance(_ptr(p), p.strides[0], pred_labels, _ptr(t), t.strides[0],
-                                             truth_labels, p.shape[1], p.shape[0], float(spacing[0]),
-                                             float(spacing[1]), percentile, ctypes.byref(hd), ctypes.byref(md),
-                                             ctypes.byref(sm)))
-    return hd.value, md.value, sm.value
+                     percentile: float = 95.0) -> Tuple[float, float, float]:
+    """(Hausdorff at percentile, mean pred->truth distance, symmetric mean) as MONAI;
+    spacing = (x, y) per pixel."""
+    p, t = _pair(pred, truth)
+    hd, md, sm = ffi.new("double *"), ffi.new("double *"), ffi.new("double *")
+    _check(_lib.venseg_surface_distance(_addr(p, "uint8_t *"), p.strides[0], pred_labels, _addr(t, "uint8_t *"),
+                                        t.strides[0], truth_labels, p.shape[1], p.shape[0], float(spacing[0]),
+                                        float(spacing[1]), percentile, hd, md, sm))
+    return float(hd[0]), float(md[0]), float(sm[0])
 
 
 def compressibility(area_pre: float, area_compressed: float) -> float:
-    out = ctypes.c_double()
-    _check(library().venseg_compressibility(area_pre, area_compressed, ctypes.byref(out)))
-    return out.value
+    """(A_pre - A_compressed) / A_pre x 100 (Chen et al.)."""
+    out = ffi.new("double *")
+    _check(_lib.venseg_compressibility(area_pre, area_compressed, out))
+    return float(out[0])
 
 
+# ------------------------------------------------------------------ keyed configs
+
+class _KeyedConfig(_Handle):
+    """Shared by TrackerConfig and PhantomConfig: double values under enum keys."""
+
+    _keys: Any = None
+    _prefix = ""
+    _ctype = ""
+
+    def __init__(self, **values):
+        p = ffi.new(f"{self._ctype} **")
+        _check(getattr(_lib, f"{self._prefix}_create")(p))
+        self._h = ffi.gc(p[0], getattr(_lib, f"{self._prefix}_free"))
+        for k, v in values.items():
+            self[k] = v
+
+    @classmethod
+    def key(cls, key) -> int:
+        if isinstance(key, str) and key.upper() not in cls._keys.__members__:
+            known = ", ".join(m.name.lower() for m in cls._keys)
+            raise ValueError(f"unknown {cls.__name__} key {key!r} (known: {known})")
+        return _member(cls._keys, key, "key")
+
+    def __setitem__(self, key, value) -> None:
+        k = self.key(key)
+        if isinstance(value, str):  # enum-valued keys
+            value = _member(self._value_enums[k], value, self._keys(k).name.lower())
+        _check(getattr(_lib, f"{self._prefix}_set")(self.handle, k, float(value)))
+
+    def __getitem__(self, key) -> float:
+        v = ffi.new("double *")
+        _check(getattr(_lib, f"{self._prefix}_get")(self.handle, self.key(key), v))
+        return float(v[0])
+
+    set = __setitem__
+    get = __getitem__
+
+    @classmethod
+    def bounds(cls, key) -> Tuple[float, float, float]:
+        """(lower, upper, default) of a key."""
+        lo, hi, d = ffi.new("double *"), ffi.new("double *"), ffi.new("double *")
+        _check(getattr(_lib, f"{cls._prefix}_bounds")(cls.key(key), lo, hi, d))
+        return float(lo[0]), float(hi[0]), float(d[0])
+
+    def as_dict(self) -> Dict[str, float]:
+        return {k.name.lower(): self[k] for k in self._keys}
+
+
+class TrackerConfig(_KeyedConfig):
+    """Tracker configuration (venseg_tracker_config); keys are TrackerKey members or
+    names (pixel_spacing_x, frame_rate, frame_stride, ...); ``site`` its site label."""
+
+    _keys, _prefix, _ctype, _value_enums = TrackerKey, "venseg_tracker_config", "venseg_tracker_config", {}
+    _what = "tracker config"
+
+    def __init__(self, site: Optional[str] = None, **values):
+        super().__init__(**values)
+        if site is not None:
+            self.site = site
+
+    @property
+    def site(self) -> str:
+        return _str(_lib.venseg_tracker_config_site(self.handle))
+
+    @site.setter
+    def site(self, value: str) -> None:
+        _check(_lib.venseg_tracker_config_set_site(self.handle, value.encode()))
+
+
+class PhantomConfig(_KeyedConfig):
+    """Phantom configuration (venseg_phantom_config); keys are PhantomKey members or names."""
+
+    _keys, _prefix, _ctype = PhantomKey, "venseg_phantom_config", "venseg_phantom_config"
+    _value_enums = {int(PhantomKey.THROMBUS): Thrombus}
+    _what = "phantom config"
+
+
+# ------------------------------------------------------------------ tracker, exam
+
+def verdict_name(verdict: int) -> str:
+    return _str(_lib.venseg_verdict_name(int(verdict)))
+
+
+def flag_name(flag: int) -> str:
+    """Name of one flag bit; 'VENSEG_FLAG_UNKNOWN' unless exactly one known bit."""
+    return _str(_lib.venseg_flag_name(int(flag)))
+
+
+def flag_names(flags: int) -> List[str]:
+    """Names of the bits set in flags, lowest first."""
+    return [flag_name(1 << b) for b in range(32) if flags & (1 << b)]
+
+
+def exam_outcome_name(outcome: int) -> str:
+    return _str(_lib.venseg_exam_outcome_name(int(outcome)))
+
+
+class Tracker(_Handle):
+    """One compression sequence at one site (venseg_tracker): push frames (segmented by a
+    Session) or label masks; read per-frame results, the tracked vessels, the area curve
+    and the summary with its verdict and quality flags."""
+
+    _what = "tracker"
+
+    def __init__(self, config: Optional[TrackerConfig] = None, **values):
+        """config, or TrackerConfig keyword values (site=..., frame_rate=..., ...)."""
+        cfg = config if config is not None else TrackerConfig(**values)
+        p = ffi.new("venseg_tracker **")
+        try:
+            _check(_lib.venseg_tracker_create(cfg.handle, p))
+        finally:
+            if cfg is not config:
+                cfg.close()
+        self._h = ffi.gc(p[0], _lib.venseg_tracker_free)
+        self._pushed = 0
+
+    def reset(self) -> None:
+        """Forgets all frames; keeps the configuration."""
+        _check(_lib.venseg_tracker_reset(self.handle))
+        self._pushed = 0
+
+    def _analysed_last(self) -> bool:
+        f = _new_track_frame()
+        return _lib.venseg_tracker_frame(self.handle, -1, f) == 0 and f.frame_index == self._pushed - 1
+
+    def push_labels(self, labels: np.ndarray) -> bool:
+        """Pushes a label mask (uint8 HxW); True if it was analysed (not skipped by the stride)."""
+        a = _rows(labels, np.uint8, "labels")
+        _check(_lib.venseg_tracker_push_labels(self.handle, _addr(a, "uint8_t *"), a.strides[0], a.shape[1],
+                                               a.shape[0]))
+        self._pushed += 1
+        return self._analysed_last()
+
+    def push_frame(self, session: Session, frame: np.ndarray, bgr: bool = False,
+                   out: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+        """Segments the frame with session and tracks it; returns the label mask (into
+        ``out`` if given) when the frame was analysed, None when the stride skipped it."""
+        a, fmt = _frame_arg(frame, bgr)
+        h, w = a.shape[:2]
+        mask = np.zeros((h, w), np.uint8) if out is None else _rows(out, np.uint8, "out", writable=True)
+        if mask.shape != (h, w):
+            raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"out has shape {mask.shape}, the frame {(h, w)}")
+        _check(_lib.venseg_tracker_push_frame(self.handle, session.handle, _addr(a), fmt, w, h, a.strides[0],
+                                              _addr(mask, "uint8_t *"), mask.strides[0]))
+        self._pushed += 1
+        return mask if self._analysed_last() else None
+
+    def frame(self, index: int = -1) -> TrackFrame:
+        """An analysed frame (index among analysed frames; -1 the latest)."""
+        f = _new_track_frame()
+        _check(_lib.venseg_tracker_frame(self.handle, index, f))
+        return _read_track_frame(f)
+
+    def frames(self) -> List[TrackFrame]:
+        return [self.frame(i) for i in range(self.summary().frames_analysed)]
+
+    @property
+    def instance_count(self) -> int:
+        n = ffi.new("int32_t *")
+        _check(_lib.venseg_tracker_instance_count(self.handle, n))
+        return int(n[0])
+
+    def instance(self, index: int) -> TrackedInstance:
+        c = _new_tracked()
+        _check(_lib.venseg_tracker_instance(self.handle, index, c))
+        return _read_tracked(c)
+
+    @property
+    def instances(self) -> List[TrackedInstance]:
+        """Vessels of the latest analysed frame with their persistent track ids."""
+        return [self.instance(i) for i in range(self.instance_count)]
+
+    def summary(self) -> TrackSummary:
+        s = _new_summary()
+        _check(_lib.venseg_tracker_summary(self.handle, s))
+        return _read_summary(s)
+
+    @property
+    def verdict(self) -> "Verdict":
+        return Verdict(self.summary().verdict)
+
+    @property
+    def flags(self) -> "Flag":
+        return Flag(self.summary().flags)
+
+    def curve(self, unit="px") -> Dict[str, np.ndarray]:
+        """Area-vs-time curve, one entry per analysed frame: frame_index (int32),
+        vein_area, vein_area_smoothed, artery_area (float64) in unit 'px' or 'mm2'."""
+        u = _member(AreaUnit, unit, "area unit")
+        count = ffi.new("int32_t *")
+        st = _lib.venseg_tracker_curve(self.handle, u, 0, count, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL)
+        if st not in (0, int(Status.E_BUFFER_TOO_SMALL)):
+            _check(st)
+        n = int(count[0])
+        fi = np.zeros(n, np.int32)
+        va, vs, aa = np.zeros(n), np.zeros(n), np.zeros(n)
+        _check(_lib.venseg_tracker_curve(self.handle, u, n, count, _addr(fi, "int32_t *"), _addr(va, "double *"),
+                                         _addr(vs, "double *"), _addr(aa, "double *")))
+        return {"frame_index": fi, "vein_area": va, "vein_area_smoothed": vs, "artery_area": aa}
+
+
+class Exam(_Handle):
+    """A multi-site exam (venseg_exam): protocol 'custom', 'two_point' (common femoral +
+    popliteal) or 'three_point'; add() a finished Tracker per site (its config's site)."""
+
+    _what = "exam"
+
+    def __init__(self, protocol="two_point"):
+        p = ffi.new("venseg_exam **")
+        _check(_lib.venseg_exam_create(_member(ExamProtocol, protocol, "exam protocol"), p))
+        self._h = ffi.gc(p[0], _lib.venseg_exam_free)
+
+    def add(self, tracker: Tracker) -> None:
+        _check(_lib.venseg_exam_add(self.handle, tracker.handle))
+
+    def report(self) -> ExamReport:
+        r = _new_report()
+        _check(_lib.venseg_exam_report_get(self.handle, r))
+        return _read_report(r)
+
+    def site(self, index: int) -> ExamSite:
+        s = _new_site()
+        _check(_lib.venseg_exam_site_at(self.handle, index, s))
+        return _read_site(s)
+
+    def sites(self) -> List[ExamSite]:
+        """Required sites first, in protocol order, then the others."""
+        return [self.site(i) for i in range(self.report().site_count)]
+
+    @property
+    def outcome(self) -> "ExamOutcome":
+        return ExamOutcome(self.report().outcome)
 
 
 # ------------------------------------------------------------------ phantom
 
-PHANTOM_KEYS = {"seed": 1, "width": 2, "height": 3, "frames": 4, "frame_rate": 5, "heart_rate": 6,
-                "thrombus": 7, "compression": 8, "probe_motion": 9, "gain_db": 10, "noise": 11,
-                "pixel_spacing": 12, "vessels": 13}
-THROMBUS = {"none": 0, "partial": 1, "full": 2}
-
-
-class _PhantomTruth(ctypes.Structure):
-    _fields_ = [("struct_size", ctypes.c_uint32), ("vein_area_px", ctypes.c_int64),
-                ("artery_area_px", ctypes.c_int64), ("vein_area_mm2", ctypes.c_double),
-                ("artery_area_mm2", ctypes.c_double), ("pressure", ctypes.c_double),
-                ("true_compressibility_percent", ctypes.c_double), ("rest_vein_area_px", ctypes.c_double),
-                ("min_vein_area_px", ctypes.c_double), ("thrombus", ctypes.c_int32)]
-
-
-class Phantom:
-    """A seeded synthetic compression sequence (venseg_phantom_*): B-mode frames of a
+class Phantom(_Handle):
+    """A seeded synthetic compression sequence (venseg_phantom): B-mode frames of a
     transverse leg with ground-truth labels (1 artery, 2 vein) and true areas.
 
     Keyword options are the phantom keys: seed, width, height, frames, frame_rate,
-    heart_rate, thrombus ("none" | "partial" | "full" or 0..2), compression,
+    heart_rate, thrombus ('none' | 'partial' | 'full' or 0..2), compression,
     probe_motion, gain_db, noise, pixel_spacing, vessels (0 none, 1 artery + vein,
-    2 artery only). Frames depend only on (options, index)."""
+    2 artery only); or config=PhantomConfig. Frames depend only on (options, index);
+    any number of threads may render at once."""
 
-    def __init__(self, **options):
-        lib = library()
-        cfg = _vp()
-        _check(lib.venseg_phantom_config_create(ctypes.byref(cfg)))
+    _what = "phantom"
+
+    def __init__(self, config: Optional[PhantomConfig] = None, **options):
+        cfg = config if config is not None else PhantomConfig(**options)
         try:
-            for key, value in options.items():
-                if key not in PHANTOM_KEYS:
-                    raise ValueError(f"unknown phantom option {key!r} (known: {', '.join(PHANTOM_KEYS)})")
-                if key == "thrombus" and isinstance(value, str):
-                    value = THROMBUS[value]
-                _check(lib.venseg_phantom_config_set(cfg, PHANTOM_KEYS[key], float(value)))
-            self._h = _vp()
-            _check(lib.venseg_phantom_create(cfg, ctypes.byref(self._h)))
+            p = ffi.new("venseg_phantom **")
+            _check(_lib.venseg_phantom_create(cfg.handle, p))
+            self.config = cfg.as_dict()
         finally:
-            lib.venseg_phantom_config_free(cfg)
-        self.width = int(options.get("width", 256))
-        self.height = int(options.get("height", 256))
-        self.frames = int(options.get("frames", 90))
-
-    def close(self) -> None:
-        if getattr(self, "_h", None):
-            library().venseg_phantom_free(self._h)
-            self._h = None
-
-    __del__ = close
+            if cfg is not config:
+                cfg.close()
+        self._h = ffi.gc(p[0], _lib.venseg_phantom_free)
+        self.width, self.height = int(self.config["width"]), int(self.config["height"])
+        self.frames = int(self.config["frames"])
 
     def __len__(self) -> int:
         return self.frames
 
-    def frame(self, index: int):
-        """(pixels uint8 [H, W], labels uint8 [H, W]) of frame `index`."""
-        px = np.zeros((self.height, self.width), np.uint8)
-        lab = np.zeros((self.height, self.width), np.uint8)
-        _check(library().venseg_phantom_frame(self._h, index, _ptr(px), px.strides[0], _ptr(lab), lab.strides[0]))
+    def frame(self, index: int, pixels: bool = True, labels: bool = True):
+        """(pixels uint8 [H, W], labels uint8 [H, W]) of frame index (None for one not asked)."""
+        px = np.zeros((self.height, self.width), np.uint8) if pixels else None
+        lab = np.zeros((self.height, self.width), np.uint8) if labels else None
+        _check(_lib.venseg_phantom_frame(self.handle, index, _addr(px, "uint8_t *") if pixels else ffi.NULL,
+                                         self.width, _addr(lab, "uint8_t *") if labels else ffi.NULL, self.width))
         return px, lab
 
-    def truth(self, index: int) -> dict:
-        """Ground truth of frame `index`: areas, pressure, the sequence's true compressibility."""
-        t = _PhantomTruth()
-        t.struct_size = ctypes.sizeof(t)
-        _check(library().venseg_phantom_truth_get(self._h, index, ctypes.addressof(t)))
-        return {name: getattr(t, name) for name, _ in _PhantomTruth._fields_ if name != "struct_size"}
+    def truth_record(self, index: int) -> PhantomTruth:
+        t = _new_truth()
+        _check(_lib.venseg_phantom_truth_get(self.handle, index, t))
+        return _read_truth(t)
+
+    def truth(self, index: int) -> Dict[str, Any]:
+        """Ground truth of frame index as a dict: areas, pressure, the sequence's true
+        compressibility, thrombus."""
+        return dict(self.truth_record(index).__dict__)

@@ -25,7 +25,7 @@ import time
 
 import numpy as np
 
-from . import _native as vn
+import venseg as vn  # the binding's names, loaded on first use (the pure helpers work without it)
 
 BG, ARTERY, VEIN, VESSEL, IGNORE = 0, 1, 2, 3, 4
 CODE_NAMES = ("background", "artery", "vein", "vessel", "ignore")

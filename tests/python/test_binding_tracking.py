@@ -1,0 +1,296 @@
+"""Tracker, exam and phantom through the cffi binding (venseg_tracking.h).
+
+The tracker gets synthetic label sequences drawn here with numpy (an artery that flattens
+and a vein that collapses by a chosen amount); expected areas, centroids, times and
+compressibility are counted on those masks, and the defaults are the header's.
+"""
+
+import math
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vslib import binding  # noqa: E402
+
+vn = binding()
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+UNET16 = os.path.join(ROOT, "weights", "unet16.vseg")
+W, H = 128, 112
+ART, VEIN = (40.0, 56.0), (84.0, 58.0)  # centres (x, y)
+
+
+def _status(fn, *args, **kwargs):
+    with pytest.raises(vn.VensegError) as e:
+        fn(*args, **kwargs)
+    return e.value.status
+
+
+def _pressure():
+    """Rest (0..7), press (8..14, full at 14), hold (15..20), release (21..27), rest: 32 frames."""
+    return np.concatenate([np.zeros(8), np.linspace(1 / 7, 1, 7), np.ones(6), np.linspace(6 / 7, 0, 7), np.zeros(4)])
+
+
+def _ellipse(cx, cy, rx, ry):
+    y, x = np.mgrid[0:H, 0:W] + 0.5
+    if ry <= 0:
+        return np.zeros((H, W), bool)
+    return ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1.0
+
+
+def _sequence(vein_collapse):
+    """Label masks: the artery flattens by 30 % under pressure, the vein's height shrinks by
+    vein_collapse x pressure."""
+    masks = []
+    for p in _pressure():
+        m = np.zeros((H, W), np.uint8)
+        m[_ellipse(*ART, 10, 10 * (1 - 0.3 * p))] = 1
+        m[_ellipse(*VEIN, 14, 12 * (1 - vein_collapse * p))] = 2
+        masks.append(m)
+    return masks
+
+
+def _tracker(masks, **cfg):
+    t = vn.Tracker(pixel_spacing_x=0.1, pixel_spacing_y=0.1, frame_rate=10, **cfg)
+    for m in masks:
+        t.push_labels(m)
+    return t
+
+
+# ------------------------------------------------------------------ config
+
+HEADER_DEFAULTS = {  # the bracketed defaults of venseg_tracking.h
+    "pixel_spacing_x": 0, "pixel_spacing_y": 0, "frame_rate": 0, "frame_stride": 1, "artery_label": 1,
+    "vein_label": 2, "min_area_px": 16, "smooth_window": 3, "compressible_percent": 90,
+    "compressible_residual_mm2": 0.5, "noncompressible_percent": 25, "min_frames": 10,
+    "artery_deformation_percent": 10, "max_lateral_shift": 0.75, "lost_fraction": 0.5,
+    "require_pressure_evidence": 1, "max_area_fraction": 0.25,
+}
+
+
+def test_tracker_config_defaults_bounds_and_site():
+    cfg = vn.TrackerConfig()
+    assert cfg.as_dict() == pytest.approx(HEADER_DEFAULTS)
+    for key, default in HEADER_DEFAULTS.items():
+        lo, hi, fallback = vn.TrackerConfig.bounds(key)
+        assert lo <= default <= hi and fallback == pytest.approx(default)
+    cfg["frame_stride"] = 2
+    cfg[vn.TrackerKey.FRAME_RATE] = 25.0
+    assert cfg["frame_stride"] == 2 and cfg.get("frame_rate") == 25.0
+    assert _status(cfg.set, "smooth_window", 4) == "VENSEG_E_INVALID_ARGUMENT"  # must be odd
+    assert _status(cfg.set, "compressible_percent", 101) == "VENSEG_E_INVALID_ARGUMENT"
+    assert cfg["smooth_window"] == 3
+    assert _status(cfg.get, 999) == "VENSEG_E_INVALID_ARGUMENT"
+    assert _status(vn.TrackerConfig.bounds, 999) == "VENSEG_E_INVALID_ARGUMENT"
+    with pytest.raises(ValueError):
+        cfg["no_such_key"] = 1
+    assert cfg.site == ""
+    cfg.site = vn.SITE_COMMON_FEMORAL
+    assert cfg.site == "common_femoral"
+    assert _status(setattr, cfg, "site", "x" * 64) == "VENSEG_E_INVALID_ARGUMENT"
+    assert _status(setattr, cfg, "site", "tab\there") == "VENSEG_E_INVALID_ARGUMENT"
+    assert cfg.site == "common_femoral"
+    cfg.close()
+
+
+def test_names_of_verdicts_flags_and_outcomes():
+    for v in vn.Verdict:
+        assert vn.verdict_name(v) == "VENSEG_VERDICT_" + v.name
+    assert vn.verdict_name(99) == "VENSEG_VERDICT_UNKNOWN"
+    assert len(vn.Flag) == 11 and vn.Flag.NO_VESSEL == 1 and vn.Flag.UNSTABLE == 1 << 10
+    for f in vn.Flag:
+        assert vn.flag_name(f) == "VENSEG_FLAG_" + f.name
+    assert vn.flag_name(3) == vn.flag_name(1 << 20) == "VENSEG_FLAG_UNKNOWN"
+    assert vn.flag_names(vn.Flag.NO_VEIN | vn.Flag.NO_RELEASE) == ["VENSEG_FLAG_NO_VEIN", "VENSEG_FLAG_NO_RELEASE"]
+    for o in vn.ExamOutcome:
+        assert vn.exam_outcome_name(o) == "VENSEG_EXAM_" + o.name
+    assert vn.exam_outcome_name(7) == "VENSEG_EXAM_UNKNOWN"
+
+
+# ------------------------------------------------------------------ tracker on drawn masks
+
+@pytest.mark.parametrize("collapse, verdict", [(1.0, vn.Verdict.COMPRESSIBLE),
+                                               (0.5, vn.Verdict.PARTIALLY_COMPRESSIBLE),
+                                               (0.0, vn.Verdict.NON_COMPRESSIBLE)])
+def test_tracker_verdicts_and_measurements(collapse, verdict):
+    masks = _sequence(collapse)
+    t = _tracker(masks)
+    vein = np.array([(m == 2).sum() for m in masks])
+    artery = np.array([(m == 1).sum() for m in masks])
+    s = t.summary()
+    assert s.frames_pushed == s.frames_analysed == len(masks)
+    assert t.verdict == verdict == s.verdict_enum, vn.flag_names(s.flags)
+    # rest and hold are flat for longer than the median window: baseline and minimum are exact
+    assert s.baseline_area_px == vein[0] and s.min_area_px == vein[8 + 7 + 2]
+    assert s.compressibility_percent == pytest.approx((vein[0] - vein[17]) / vein[0] * 100)
+    assert s.baseline_area_mm2 == pytest.approx(vein[0] * 0.01) and s.min_area_mm2 == pytest.approx(vein[17] * 0.01)
+    if collapse > 0:
+        assert s.baseline_frame < s.min_frame and 14 <= s.min_frame <= 20  # full pressure: frames 14..20
+    assert 15 < s.artery_deformation_percent < 45  # height / width 1 -> 0.7 (30 %), pixelised
+    assert s.max_lateral_shift_px < 1.0
+    assert not s.flag_set & (vn.Flag.SPACING_UNKNOWN | vn.Flag.NO_ARTERY | vn.Flag.ARTERY_NOT_DEFORMED)
+    # per frame
+    for i in (0, 10, 17, 31):
+        f = t.frame(i)
+        assert (f.frame_index, f.analysed_index) == (i, i)
+        assert f.time_s == pytest.approx(i / 10)
+        assert f.vein_area_px == vein[i] and f.artery_area_px == artery[i]
+        assert f.vein_area_mm2 == pytest.approx(vein[i] * 0.01)
+        assert f.vein_present == int(vein[i] > 0) and f.artery_present == 1
+        ys, xs = np.nonzero(masks[i] == 1)
+        assert (f.artery_centroid_x, f.artery_centroid_y) == pytest.approx((xs.mean() + 0.5, ys.mean() + 0.5))
+        if vein[i]:
+            ys, xs = np.nonzero(masks[i] == 2)
+            assert (f.vein_centroid_x, f.vein_centroid_y) == pytest.approx((xs.mean() + 0.5, ys.mean() + 0.5))
+        else:
+            assert math.isnan(f.vein_centroid_x)
+    assert t.frame(-1) == t.frame(31) and len(t.frames()) == 32
+    assert _status(t.frame, 32) == "VENSEG_E_NOT_FOUND"
+    # curve: raw areas, their running median of 3, artery areas; mm2 = px x 0.01
+    c = t.curve()
+    assert (c["frame_index"] == np.arange(32)).all()
+    assert (c["vein_area"] == vein).all() and (c["artery_area"] == artery).all()
+    med = np.array([np.median(vein[i - 1:i + 2]) for i in range(1, 31)])
+    assert (c["vein_area_smoothed"][1:31] == med).all()
+    assert np.allclose(t.curve("mm2")["vein_area"], vein * 0.01)
+    # the vessels of the latest frame, with their roles and track ids
+    insts = {i.role: i for i in t.instances}
+    assert t.instance_count == 2 and set(insts) == {1, 2}
+    assert insts[1].label == 1 and insts[1].area_px == artery[-1] and insts[1].track_id == s.artery_track_id
+    assert insts[2].label == 2 and insts[2].area_px == vein[-1] and insts[2].track_id == s.vein_track_id
+    ys, xs = np.nonzero(masks[-1] == 2)
+    assert (insts[2].bbox_x, insts[2].bbox_y, insts[2].bbox_width, insts[2].bbox_height) == \
+        (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1)
+    assert insts[2].area_mm2 == pytest.approx(vein[-1] * 0.01)
+    assert _status(t.instance, 2) == "VENSEG_E_NOT_FOUND"
+
+
+def test_tracker_flags_stride_reset_and_errors():
+    masks = _sequence(1.0)
+    # too short, and no spacing
+    t = vn.Tracker()
+    for m in masks[:5]:
+        t.push_labels(m)
+    s = t.summary()
+    assert t.verdict == vn.Verdict.INDETERMINATE
+    assert s.flag_set & vn.Flag.SEQUENCE_TOO_SHORT and s.flag_set & vn.Flag.SPACING_UNKNOWN
+    assert math.isnan(s.baseline_area_mm2) and math.isnan(t.frame().vein_area_mm2)
+    assert _status(t.curve, "mm2") == "VENSEG_E_UNDEFINED"
+    assert _status(t.push_labels, np.zeros((H, W + 2), np.uint8)) == "VENSEG_E_INVALID_ARGUMENT"  # size change
+    t.reset()
+    assert t.summary().frames_pushed == 0 and t.curve()["vein_area"].size == 0
+    assert _status(t.frame) == "VENSEG_E_NOT_FOUND"
+    # nothing at all
+    for _ in range(12):
+        t.push_labels(np.zeros((H, W), np.uint8))
+    assert t.flags & vn.Flag.NO_VESSEL and t.flags & vn.Flag.NO_VEIN and t.verdict == vn.Verdict.INDETERMINATE
+    # stride 2: pushed frames 0, 2, 4 ... are analysed
+    t2 = vn.Tracker(vn.TrackerConfig(frame_stride=2, frame_rate=10))
+    analysed = [t2.push_labels(m) for m in masks[:6]]
+    assert analysed == [True, False] * 3
+    f = t2.frame(1)
+    assert (f.frame_index, f.analysed_index, f.time_s) == (2, 1, pytest.approx(0.2))
+    assert t2.summary().frames_pushed == 6 and t2.summary().frames_analysed == 3
+
+
+def test_tracker_push_frame_segments_with_the_session():
+    if not os.path.exists(UNET16):
+        pytest.skip("weights/unet16.vseg is absent")
+    ph = vn.Phantom(seed=9, width=160, height=128, frames=12)
+    with vn.Model(UNET16) as m, vn.Session(m, threads=1) as s, vn.Session(m, threads=1) as ref:
+        cfg = dict(frame_stride=2, site="popliteal", frame_rate=30, pixel_spacing_x=0.15, pixel_spacing_y=0.15)
+        t, by_labels = vn.Tracker(**cfg), vn.Tracker(**cfg)  # (no NaN fields: they would not compare equal)
+        for i in range(6):
+            px, _ = ph.frame(i)
+            out = np.full(px.shape, 9, np.uint8)
+            got = t.push_frame(s, px, out=out)
+            if i % 2:
+                assert got is None and (out == 9).all()  # skipped frames are not segmented
+            else:
+                assert got is out and (out == ref.segment(px)).all()
+            by_labels.push_labels(ref.segment(px))
+        # = segmenting, then pushing the labels (the header's definition)
+        assert t.summary().frames_analysed == 3 and t.frame().frame_index == 4
+        assert t.frames() == by_labels.frames() and t.summary() == by_labels.summary()
+        assert _status(t.push_frame, s, np.zeros((128, 160), np.int32)) == "VENSEG_E_INVALID_ARGUMENT"
+        assert _status(t.push_frame, s, np.zeros((64, 64), np.uint8)) == "VENSEG_E_INVALID_ARGUMENT"  # size
+
+
+# ------------------------------------------------------------------ exam
+
+def _site_tracker(site, collapse):
+    t = _tracker(_sequence(collapse), site=site)
+    return t
+
+
+def test_exam_two_and_three_point():
+    e = vn.Exam("two_point")
+    r = e.report()
+    assert (r.outcome_enum, r.protocol, r.site_count, r.required_missing) == (vn.ExamOutcome.INCOMPLETE, 2, 2, 2)
+    e.add(_site_tracker("Common_Femoral", 1.0))  # names match case-insensitively
+    assert e.report().required_missing == 1 and e.outcome == vn.ExamOutcome.INCOMPLETE
+    e.add(_site_tracker("popliteal", 1.0))
+    r = e.report()
+    assert r.outcome_enum == vn.ExamOutcome.NORMAL and r.compressible == 2 and r.required_missing == 0
+    sites = e.sites()
+    assert [s.site.lower() for s in sites] == ["common_femoral", "popliteal"]
+    assert all(s.required == 1 and s.recorded == 1 and s.verdict == vn.Verdict.COMPRESSIBLE for s in sites)
+    assert sites[0].compressibility_percent == pytest.approx(100.0) and sites[0].residual_area_mm2 == 0.0
+    # an extra, abnormal site makes the exam abnormal
+    e.add(_site_tracker("femoral", 0.5))
+    r = e.report()
+    assert r.outcome_enum == vn.ExamOutcome.ABNORMAL and r.site_count == 3 and r.partially_compressible == 1
+    assert e.site(2).required == 0 and e.site(2).verdict == vn.Verdict.PARTIALLY_COMPRESSIBLE
+    assert _status(e.site, 3) == "VENSEG_E_NOT_FOUND"
+    assert _status(e.add, vn.Tracker()) == "VENSEG_E_INVALID_ARGUMENT"  # no site
+    three = vn.Exam(vn.ExamProtocol.THREE_POINT)
+    assert [s.site for s in three.sites()] == [vn.SITE_COMMON_FEMORAL, vn.SITE_FEMORAL, vn.SITE_POPLITEAL]
+    assert all(s.recorded == 0 and s.verdict == vn.Verdict.INDETERMINATE for s in three.sites())
+    custom = vn.Exam("custom")
+    custom.add(_site_tracker("left arm", 1.0))
+    assert custom.outcome == vn.ExamOutcome.NORMAL
+    assert _status(vn.Exam, 1) == "VENSEG_E_INVALID_ARGUMENT"
+    for x in (e, three, custom):
+        x.close()
+
+
+# ------------------------------------------------------------------ phantom
+
+PHANTOM_DEFAULTS = {"seed": 1, "width": 256, "height": 256, "frames": 90, "frame_rate": 30, "heart_rate": 72,
+                    "thrombus": 0, "compression": 1, "probe_motion": 0, "gain_db": 0, "noise": 0.05,
+                    "pixel_spacing": 0.15, "vessels": 1}
+
+
+def test_phantom_config_and_truth():
+    cfg = vn.PhantomConfig()
+    assert cfg.as_dict() == pytest.approx(PHANTOM_DEFAULTS)
+    for key, default in PHANTOM_DEFAULTS.items():
+        lo, hi, fallback = vn.PhantomConfig.bounds(key)
+        assert lo <= default <= hi and fallback == pytest.approx(default)
+    assert _status(cfg.set, "width", -5) == "VENSEG_E_INVALID_ARGUMENT"
+    assert _status(cfg.get, 999) == "VENSEG_E_INVALID_ARGUMENT"
+    assert _status(vn.PhantomConfig.bounds, 999) == "VENSEG_E_INVALID_ARGUMENT"
+    cfg["width"], cfg["height"], cfg["frames"], cfg["thrombus"] = 96, 80, 20, "full"
+    ph = vn.Phantom(cfg)
+    assert (ph.width, ph.height, len(ph), ph.config["thrombus"]) == (96, 80, 20, 2)
+    for i in (0, 10, 19):
+        px, lab = ph.frame(i)
+        t = ph.truth_record(i)
+        assert t.vein_area_px == (lab == 2).sum() and t.artery_area_px == (lab == 1).sum()
+        assert t.vein_area_mm2 == pytest.approx(t.vein_area_px * 0.15 ** 2)
+        assert t.thrombus == vn.Thrombus.FULL and 0 <= t.pressure <= 1
+        assert t.min_vein_area_px <= t.vein_area_px <= t.rest_vein_area_px + 1e-9 or t.pressure == 0
+        assert t.true_compressibility_percent == pytest.approx(
+            (t.rest_vein_area_px - t.min_vein_area_px) / t.rest_vein_area_px * 100)
+        only_px, none_lab = ph.frame(i, labels=False)
+        assert none_lab is None and (only_px == px).all()
+    assert ph.truth(0)["thrombus"] == 2
+    assert _status(ph.frame, 20) in ("VENSEG_E_INVALID_ARGUMENT", "VENSEG_E_NOT_FOUND")
+    assert _status(ph.truth, -1) in ("VENSEG_E_INVALID_ARGUMENT", "VENSEG_E_NOT_FOUND")
+    empty = vn.Phantom(width=64, height=48, frames=3, vessels=0)
+    assert not empty.frame(1)[1].any() and math.isnan(empty.truth(1)["true_compressibility_percent"])
+    ph.close()
+    cfg.close()
