@@ -10,9 +10,12 @@
 #      install + find_package/pkg-config consumer test, the example, and the
 #      PyTorch parity tests (pytest tests/python);
 #   2. asan-ubsan preset, -Werror: the same minus the tests that load the library
-#      into an uninstrumented process (install consumer, Python).
+#      into an uninstrumented process (install consumer, Python);
+#   3. tsan: tests/test_threads.cpp under ThreadSanitizer (build/tsan);
+#   4. fuzz: tests/fuzz/run_fuzzers.sh, each libFuzzer target for 40 s (build/fuzz).
 # Exits non-zero if anything fails. Environment: VENSEG_SKIP_APT=1 (no apt),
-# VENSEG_NO_PYTHON=1 (no venv, no parity test), VENSEG_SKIP_ASAN=1, JOBS=N.
+# VENSEG_NO_PYTHON=1 (no venv, no parity test), VENSEG_SKIP_ASAN=1, VENSEG_SKIP_TSAN=1,
+# VENSEG_SKIP_FUZZ=1, VENSEG_FUZZ_SECONDS=N, JOBS=N.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source tests/setup.sh
@@ -54,13 +57,19 @@ stage() {
     venseg_log "[$preset] test"
     local rc=0
     ctest --preset "$preset" --parallel "$jobs" 2>&1 | tee "$log" || rc=$?
-    local line
+    count_results "$preset" "$log" "$rc"
+}
+
+# count_results NAME LOG STATUS: the stage's "N% tests passed, F tests failed out of N"
+# line of LOG goes into the summary and the totals; returns STATUS (1 if no such line).
+count_results() {
+    local name=$1 log=$2 rc=$3 line
     line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
     if [[ -z $line ]]; then
-        summary+=("$preset: ctest did not finish (status $rc)")
+        summary+=("$name: did not finish (status $rc)")
         return 1
     fi
-    summary+=("$preset: $line")
+    summary+=("$name: $line")
     local n f
     n=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
     f=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
@@ -69,11 +78,47 @@ stage() {
     return "$rc"
 }
 
+# tsan: tests/test_threads.cpp under ThreadSanitizer, building only that test. OpenMP
+# and oneDNN are off: libgomp is not TSan-instrumented (its barriers would read as races).
+tsan_stage() {
+    local dir=build/tsan log=$logs/ctest-tsan.log rc=0
+    venseg_log "[tsan] configure + build test_threads"
+    if ! cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVENSEG_WERROR=ON -DVENSEG_SANITIZE=thread \
+            -DVENSEG_WITH_OPENMP=OFF -DVENSEG_WITH_ONEDNN=OFF -DVENSEG_BUILD_EXAMPLES=OFF \
+            -DVENSEG_BUILD_BENCHMARKS=OFF -DVENSEG_PYTHON= ||
+        ! cmake --build "$dir" --parallel "$jobs" --target test_threads; then
+        summary+=("tsan: FAILED to build")
+        return 1
+    fi
+    venseg_log "[tsan] test"
+    TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+        ctest --test-dir "$dir" -R '^Threads\.' --output-on-failure 2>&1 | tee "$log" || rc=$?
+    count_results tsan "$log" "$rc"
+}
+
+# fuzz: each libFuzzer target for VENSEG_FUZZ_SECONDS (default 40) from its seed corpus.
+fuzz_stage() {
+    local log=$logs/fuzz.log rc=0
+    venseg_log "[fuzz] libFuzzer targets, ${VENSEG_FUZZ_SECONDS:-40} s each"
+    JOBS=$jobs bash tests/fuzz/run_fuzzers.sh 2>&1 | tee "$log" || rc=$?
+    count_results fuzz "$log" "$rc"
+}
+
 stage release "${python_args[@]}" || status=1
 if [[ ${VENSEG_SKIP_ASAN:-0} == 1 ]]; then
     summary+=("asan-ubsan: skipped (VENSEG_SKIP_ASAN=1)")
 else
     stage asan-ubsan || status=1
+fi
+if [[ ${VENSEG_SKIP_TSAN:-0} == 1 ]]; then
+    summary+=("tsan: skipped (VENSEG_SKIP_TSAN=1)")
+else
+    tsan_stage || status=1
+fi
+if [[ ${VENSEG_SKIP_FUZZ:-0} == 1 ]]; then
+    summary+=("fuzz: skipped (VENSEG_SKIP_FUZZ=1)")
+else
+    fuzz_stage || status=1
 fi
 
 venseg_log "summary ($((SECONDS - start)) s)"

@@ -24,6 +24,8 @@ VENSEG_APT_PACKAGES=(
     python3-pytest python3-scipy python3-skimage python3-pil
     # venseg.evaluate plots
     python3-matplotlib
+    # hardening: libFuzzer targets (Clang and its fuzzer/sanitizer runtimes), valgrind memcheck
+    clang-14 libclang-rt-14-dev valgrind
 )
 VENSEG_SMP_VERSION=${VENSEG_SMP_VERSION:-0.6.0}
 VENSEG_VENV=${VENSEG_VENV:-build/venv}
