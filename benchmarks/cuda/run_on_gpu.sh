@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# The one device check of the CUDA backend, for a machine with an NVIDIA GPU (< 8 min):
+#
+#   bash benchmarks/cuda/run_on_gpu.sh
+#
+#   1. builds libvenseg + the module with -DVENSEG_WITH_CUDA=ON (-Werror) in build/gpu,
+#      for the GPU's own architecture;
+#   2. checks that libvenseg.so needs no CUDA library (readelf);
+#   3. runs tests/test_cuda (fp32 logits vs the reference backend <= 1e-3 on the tiny and
+#      the shipped model, fp16 and TF32 masks vs fp32 Dice >= 0.99, batch, CUDA-graph
+#      replay, device selection) and tests/test_api;
+#   4. benchmarks the shipped ResUNet-34 at 256 x 256 (bench_cuda): batch-1 latency and
+#      batch-64 throughput in fp32, TF32 and fp16, and PyTorch on the same GPU when the
+#      Python there has torch with CUDA (benchmarks/cuda/torch_cuda.py);
+#   5. writes everything to $OUT (when set) or benchmarks/results/: cuda-<gpu>.json (all
+#      numbers, the device named), cuda-<gpu>.md (table) and the raw outputs in cuda-<gpu>/.
+# Prints everything; exits non-zero when a build step or a test fails.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+start=$SECONDS
+log() { printf '\n=== [%3ds] %s\n' $((SECONDS - start)) "$*"; }
+status=0
+
+log "device"
+nvidia-smi || echo "nvidia-smi failed"
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1)
+cap=$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n 1 | tr -d ' .')
+slug=$(tr '[:upper:]' '[:lower:]' <<<"${gpu:-unknown-gpu}" | tr -cs 'a-z0-9' '-' | sed 's/^-//; s/-$//')
+res=${OUT:-benchmarks/results}
+raw=$res/cuda-$slug
+mkdir -p "$raw"
+echo "gpu: ${gpu:-?} (compute capability ${cap:-?}); results: $res"
+nvcc --version | tail -n 2 || true
+
+log "configure + build (build/gpu)"
+archs=()
+[[ $cap =~ ^[0-9]+$ ]] && archs=(-DCMAKE_CUDA_ARCHITECTURES="$cap")
+gen=()
+command -v ninja >/dev/null && gen=(-G Ninja)
+if ! cmake -S . -B build/gpu "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DVENSEG_WITH_CUDA=ON -DVENSEG_WERROR=ON \
+        -DVENSEG_BUILD_TESTS=ON -DVENSEG_BUILD_EXAMPLES=OFF -DVENSEG_BUILD_BENCHMARKS=ON "${archs[@]}" \
+        >"$raw/configure.log" 2>&1; then
+    cat "$raw/configure.log"
+    echo "FAILED: configure"
+    exit 1
+fi
+tail -n 3 "$raw/configure.log"
+if ! timeout 300 cmake --build build/gpu --parallel "$(nproc)" --target venseg venseg_cuda test_cuda test_api bench_cuda \
+        >"$raw/build.log" 2>&1; then
+    tail -n 60 "$raw/build.log"
+    echo "FAILED: build"
+    exit 1
+fi
+echo "built in $((SECONDS - start)) s"
+
+log "libvenseg.so needs no CUDA library"
+readelf -d build/gpu/libvenseg.so.1 | grep NEEDED | tee "$raw/needed.txt"
+if grep -Eq 'cudart|cudnn|libcuda|cublas' "$raw/needed.txt"; then
+    echo "FAILED: libvenseg.so links a CUDA library"
+    status=1
+fi
+readelf -d build/gpu/libvenseg_cuda.so.1 | grep NEEDED
+
+log "tests/test_cuda"
+timeout 240 build/gpu/tests/test_cuda --gtest_output=json:"$raw/test_cuda.json" 2>&1 | tee "$raw/test_cuda.log"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+log "tests/test_api"
+(cd build/gpu/tests && timeout 60 ./test_api --gtest_brief=1) 2>&1 | tail -n 20 | tee "$raw/test_api.log"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+
+log "bench_cuda: shipped ResUNet-34, 256 x 256"
+model=weights/resunet34.vseg
+for prec in fp32 tf32 fp16; do
+    timeout 60 build/gpu/benchmarks/bench_cuda "$model" --precision "$prec" --batch 1 --iters 200 --warmup 20 \
+        | tee "$raw/bench-$prec-b1.json"
+    timeout 90 build/gpu/benchmarks/bench_cuda "$model" --precision "$prec" --batch 64 --iters 20 --warmup 3 \
+        | tee "$raw/bench-$prec-b64.json"
+done
+
+log "PyTorch on the same GPU"
+py=/usr/bin/python3
+[[ -x $py ]] || py=python3
+timeout 150 "$py" benchmarks/cuda/torch_cuda.py "$model" --iters 30 | tee "$raw/torch.json" \
+    || echo '{"skipped": "torch_cuda.py failed or timed out"}' >"$raw/torch.json"
+
+log "summary"
+python3 benchmarks/cuda/summarize.py "$raw" "$res/cuda-$slug" --gpu "${gpu:-unknown}" || status=1
+log "done (status $status)"
+exit "$status"
