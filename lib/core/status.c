@@ -64,11 +64,18 @@ const char *venseg_version_string(void) { return VENSEG_VERSION_STRING; }
 #else
 #define VS_ONEDNN_INFO ""
 #endif
+#ifdef VENSEG_HAVE_CUDA /* a separately loaded module: present or not at run time */
+#define VS_CUDA_NAME ",cuda"
+#define VS_CUDA_INFO ";cuda=module libvenseg_cuda.so." VS_STR(VENSEG_ABI_VERSION)
+#else
+#define VS_CUDA_NAME ""
+#define VS_CUDA_INFO ""
+#endif
 
 const char *venseg_build_info(void)
 {
     return "version=" VENSEG_VERSION_STRING ";abi=" VS_STR(VENSEG_ABI_VERSION)
-           ";backends=reference" VS_ONEDNN_INFO ";" VS_OPENMP_INFO ";zlib=" ZLIB_VERSION;
+           ";backends=reference" VS_CUDA_NAME VS_ONEDNN_INFO VS_CUDA_INFO ";" VS_OPENMP_INFO ";zlib=" ZLIB_VERSION;
 }
 
 int vs_mul_size(size_t a, size_t b, size_t *out)
