@@ -223,92 +223,6 @@ static void stem_of(const char *name, char *out, size_t size)
         out[dot - out] = '\0';
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-void vs_format_double(char *buf, size_t size, double v)
-{
-    if (isnan(v)) {
-        snprintf(buf, size, "nan");
-        return;
-    }
-    if (isinf(v)) {
-        snprintf(buf, size, v > 0 ? "inf" : "-inf");
-        return;
-    }
-    for (int p = 15; p <= 17; p++) {
-        snprintf(buf, size, "%.*g", p, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-}
-
-static void csv_field(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    long v;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || end == s || *end != '\0' || v < lo || v > hi)
-        return 0;
-    *out = v;
-    return 1;
-}
-
-static int parse_spacing(const char *s, double *x, double *y)
-{
-    char *end;
-    *x = strtod(s, &end);
-    if (end == s || !(*x > 0) || !isfinite(*x))
-        return 0;
-    if (*end == '\0') {
-        *y = *x;
-        return 1;
-    }
-    if (*end != ',')
-        return 0;
-    s = end + 1;
-    *y = strtod(s, &end);
-    return end != s && *end == '\0' && *y > 0 && isfinite(*y);
-}
-
-static int parse_roi(const char *s, int32_t roi[4])
-{
-    long v[4];
-    char *end;
-    for (int i = 0; i < 4; i++) {
-        errno = 0;
-        v[i] = strtol(s, &end, 10);
-        if (errno || end == s || v[i] < 0 || v[i] > INT32_MAX || *end != (i < 3 ? ',' : '\0'))
-            return 0;
-        s = end + 1;
-    }
-    if (v[2] <= 0 || v[3] <= 0)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        roi[i] = (int32_t)v[i];
-    return 1;
-}
-
 /* ------------------------------------------------------------------ scoring */
 
 typedef struct {
@@ -506,7 +420,7 @@ int vs_cmd_eval(int argc, char **argv)
     buffers buf = {0};
     counters cnt = {0};
     FILE *csv = NULL;
-    double total_ms = 0, t_start = now_ms();
+    double total_ms = 0, t_start = vs_now_ms();
 
     memset(&o, 0, sizeof o);
     memset(&map, 0, sizeof map);
@@ -587,18 +501,18 @@ int vs_cmd_eval(int argc, char **argv)
             else
                 return usage_error("--ssim must be gaussian or uniform, not", v);
         } else if (strcmp(key, "--spacing") == 0) {
-            if (!parse_spacing(v, &o.spacing_x, &o.spacing_y))
+            if (!vs_parse_spacing(v, &o.spacing_x, &o.spacing_y))
                 return usage_error("--spacing must be MM or MMX,MMY (> 0), not", v);
         } else if (strcmp(key, "--roi") == 0) {
-            if (!parse_roi(v, o.roi))
+            if (!vs_parse_roi(v, o.roi))
                 return usage_error("--roi must be X,Y,W,H (W, H > 0), not", v);
             o.has_roi = 1;
         } else if (strcmp(key, "--threads") == 0) {
-            if (!parse_long(v, 0, 1024, &lv))
+            if (!vs_parse_long(v, 0, 1024, &lv))
                 return usage_error("--threads must be 0..1024, not", v);
             o.threads = (int)lv;
         } else if (strcmp(key, "--limit") == 0) {
-            if (!parse_long(v, 1, LONG_MAX, &lv))
+            if (!vs_parse_long(v, 1, LONG_MAX, &lv))
                 return usage_error("--limit must be a positive number, not", v);
             o.limit = lv;
         } else
@@ -870,10 +784,10 @@ int vs_cmd_eval(int argc, char **argv)
                 vs_png_free(&img), free(codes);
                 goto oom;
             }
-            t0 = now_ms();
+            t0 = vs_now_ms();
             st = venseg_segment(session, img.data, fmt, img.width, img.height,
                                 (int64_t)img.width * img.channels * (img.bits / 8), pred, img.width, NULL, 0);
-            ms = now_ms() - t0;
+            ms = vs_now_ms() - t0;
             if (st != VENSEG_OK) {
                 snprintf(err, sizeof err, "%s: %s", venseg_status_name(st), venseg_last_error());
                 warn(&o, "%s: segmentation failed: %s (skipped)", path, err);
@@ -920,7 +834,7 @@ int vs_cmd_eval(int argc, char **argv)
                 if (csv) {
                     double vals[7] = {r.dice, r.jaccard, r.ssim, r.hd95_px, r.hd95_mm, r.asd_px, 0};
                     char num[40];
-                    csv_field(csv, r.file);
+                    vs_csv_field(csv, r.file);
                     fprintf(csv, ",%s", classes[c].name);
                     for (int k = 0; k < 6; k++) {
                         vs_format_double(num, sizeof num, vals[k]);
@@ -987,7 +901,7 @@ int vs_cmd_eval(int argc, char **argv)
                o.label_map,
                o.empty == VENSEG_EMPTY_NAN ? "nan" : o.empty == VENSEG_EMPTY_MONAI ? "monai" : "smooth",
                o.ssim == VENSEG_SSIM_GAUSSIAN ? "gaussian" : "uniform", total_ms / cnt.evaluated,
-               (now_ms() - t_start) / 1e3);
+               (vs_now_ms() - t_start) / 1e3);
         write_summary(stdout, rows, n_rows, classes, n_classes, unsup, n_unsup, o.spacing_x > 0);
         printf("\n%s\n", summary_note);
         fflush(stdout);

@@ -204,3 +204,42 @@ int vs_png_write_gray(const char *path, const uint8_t *data, int32_t width, int3
     }
     return 0;
 }
+
+static void rgb_image(png_image *img, int32_t width, int32_t height)
+{
+    memset(img, 0, sizeof *img);
+    img->version = PNG_IMAGE_VERSION;
+    img->width = (png_uint_32)width;
+    img->height = (png_uint_32)height;
+    img->format = PNG_FORMAT_RGB;
+}
+
+int vs_png_write_rgb(const char *path, const uint8_t *rgb, int32_t width, int32_t height, char *err,
+                     size_t err_size)
+{
+    png_image img;
+    rgb_image(&img, width, height);
+    if (!png_image_write_to_file(&img, path, 0, rgb, (png_int_32)width * 3, NULL)) {
+        snprintf(err, err_size, "%s", img.message);
+        return -1;
+    }
+    return 0;
+}
+
+int vs_png_encode_rgb(const uint8_t *rgb, int32_t width, int32_t height, uint8_t **out, size_t *size)
+{
+    png_image img;
+    png_alloc_size_t n = 0;
+    rgb_image(&img, width, height);
+    *out = NULL;
+    if (!png_image_write_get_memory_size(img, n, 0, rgb, (png_int_32)width * 3, NULL) || !(*out = malloc(n)))
+        return -1;
+    rgb_image(&img, width, height);
+    if (!png_image_write_to_memory(&img, *out, &n, 0, rgb, (png_int_32)width * 3, NULL)) {
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    *size = n;
+    return 0;
+}

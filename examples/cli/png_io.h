@@ -33,5 +33,10 @@ void vs_png_free(vs_png *png);
 /* Writes an 8-bit grey PNG. Returns 0 or -1 with a message. */
 int vs_png_write_gray(const char *path, const uint8_t *data, int32_t width, int32_t height, int64_t stride,
                       char *err, size_t err_size);
+/* Writes an 8-bit RGB PNG (rows of width * 3 bytes, tightly packed). Returns 0 or -1. */
+int vs_png_write_rgb(const char *path, const uint8_t *rgb, int32_t width, int32_t height, char *err,
+                     size_t err_size);
+/* The same PNG in memory: *out (malloc'ed, *size bytes). Returns 0 or -1. */
+int vs_png_encode_rgb(const uint8_t *rgb, int32_t width, int32_t height, uint8_t **out, size_t *size);
 
 #endif

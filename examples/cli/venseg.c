@@ -1,6 +1,7 @@
 /*
  * venseg: the libvenseg command-line program.
  *
+ *   venseg demo | segment | analyze | phantom | bench ...  (venseg COMMAND --help)
  *   venseg eval MODEL --images DIR --labels DIR [options]   score a model on labelled images
  *   venseg labelme [--label-map MAP] IN.json OUT.png          rasterise a LabelMe file
  *   venseg --version | --help | COMMAND --help
@@ -13,6 +14,7 @@
 
 #include "cli.h"
 #include "labelme.h"
+#include "media.h"
 
 typedef struct {
     const char *name;
@@ -21,7 +23,12 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"demo", vs_cmd_demo, "the demo: a real frame and two phantom clips (normal, thrombosed), with reports"},
+    {"segment", vs_cmd_segment, "images -> label PNG, overlay PNG, JSON of per-class areas"},
+    {"analyze", vs_cmd_analyze, "a compression clip (video, GIF, frames) -> verdict, curve, overlay, HTML report"},
+    {"phantom", vs_cmd_phantom, "write a synthetic compression clip (normal or thrombosed vein)"},
     {"eval", vs_cmd_eval, "segment labelled images, score Dice/Jaccard/SSIM/HD95 (CSV + summary)"},
+    {"bench", vs_cmd_bench, "time the network on one backend and precision (JSON)"},
     {"labelme", vs_cmd_labelme, "rasterise a LabelMe JSON to a label PNG, as LabelMe does"},
 };
 
@@ -33,7 +40,8 @@ static void print_help(FILE *f)
             venseg_version_string());
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\noptions:\n  -h, --help     this help\n  --version      versions of the program and the library\n");
+    fprintf(f, "\noptions:\n  -h, --help     this help\n  --version      versions of the program and the library\n\n%s",
+            VS_EXIT_HELP);
 }
 
 int main(int argc, char **argv)
@@ -47,8 +55,10 @@ int main(int argc, char **argv)
         return VS_EXIT_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("venseg %s (library %s; %s; LabelMe JSON %s)\n", VENSEG_VERSION_STRING, venseg_version_string(),
-               venseg_build_info(), vs_labelme_available() ? "yes" : "no (built without cJSON)");
+        printf("venseg %s (library %s; %s; LabelMe JSON %s; video %s; GIF %s)\n", VENSEG_VERSION_STRING,
+               venseg_version_string(), venseg_build_info(), vs_labelme_available() ? "yes" : "no (built without cJSON)",
+               vs_media_have_video() ? "FFmpeg" : "no (built without FFmpeg)",
+               vs_media_have_gif() ? "giflib" : "no (built without giflib)");
         return VS_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -1,0 +1,51 @@
+/*
+ * media.h: clips in and out for the venseg CLI.
+ *
+ * Reading: a video file (FFmpeg libavformat/libavcodec/libswscale), an animated GIF
+ * (giflib: frames composited as a viewer shows them) or a folder of PNG frames (sorted
+ * by name), each frame as 8-bit RGB. Writing: animated GIFs of palette frames (giflib)
+ * and MP4 (libavcodec: libx264 if present, else MPEG-4 part 2).
+ * Support that was not built in reports itself through vs_media_have_*() and clear
+ * errors; nothing here prints.
+ */
+#ifndef VENSEG_CLI_MEDIA_H
+#define VENSEG_CLI_MEDIA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int vs_media_have_video(void); /* FFmpeg built in */
+int vs_media_have_gif(void);   /* giflib built in */
+
+typedef struct vs_reader vs_reader;
+
+/* Opens path: a directory (PNG frames), a GIF (by its signature) or any other file
+ * FFmpeg can decode. Returns 0, or -1 with a message naming what is wrong. */
+int vs_reader_open(const char *path, vs_reader **out, char *err, size_t err_size);
+void vs_reader_close(vs_reader *r);
+int32_t vs_reader_width(const vs_reader *r);
+int32_t vs_reader_height(const vs_reader *r);
+double vs_reader_fps(const vs_reader *r);        /* 0 when unknown (PNG folders) */
+int32_t vs_reader_frame_count(const vs_reader *r); /* an estimate for videos; 0 if unknown */
+const char *vs_reader_kind(const vs_reader *r);  /* "video", "gif", "frames" */
+/* Next frame: *rgb points at width * height * 3 bytes owned by the reader, valid until
+ * the next call. Returns 1 (a frame), 0 (end), -1 (error, message in err). */
+int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size);
+
+/* Animated GIF writer: 256-colour global palette (rgb: 768 bytes), looping. */
+typedef struct vs_gif_writer vs_gif_writer;
+int vs_gif_open(const char *path, int32_t width, int32_t height, const uint8_t palette[768], vs_gif_writer **out,
+                char *err, size_t err_size);
+/* index: width * height palette indices; delay in 1/100 s. */
+int vs_gif_add(vs_gif_writer *g, const uint8_t *index, int delay_cs, char *err, size_t err_size);
+int vs_gif_close(vs_gif_writer *g, char *err, size_t err_size); /* frees g in any case */
+
+/* MP4 writer (H.264 via libx264 when FFmpeg has it, else MPEG-4 part 2); odd sizes are
+ * cropped by one pixel. codec_name (nullable) receives the encoder used. */
+typedef struct vs_mp4_writer vs_mp4_writer;
+int vs_mp4_open(const char *path, int32_t width, int32_t height, double fps, vs_mp4_writer **out,
+                const char **codec_name, char *err, size_t err_size);
+int vs_mp4_add(vs_mp4_writer *m, const uint8_t *rgb, char *err, size_t err_size);
+int vs_mp4_close(vs_mp4_writer *m, char *err, size_t err_size); /* frees m in any case */
+
+#endif
