@@ -17,6 +17,11 @@
 
 /* 64-bit Linux / macOS: build with -DSWIGWORDSIZE64 so that int64_t is long, as in C. */
 %include <stdint.i>
+#if defined(SWIGCSHARP)
+/* C# maps C `long` to 32-bit int (Windows' LLP64): 64-bit integers are C# long everywhere. */
+%apply long long { int64_t };
+%apply unsigned long long { uint64_t };
+#endif
 
 %{
 #include <stdarg.h>
@@ -32,9 +37,12 @@
 static _Thread_local venseg_status vs_status;
 static _Thread_local char vs_detail[512];
 
+/* Records a failure; the first one of a call is the one reported. */
 static void vs_fail(venseg_status status, const char *fmt, ...)
 {
     va_list ap;
+    if (vs_status != VENSEG_OK)
+        return;
     vs_status = status;
     va_start(ap, fmt);
     vsnprintf(vs_detail, sizeof vs_detail, fmt, ap);
@@ -44,7 +52,7 @@ static void vs_fail(venseg_status status, const char *fmt, ...)
 /* A library call: records its status and venseg_last_error() on failure. */
 static bool vs_ok(venseg_status status)
 {
-    if (status != VENSEG_OK && vs_status == VENSEG_OK)
+    if (status != VENSEG_OK)
         vs_fail(status, "%s", venseg_last_error());
     return status == VENSEG_OK;
 }
@@ -198,11 +206,15 @@ static vs_phantom *vs_phantom_new(const vs_phantom_config *config)
 
 /* ------------------------------------------------------------ exceptions */
 
-/* Every call first checks that its object is still open, then runs only if that
- * check passed; a failure becomes a pending VensegException (arrays are still
- * released by the freearg code after it). */
+/* A closed object (close() / Dispose() cleared its pointer) is replaced by a zeroed
+ * stand-in, so the call runs on NULL library handles, which the library rejects; the
+ * VENSEG_E_BAD_STATE recorded first is what is thrown. */
 %typemap(check) SWIGTYPE *self %{
-  if (!$1) vs_fail(VENSEG_E_BAD_STATE, "the object was closed (close() / Dispose())");
+  if (!$1) {
+    static $*1_ltype closed;
+    $1 = &closed;
+    vs_fail(VENSEG_E_BAD_STATE, "the object was closed (close() / Dispose())");
+  }
 %}
 
 #if defined(SWIGJAVA)
@@ -226,10 +238,9 @@ static void vs_throw(JNIEnv *jenv)
         (*jenv)->Throw(jenv, (jthrowable)ex);
 }
 %}
+/* A failure leaves a pending Java exception; the wrapper goes on to release its arrays. */
 %exception %{
-  if (vs_status == VENSEG_OK) {
-    $action
-  }
+  $action
   if (vs_status != VENSEG_OK) {
     vs_throw(jenv);
     vs_status = VENSEG_OK;
@@ -266,9 +277,7 @@ SWIGEXPORT void SWIGSTDCALL VensegRegisterExceptionCallback(vs_exception_callbac
 }
 %}
 %exception %{
-  if (vs_status == VENSEG_OK) {
-    $action
-  }
+  $action
   if (vs_status != VENSEG_OK) {
     if (vs_cs_callback) vs_cs_callback((int)vs_status, venseg_status_name(vs_status), vs_detail);
     vs_status = VENSEG_OK;
