@@ -24,6 +24,8 @@ VENSEG_APT_PACKAGES=(
     python3-pytest python3-scipy python3-skimage python3-pil
     # venseg.evaluate plots
     python3-matplotlib
+    # SWIG Java and C# bindings (bindings/swig); System.Drawing + libgdiplus decode PNGs in the C# example
+    swig openjdk-17-jdk-headless mono-mcs libmono-system-drawing4.0-cil libgdiplus
     # hardening: libFuzzer targets (Clang and its fuzzer/sanitizer runtimes), valgrind memcheck
     clang-14 libclang-rt-14-dev valgrind
 )
