@@ -320,6 +320,12 @@ static venseg_status parse(const uint8_t *bytes, size_t size, vs_file *f, uint8_
                        (unsigned long long)data_offset, (unsigned long long)stored, size);
     if (raw > MAX_RAW_BLOB || (!(flags & 1u) && raw != stored))
         return vs_fail(VENSEG_E_BAD_FILE, "weights file: raw data size %llu is inconsistent", (unsigned long long)raw);
+    /* deflate expands at most 1032:1: a larger raw size would cost its whole allocation
+     * before inflate could refute it (found by tests/fuzz) */
+    if ((flags & 1u) && raw / 1032 > stored)
+        return vs_fail(VENSEG_E_BAD_FILE,
+                       "weights file: raw data size %llu is more than deflate can expand %llu stored bytes to",
+                       (unsigned long long)raw, (unsigned long long)stored);
     uLong crc = crc32(0L, bytes, 68);
     crc = crc32(crc, bytes + VS_HEADER_SIZE, (uInt)meta_size);
     if ((uint32_t)crc != meta_crc)
