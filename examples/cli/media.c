@@ -564,6 +564,8 @@ static int mp4_drain(vs_mp4_writer *m, char *err, size_t err_size)
 {
     int rc;
     while ((rc = avcodec_receive_packet(m->enc, m->pkt)) == 0) {
+        /* one frame long (time base = 1 / fps): without it the MP4 edit list drops the last frame */
+        if (m->pkt->duration <= 0) m->pkt->duration = 1;
         av_packet_rescale_ts(m->pkt, m->enc->time_base, m->st->time_base);
         m->pkt->stream_index = m->st->index;
         if ((rc = av_interleaved_write_frame(m->fmt, m->pkt)) < 0) {
