@@ -17,11 +17,10 @@
 
 /* 64-bit Linux / macOS: build with -DSWIGWORDSIZE64 so that int64_t is long, as in C. */
 %include <stdint.i>
-#if defined(SWIGCSHARP)
-/* C# maps C `long` to 32-bit int (Windows' LLP64): 64-bit integers are C# long everywhere. */
+/* SWIG maps C `long` to a 32-bit int in Java and C# (LLP64 habits): 64-bit integers are
+ * Java / C# long everywhere. */
 %apply long long { int64_t };
 %apply unsigned long long { uint64_t };
-#endif
 
 %{
 #include <stdarg.h>
@@ -255,8 +254,40 @@ static void vs_throw(JNIEnv *jenv)
     else System.loadLibrary("venseg_java");
   }
 %}
-/* Handles are AutoCloseable; no finalizer (deprecated): close them. */
+/* Native memory is freed by close() / delete(), or else once the proxy is unreachable, by
+ * a java.lang.ref.Cleaner (finalize() is deprecated for removal). The cleaning action holds
+ * only the pointer, never the proxy. */
+%pragma(java) jniclasscode=%{
+  static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+%}
 %typemap(javafinalize) SWIGTYPE ""
+%typemap(javabody) SWIGTYPE %{
+  private transient long swigCPtr;
+  protected transient boolean swigCMemOwn;
+  private transient java.lang.ref.Cleaner.Cleanable swigCleanable;
+
+  protected $javaclassname(long cPtr, boolean cMemoryOwn) {
+    swigCMemOwn = cMemoryOwn;
+    swigCPtr = cPtr;
+    if (cMemoryOwn && cPtr != 0) {
+      final long ptr = cPtr;
+      swigCleanable = $imclassname.CLEANER.register(this, () -> $imclassname.delete_$javaclassname(ptr));
+    }
+  }
+
+  protected static long getCPtr($javaclassname obj) {
+    return (obj == null) ? 0 : obj.swigCPtr;
+  }
+%}
+%typemap(javadestruct, methodname="delete", methodmodifiers="public synchronized", parameters="") SWIGTYPE {
+    if (swigCPtr != 0) {
+      if (swigCMemOwn) {
+        swigCMemOwn = false;
+        swigCleanable.clean();
+      }
+      swigCPtr = 0;
+    }
+  }
 %define VS_CLOSEABLE(TYPE)
 %typemap(javainterfaces) TYPE, struct TYPE "AutoCloseable"
 %typemap(javacode) TYPE, struct TYPE %{

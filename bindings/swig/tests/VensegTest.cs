@@ -59,6 +59,7 @@ class VensegTest {
     using (var m = new Model(trained))
     using (var o = new Options())
     using (var p = new Phantom()) {
+      check(m.parameterCount() == 1940834, "unet16 stores 1,940,834 parameter values (BN folded; weights/unet16.md): " + m.parameterCount());
       o.set(Option.BACKEND, (long)Backend.REFERENCE);
       o.set(Option.NUM_THREADS, 1);
       fails("VENSEG_E_INVALID_ARGUMENT", "NUM_THREADS -5", () => o.set(Option.NUM_THREADS, -5));

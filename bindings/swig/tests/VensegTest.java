@@ -60,6 +60,7 @@ public class VensegTest {
 
   static void session(String trained) {
     try (Model m = new Model(trained); Options o = new Options(); Phantom p = new Phantom()) {
+      check(m.parameterCount() == 1940834, "unet16 stores 1,940,834 parameter values (BN folded; weights/unet16.md): " + m.parameterCount());
       o.set(Option.BACKEND, Backend.REFERENCE.swigValue());
       o.set(Option.NUM_THREADS, 1);
       fails("VENSEG_E_INVALID_ARGUMENT", "NUM_THREADS -5", () -> o.set(Option.NUM_THREADS, -5));
