@@ -8,14 +8,16 @@
 # find everything in place and take a second. Then:
 #   1. release preset, -Werror: every GoogleTest test, the C99 header tests, the
 #      install + find_package/pkg-config consumer test, the example, and the
-#      PyTorch parity tests (pytest tests/python);
+#      PyTorch parity tests (pytest tests/python); with the CUDA backend module
+#      (libvenseg_cuda, ~40 s more) when nvcc and cuDNN are installed: its CPU-side
+#      tests run, its GPU tests skip without a device (benchmarks/cuda/run_on_gpu.sh);
 #   2. asan-ubsan preset, -Werror: the same minus the tests that load the library
 #      into an uninstrumented process (install consumer, Python);
 #   3. tsan: tests/test_threads.cpp under ThreadSanitizer (build/tsan);
 #   4. fuzz: tests/fuzz/run_fuzzers.sh, each libFuzzer target for 40 s (build/fuzz).
 # Exits non-zero if anything fails. Environment: VENSEG_SKIP_APT=1 (no apt),
 # VENSEG_NO_PYTHON=1 (no venv, no parity test), VENSEG_SKIP_ASAN=1, VENSEG_SKIP_TSAN=1,
-# VENSEG_SKIP_FUZZ=1, VENSEG_FUZZ_SECONDS=N, JOBS=N.
+# VENSEG_SKIP_FUZZ=1, VENSEG_FUZZ_SECONDS=N, VENSEG_NO_CUDA=1 (no CUDA module), JOBS=N.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source tests/setup.sh
@@ -104,7 +106,20 @@ fuzz_stage() {
     count_results fuzz "$log" "$rc"
 }
 
-stage release "${python_args[@]}" || status=1
+cuda_args=(-DVENSEG_WITH_CUDA=OFF)
+nvcc=$(command -v nvcc || true)
+if [[ -z $nvcc && -x /usr/local/cuda/bin/nvcc ]]; then nvcc=/usr/local/cuda/bin/nvcc; fi
+have_cudnn=0
+for f in "$(dirname "${nvcc:-/}")"/../include/cudnn_version.h /usr/include/cudnn_version.h \
+    /usr/include/*-linux-gnu/cudnn_version.h; do
+    if [[ -f $f ]]; then have_cudnn=1; fi
+done
+if [[ ${VENSEG_NO_CUDA:-0} != 1 && -n $nvcc && $have_cudnn == 1 ]]; then
+    cuda_args=(-DVENSEG_WITH_CUDA=ON -DCMAKE_CUDA_COMPILER="$nvcc")
+else
+    venseg_log "no nvcc + cuDNN (or VENSEG_NO_CUDA=1): the CUDA backend module is not built"
+fi
+stage release "${python_args[@]}" "${cuda_args[@]}" || status=1
 if [[ ${VENSEG_SKIP_ASAN:-0} == 1 ]]; then
     summary+=("asan-ubsan: skipped (VENSEG_SKIP_ASAN=1)")
 else
