@@ -99,6 +99,21 @@ typedef struct vs_phantom_config { venseg_phantom_config *h; } vs_phantom_config
 typedef struct vs_phantom { venseg_phantom *h; int32_t width, height, frames; } vs_phantom;
 typedef struct vs_exam { venseg_exam *h; } vs_exam;
 
+/* The model's input width, height or channels (which = 0, 1, 2). */
+static int32_t vs_input_size(const vs_model *model, int which)
+{
+    int32_t v[3] = {0, 0, 0};
+    vs_ok(venseg_model_input_size(model->h, &v[0], &v[1], &v[2]));
+    return v[which];
+}
+
+static int64_t vs_option_bound(venseg_option key, bool upper)
+{
+    int64_t v[2] = {0, 0};
+    vs_ok(venseg_option_bounds(key, &v[0], &v[1]));
+    return v[upper];
+}
+
 /* A zeroed result record with struct_size set, or NULL (out of memory recorded). */
 static void *vs_record(size_t size)
 {
@@ -635,21 +650,9 @@ static double compressibility(double area_pre, double area_compressed)
     venseg_model_free($self->h);
     free($self);
   }
-  int32_t inputWidth() {
-    int32_t w = 0, h = 0, c = 0;
-    vs_ok(venseg_model_input_size($self->h, &w, &h, &c));
-    return w;
-  }
-  int32_t inputHeight() {
-    int32_t w = 0, h = 0, c = 0;
-    vs_ok(venseg_model_input_size($self->h, &w, &h, &c));
-    return h;
-  }
-  int32_t inputChannels() {
-    int32_t w = 0, h = 0, c = 0;
-    vs_ok(venseg_model_input_size($self->h, &w, &h, &c));
-    return c;
-  }
+  int32_t inputWidth() { return vs_input_size($self, 0); }
+  int32_t inputHeight() { return vs_input_size($self, 1); }
+  int32_t inputChannels() { return vs_input_size($self, 2); }
   int32_t numClasses() {
     int32_t n = 0;
     vs_ok(venseg_model_num_classes($self->h, &n));
@@ -699,16 +702,8 @@ static double compressibility(double area_pre, double area_compressed)
     vs_ok(venseg_options_get($self->h, key, &value));
     return value;
   }
-  static int64_t lowerBound(venseg_option key) {
-    int64_t lower = 0, upper = 0;
-    vs_ok(venseg_option_bounds(key, &lower, &upper));
-    return lower;
-  }
-  static int64_t upperBound(venseg_option key) {
-    int64_t lower = 0, upper = 0;
-    vs_ok(venseg_option_bounds(key, &lower, &upper));
-    return upper;
-  }
+  static int64_t lowerBound(venseg_option key) { return vs_option_bound(key, false); }
+  static int64_t upperBound(venseg_option key) { return vs_option_bound(key, true); }
 }
 
 /* -------------------------------------------------------------- session */
