@@ -12,6 +12,7 @@
  * accumulation). fp16 and TF32 plans use NHWC with input and logits channels padded
  * to 8 (tensor-core friendly); NCHW is the fallback. Every value has its own device
  * buffer (a fixed network: nothing to reuse between runs). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,11 +213,78 @@ static venseg_status add_step(vc_plan *p, vc_kind kind, const vs_node *n, vc_ste
     return VENSEG_OK;
 }
 
-/* The convolution algorithm cuDNN measures fastest for this step. */
+/* Algorithms chosen so far in this process, per convolution configuration: every plan
+ * (session) of one configuration runs the same algorithm, so sessions give identical
+ * results, and the measuring is done once. */
+typedef struct algo_key {
+    int kind, device, batch, cin, cout, h, w, kernel, stride, pad, half, tf32, nhwc;
+} algo_key;
+typedef struct algo_entry {
+    algo_key key;
+    int algo;
+    size_t ws;
+    cudnnMathType_t math;
+} algo_entry;
+static pthread_mutex_t algo_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t find_lock = PTHREAD_MUTEX_INITIALIZER; /* one plan measures at a time */
+static algo_entry *algo_cache;
+static int algo_count, algo_cap;
+
+static algo_key key_of(const vc_plan *p, const vc_step *s)
+{
+    const vs_node *n = s->n;
+    const vc_value *x = &p->v[n->in[0]], *y = &p->v[n->out];
+    algo_key k;
+    memset(&k, 0, sizeof k); /* compared with memcmp */
+    k.kind = s->kind, k.device = p->device, k.batch = p->batch, k.cin = x->cs, k.cout = y->cs, k.h = x->h, k.w = x->w;
+    k.kernel = n->kernel, k.stride = n->stride, k.pad = n->pad, k.half = p->half, k.tf32 = p->tf32, k.nhwc = p->nhwc;
+    return k;
+}
+
+static int cached_algo(const algo_key *k, algo_entry *out)
+{
+    int hit = 0;
+    pthread_mutex_lock(&algo_lock);
+    for (int i = 0; i < algo_count && !hit; i++)
+        if (memcmp(&algo_cache[i].key, k, sizeof *k) == 0) {
+            *out = algo_cache[i];
+            hit = 1;
+        }
+    pthread_mutex_unlock(&algo_lock);
+    return hit;
+}
+
+static void remember_algo(const algo_entry *e)
+{
+    algo_entry old;
+    if (cached_algo(&e->key, &old)) return;
+    pthread_mutex_lock(&algo_lock);
+    if (algo_count == algo_cap) {
+        int cap = algo_cap ? algo_cap * 2 : 64;
+        algo_entry *a = realloc(algo_cache, (size_t)cap * sizeof *a);
+        if (a) algo_cache = a, algo_cap = cap;
+    }
+    if (algo_count < algo_cap) algo_cache[algo_count++] = *e;
+    pthread_mutex_unlock(&algo_lock);
+}
+
+/* The deterministic convolution algorithm cuDNN measures fastest for this step (or the
+ * one chosen before for the same configuration). */
 static venseg_status find_algo(vc_plan *p, vc_step *s, void *find_ws, size_t find_size)
 {
     const vs_node *n = s->n;
     const vc_value *x = &p->v[n->in[0]], *y = &p->v[n->out];
+    algo_entry e;
+    e.key = key_of(p, s);
+    if (cached_algo(&e.key, &e) && e.ws <= find_size) {
+        if (s->kind == K_CONV) s->fwd = (cudnnConvolutionFwdAlgo_t)e.algo;
+        else s->bwd = (cudnnConvolutionBwdDataAlgo_t)e.algo;
+        s->ws = e.ws;
+        s->math = e.math;
+        DNN(cudnnSetConvolutionMathType(s->cdesc, s->math), "cudnnSetConvolutionMathType", n);
+        if (s->ws > p->ws_size) p->ws_size = s->ws;
+        return VENSEG_OK;
+    }
     int got = 0, found = 0;
     cudnnStatus_t ds;
     /* results come fastest first; take the first that ran */
@@ -226,7 +294,8 @@ static venseg_status find_algo(vc_plan *p, vc_step *s, void *find_ws, size_t fin
                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf, find_ws, find_size);
         if (ds != CUDNN_STATUS_SUCCESS) return dnn_error(ds, "cudnnFindConvolutionForwardAlgorithmEx", n);
         for (int i = 0; i < got && !found; i++)
-            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= find_size) {
+            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= find_size &&
+                perf[i].determinism == CUDNN_DETERMINISTIC) {
                 s->fwd = perf[i].algo;
                 s->ws = perf[i].memory;
                 s->math = perf[i].mathType;
@@ -239,7 +308,8 @@ static venseg_status find_algo(vc_plan *p, vc_step *s, void *find_ws, size_t fin
                                                          find_ws, find_size);
         if (ds != CUDNN_STATUS_SUCCESS) return dnn_error(ds, "cudnnFindConvolutionBackwardDataAlgorithmEx", n);
         for (int i = 0; i < got && !found; i++)
-            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= find_size) {
+            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= find_size &&
+                perf[i].determinism == CUDNN_DETERMINISTIC) {
                 s->bwd = perf[i].algo;
                 s->ws = perf[i].memory;
                 s->math = perf[i].mathType;
@@ -254,6 +324,10 @@ static venseg_status find_algo(vc_plan *p, vc_step *s, void *find_ws, size_t fin
     if (!p->half && !p->tf32) s->math = CUDNN_FMA_MATH;
     DNN(cudnnSetConvolutionMathType(s->cdesc, s->math), "cudnnSetConvolutionMathType", n);
     if (s->ws > p->ws_size) p->ws_size = s->ws;
+    e.algo = s->kind == K_CONV ? (int)s->fwd : (int)s->bwd;
+    e.ws = s->ws;
+    e.math = s->math;
+    remember_algo(&e);
     return VENSEG_OK;
 }
 
@@ -549,8 +623,10 @@ static venseg_status build(vc_plan *p, int height, int width)
     void *find_ws = NULL;
     CU(cudaStreamSynchronize(p->stream), "weights upload");
     CU(cudaMalloc(&find_ws, find_size), "cudaMalloc (algorithm search workspace)");
+    pthread_mutex_lock(&find_lock);
     for (int i = 0; i < p->n_steps && !st; i++)
         if (p->steps[i].kind == K_CONV || p->steps[i].kind == K_CONVT) st = find_algo(p, &p->steps[i], find_ws, find_size);
+    pthread_mutex_unlock(&find_lock);
     cudaFree(find_ws);
     if (st) return st;
     if (p->ws_size && (st = dev_alloc(p, p->ws_size, &p->ws))) return st;
