@@ -268,6 +268,19 @@ static void remember_algo(const algo_entry *e)
     pthread_mutex_unlock(&algo_lock);
 }
 
+/* Strict fp32 keeps to the GEMM-like algorithms: FFT and Winograd transforms round
+ * differently from the reference's direct sums (errors that grow with depth). */
+static int exact_fwd(cudnnConvolutionFwdAlgo_t a)
+{
+    return a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
+           a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_DIRECT;
+}
+
+static int exact_bwd(cudnnConvolutionBwdDataAlgo_t a)
+{
+    return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+}
+
 /* The deterministic convolution algorithm cuDNN measures fastest for this step (or the
  * one chosen before for the same configuration). */
 static venseg_status find_algo(vc_plan *p, vc_step *s, void *find_ws, size_t find_size)
@@ -286,6 +299,7 @@ static venseg_status find_algo(vc_plan *p, vc_step *s, void *find_ws, size_t fin
         return VENSEG_OK;
     }
     int got = 0, found = 0;
+    const int strict = !p->half && !p->tf32;
     cudnnStatus_t ds;
     /* results come fastest first; take the first that ran */
     if (s->kind == K_CONV) {
@@ -293,28 +307,30 @@ static venseg_status find_algo(vc_plan *p, vc_step *s, void *find_ws, size_t fin
         ds = cudnnFindConvolutionForwardAlgorithmEx(p->dnn, x->desc, x->data, s->wdesc, s->w, s->cdesc, y->desc, y->data,
                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf, find_ws, find_size);
         if (ds != CUDNN_STATUS_SUCCESS) return dnn_error(ds, "cudnnFindConvolutionForwardAlgorithmEx", n);
-        for (int i = 0; i < got && !found; i++)
-            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= find_size &&
-                perf[i].determinism == CUDNN_DETERMINISTIC) {
-                s->fwd = perf[i].algo;
-                s->ws = perf[i].memory;
-                s->math = perf[i].mathType;
-                found = 1;
-            }
+        for (int pass = 0; pass < 2; pass++) /* pass 1: whatever ran, if nothing preferred did */
+            for (int i = 0; i < got && !found; i++)
+                if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= find_size &&
+                    (pass || (perf[i].determinism == CUDNN_DETERMINISTIC && (!strict || exact_fwd(perf[i].algo))))) {
+                    s->fwd = perf[i].algo;
+                    s->ws = perf[i].memory;
+                    s->math = perf[i].mathType;
+                    found = 1;
+                }
     } else {
         cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
         ds = cudnnFindConvolutionBackwardDataAlgorithmEx(p->dnn, s->wdesc, s->w, x->desc, x->data, s->cdesc, y->desc,
                                                          y->data, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf,
                                                          find_ws, find_size);
         if (ds != CUDNN_STATUS_SUCCESS) return dnn_error(ds, "cudnnFindConvolutionBackwardDataAlgorithmEx", n);
-        for (int i = 0; i < got && !found; i++)
-            if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= find_size &&
-                perf[i].determinism == CUDNN_DETERMINISTIC) {
-                s->bwd = perf[i].algo;
-                s->ws = perf[i].memory;
-                s->math = perf[i].mathType;
-                found = 1;
-            }
+        for (int pass = 0; pass < 2; pass++)
+            for (int i = 0; i < got && !found; i++)
+                if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= find_size &&
+                    (pass || (perf[i].determinism == CUDNN_DETERMINISTIC && (!strict || exact_bwd(perf[i].algo))))) {
+                    s->bwd = perf[i].algo;
+                    s->ws = perf[i].memory;
+                    s->math = perf[i].mathType;
+                    found = 1;
+                }
     }
     if (!found)
         return vs_fail(VENSEG_E_UNSUPPORTED, "CUDA backend: cuDNN has no %s algorithm for '%s' (%s, %s)",
