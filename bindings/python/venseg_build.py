@@ -94,12 +94,14 @@ def _pkg_config():
 
 def _cmake_package():
     prefixes = [p for p in os.environ.get("CMAKE_PREFIX_PATH", "").split(os.pathsep) if p] + ["/usr/local", "/usr"]
-    for prefix in prefixes:
-        for cfg in glob.glob(os.path.join(prefix, "lib*", "**", "cmake", "venseg", "venseg-config.cmake"),
-                             recursive=True):
-            found = _from_prefix(prefix, f"the CMake package {cfg}")
-            if found:
-                return found
+    multiarch = sysconfig.get_config_var("MULTIARCH") or "*-linux-gnu"
+    for prefix in prefixes:  # the places find_package() looks in on Unix
+        for sub in ("lib*", os.path.join("lib", multiarch), "share"):
+            cfgs = glob.glob(os.path.join(prefix, sub, "cmake", "venseg*", "venseg-config.cmake"))
+            for cfg in cfgs:
+                found = _from_prefix(prefix, f"the CMake package {cfg}")
+                if found:
+                    return found
     return None
 
 
