@@ -20,7 +20,7 @@ VENSEG_APT_PACKAGES=(
     # oneDNN backend (Debian's dnnl-config.cmake needs the OpenCL development files)
     libdnnl-dev ocl-icd-opencl-dev
     # Python bindings, converter, parity tests
-    ca-certificates python3 python3-venv python3-numpy python3-torch python3-torchvision
+    ca-certificates python3 python3-venv python3-numpy python3-torch python3-torchvision python3-cffi python3-dev python3-wheel
     python3-pytest python3-scipy python3-skimage python3-pil
     # venseg.evaluate plots
     python3-matplotlib
