@@ -13,7 +13,9 @@
 #      batch-64 throughput in fp32, TF32 and fp16, and PyTorch on the same GPU when the
 #      Python there has torch with CUDA (benchmarks/cuda/torch_cuda.py);
 #   5. writes everything to $OUT (when set) or benchmarks/results/: cuda-<gpu>.json (all
-#      numbers, the device named), cuda-<gpu>.md (table) and the raw outputs in cuda-<gpu>/.
+#      numbers, the device named), cuda-<gpu>.md (table) and the raw outputs in cuda-<gpu>/;
+#   6. if time is left (started before 4 min): builds everything and runs the whole GoogleTest
+#      suite, where AUTO now picks the GPU (python, install, memcheck and fuzz tests left out).
 # Prints everything; exits non-zero when a build step or a test fails.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -85,5 +87,18 @@ timeout 150 "$py" benchmarks/cuda/torch_cuda.py "$model" --iters 30 | tee "$raw/
 
 log "summary"
 python3 benchmarks/cuda/summarize.py "$raw" "$res/cuda-$slug" --gpu "${gpu:-unknown}" || status=1
+
+if ((SECONDS - start < 240)); then
+    log "whole suite with AUTO on the GPU"
+    if timeout 90 cmake --build build/gpu --parallel "$(nproc)" >"$raw/build-all.log" 2>&1; then
+        (cd build/gpu && timeout 110 ctest --parallel 4 -LE 'python|install|memcheck|fuzz' 2>&1) | tail -n 25 |
+            tee "$raw/ctest.log"
+    else
+        tail -n 30 "$raw/build-all.log"
+        echo "(whole-suite build failed or ran out of time: not counted)"
+    fi
+else
+    log "no time left for the whole suite"
+fi
 log "done (status $status)"
 exit "$status"
