@@ -3,47 +3,38 @@
 #
 #   bash examples/demo.sh
 #
-# Installs what it needs (as root on a fresh Debian 12: Debian packages), builds
-# the library and the example (release preset), and segments the sample images
-# of examples/data/ with the shipped ResUNet-34 (weights/resunet34.vseg, see
-# weights/resunet34.md). Outputs (reports, overlays) go to build/demo/.
+# Installs what it needs (as root on a fresh Debian 12: the Debian packages of
+# tests/setup.sh), builds the library and the `venseg` program (release preset), and runs
+# `venseg demo` (docs/cli.md): the shipped ResUNet-34 (weights/resunet34.vseg, see
+# weights/resunet34.md) on a real B-mode frame (../shared/data when present, else
+# examples/data) and on two synthetic compression clips (normal and thrombosed vein),
+# with an HTML report per clip. Outputs go to build/demo/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source tests/setup.sh
 
 out=build/demo
 model=weights/resunet34.vseg
-note() {
-    cat <<'NOTE'
-
-  ************************************************************************
-  The sample frames of examples/data/ were among the model's TRAINING
-  frames; its validation numbers are in weights/resunet34.md. A research
-  tool, not a medical device.
-  ************************************************************************
-NOTE
-}
 
 venseg_setup_packages
 
-venseg_log "build libvenseg and examples/segment_image (release preset)"
+venseg_log "build libvenseg and the venseg program (release preset)"
 cmake --preset release >/dev/null
-cmake --build --preset release --target segment_image --parallel "$(nproc)"
-exe=build/release/examples/segment_image
+cmake --build --preset release --target venseg_cli --parallel "$(nproc)"
+exe=build/release/examples/venseg
 
-mkdir -p "$out"
 [[ -f $model ]] || { echo "demo: $model is missing" >&2; exit 1; }
+rm -rf "$out"
+venseg_log "$exe demo --model $model --out $out"
+"$exe" demo --model "$model" --out "$out" "$@"
 
-shopt -s nullglob
-images=()
-for img in examples/data/*.png; do
-    [[ $img == *_label.png ]] || images+=("$img")
-done
-for img in "${images[@]}"; do
-    name=$(basename "$img" .png)
-    venseg_log "$exe $model $img $out/$name-overlay.png"
-    "$exe" "$model" "$img" "$out/$name-overlay.png" | tee "$out/$name.txt"
-done
+venseg_log "done: open $out/phantom-normal-report.html and $out/phantom-thrombosed-report.html in a browser"
+cat <<'NOTE'
 
-venseg_log "done: ${#images[@]} reports and overlays of $model in $out/"
-note
+  ************************************************************************
+  The shipped model was trained on 204 nerve-block frames and 12 carotid
+  series; it never saw the phantom, so its verdicts on the phantom clips
+  can differ from the ground truth's (the demo prints both). A research
+  tool, not a medical device.
+  ************************************************************************
+NOTE

@@ -13,8 +13,12 @@
 VENSEG_APT_PACKAGES=(
     # build and C/C++ tests
     cmake ninja-build gcc g++ binutils pkg-config libgtest-dev zlib1g-dev libpng-dev
-    # the venseg CLI (examples/cli): LabelMe JSON labels
-    libcjson-dev
+    # the venseg CLI (examples/cli): LabelMe JSON labels; video in and MP4 out (FFmpeg),
+    # animated GIFs (giflib)
+    libcjson-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libgif-dev
+    # tests/apps: the HTML report in headless Chromium; the Tkinter viewer under Xvfb
+    # (through the cffi Python binding, compiled by the test: python3-cffi, python3-dev)
+    chromium xvfb xauth python3-tk python3-cffi python3-dev
     # the tracker test on the real FloWave cine decodes it with the ffmpeg tool
     ffmpeg
     # oneDNN backend (Debian's dnnl-config.cmake needs the OpenCL development files)

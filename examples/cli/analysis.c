@@ -188,6 +188,7 @@ typedef struct {
     const vs_canvas *plot;
     const char *gif_path, *mp4_path, *mp4_codec;
     int analysed;
+    int32_t with_artery, with_vein; /* analysed frames where the tracker found them */
 } report_ctx;
 
 static int write_report(const char *path, const report_ctx *c, char *err, size_t err_size)
@@ -218,7 +219,7 @@ static int write_report(const char *path, const report_ctx *c, char *err, size_t
           ".ok{background:#e3f5e6;color:#17622a}.bad{background:#fde3e1;color:#9c1c13}"
           ".unknown{background:#eceff3;color:#444}\n"
           "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}\n"
-          ".frames{display:flex;gap:16px;flex-wrap:wrap}.frames figure{margin:0}img{max-width:100%;"
+          ".frames{display:flex;gap:16px;flex-wrap:wrap}.frames figure{margin:0}.frames img,#overlay{min-width:320px;height:auto}img{max-width:100%;"
           "image-rendering:auto}\nfigcaption{font-size:13px;color:#555}code{font-size:12px}\n"
           "</style></head><body>\n",
           f);
@@ -237,7 +238,10 @@ static int write_report(const char *path, const report_ctx *c, char *err, size_t
             verdict_short(s->verdict));
     html_text(f, vs_verdict_words(s->verdict));
     fmt_num(b1, sizeof b1, s->compressibility_percent, " %");
-    fprintf(f, "</div>\n<p>Compressibility (Chen et al.: (A<sub>baseline</sub> &minus; A<sub>min</sub>) / "
+    fputs("</div>\n", f);
+    if (s->verdict == VENSEG_VERDICT_INDETERMINATE)
+        fputs("<p>No verdict: the quality flags below say why. Check the overlay: did the model find the vein?</p>\n", f);
+    fprintf(f, "<p>Compressibility (Chen et al.: (A<sub>baseline</sub> &minus; A<sub>min</sub>) / "
                "A<sub>baseline</sub>): <b id=\"compressibility\">%s</b>",
             b1);
     if (c->o->site && *c->o->site) {
@@ -251,10 +255,16 @@ static int write_report(const char *path, const report_ctx *c, char *err, size_t
     fmt_num(b2, sizeof b2, s->min_area_px, " px");
     fmt_num(b3, sizeof b3, s->baseline_area_mm2, " mm&sup2;");
     fmt_num(b4, sizeof b4, s->min_area_mm2, " mm&sup2;");
-    fprintf(f, "<tr><th>baseline vein area</th><td>%s%s%s</td><td>frame %d</td></tr>\n", b1, mm ? " = " : "",
-            mm ? b3 : "", s->baseline_frame);
-    fprintf(f, "<tr><th>minimum (residual) vein area</th><td>%s%s%s</td><td>frame %d</td></tr>\n", b2,
-            mm ? " = " : "", mm ? b4 : "", s->min_frame);
+    char at1[32] = "", at2[32] = "";
+    if (s->baseline_frame >= 0) snprintf(at1, sizeof at1, "frame %d", s->baseline_frame);
+    if (s->min_frame >= 0) snprintf(at2, sizeof at2, "frame %d", s->min_frame);
+    fprintf(f, "<tr><th>baseline vein area</th><td>%s%s%s</td><td>%s</td></tr>\n", b1,
+            mm && isfinite(s->baseline_area_mm2) ? " = " : "", mm && isfinite(s->baseline_area_mm2) ? b3 : "", at1);
+    fprintf(f, "<tr><th>minimum (residual) vein area</th><td>%s%s%s</td><td>%s</td></tr>\n", b2,
+            mm && isfinite(s->min_area_mm2) ? " = " : "", mm && isfinite(s->min_area_mm2) ? b4 : "", at2);
+    fprintf(f, "<tr><th>found</th><td id=\"found\">artery in %d, vein of interest in %d of %d analysed frames"
+               "</td><td></td></tr>\n",
+            c->with_artery, c->with_vein, c->analysed);
     fmt_num(b5, sizeof b5, s->artery_deformation_percent, " %");
     fprintf(f, "<tr><th>artery deformation</th><td>%s</td><td></td></tr>\n", b5);
     fmt_num(b5, sizeof b5, s->max_lateral_shift_px, " px");
@@ -286,14 +296,20 @@ static int write_report(const char *path, const report_ctx *c, char *err, size_t
     uint8_t *rgb = malloc((size_t)c->store->width * c->store->height * 3);
     for (int k = 0; k < 2 && rgb; k++) {
         int32_t at = which[k] >= 0 ? store_find(c->store, which[k]) : -1;
+        const char *cap = caps[k];
+        if (at < 0 && c->store->n > 0) { /* no baseline / minimum: show the first / middle frame */
+            at = k == 0 ? 0 : c->store->n / 2;
+            which[k] = c->store->frame_index[at];
+            cap = k == 0 ? "first frame (no baseline found)" : "middle frame (no compression found)";
+        }
         fprintf(f, "<figure>");
         if (at >= 0) {
             vs_index_to_rgb(c->store->index[at], (size_t)c->store->width * c->store->height, rgb);
-            html_png(f, ids[k], caps[k], rgb, c->store->width, c->store->height);
+            html_png(f, ids[k], cap, rgb, c->store->width, c->store->height);
         } else {
-            fprintf(f, "<p id=\"%s\">not found</p>", ids[k]);
+            fprintf(f, "<p id=\"%s\">no frames</p>", ids[k]);
         }
-        fprintf(f, "<figcaption>%s, frame %d</figcaption></figure>\n", caps[k], which[k]);
+        fprintf(f, "<figcaption>%s, frame %d</figcaption></figure>\n", cap, which[k]);
     }
     free(rgb);
     fputs("</div>\n<p>Overlay: artery red, vein blue (filled, outlined).</p>\n<h2>Overlay clip</h2>\n", f);
@@ -375,6 +391,8 @@ static int write_json(const char *path, const report_ctx *c, int32_t n, const in
         if (s->flags & (1u << b)) cJSON_AddItemToArray(flags, cJSON_CreateString(flag_short(1u << b)));
     cJSON_AddItemToObject(sum, "flags", flags);
     cJSON_AddNumberToObject(sum, "frames_analysed", s->frames_analysed);
+    cJSON_AddNumberToObject(sum, "frames_with_artery", c->with_artery);
+    cJSON_AddNumberToObject(sum, "frames_with_vein", c->with_vein);
     cJSON_AddNumberToObject(sum, "baseline_frame", s->baseline_frame);
     cJSON_AddNumberToObject(sum, "min_frame", s->min_frame);
     cJSON_AddItemToObject(sum, "baseline_area_px", num_or_null(s->baseline_area_px));
@@ -494,7 +512,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     if (oo.max_frames > 0 && (total == 0 || total > oo.max_frames)) total = oo.max_frames;
     vs_progress bar;
     vs_progress_start(&bar, "analysing", total, oo.progress);
-    int32_t pushed = 0;
+    int32_t pushed = 0, with_artery = 0, with_vein = 0;
     for (;;) {
         const uint8_t *rgb;
         if (oo.max_frames > 0 && pushed >= oo.max_frames) break;
@@ -521,6 +539,8 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
                 goto out;
             }
             vs_overlay_index(rgb, labels, w, h, idx);
+            venseg_track_frame tf = {.struct_size = sizeof tf};
+            if (venseg_tracker_frame(trk, -1, &tf) == VENSEG_OK) with_artery += tf.artery_present, with_vein += tf.vein_present;
         }
         pushed++;
         vs_progress_update(&bar, pushed);
@@ -531,6 +551,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         goto out;
     }
     res->frames_read = pushed;
+    res->with_artery = with_artery, res->with_vein = with_vein;
     res->fps = fps;
     res->summary.struct_size = sizeof res->summary;
     if ((st = venseg_tracker_summary(trk, &res->summary))) {
@@ -623,7 +644,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         }
     }
     report_ctx rc_ = {&oo, s, model, venseg_session_describe(ses), vs_reader_kind(rd), w, h, pushed, fps, &store,
-                      &plot, gif_path, mp4_path, mp4_codec, n};
+                      &plot, gif_path, mp4_path, mp4_codec, n, with_artery, with_vein};
     /* CSV */
     path_join(res->csv, sizeof res->csv, oo.out_dir, oo.name, ".csv");
     FILE *csv = fopen(res->csv, "w");

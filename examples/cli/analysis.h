@@ -30,6 +30,7 @@ typedef struct vs_analysis_opts {
 typedef struct vs_analysis_result {
     venseg_track_summary summary;
     int32_t frames_read;
+    int32_t with_artery, with_vein; /* analysed frames where the tracker found the artery / the vein of interest */
     double fps;
     char report[4096], json[4096], csv[4096], gif[4096], mp4[4096], curve[4096];
 } vs_analysis_result;

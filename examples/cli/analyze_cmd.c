@@ -64,7 +64,8 @@ void vs_print_analysis(const vs_analysis_result *r, const char *label)
     printf("%s: %s", label, vs_verdict_words(s->verdict));
     if (s->compressibility_percent == s->compressibility_percent)
         printf(", compressibility %.1f %%", s->compressibility_percent);
-    printf(" (%d frames, %d analysed", r->frames_read, s->frames_analysed);
+    printf(" (%d frames, %d analysed; found the artery in %d, the vein in %d", r->frames_read, s->frames_analysed,
+           r->with_artery, r->with_vein);
     if (s->baseline_frame >= 0) printf("; baseline frame %d, maximum compression frame %d", s->baseline_frame, s->min_frame);
     printf(")\n");
     for (int b = 0; b < 32; b++)

@@ -19,7 +19,8 @@ static const char demo_help[] =
     "\n"
     "Runs the shipped ResUNet-34 on\n"
     "  1. a real B-mode frame: the first usgra-seg validation frame (never trained on) of\n"
-    "     ../shared/data when present (weights/validation-split.json names them), else a\n"
+    "     ../shared/data when present (validation-split.json beside the model names them),\n"
+    "     else a\n"
     "     sample frame of examples/data (a TRAINING frame: said so);\n"
     "  2. two synthetic compression clips of libvenseg's phantom, a normal vein and a\n"
     "     thrombosed one: venseg phantom writes them, venseg analyze reports on them.\n"
@@ -28,7 +29,8 @@ static const char demo_help[] =
     "\n"
     "  --model FILE   the model (default: $VENSEG_MODEL, weights/resunet34.vseg, installed copy)\n"
     "  --out DIR      output folder (default venseg-demo)\n"
-    "  --data DIR     the data folder (default ../shared/data, else examples/data)\n"
+    "  --data DIR     ../shared/data (its usgra-seg/images) or examples/data (default: the\n"
+    "                 first that exists)\n"
     "  --frames N     phantom frames per clip (default 60)\n"
     "  --threads N    compute threads (default 0: all)\n"
     "  --progress     draw progress bars even when stderr is not a terminal\n"
@@ -45,12 +47,16 @@ static int is_dir(const char *p)
 }
 
 /* The real frame: *why tells where it comes from. */
-static int pick_image(const char *data, char *out, size_t size, const char **why)
+static int pick_image(const char *data, const char *model_path, char *out, size_t size, const char **why)
 {
+    char split[1024];
+    const char *slash = strrchr(model_path, '/');
+    snprintf(split, sizeof split, "%.*s%svalidation-split.json", slash ? (int)(slash - model_path) : 0, model_path,
+             slash ? "/" : "");
     char dir[1024];
     snprintf(dir, sizeof dir, "%.900s/usgra-seg/images", data);
 #ifdef VENSEG_CLI_HAVE_CJSON
-    FILE *f = is_dir(dir) ? fopen("weights/validation-split.json", "rb") : NULL;
+    FILE *f = is_dir(dir) ? fopen(split, "rb") : NULL;
     if (f) {
         char *text = NULL;
         long n = 0;
@@ -85,7 +91,7 @@ static int pick_image(const char *data, char *out, size_t size, const char **why
         *why = "a usgra-seg frame";
         return 0;
     }
-    snprintf(out, size, "examples/data/usgra_femoral_0032.png");
+    snprintf(out, size, "%.900s/usgra_femoral_0032.png", data);
     if (access(out, R_OK) == 0) {
         *why = "examples/data sample: a TRAINING frame of the model, so this one flatters it";
         return 0;
@@ -182,7 +188,7 @@ int vs_cmd_demo(int argc, char **argv)
     char image[4096], seg_out[4096];
     const char *why = "";
     snprintf(seg_out, sizeof seg_out, "%s/image", out);
-    if (pick_image(data, image, sizeof image, &why) == 0) {
+    if (pick_image(data, model_path, image, sizeof image, &why) == 0) {
         printf("== 1. real frame: %s\n   (%s)\n", image, why);
         char *sargv[] = {"segment", "--model", (char *)model_path, "--out", seg_out, "--threads", (char *)threads, image, NULL};
         fflush(stdout);
@@ -190,7 +196,7 @@ int vs_cmd_demo(int argc, char **argv)
         fflush(stdout);
         if (src != VS_EXIT_OK) rc = src;
     } else {
-        printf("== 1. real frame: none found under %s or examples/data; skipped\n", data);
+        printf("== 1. real frame: none found under %s; skipped\n", data);
     }
 
     /* 2. phantom clips */

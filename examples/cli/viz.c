@@ -229,7 +229,7 @@ int vs_plot_render(const vs_plot_data *d, int32_t width, int32_t height, vs_canv
 #undef PY
     if (d->title) vs_canvas_text(out, LEFT, 10, d->title, 2, ink);
     if (d->x_label) vs_canvas_text(out, LEFT + (pw - vs_canvas_text_width(d->x_label, 2)) / 2, height - 20, d->x_label, 2, ink);
-    if (d->y_label) vs_canvas_text(out, 6, TOP - 12, d->y_label, 1, ink);
+    if (d->y_label) vs_canvas_text(out, 6, TOP - 24, d->y_label, 1, ink);
     /* legend, top right */
     const char *names[5] = {"VEIN (SMOOTHED)", "VEIN", "ARTERY", "BASELINE", "MAX COMPRESSION"};
     const uint32_t cols[5] = {vein, vein_raw, artery, base_c, min_c};

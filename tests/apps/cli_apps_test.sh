@@ -124,7 +124,7 @@ step "bench"
 py "import json; j = json.load(open('$work/bench.json')); assert j['latency_ms']['median'] > 0 and j['input'] == [64, 64]"
 
 step "demo"
-"$venseg" demo --model "$model" --out "$work/demo" --data "$work/no-data" --frames 12 --threads 1 | tee "$work/demo.txt"
+"$venseg" demo --model "$model" --out "$work/demo" --data "$data" --frames 12 --threads 1 | tee "$work/demo.txt"
 grep -q "model verdict (normal vein)" "$work/demo.txt" || fail "demo: no verdict for the normal clip"
 grep -q "model verdict (thrombosed vein)" "$work/demo.txt" || fail "demo: no verdict for the thrombosed clip"
 grep -q "a TRAINING frame" "$work/demo.txt" || fail "demo: the examples/data frame must be called a training frame"
