@@ -9,8 +9,8 @@
 #   1. release preset, -Werror: every GoogleTest test, the C99 header tests, the
 #      install + find_package/pkg-config consumer test, the example, and the
 #      PyTorch parity tests (pytest tests/python); with the CUDA backend module
-#      (libvenseg_cuda, ~40 s more) when nvcc and cuDNN are installed: its CPU-side
-#      tests run, its GPU tests skip without a device (benchmarks/cuda/run_on_gpu.sh);
+#      (libvenseg_cuda, ~1 min more) when nvcc and cuDNN are installed: its CPU-side
+#      tests and test_cuda_emulated run, its GPU tests skip without a device;
 #   2. asan-ubsan preset, -Werror: the same minus the tests that load the library
 #      into an uninstrumented process (install consumer, Python);
 #   3. tsan: tests/test_threads.cpp under ThreadSanitizer (build/tsan);
