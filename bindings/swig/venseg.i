@@ -231,6 +231,9 @@ static vs_phantom *vs_phantom_new(const vs_phantom_config *config)
   }
 %}
 
+/* Record getters too (SWIG leaves variable wrappers out of %exception by default). */
+%allowexception;
+
 #if defined(SWIGJAVA)
 %include <enums.swg> /* proper Java enums, as C# has */
 %{
@@ -259,6 +262,10 @@ static void vs_throw(JNIEnv *jenv)
     vs_throw(jenv);
     vs_status = VENSEG_OK;
   }
+%}
+/* No new Java string while that exception is pending (JNI allows only cleanup calls). */
+%typemap(out) char *, const char *, char [ANY] %{
+  if ($1 && !(*jenv)->ExceptionCheck(jenv)) $result = (*jenv)->NewStringUTF(jenv, (const char *)$1);
 %}
 /* The native library is loaded by the JNI class: -Djava.library.path, or the
  * full path in the system property libvenseg.jni. */

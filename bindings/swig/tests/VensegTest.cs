@@ -90,6 +90,10 @@ class VensegTest {
           check(inst.label >= 1 && inst.label <= 2 && inst.meanProbability > 0.5, "instance " + i);
         }
         check(instances == vessel, "instance areas sum to the labelled pixels (" + instances + ")");
+        Instance first = s.instance(0);
+        first.Dispose();
+        fails("VENSEG_E_BAD_STATE", "a disposed record", () => { long a = first.areaPx; });
+        check(s.instanceCount() > 0, "the next call after that error succeeds");
         s.segment(px, w, h, again);
         check(mask.SequenceEqual(again), "gray8 overload gives the same mask");
 

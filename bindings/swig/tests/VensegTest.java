@@ -90,6 +90,10 @@ public class VensegTest {
           check(inst.getLabel() >= 1 && inst.getLabel() <= 2 && inst.getMeanProbability() > 0.5, "instance " + i);
         }
         check(instances == vessel, "instance areas sum to the labelled pixels (" + instances + ")");
+        Instance first = s.instance(0);
+        first.delete();
+        fails("VENSEG_E_BAD_STATE", "a deleted record", () -> first.getAreaPx());
+        check(s.instanceCount() > 0, "the next call after that error succeeds");
         s.segment(px, w, h, again);
         check(java.util.Arrays.equals(mask, again), "gray8 overload gives the same mask");
 
