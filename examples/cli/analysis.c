@@ -320,6 +320,7 @@ static int write_report(const char *path, const report_ctx *c, char *err, size_t
     fputs("<h2>Method, model and versions</h2>\n<table id=\"versions\">\n<tr><th>input</th><td>", f);
     html_text(f, c->o->input);
     fputs("</td></tr>\n<tr><th>model</th><td>", f);
+    if (c->o->use_labels) fputs("<b>none: the clip's own label masks were tracked (--use-labels)</b>; loaded: ", f);
     html_text(f, c->o->model_path);
     fputs(" (", f);
     html_text(f, arch);
@@ -381,6 +382,7 @@ static int write_json(const char *path, const report_ctx *c, int32_t n, const in
     cJSON_AddItemToObject(in, "roi", c->o->roi[2] > 0 ? cJSON_CreateIntArray((const int[]){c->o->roi[0], c->o->roi[1], c->o->roi[2], c->o->roi[3]}, 4) : cJSON_CreateNull());
     cJSON_AddItemToObject(root, "input", in);
     cJSON_AddStringToObject(mod, "path", c->o->model_path);
+    cJSON_AddBoolToObject(mod, "masks_from_labels", c->o->use_labels != 0);
     cJSON_AddStringToObject(mod, "architecture", arch);
     cJSON_AddStringToObject(mod, "encoder", enc);
     cJSON_AddStringToObject(mod, "session", c->session_desc);
@@ -434,6 +436,32 @@ static int write_json(const char *path, const report_ctx *c, int32_t n, const in
 
 /* -------------------------------------------------------------------- run */
 
+/* The <stem>_label.png beside the current PNG frame, into labels (w x h). */
+static int label_mask_of(const vs_reader *rd, uint8_t *labels, int32_t w, int32_t h, char *err, size_t err_size)
+{
+    const char *frame = vs_reader_frame_path(rd);
+    char path[4200], e2[256];
+    vs_png l;
+    if (!frame) {
+        snprintf(err, err_size, "needs a folder of PNG frames with <stem>_label.png masks");
+        return -1;
+    }
+    size_t n = strlen(frame);
+    snprintf(path, sizeof path, "%.*s_label.png", (int)(n > 4 ? n - 4 : n), frame);
+    if (vs_png_read_label(path, &l, e2, sizeof e2) != 0) {
+        snprintf(err, err_size, "%.300s: %.150s", path, e2);
+        return -1;
+    }
+    if (l.width != w || l.height != h) {
+        snprintf(err, err_size, "%.300s: %dx%d, the frame %dx%d", path, l.width, l.height, w, h);
+        vs_png_free(&l);
+        return -1;
+    }
+    memcpy(labels, l.data, (size_t)w * h);
+    vs_png_free(&l);
+    return 0;
+}
+
 static int status_fail(char *err, size_t err_size, const char *what, venseg_status st)
 {
     snprintf(err, err_size, "%s: %s: %s", what, venseg_status_name(st), venseg_last_error());
@@ -483,12 +511,17 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         rc = VS_EXIT_USAGE;
         goto out;
     }
-    if ((st = venseg_options_create(&opt)) || (st = venseg_options_set(opt, VENSEG_OPT_NUM_THREADS, oo.threads)) ||
-        (st = venseg_session_create(model, opt, &ses))) {
+    if (!oo.model_path) oo.model_path = "none";
+    if (!model && !oo.use_labels) {
+        snprintf(err, err_size, "no model");
+        goto out;
+    }
+    if (model && ((st = venseg_options_create(&opt)) || (st = venseg_options_set(opt, VENSEG_OPT_NUM_THREADS, oo.threads)) ||
+                  (st = venseg_session_create(model, opt, &ses)))) {
         rc = status_fail(err, err_size, "session", st);
         goto out;
     }
-    if (oo.roi[2] > 0 && (st = venseg_session_set_roi(ses, oo.roi[0], oo.roi[1], oo.roi[2], oo.roi[3]))) {
+    if (ses && oo.roi[2] > 0 && (st = venseg_session_set_roi(ses, oo.roi[0], oo.roi[1], oo.roi[2], oo.roi[3]))) {
         rc = status_fail(err, err_size, "--roi", st);
         goto out;
     }
@@ -502,7 +535,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         rc = status_fail(err, err_size, "tracker configuration", st);
         goto out;
     }
-    if (oo.spacing_x > 0) venseg_session_set_pixel_spacing(ses, oo.spacing_x, oo.spacing_y);
+    if (ses && oo.spacing_x > 0) venseg_session_set_pixel_spacing(ses, oo.spacing_x, oo.spacing_y);
     if (!(labels = malloc((size_t)w * h))) {
         snprintf(err, err_size, "out of memory");
         goto out;
@@ -524,7 +557,17 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         }
         if (r == 0) break;
         int analysed = pushed % oo.stride == 0;
-        st = venseg_tracker_push_frame(trk, ses, rgb, VENSEG_PIXEL_RGB8, w, h, (int64_t)w * 3, labels, w);
+        if (oo.use_labels) {
+            if (label_mask_of(rd, labels, w, h, e2, sizeof e2) != 0) {
+                vs_progress_end(&bar);
+                snprintf(err, err_size, "--use-labels: %s", e2);
+                rc = VS_EXIT_INPUT;
+                goto out;
+            }
+            st = venseg_tracker_push_labels(trk, labels, w, w, h);
+        } else {
+            st = venseg_tracker_push_frame(trk, ses, rgb, VENSEG_PIXEL_RGB8, w, h, (int64_t)w * 3, labels, w);
+        }
         if (st) {
             vs_progress_end(&bar);
             rc = status_fail(err, err_size, "segmenting a frame", st);
@@ -643,7 +686,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
             res->mp4[0] = '\0';
         }
     }
-    report_ctx rc_ = {&oo, s, model, venseg_session_describe(ses), vs_reader_kind(rd), w, h, pushed, fps, &store,
+    report_ctx rc_ = {&oo, s, model, ses ? venseg_session_describe(ses) : "none (--use-labels)", vs_reader_kind(rd), w, h, pushed, fps, &store,
                       &plot, gif_path, mp4_path, mp4_codec, n, with_artery, with_vein};
     /* CSV */
     path_join(res->csv, sizeof res->csv, oo.out_dir, oo.name, ".csv");

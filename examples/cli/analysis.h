@@ -25,6 +25,7 @@ typedef struct vs_analysis_opts {
     int progress;          /* progress bar mode: 1, 0, -1 (tty) */
     const char *command_line; /* shown in the report */
     const char *note;      /* extra HTML-escaped line in the report (nullable) */
+    int use_labels;        /* PNG folders: track the frames' <stem>_label.png masks, not the model's */
 } vs_analysis_opts;
 
 typedef struct vs_analysis_result {

@@ -38,6 +38,9 @@ static const char analyze_help[] =
     "  --roi X,Y,W,H      segment only this rectangle (e.g. the B-mode sector of a screen)\n"
     "  --max-frames N     stop after N frames\n"
     "  --threads N        compute threads (default 0: all)\n"
+    "  --use-labels       a PNG folder with <stem>_label.png masks (1 artery, 2 vein; e.g.\n"
+    "                     from venseg phantom): track those masks instead of the model's,\n"
+    "                     to check the tracker and the report against ground truth\n"
     "  --no-mp4           do not write the MP4\n"
     "  --progress         draw the progress bar even when stderr is not a terminal\n"
     "  -q, --quiet        print nothing but errors\n"
@@ -115,6 +118,7 @@ int vs_cmd_analyze(int argc, char **argv)
             if (!vs_parse_long(argv[++i], 0, 1024, &lv)) return usage("--threads must be 0..1024, not ", argv[i]);
             o.threads = (int)lv;
         } else if (!strcmp(a, "--no-mp4")) o.mp4 = 0;
+        else if (!strcmp(a, "--use-labels")) o.use_labels = 1;
         else if (!strcmp(a, "--progress")) o.progress = 1;
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
         else if (a[0] == '-' && a[1]) return usage("unknown or incomplete option ", a);
@@ -124,12 +128,14 @@ int vs_cmd_analyze(int argc, char **argv)
     if (!o.input) return usage("no CLIP given", NULL);
     if (quiet) o.progress = 0;
     venseg_model *model = NULL;
-    int rc = vs_load_model(model_path, &model, err, sizeof err);
+    int rc = o.use_labels && !model_path && !vs_default_model(model_buf, sizeof model_buf)
+                 ? VS_EXIT_OK /* the masks come from the clip: no model needed */
+                 : vs_load_model(model_path, &model, err, sizeof err);
     if (rc != VS_EXIT_OK) {
         fprintf(stderr, "venseg analyze: %s\n", err);
         return rc;
     }
-    o.model_path = model_path ? model_path : vs_default_model(model_buf, sizeof model_buf);
+    o.model_path = model_path ? model_path : model ? vs_default_model(model_buf, sizeof model_buf) : NULL;
     join_args(cmd, sizeof cmd, argc, argv);
     o.command_line = cmd;
     vs_analysis_result *r = malloc(sizeof *r);

@@ -54,6 +54,7 @@ struct vs_reader {
     /* frames */
     char *dir;
     char **names;
+    char path[4096]; /* of the current frame */
 #ifdef VENSEG_CLI_HAVE_GIF
     GifFileType *gif;
     uint8_t *saved; /* canvas before a DISPOSE_PREVIOUS frame */
@@ -126,6 +127,7 @@ static int next_frame_png(vs_reader *r, char *err, size_t err_size)
     vs_png png;
     if (r->next >= r->count) return 0;
     snprintf(p, sizeof p, "%s/%s", r->dir, r->names[r->next]);
+    snprintf(r->path, sizeof r->path, "%s", p);
     if (vs_png_read_image(p, &png, e2, sizeof e2) != 0) {
         snprintf(err, err_size, "%s: %s", p, e2);
         return -1;
@@ -420,6 +422,8 @@ const char *vs_reader_kind(const vs_reader *r)
 {
     return r->kind == KIND_VIDEO ? "video" : r->kind == KIND_GIF ? "gif" : "frames";
 }
+
+const char *vs_reader_frame_path(const vs_reader *r) { return r->kind == KIND_FRAMES && r->next > 0 ? r->path : NULL; }
 
 int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size)
 {

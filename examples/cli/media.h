@@ -31,6 +31,8 @@ const char *vs_reader_kind(const vs_reader *r);  /* "video", "gif", "frames" */
 /* Next frame: *rgb points at width * height * 3 bytes owned by the reader, valid until
  * the next call. Returns 1 (a frame), 0 (end), -1 (error, message in err). */
 int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size);
+/* PNG folders: the file of the frame vs_reader_next() returned last; NULL for other kinds. */
+const char *vs_reader_frame_path(const vs_reader *r);
 
 /* Animated GIF writer: 256-colour global palette (rgb: 768 bytes), looping. */
 typedef struct vs_gif_writer vs_gif_writer;

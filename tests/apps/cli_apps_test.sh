@@ -9,6 +9,8 @@
 #   3. analyze reads all three: its outputs exist and agree with each other (the PNG
 #      frames and the lossless grey GIF give the identical CSV; the JSON frame list, the
 #      CSV and the GIF frame count match the clip; --stride halves them);
+#      --use-labels on phantom frames (the ground-truth masks) gives the phantom's verdicts
+#      (normal: compressible; occlusive thrombus: non-compressible at its true percentage);
 #   4. segment: the label PNGs equal `venseg eval --save-pred`'s masks (another code path),
 #      and the JSON areas equal the label pixel counts;
 #   5. bench prints its JSON; demo runs end to end and prints both verdicts;
@@ -98,6 +100,26 @@ assert 'src=\"http' not in html and 'src=\"/' not in html, 'the report must be s
 print('analyze outputs agree')
 "
 
+step "analyze --use-labels: the phantom's ground-truth masks give the phantom's verdicts"
+"$venseg" phantom --frames 40 --seed 2 "$work/normal" -q
+"$venseg" phantom --frames 40 --seed 2 --thrombus full "$work/clot" | tee "$work/clot.txt"
+true_clot=$(sed -n 's/.*true compressibility \([0-9.]*\) %.*/\1/p' "$work/clot.txt")
+for c in normal clot; do
+    "$venseg" analyze --use-labels --spacing 0.15 --fps 30 --no-mp4 --out "$work/truth" "$work/$c" -q
+done
+py "
+import json
+n = json.load(open('$work/truth/normal.json'))['summary']
+c = json.load(open('$work/truth/clot.json'))['summary']
+assert n['verdict'] == 'COMPRESSIBLE' and n['compressibility_percent'] > 95, n
+assert c['verdict'] == 'NON_COMPRESSIBLE', c
+assert abs(c['compressibility_percent'] - $true_clot) < 5, (c['compressibility_percent'], $true_clot)
+assert json.load(open('$work/truth/clot.json'))['model']['masks_from_labels'] is True
+print('ground truth: normal', n['verdict'], round(n['compressibility_percent'], 1), '| thrombosed', c['verdict'],
+      round(c['compressibility_percent'], 1), '(phantom: $true_clot)')
+"
+grep -q 'data-verdict="NON_COMPRESSIBLE"' "$work/truth/clot-report.html" || fail "the report's verdict"
+
 step "segment"
 "$venseg" segment --model "$model" --threads 1 --out "$work/seg" --spacing 0.1 "$data" | tee "$work/seg.txt"
 "$venseg" eval "$model" --images "$data" --labels "$data" --threads 1 --save-pred "$work/pred" -q >/dev/null
@@ -154,6 +176,9 @@ expect 1 "not a readable video" "$venseg" analyze --model "$model" "$work/bad.mp
 expect 2 "lies outside" "$venseg" analyze --model "$model" --roi 100,0,64,64 "$work/clip.gif"
 expect 2 "--stride must be" "$venseg" analyze --model "$model" --stride 0 "$work/clip.gif"
 expect 2 "no CLIP" "$venseg" analyze --model "$model"
+expect 4 "needs a folder of PNG frames" "$venseg" analyze --model "$model" --use-labels "$work/clip.gif"
+rm "$work/normal/frame-0003_label.png"
+expect 4 "frame-0003_label.png" "$venseg" analyze --model "$model" --use-labels --out "$work/truth" "$work/normal"
 expect 2 "unknown or incomplete option --frobnicate" "$venseg" analyze --frobnicate "$work/clip.gif"
 expect 4 "missing.png" "$venseg" segment --model "$model" "$work/missing.png"
 expect 1 "not a PNG" "$venseg" segment --model "$model" --out "$work/seg2" "$work/bad.vseg"
