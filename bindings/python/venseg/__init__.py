@@ -13,6 +13,7 @@ parts work without a built libvenseg.
 """
 
 import importlib
+import importlib.util
 import pkgutil
 
 from .weights import VsegError, VsegFile, read_vseg, write_vseg, build_vseg  # noqa: F401
@@ -28,10 +29,14 @@ _BINDING = None
 
 def __getattr__(name):
     global _BINDING
-    if name.startswith("_"):
+    # submodules (from . import arch) are imported by the import system, not here
+    if name.startswith("_") or importlib.util.find_spec(f"{__name__}.{name}") is not None:
         raise AttributeError(f"module 'venseg' has no attribute {name!r}")
     if _BINDING is None:
-        _BINDING = importlib.import_module("._native", __name__)
+        try:
+            _BINDING = importlib.import_module("._native", __name__)
+        except ImportError as exc:
+            raise AttributeError(f"venseg.{name} needs the compiled binding, which is not available: {exc}") from exc
     if name in _BINDING.__all__:
         return getattr(_BINDING, name)
     raise AttributeError(f"module 'venseg' has no attribute {name!r}")
