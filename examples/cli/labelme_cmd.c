@@ -19,7 +19,9 @@ static const char labelme_help[] =
     "  --label-map MAP  shape labels -> classes, as for venseg eval (default: the class\n"
     "                   names themselves: artery, vein, vessel, ignore, any case)\n"
     "  --size WxH       image size (default: the JSON's imageWidth x imageHeight)\n"
-    "  -h, --help       this help\n";
+    "  -h, --help       this help\n"
+    "\n"
+    "Exit status: 0 ok, 1 the JSON cannot be read or the PNG written, 2 bad command line.\n";
 
 int vs_cmd_labelme(int argc, char **argv)
 {
