@@ -313,9 +313,19 @@ static int write_report(const char *path, const report_ctx *c, char *err, size_t
     }
     free(rgb);
     fputs("</div>\n<p>Overlay: artery red, vein blue (filled, outlined).</p>\n<h2>Overlay clip</h2>\n", f);
-    if (c->gif_path) {
+    FILE *gf = c->gif_path ? fopen(c->gif_path, "rb") : NULL;
+    long gif_size = gf && fseek(gf, 0, SEEK_END) == 0 ? ftell(gf) : -1;
+    if (gf) fclose(gf);
+    if (gif_size > 0 && gif_size <= 24L << 20) { /* larger ones would make the report unwieldy */
         html_file(f, "overlay", "overlay clip", c->gif_path, "image/gif", c->store->width);
         fputs("\n", f);
+    } else if (gif_size > 0) {
+        const char *b = strrchr(c->gif_path, '/');
+        fputs("<p id=\"overlay\">The overlay clip is too large to embed: <a href=\"", f);
+        html_text(f, b ? b + 1 : c->gif_path);
+        fputs("\">", f);
+        html_text(f, b ? b + 1 : c->gif_path);
+        fputs("</a> beside this report.</p>\n", f);
     }
     fputs("<h2>Method, model and versions</h2>\n<table id=\"versions\">\n<tr><th>input</th><td>", f);
     html_text(f, c->o->input);
@@ -478,7 +488,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     venseg_tracker *trk = NULL;
     venseg_options *opt = NULL;
     frames_store store = {0};
-    uint8_t *labels = NULL;
+    uint8_t *labels = NULL, *full_index = NULL;
     vs_canvas plot = {0};
     int32_t *fi = NULL;
     double *curve[6] = {NULL};
@@ -540,7 +550,14 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         snprintf(err, err_size, "out of memory");
         goto out;
     }
-    store.width = w, store.height = h;
+    /* overlay frames are kept for the GIF, MP4 and key frames: reduced to <= 640 px so a long
+     * clip fits in memory */
+    int shrink = (w > h ? w : h) > 640 ? ((w > h ? w : h) + 639) / 640 : 1;
+    store.width = w / shrink, store.height = h / shrink;
+    if (shrink > 1 && !(full_index = malloc((size_t)w * h))) {
+        snprintf(err, err_size, "out of memory");
+        goto out;
+    }
     int total = vs_reader_frame_count(rd);
     if (oo.max_frames > 0 && (total == 0 || total > oo.max_frames)) total = oo.max_frames;
     vs_progress bar;
@@ -574,14 +591,21 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
             goto out;
         }
         if (analysed) {
-            uint8_t *idx = malloc((size_t)w * h);
+            uint8_t *idx = malloc((size_t)store.width * store.height);
             if (!idx || store_add(&store, idx, pushed) != 0) {
                 free(idx);
                 vs_progress_end(&bar);
                 snprintf(err, err_size, "out of memory after %d frames", pushed);
                 goto out;
             }
-            vs_overlay_index(rgb, labels, w, h, idx);
+            if (shrink == 1) {
+                vs_overlay_index(rgb, labels, w, h, idx);
+            } else {
+                vs_overlay_index(rgb, labels, w, h, full_index);
+                for (int32_t y = 0; y < store.height; y++)
+                    for (int32_t x = 0; x < store.width; x++)
+                        idx[(size_t)y * store.width + x] = full_index[(size_t)y * shrink * w + (size_t)x * shrink];
+            }
             venseg_track_frame tf = {.struct_size = sizeof tf};
             if (venseg_tracker_frame(trk, -1, &tf) == VENSEG_OK) with_artery += tf.artery_present, with_vein += tf.vein_present;
         }
@@ -652,7 +676,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     if (vs_media_have_gif()) {
         vs_gif_writer *g = NULL;
         path_join(res->gif, sizeof res->gif, oo.out_dir, oo.name, "-overlay.gif");
-        if (vs_gif_open(res->gif, w, h, vs_overlay_palette(), &g, e2, sizeof e2) != 0) {
+        if (vs_gif_open(res->gif, store.width, store.height, vs_overlay_palette(), &g, e2, sizeof e2) != 0) {
             snprintf(err, err_size, "%s", e2);
             goto out;
         }
@@ -671,10 +695,10 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     if (oo.mp4 && vs_media_have_video()) {
         vs_mp4_writer *m = NULL;
         path_join(res->mp4, sizeof res->mp4, oo.out_dir, oo.name, "-overlay.mp4");
-        uint8_t *rgb = malloc((size_t)w * h * 3);
-        int ok = rgb && vs_mp4_open(res->mp4, w, h, fps > 0 ? fps / oo.stride : 10, &m, &mp4_codec, e2, sizeof e2) == 0;
+        uint8_t *rgb = malloc((size_t)store.width * store.height * 3);
+        int ok = rgb && vs_mp4_open(res->mp4, store.width, store.height, fps > 0 ? fps / oo.stride : 10, &m, &mp4_codec, e2, sizeof e2) == 0;
         for (int32_t i = 0; ok && i < store.n; i++) {
-            vs_index_to_rgb(store.index[i], (size_t)w * h, rgb);
+            vs_index_to_rgb(store.index[i], (size_t)store.width * store.height, rgb);
             ok = vs_mp4_add(m, rgb, e2, sizeof e2) == 0;
         }
         if (m && vs_mp4_close(m, e2, sizeof e2) != 0) ok = 0;
@@ -722,6 +746,7 @@ out:
     free(fi);
     vs_canvas_free(&plot);
     free(labels);
+    free(full_index);
     store_free(&store);
     venseg_tracker_free(trk);
     venseg_tracker_config_free(cfg);
