@@ -129,6 +129,7 @@ int main(int argc, char **argv)
             const long r = rss_kib();
             printf("%s\n    {\"frame\": %ld, \"rss_kib\": %ld, \"elapsed_s\": %.3f}", i + 1 == sample ? "" : ",", i + 1, r,
                    now_s() - t0);
+            fflush(stdout); /* the curve so far is there to read during a long run */
             if (i + 1 >= warmup && rss_warm < 0) rss_warm = r;
             if (i + 1 >= warmup && r > rss_max_after) rss_max_after = r;
             rss_end = r;
