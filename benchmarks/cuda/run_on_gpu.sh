@@ -8,7 +8,8 @@
 #   2. checks that libvenseg.so needs no CUDA library (readelf);
 #   3. runs tests/test_cuda (fp32 logits vs the reference backend <= 1e-3 on the tiny and
 #      the shipped model, fp16 and TF32 masks vs fp32 Dice >= 0.99, batch, CUDA-graph
-#      replay, device selection) and tests/test_api;
+#      replay, device selection), benchmarks/cuda/dice_real.py (fp16 and TF32 masks against
+#      fp32 on real frames, Dice >= 0.99 per class) and tests/test_api;
 #   4. benchmarks the shipped ResUNet-34 at 256 x 256 (bench_cuda): batch-1 latency and
 #      batch-64 throughput in fp32, TF32 and fp16, and PyTorch on the same GPU when the
 #      Python there has torch with CUDA (benchmarks/cuda/torch_cuda.py);
@@ -66,6 +67,12 @@ readelf -d build/gpu/libvenseg_cuda.so.1 | grep NEEDED
 log "tests/test_cuda"
 timeout 240 build/gpu/tests/test_cuda --gtest_output=json:"$raw/test_cuda.json" 2>&1 | tee "$raw/test_cuda.log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
+log "fp16 / TF32 masks against fp32 on real frames (benchmarks/cuda/dice_real.py)"
+py=/usr/bin/python3
+[[ -x $py ]] || py=python3
+timeout 150 "$py" benchmarks/cuda/dice_real.py build/gpu/libvenseg.so.1 weights/resunet34.vseg --max-images 60 \
+    | tee "$raw/dice_real.json"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 log "tests/test_api"
 (cd build/gpu/tests && timeout 60 ./test_api --gtest_brief=1) 2>&1 | tail -n 20 | tee "$raw/test_api.log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
@@ -80,8 +87,6 @@ for prec in fp32 tf32 fp16; do
 done
 
 log "PyTorch on the same GPU"
-py=/usr/bin/python3
-[[ -x $py ]] || py=python3
 timeout 150 "$py" benchmarks/cuda/torch_cuda.py "$model" --iters 30 | tee "$raw/torch.json" \
     || echo '{"skipped": "torch_cuda.py failed or timed out"}' >"$raw/torch.json"
 

@@ -38,7 +38,8 @@ def main():
     except OSError:
         commit = ""
     out = {"device": a.gpu, "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-           "commit": commit, "libvenseg": [], "pytorch": load(raw / "torch.json")}
+           "commit": commit, "libvenseg": [], "pytorch": load(raw / "torch.json"),
+           "dice_real_frames": load(raw / "dice_real.json")}
     for f in sorted(raw.glob("bench-*.json")):
         out["libvenseg"].append(load(f))
 
@@ -88,7 +89,15 @@ def main():
     for p in out["parity_fp32"]:
         md.append(f"- fp32 vs reference {p['shape']}: max |delta logit| {p['max_abs_diff']:.3g} (limit 1e-3)")
     for d in out["dice_vs_fp32"]:
-        md.append(f"- {d['precision']} vs fp32 masks, class {d['class']}: Dice {d['dice']:.5f} (limit 0.99)")
+        md.append(f"- phantom frames, {d['precision']} vs fp32 masks, class {d['class']}: Dice {d['dice']:.5f} "
+                  f"(limit 0.99)")
+    real = out["dice_real_frames"]
+    for d in real.get("dice_vs_fp32", []):
+        dice = "n/a" if d["dice"] is None else f"{d['dice']:.5f}"
+        md.append(f"- {real['frames']} real frames, {d['precision']} vs fp32 masks, class {d['class']}: Dice {dice} "
+                  f"over {d['fp32_px']} px{'' if d['judged'] else ' (too few px: not judged)'}")
+    if "error" in real:
+        md.append(f"- real frames: {real['error']}")
     t = out["targets"]
     md.append(f"- target fp16 batch 1 <= {TARGET_B1_MS} ms: {t['fp16_batch1_median_ms']} ms, "
               f"{'met' if t['fp16_batch1_met'] else 'NOT met'}")
@@ -101,7 +110,8 @@ def main():
     gpu_skipped = "TinyModelFp32MatchesReference" in out["tests"]["skipped"]  # the backend did not run
     if gpu_skipped:
         print("the GPU tests skipped: the CUDA backend is not usable here (see test_cuda.log)")
-    return 1 if out["tests"]["failed"] or not cases or gpu_skipped else 0
+    real_failed = real.get("pass") is False or "error" in real
+    return 1 if out["tests"]["failed"] or not cases or gpu_skipped or real_failed else 0
 
 
 if __name__ == "__main__":
