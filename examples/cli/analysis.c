@@ -102,20 +102,6 @@ static void path_join(char *out, size_t size, const char *dir, const char *name,
     snprintf(out, size, "%s/%s%s", dir, name, suffix);
 }
 
-static void stem_of(const char *path, char *out, size_t size)
-{
-    size_t len = strlen(path);
-    while (len > 1 && path[len - 1] == '/') len--; /* a folder given with a trailing slash */
-    const char *end = path + len, *slash = end;
-    while (slash > path && slash[-1] != '/') slash--;
-    const char *dot = NULL;
-    for (const char *p = slash; p < end; p++)
-        if (*p == '.') dot = p;
-    if (!dot || dot == slash) dot = end;
-    snprintf(out, size, "%.*s", (int)(dot - slash), slash);
-    if (!*out) snprintf(out, size, "clip");
-}
-
 /* -------------------------------------------------------------------- HTML */
 
 static void html_text(FILE *f, const char *s)
@@ -502,7 +488,8 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     return VS_EXIT_UNAVAILABLE;
 #endif
     if (!oo.name || !*oo.name) {
-        stem_of(oo.input, name, sizeof name);
+        vs_stem(oo.input, name, sizeof name);
+        if (!*name) snprintf(name, sizeof name, "clip");
         oo.name = name;
     }
     if (oo.stride < 1) oo.stride = 1;

@@ -39,6 +39,12 @@ int vs_parse_long(const char *s, long lo, long hi, long *out);
 int vs_parse_double(const char *s, double lo, double hi, double *out);
 int vs_parse_spacing(const char *s, double *x, double *y); /* "MM" or "MMX,MMY", > 0 */
 int vs_parse_roi(const char *s, int32_t roi[4]);        /* "X,Y,W,H" */
+int vs_cmp_str(const void *a, const void *b);           /* qsort of char * by strcmp */
+int vs_has_ext(const char *name, const char *ext);       /* name ends with ext (any case) */
+void vs_stem(const char *path, char *out, size_t size);  /* "a/b/c.png" -> "c"; "a/frames/" -> "frames" */
+/* The PNG images of a folder (not *_label.png), sorted by name: *names (malloc'ed, each
+ * malloc'ed), *count. 0, or -1 with a message (no folder, no images). */
+int vs_list_frames(const char *dir, char ***names, int *count, char *err, size_t err_size);
 /* 0 if path can be opened for reading, else -1 with "PATH: reason" in err. */
 int vs_check_readable(const char *path, char *err, size_t err_size);
 /* Makes a folder and its parents (like mkdir -p). 0 or -1 with a message. */

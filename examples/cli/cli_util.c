@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,4 +181,56 @@ int vs_load_model(const char *path, venseg_model **model, char *err, size_t err_
         return VS_EXIT_ERROR;
     }
     return VS_EXIT_OK;
+}
+
+int vs_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int vs_has_ext(const char *name, const char *ext)
+{
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && strcasecmp(name + n - e, ext) == 0;
+}
+
+void vs_stem(const char *path, char *out, size_t size)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    size_t n = strlen(buf);
+    while (n > 1 && (buf[n - 1] == '/' || buf[n - 1] == '\\')) buf[--n] = '\0'; /* "frames/" */
+    const char *name = buf, *slash = strrchr(buf, '/'), *bs = strrchr(buf, '\\');
+    if (bs && (!slash || bs > slash)) slash = bs;
+    if (slash) name = slash + 1;
+    snprintf(out, size, "%s", name);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = '\0';
+}
+
+int vs_list_frames(const char *dir, char ***names, int *count, char *err, size_t err_size)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+    *names = NULL, *count = 0;
+    if (!d) {
+        snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !vs_has_ext(e->d_name, ".png") || vs_has_ext(e->d_name, "_label.png")) continue;
+        if ((size_t)*count == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nl = realloc(*names, cap * sizeof *nl);
+            if (!nl) break;
+            *names = nl;
+        }
+        if (!((*names)[*count] = strdup(e->d_name))) break;
+        (*count)++;
+    }
+    closedir(d);
+    if (*count == 0) {
+        snprintf(err, err_size, "%s: no PNG images in the folder", dir);
+        return -1;
+    }
+    qsort(*names, (size_t)*count, sizeof **names, vs_cmp_str);
+    return 0;
 }

@@ -256,10 +256,7 @@ int vs_cmd_demo(int argc, char **argv)
         int src = vs_cmd_segment(8, sargv);
         fflush(stdout);
         char pred[4096], stem_buf[512];
-        const char *b = strrchr(image, '/');
-        snprintf(stem_buf, sizeof stem_buf, "%.500s", b ? b + 1 : image);
-        char *dot = strrchr(stem_buf, '.');
-        if (dot) *dot = '\0';
+        vs_stem(image, stem_buf, sizeof stem_buf);
         snprintf(pred, sizeof pred, "%.3000s/%.500s-labels.png", seg_out, stem_buf);
         if (src == VS_EXIT_OK) print_dice(image, pred);
         if (src != VS_EXIT_OK) rc = src;

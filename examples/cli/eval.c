@@ -158,18 +158,11 @@ static void strlist_free(strlist *l)
     memset(l, 0, sizeof *l);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static int strlist_find(const strlist *l, const char *s)
 {
-    char *const *hit = l->n ? bsearch(&s, l->v, l->n, sizeof *l->v, cmp_str) : NULL;
+    char *const *hit = l->n ? bsearch(&s, l->v, l->n, sizeof *l->v, vs_cmp_str) : NULL;
     return hit ? (int)(hit - l->v) : -1;
-}
-
-static int has_ext(const char *name, const char *ext)
-{
-    size_t n = strlen(name), e = strlen(ext);
-    return n > e && strcasecmp(name + n - e, ext) == 0;
 }
 
 static int is_file(const char *path)
@@ -192,7 +185,7 @@ static int list_dir(const char *dir, const char *ext1, const char *ext2, strlist
         path_fmt(path, sizeof path, "%s/%s", dir, e->d_name);
         if (!is_file(path))
             continue;
-        if (has_ext(e->d_name, ext1) || (ext2 && has_ext(e->d_name, ext2))) {
+        if (vs_has_ext(e->d_name, ext1) || (ext2 && vs_has_ext(e->d_name, ext2))) {
             if (strlist_add(out, e->d_name) != 0) {
                 closedir(d);
                 return -1;
@@ -204,23 +197,10 @@ static int list_dir(const char *dir, const char *ext1, const char *ext2, strlist
     }
     closedir(d);
     if (out->n)
-        qsort(out->v, out->n, sizeof *out->v, cmp_str);
+        qsort(out->v, out->n, sizeof *out->v, vs_cmp_str);
     if (other && other->n)
-        qsort(other->v, other->n, sizeof *other->v, cmp_str);
+        qsort(other->v, other->n, sizeof *other->v, vs_cmp_str);
     return 0;
-}
-
-static void stem_of(const char *name, char *out, size_t size)
-{
-    const char *slash = strrchr(name, '/'), *bs = strrchr(name, '\\'), *dot;
-    if (bs && (!slash || bs > slash))
-        slash = bs;
-    if (slash)
-        name = slash + 1;
-    snprintf(out, size, "%s", name);
-    dot = strrchr(out, '.');
-    if (dot && dot != out)
-        out[dot - out] = '\0';
 }
 
 /* ------------------------------------------------------------------ scoring */
@@ -627,7 +607,7 @@ int vs_cmd_eval(int argc, char **argv)
         for (size_t i = 0; i < images.n; i++) {
             char stem[PATH_MAX], base[PATH_MAX];
             size_t sl;
-            stem_of(images.v[i], stem, sizeof stem);
+            vs_stem(images.v[i], stem, sizeof stem);
             sl = strlen(stem);
             if (sl > 6 && strcmp(stem + sl - 6, "_label") == 0) {
                 path_fmt(base, sizeof base, "%.*s.png", (int)(sl - 6), stem);
@@ -646,16 +626,16 @@ int vs_cmd_eval(int argc, char **argv)
     /* JSON labels whose stem is not an image's: match by their imagePath. */
     for (size_t j = 0; j < label_files.n; j++) {
         char stem[PATH_MAX], ip[PATH_MAX], ipstem[PATH_MAX], img[PATH_MAX];
-        if (!has_ext(label_files.v[j], ".json"))
+        if (!vs_has_ext(label_files.v[j], ".json"))
             continue;
-        stem_of(label_files.v[j], stem, sizeof stem);
+        vs_stem(label_files.v[j], stem, sizeof stem);
         path_fmt(img, sizeof img, "%s.png", stem);
         if (strlist_find(&images, img) >= 0)
             continue;
         path_fmt(path, sizeof path, "%s/%s", o.labels, label_files.v[j]);
         if (vs_labelme_image_path(path, ip, sizeof ip, err, sizeof err) != 0 || ip[0] == '\0')
             continue;
-        stem_of(ip, ipstem, sizeof ipstem);
+        vs_stem(ip, ipstem, sizeof ipstem);
         if (strlist_add(&json_stems, ipstem) != 0 || strlist_add(&json_names, label_files.v[j]) != 0)
             goto oom;
     }
@@ -685,7 +665,7 @@ int vs_cmd_eval(int argc, char **argv)
             double t0, ms;
             venseg_status st;
 
-            stem_of(images.v[i], stem, sizeof stem);
+            vs_stem(images.v[i], stem, sizeof stem);
             path_fmt(path, sizeof path, "%s/%s", o.images, images.v[i]);
             {
                 const char *cands[3] = {"%s.png", "%s_label.png", "%s.json"};

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "png_io.h"
 
 #ifdef VENSEG_CLI_HAVE_GIF
@@ -70,41 +71,9 @@ struct vs_reader {
 #endif
 };
 
-static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static int ends_with_png(const char *s)
-{
-    size_t n = strlen(s);
-    return n > 4 && (strcmp(s + n - 4, ".png") == 0 || strcmp(s + n - 4, ".PNG") == 0);
-}
-
 static int open_frames(vs_reader *r, const char *path, char *err, size_t err_size)
 {
-    DIR *d = opendir(path);
-    struct dirent *e;
-    size_t cap = 0;
-    if (!d) {
-        snprintf(err, err_size, "%s: cannot open the folder: %s", path, strerror(errno));
-        return -1;
-    }
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !ends_with_png(e->d_name) || strstr(e->d_name, "_label.png"))
-            continue;
-        if ((size_t)r->count == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **n = realloc(r->names, cap * sizeof *n);
-            if (!n) break;
-            r->names = n;
-        }
-        if (!(r->names[r->count] = strdup(e->d_name))) break;
-        r->count++;
-    }
-    closedir(d);
-    if (r->count == 0) {
-        snprintf(err, err_size, "%s: no PNG frames in the folder", path);
-        return -1;
-    }
-    qsort(r->names, (size_t)r->count, sizeof *r->names, cmp_name);
+    if (vs_list_frames(path, &r->names, &r->count, err, err_size) != 0) return -1;
     r->dir = strdup(path);
     /* the first frame fixes the size */
     char p[4096];

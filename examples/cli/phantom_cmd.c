@@ -42,12 +42,6 @@ static int usage(const char *msg, const char *arg)
     return VS_EXIT_USAGE;
 }
 
-static int has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
-
 int vs_cmd_phantom(int argc, char **argv)
 {
     const char *out = NULL;
@@ -134,7 +128,7 @@ int vs_cmd_phantom(int argc, char **argv)
     size_t px = (size_t)w * h;
     uint8_t *grey = malloc(px), *labels = malloc(px), *rgb = malloc(px * 3), palette[768];
     char err[1024], path[4096];
-    int rc = VS_EXIT_ERROR, kind = has_suffix(out, ".gif") ? 1 : (strchr(strrchr(out, '/') ? strrchr(out, '/') : out, '.') ? 2 : 0);
+    int rc = VS_EXIT_ERROR, kind = vs_has_ext(out, ".gif") ? 1 : (strchr(strrchr(out, '/') ? strrchr(out, '/') : out, '.') ? 2 : 0);
     vs_gif_writer *g = NULL;
     vs_mp4_writer *m = NULL;
     if (!grey || !labels || !rgb) goto out;

@@ -44,14 +44,6 @@ static int usage(const char *msg, const char *arg)
     return VS_EXIT_USAGE;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Adds the path, or a folder's PNG images (sorted). */
 static int collect(const char *path, char ***list, int *n, int *cap, char *err, size_t err_size)
 {
@@ -60,36 +52,24 @@ static int collect(const char *path, char ***list, int *n, int *cap, char *err, 
         snprintf(err, err_size, "%s: %s", path, strerror(errno));
         return -1;
     }
-    int first = *n;
     if (S_ISDIR(sb.st_mode)) {
-        DIR *d = opendir(path);
-        struct dirent *e;
-        if (!d) {
-            snprintf(err, err_size, "%s: %s", path, strerror(errno));
-            return -1;
-        }
-        while ((e = readdir(d)) != NULL) {
-            if (e->d_name[0] == '.' || !ends_with(e->d_name, ".png") || ends_with(e->d_name, "_label.png")) continue;
-            char *p = malloc(strlen(path) + strlen(e->d_name) + 2);
-            if (!p) break;
-            sprintf(p, "%s/%s", path, e->d_name);
+        char **names;
+        int k;
+        if (vs_list_frames(path, &names, &k, err, err_size) != 0) return -1;
+        for (int i = 0; i < k; i++) {
+            char *p = malloc(strlen(path) + strlen(names[i]) + 2);
+            if (p) sprintf(p, "%s/%s", path, names[i]);
+            free(names[i]);
             if (*n == *cap) {
                 *cap = *cap ? 2 * *cap : 32;
                 char **nl = realloc(*list, (size_t)*cap * sizeof *nl);
-                if (!nl) {
-                    free(p);
-                    break;
-                }
-                *list = nl;
+                if (!nl) *cap = *n;
+                else *list = nl;
             }
-            (*list)[(*n)++] = p;
+            if (p && *n < *cap) (*list)[(*n)++] = p;
+            else free(p);
         }
-        closedir(d);
-        qsort(*list + first, (size_t)(*n - first), sizeof **list, cmp_str);
-        if (*n == first) {
-            snprintf(err, err_size, "%s: no PNG images in the folder", path);
-            return -1;
-        }
+        free(names);
         return 0;
     }
     if (*n == *cap) {
@@ -100,15 +80,6 @@ static int collect(const char *path, char ***list, int *n, int *cap, char *err, 
     }
     (*list)[(*n)++] = strdup(path);
     return 0;
-}
-
-static void stem(const char *path, char *out, size_t size)
-{
-    const char *b = strrchr(path, '/');
-    b = b ? b + 1 : path;
-    snprintf(out, size, "%s", b);
-    char *dot = strrchr(out, '.');
-    if (dot && dot != out) *dot = '\0';
 }
 
 int vs_cmd_segment(int argc, char **argv)
@@ -223,7 +194,7 @@ int vs_cmd_segment(int argc, char **argv)
         }
         vs_overlay_index(rgb, labels, w, h, idx);
         vs_index_to_rgb(idx, px, rgb);
-        stem(inputs[k], name, sizeof name);
+        vs_stem(inputs[k], name, sizeof name);
         cJSON *it = cJSON_CreateObject(), *areas = cJSON_CreateObject(), *inst = cJSON_CreateArray();
         cJSON_AddStringToObject(it, "file", inputs[k]);
         cJSON_AddNumberToObject(it, "width", w);
