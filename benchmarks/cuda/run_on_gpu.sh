@@ -3,7 +3,8 @@
 #
 #   bash benchmarks/cuda/run_on_gpu.sh
 #
-#   1. builds libvenseg + the module with -DVENSEG_WITH_CUDA=ON (-Werror) in build/gpu,
+#   1. builds libvenseg + the module with -DVENSEG_WITH_CUDA=ON (-Werror) in build/gpu
+#      ($VENSEG_GPU_BUILD),
 #      for the GPU's own architecture;
 #   2. checks that libvenseg.so needs no CUDA library (readelf);
 #   3. runs tests/test_cuda (fp32 logits vs the reference backend <= 1e-3 on the tiny and
@@ -23,6 +24,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 start=$SECONDS
 log() { printf '\n=== [%3ds] %s\n' $((SECONDS - start)) "$*"; }
 status=0
+b=${VENSEG_GPU_BUILD:-build/gpu} # build directory
 
 log "device"
 nvidia-smi || echo "nvidia-smi failed"
@@ -34,13 +36,20 @@ raw=$res/cuda-$slug
 mkdir -p "$raw"
 echo "gpu: ${gpu:-?} (compute capability ${cap:-?}); results: $res"
 nvcc --version | tail -n 2 || true
+# the static CUDA runtime needs a driver of at least its own major version
+drv_cuda=$(nvidia-smi 2>/dev/null | sed -n 's/.*CUDA Version: *\([0-9]*\)\..*/\1/p' | head -n 1)
+nvcc_major=$(nvcc --version 2>/dev/null | sed -n 's/.*release \([0-9]*\)\..*/\1/p' | head -n 1)
+if [[ -n $drv_cuda && -n $nvcc_major && $drv_cuda -lt $nvcc_major ]]; then
+    echo "WARNING: the driver supports CUDA $drv_cuda, the toolkit is CUDA $nvcc_major: the module will report"
+    echo "         cudaErrorInsufficientDriver; build with a CUDA $drv_cuda toolkit (CUDACXX=...) instead"
+fi
 
-log "configure + build (build/gpu)"
+log "configure + build ($b)"
 archs=()
 [[ $cap =~ ^[0-9]+$ ]] && archs=(-DCMAKE_CUDA_ARCHITECTURES="$cap")
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
-if ! cmake -S . -B build/gpu "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DVENSEG_WITH_CUDA=ON -DVENSEG_WERROR=ON \
+if ! cmake -S . -B "$b" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DVENSEG_WITH_CUDA=ON -DVENSEG_WERROR=ON \
         -DVENSEG_BUILD_TESTS=ON -DVENSEG_BUILD_EXAMPLES=OFF -DVENSEG_BUILD_BENCHMARKS=ON "${archs[@]}" \
         >"$raw/configure.log" 2>&1; then
     cat "$raw/configure.log"
@@ -48,7 +57,7 @@ if ! cmake -S . -B build/gpu "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DVENSEG_WIT
     exit 1
 fi
 tail -n 3 "$raw/configure.log"
-if ! timeout 300 cmake --build build/gpu --parallel "$(nproc)" --target venseg venseg_cuda test_cuda test_api bench_cuda \
+if ! timeout 300 cmake --build "$b" --parallel "$(nproc)" --target venseg venseg_cuda test_cuda test_api bench_cuda \
         >"$raw/build.log" 2>&1; then
     tail -n 60 "$raw/build.log"
     echo "FAILED: build"
@@ -57,32 +66,32 @@ fi
 echo "built in $((SECONDS - start)) s"
 
 log "libvenseg.so needs no CUDA library"
-readelf -d build/gpu/libvenseg.so.1 | grep NEEDED | tee "$raw/needed.txt"
+readelf -d "$b"/libvenseg.so.1 | grep NEEDED | tee "$raw/needed.txt"
 if grep -Eq 'cudart|cudnn|libcuda|cublas' "$raw/needed.txt"; then
     echo "FAILED: libvenseg.so links a CUDA library"
     status=1
 fi
-readelf -d build/gpu/libvenseg_cuda.so.1 | grep NEEDED
+readelf -d "$b"/libvenseg_cuda.so.1 | grep NEEDED
 
 log "tests/test_cuda"
-timeout 240 build/gpu/tests/test_cuda --gtest_output=json:"$raw/test_cuda.json" 2>&1 | tee "$raw/test_cuda.log"
+timeout 240 "$b"/tests/test_cuda --gtest_output=json:"$raw/test_cuda.json" 2>&1 | tee "$raw/test_cuda.log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 log "fp16 / TF32 masks against fp32 on real frames (benchmarks/cuda/dice_real.py)"
 py=/usr/bin/python3
 [[ -x $py ]] || py=python3
-timeout 150 "$py" benchmarks/cuda/dice_real.py build/gpu/libvenseg.so.1 weights/resunet34.vseg --max-images 60 \
+timeout 150 "$py" benchmarks/cuda/dice_real.py "$b"/libvenseg.so.1 weights/resunet34.vseg --max-images 60 \
     | tee "$raw/dice_real.json"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 log "tests/test_api"
-(cd build/gpu/tests && timeout 60 ./test_api --gtest_brief=1) 2>&1 | tail -n 20 | tee "$raw/test_api.log"
+(cd "$b"/tests && timeout 60 ./test_api --gtest_brief=1) 2>&1 | tail -n 20 | tee "$raw/test_api.log"
 [[ ${PIPESTATUS[0]} -eq 0 ]] || status=1
 
 log "bench_cuda: shipped ResUNet-34, 256 x 256"
 model=weights/resunet34.vseg
 for prec in fp32 tf32 fp16; do
-    timeout 60 build/gpu/benchmarks/bench_cuda "$model" --precision "$prec" --batch 1 --iters 200 --warmup 20 \
+    timeout 60 "$b"/benchmarks/bench_cuda "$model" --precision "$prec" --batch 1 --iters 200 --warmup 20 \
         | tee "$raw/bench-$prec-b1.json"
-    timeout 90 build/gpu/benchmarks/bench_cuda "$model" --precision "$prec" --batch 64 --iters 20 --warmup 3 \
+    timeout 90 "$b"/benchmarks/bench_cuda "$model" --precision "$prec" --batch 64 --iters 20 --warmup 3 \
         | tee "$raw/bench-$prec-b64.json"
 done
 
@@ -95,8 +104,8 @@ python3 benchmarks/cuda/summarize.py "$raw" "$res/cuda-$slug" --gpu "${gpu:-unkn
 
 if ((SECONDS - start < 240)); then
     log "whole suite with AUTO on the GPU"
-    if timeout 90 cmake --build build/gpu --parallel "$(nproc)" >"$raw/build-all.log" 2>&1; then
-        (cd build/gpu && timeout 110 ctest --parallel 4 -LE 'python|install|memcheck|fuzz' 2>&1) | tail -n 25 |
+    if timeout 90 cmake --build "$b" --parallel "$(nproc)" >"$raw/build-all.log" 2>&1; then
+        (cd "$b" && timeout 110 ctest --parallel 4 -LE 'python|install|memcheck|fuzz' 2>&1) | tail -n 25 |
             tee "$raw/ctest.log"
     else
         tail -n 30 "$raw/build-all.log"
