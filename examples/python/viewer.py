@@ -15,7 +15,7 @@ A research tool, not a medical device: the verdict is decision support.
 
 --selftest OUTDIR (with CLIP) drives the window itself (open -> play to the end -> save
 GIF), takes a screenshot (OUTDIR/viewer.png) and writes OUTDIR/selftest.json; the test
-tests/viewer_test.sh runs it under Xvfb.
+tests/apps/viewer_test.sh runs it under Xvfb.
 
 Needs: the venseg package (bindings/python, with its compiled cffi extension), numpy,
 Pillow (GIF reading/writing, PNG frames, the screenshot), Tk (Debian python3-tk), and the
