@@ -132,4 +132,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (OSError, RuntimeError) as e:  # no library, no device: a JSON answer all the same
+        print(json.dumps({"error": str(e), "pass": False}))
+        sys.exit(1)
