@@ -120,6 +120,21 @@ print('ground truth: normal', n['verdict'], round(n['compressibility_percent'], 
 "
 grep -q 'data-verdict="NON_COMPRESSIBLE"' "$work/truth/clot-report.html" || fail "the report's verdict"
 
+step "analyze a real video (FloWave brachial cine, FFmpeg decoding)"
+video=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/../shared/data/flowave-brachial-video/video/DemoBMode.mov
+if [[ -r $video ]]; then
+    "$venseg" analyze --model "$model" --threads 1 --max-frames 12 --stride 3 --out "$work/video" "$video" -q
+    [[ $(frames_of "$work/video/DemoBMode-overlay.gif") == "640,480,4" ]] \
+        || fail "video overlay: $(frames_of "$work/video/DemoBMode-overlay.gif")"
+    py "
+import json
+j = json.load(open('$work/video/DemoBMode.json'))['input']
+assert j['kind'] == 'video' and j['frames_read'] == 12 and abs(j['fps'] - 29.97) < 0.01, j
+"
+else
+    echo "SKIP: $video not present (../shared/data): the real-video case is not run"
+fi
+
 step "segment"
 "$venseg" segment --model "$model" --threads 1 --out "$work/seg" --spacing 0.1 "$data" | tee "$work/seg.txt"
 "$venseg" eval "$model" --images "$data" --labels "$data" --threads 1 --save-pred "$work/pred" -q >/dev/null
