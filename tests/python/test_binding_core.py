@@ -197,7 +197,7 @@ def test_session_reports_what_it_runs(tiny):
     with vn.Session(tiny, options=opts) as s:
         assert s.threads == 2
     with vn.Session(tiny, options={vn.OPT_NUM_THREADS: 1, "min_instance_area": 4}) as s:
-        assert s.get("min_instance_area") == 4
+        assert s.get("min_instance_area") == 4 and s.threads == 1
     if "cuda" not in vn.build_info()["backends"]:
         _raises("VENSEG_E_UNSUPPORTED", vn.Session, tiny, backend="cuda")
 

@@ -87,6 +87,7 @@ def test_tracker_config_defaults_bounds_and_site():
     assert _status(vn.TrackerConfig.bounds, 999) == "VENSEG_E_INVALID_ARGUMENT"
     with pytest.raises(ValueError):
         cfg["no_such_key"] = 1
+    assert _status(cfg.set, "frame_rate", "fast") == "VENSEG_E_INVALID_ARGUMENT"
     assert cfg.site == ""
     cfg.site = vn.SITE_COMMON_FEMORAL
     assert cfg.site == "common_femoral"

@@ -418,17 +418,21 @@ class Session(_Handle):
     """A per-thread executor of a Model (one thread at a time; may move between threads).
 
     ``options``: an Options, or a mapping {key: value} (Option members, ints or names);
-    ``threads``, ``backend``, ``precision`` are shortcuts for those keys. With
+    ``threads``, ``backend``, ``precision`` are shortcuts for those keys (set on a given
+    Options object when not 0 / None; the session copies the options). With
     ``calibration`` (a Calibration) int8 ranges come from it (experimental API)."""
 
     _what = "session"
 
     def __init__(self, model: Model, threads: int = 0, options: Union[Options, Mapping, None] = None, *,
                  backend=None, precision=None, calibration: Optional["Calibration"] = None):
-        opts = options if isinstance(options, Options) else Options(options)
+        opts = options if isinstance(options, Options) else Options()
         try:
-            if threads or not isinstance(options, Options):
+            if threads or opts is not options:
                 opts.set(Option.NUM_THREADS, threads)
+            if opts is not options:  # a mapping's values win over the threads default
+                for k, v in (options or {}).items():
+                    opts.set(k, v)
             if backend is not None:
                 opts.set(Option.BACKEND, backend)
             if precision is not None:
@@ -687,7 +691,10 @@ class _KeyedConfig(_Handle):
 
     def __setitem__(self, key, value) -> None:
         k = self.key(key)
-        if isinstance(value, str):  # enum-valued keys
+        if isinstance(value, str):  # enum-valued keys take names
+            if k not in self._value_enums:
+                raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"{self._keys(k).name.lower()} takes a number, "
+                                                               f"not {value!r}")
             value = _member(self._value_enums[k], value, self._keys(k).name.lower())
         _check(getattr(_lib, f"{self._prefix}_set")(self.handle, k, float(value)))
 
