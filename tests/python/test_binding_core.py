@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vslib import binding  # noqa: E402
+from vslib import binding, raised  # noqa: E402
 
 vn = binding()
 
@@ -33,11 +33,10 @@ def _header():
 
 
 def _raises(status, fn, *args, **kwargs):
-    with pytest.raises(vn.VensegError) as e:
-        fn(*args, **kwargs)
-    assert e.value.status == status, str(e.value)
-    assert e.value.code == int(vn.Status[status[len("VENSEG_"):]])
-    return e.value
+    e = raised(fn, *args, **kwargs)
+    assert e.status == status, str(e)
+    assert e.code == int(vn.Status[status[len("VENSEG_"):]])
+    return e
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vslib import binding  # noqa: E402
+from vslib import binding, status_of as _status  # noqa: E402
 
 vn = binding()
-
-
-def _status(fn, *args, **kwargs):
-    with pytest.raises(vn.VensegError) as e:
-        fn(*args, **kwargs)
-    return e.value.status
 
 
 PRED = np.array([[1, 1, 0, 2],

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vslib import binding  # noqa: E402
+from vslib import binding, status_of as _status  # noqa: E402
 
 vn = binding()
 
@@ -21,12 +21,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 UNET16 = os.path.join(ROOT, "weights", "unet16.vseg")
 W, H = 128, 112
 ART, VEIN = (40.0, 56.0), (84.0, 58.0)  # centres (x, y)
-
-
-def _status(fn, *args, **kwargs):
-    with pytest.raises(vn.VensegError) as e:
-        fn(*args, **kwargs)
-    return e.value.status
 
 
 def _pressure():

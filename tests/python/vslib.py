@@ -55,3 +55,16 @@ def binding():
             pytest.fail(msg + " and CI=true", pytrace=False)
         pytest.skip(msg, allow_module_level=True)
     return _native
+
+
+def raised(fn, *args, **kwargs):
+    """The venseg.VensegError that fn(*args, **kwargs) raises (fails if it raises none)."""
+    from venseg import _native
+    with pytest.raises(_native.VensegError) as e:
+        fn(*args, **kwargs)
+    return e.value
+
+
+def status_of(fn, *args, **kwargs):
+    """The status name of the VensegError fn(*args, **kwargs) raises."""
+    return raised(fn, *args, **kwargs).status

@@ -120,6 +120,13 @@ def _check(status: int) -> None:
         raise VensegError(_str(_lib.venseg_status_name(status)), detail, int(status))
 
 
+def _out(ctype: str, fn, *args):
+    """Calls fn(*args, out) with one output of ctype; returns its value."""
+    v = ffi.new(ctype + " *")
+    _check(fn(*args, v))
+    return v[0]
+
+
 def status_name(status: int) -> str:
     """venseg_status_name: 'VENSEG_OK', 'VENSEG_E_BAD_FILE', ...; 'VENSEG_E_UNKNOWN' otherwise."""
     return _str(_lib.venseg_status_name(int(status)))
@@ -272,9 +279,7 @@ class Options:
         _check(_lib.venseg_options_set(self._h, k, v))
 
     def get(self, key) -> int:
-        v = ffi.new("int64_t *")
-        _check(_lib.venseg_options_get(self._h, self.key(key), v))
-        return int(v[0])
+        return int(_out("int64_t", _lib.venseg_options_get, self._h, self.key(key)))
 
     def close(self) -> None:
         if self._h is not None:
@@ -346,54 +351,38 @@ class Model(_Handle):
 
     @property
     def num_classes(self) -> int:
-        n = ffi.new("int32_t *")
-        _check(_lib.venseg_model_num_classes(self.handle, n))
-        return int(n[0])
+        return int(_out("int32_t", _lib.venseg_model_num_classes, self.handle))
 
     def class_name(self, index: int) -> str:
         """Name of class index (label value index + 1)."""
-        s = ffi.new("const char **")
-        _check(_lib.venseg_model_class_name(self.handle, index, s))
-        return _str(s[0])
+        return _str(_out("const char *", _lib.venseg_model_class_name, self.handle, index))
 
     @property
     def class_names(self) -> List[str]:
         return [self.class_name(i) for i in range(self.num_classes)]
 
     def meta_string(self, key: str) -> str:
-        s = ffi.new("const char **")
-        _check(_lib.venseg_model_meta_string(self.handle, key.encode(), s))
-        return _str(s[0])
+        return _str(_out("const char *", _lib.venseg_model_meta_string, self.handle, key.encode()))
 
     def meta_int(self, key: str) -> int:
-        v = ffi.new("int64_t *")
-        _check(_lib.venseg_model_meta_int(self.handle, key.encode(), v))
-        return int(v[0])
+        return int(_out("int64_t", _lib.venseg_model_meta_int, self.handle, key.encode()))
 
     def meta_double(self, key: str) -> float:
-        v = ffi.new("double *")
-        _check(_lib.venseg_model_meta_double(self.handle, key.encode(), v))
-        return float(v[0])
+        return float(_out("double", _lib.venseg_model_meta_double, self.handle, key.encode()))
 
     @property
     def parameter_count(self) -> int:
-        v = ffi.new("int64_t *")
-        _check(_lib.venseg_model_parameter_count(self.handle, v))
-        return int(v[0])
+        return int(_out("int64_t", _lib.venseg_model_parameter_count, self.handle))
 
     # experimental (venseg_experimental.h)
     @property
     def input_multiple(self) -> int:
         """The stride the height and width of run_tensor inputs must be multiples of."""
-        v = ffi.new("int32_t *")
-        _check(_lib.venseg_model_input_multiple(self.handle, v))
-        return int(v[0])
+        return int(_out("int32_t", _lib.venseg_model_input_multiple, self.handle))
 
     def macs(self, width: int, height: int) -> int:
         """Multiply-accumulates of one forward pass at width x height (convolutions)."""
-        v = ffi.new("int64_t *")
-        _check(_lib.venseg_model_macs(self.handle, width, height, v))
-        return int(v[0])
+        return int(_out("int64_t", _lib.venseg_model_macs, self.handle, width, height))
 
     def tensor_info(self, index: int) -> TensorInfo:
         name, ndim = ffi.new("const char **"), ffi.new("int32_t *")
@@ -403,9 +392,7 @@ class Model(_Handle):
 
     @property
     def tensor_count(self) -> int:
-        v = ffi.new("int32_t *")
-        _check(_lib.venseg_model_tensor_count(self.handle, v))
-        return int(v[0])
+        return int(_out("int32_t", _lib.venseg_model_tensor_count, self.handle))
 
     def tensors(self) -> List[TensorInfo]:
         """The tensor directory of the loaded file."""
@@ -451,9 +438,7 @@ class Session(_Handle):
 
     def get(self, key) -> int:
         """What the session actually runs (venseg_session_get): backend, precision, threads..."""
-        v = ffi.new("int64_t *")
-        _check(_lib.venseg_session_get(self.handle, Options.key(key), v))
-        return int(v[0])
+        return int(_out("int64_t", _lib.venseg_session_get, self.handle, Options.key(key)))
 
     @property
     def backend(self) -> "Backend":
@@ -509,9 +494,7 @@ class Session(_Handle):
 
     @property
     def instance_count(self) -> int:
-        n = ffi.new("int32_t *")
-        _check(_lib.venseg_session_instance_count(self.handle, n))
-        return int(n[0])
+        return int(_out("int32_t", _lib.venseg_session_instance_count, self.handle))
 
     def instance(self, index: int) -> Instance:
         c = _new_instance()
@@ -566,9 +549,7 @@ class Calibration(_Handle):
         _check(_lib.venseg_calibration_add_tensor(self.handle, _addr(x, "float *"), *x.shape))
 
     def __len__(self) -> int:
-        n = ffi.new("int32_t *")
-        _check(_lib.venseg_calibration_count(self.handle, n))
-        return int(n[0])
+        return int(_out("int32_t", _lib.venseg_calibration_count, self.handle))
 
     def entry(self, index: int) -> Tuple[str, float]:
         name, v = ffi.new("const char **"), ffi.new("double *")
@@ -619,16 +600,13 @@ def _counts(counts: Iterable[int]):
 def dice(counts: Iterable[int], empty=EMPTY_NAN, smooth: float = 0.0) -> float:
     """Dice of [tp, fp, fn]; ``empty`` (EmptyRule or 'nan'/'monai'/'smooth') says what it is
     for an empty ground truth."""
-    out = ffi.new("double *")
-    _check(_lib.venseg_dice(_counts(counts), _member(EmptyRule, empty, "empty rule"), smooth, out))
-    return float(out[0])
+    return float(_out("double", _lib.venseg_dice, _counts(counts), _member(EmptyRule, empty, "empty rule"), smooth))
 
 
 def jaccard(counts: Iterable[int], empty=EMPTY_NAN, smooth: float = 0.0) -> float:
     """Jaccard (IoU) of [tp, fp, fn]; ``empty`` as for dice()."""
-    out = ffi.new("double *")
-    _check(_lib.venseg_jaccard(_counts(counts), _member(EmptyRule, empty, "empty rule"), smooth, out))
-    return float(out[0])
+    return float(_out("double", _lib.venseg_jaccard, _counts(counts), _member(EmptyRule, empty, "empty rule"),
+                      smooth))
 
 
 def ssim(x, y, window=SSIM_GAUSSIAN, win_size: int = 0, sample_covariance: bool = False,
@@ -661,9 +639,7 @@ def surface_distance(pred, pred_labels: int, truth, truth_labels: int, spacing=(
 
 def compressibility(area_pre: float, area_compressed: float) -> float:
     """(A_pre - A_compressed) / A_pre x 100 (Chen et al.)."""
-    out = ffi.new("double *")
-    _check(_lib.venseg_compressibility(area_pre, area_compressed, out))
-    return float(out[0])
+    return float(_out("double", _lib.venseg_compressibility, area_pre, area_compressed))
 
 
 # ------------------------------------------------------------------ keyed configs
@@ -699,9 +675,7 @@ class _KeyedConfig(_Handle):
         _check(getattr(_lib, f"{self._prefix}_set")(self.handle, k, float(value)))
 
     def __getitem__(self, key) -> float:
-        v = ffi.new("double *")
-        _check(getattr(_lib, f"{self._prefix}_get")(self.handle, self.key(key), v))
-        return float(v[0])
+        return float(_out("double", getattr(_lib, f"{self._prefix}_get"), self.handle, self.key(key)))
 
     set = __setitem__
     get = __getitem__
@@ -827,9 +801,7 @@ class Tracker(_Handle):
 
     @property
     def instance_count(self) -> int:
-        n = ffi.new("int32_t *")
-        _check(_lib.venseg_tracker_instance_count(self.handle, n))
-        return int(n[0])
+        return int(_out("int32_t", _lib.venseg_tracker_instance_count, self.handle))
 
     def instance(self, index: int) -> TrackedInstance:
         c = _new_tracked()
