@@ -17,8 +17,8 @@ VENSEG_APT_PACKAGES=(
     # animated GIFs (giflib)
     libcjson-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev libgif-dev
     # tests/apps: the HTML report in headless Chromium; the Tkinter viewer under Xvfb
-    # (through the cffi Python binding, compiled by the test: python3-cffi, python3-dev)
-    chromium fonts-dejavu-core xvfb xauth python3-tk python3-cffi python3-dev
+    # (through the cffi Python binding, whose packages are on the Python line below)
+    chromium fonts-dejavu-core xvfb xauth python3-tk
     # the tracker test on the real FloWave cine decodes it with the ffmpeg tool
     ffmpeg
     # oneDNN backend (Debian's dnnl-config.cmake needs the OpenCL development files)
