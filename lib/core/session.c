@@ -189,7 +189,7 @@ venseg_status venseg_session_set_roi(venseg_session *s, int32_t x, int32_t y, in
     vs_clear_error();
     if (!s) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_set_roi: session is NULL");
     if (width == 0 || height == 0) {
-        s->roi_w = s->roi_h = 0;
+        s->roi_x = s->roi_y = s->roi_w = s->roi_h = 0; /* the origin too: instances are offset by it */
         return VENSEG_OK;
     }
     if (x < 0 || y < 0 || width < 0 || height < 0 || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE ||

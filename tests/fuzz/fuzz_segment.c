@@ -99,6 +99,11 @@ static void segment_once(venseg_session *s, fuzz_input *in, int n_classes, int r
             inst.struct_size = sizeof inst;
             FUZZ_CHECK(venseg_session_instance(s, i, &inst) == VENSEG_OK);
             FUZZ_CHECK(inst.label >= 1 && inst.label <= n_classes && inst.area_px >= 1);
+            if (!(inst.bbox_x >= 0 && inst.bbox_y >= 0 && inst.bbox_x + inst.bbox_width <= w &&
+                  inst.bbox_y + inst.bbox_height <= h))
+                fprintf(stderr, "instance %d of %d: bbox (%d, %d, %d x %d), area %lld, in a %d x %d frame, roi %d %d %d %d\n", i,
+                        count, inst.bbox_x, inst.bbox_y, inst.bbox_width, inst.bbox_height, (long long)inst.area_px, w, h,
+                        roi[0], roi[1], roi[2], roi[3]);
             FUZZ_CHECK(inst.bbox_x >= 0 && inst.bbox_y >= 0 && inst.bbox_x + inst.bbox_width <= w &&
                        inst.bbox_y + inst.bbox_height <= h);
             area += inst.area_px;
