@@ -23,7 +23,7 @@ so a fast but wrong configuration shows. Writes ``benchmarks/results/compare-<ta
 ``.md`` and ``.png`` (``-quick`` added with ``--quick``) and prints the Markdown table.
 
 Run it with a Python that has numpy (the driver), and give the engines' interpreter with
-``--python`` (default: this one): torch, segmentation_models_pytorch (else venseg.reference
+``--python`` (default: this one): torch, segmentation_models_pytorch (else venseg.toolkit.reference
 builds the same network), onnxruntime, openvino, nncf (optional) and matplotlib.
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the workers' environment (see
 shared/reference/perf-baseline.md); OMP/OpenBLAS thread counts are set to --threads.
@@ -101,9 +101,9 @@ def torch_model_from_vseg(path):
     BN becomes an identity BN that carries the folded bias, so the module is the usual
     conv -> BN one). Returns (model in eval mode, description, metadata)."""
     import torch  # noqa: F401
-    from venseg import arch as A
-    from venseg import reference as R
-    from venseg.weights import read_vseg
+    from venseg.toolkit import arch as A
+    from venseg.toolkit import reference as R
+    from venseg.toolkit.weights import read_vseg
 
     f = read_vseg(path)
     meta = f.metadata
@@ -127,11 +127,11 @@ def torch_model_from_vseg(path):
         if m is None:
             m = R.ResNetUnet(r["name"], r["style"], r["block"], r["channels"], r["convs"], classes,
                              cin, r["encoder_eps"], r["decoder_eps"], r["head_kernel"])
-            kind = f"venseg.reference.ResNetUnet({r['name']}, {r['style']}, {r['block']})"
+            kind = f"venseg.toolkit.reference.ResNetUnet({r['name']}, {r['style']}, {r['block']})"
     else:
         p = A.plain_meta(meta)
         m = R.PlainUnet(cin, classes, p["base"], p["depth"], p["eps"])
-        kind = f"venseg.reference.PlainUnet(base {p['base']}, depth {p['depth']})"
+        kind = f"venseg.toolkit.reference.PlainUnet(base {p['base']}, depth {p['depth']})"
     sd = m.state_dict()
     for conv, bn, _tr in A.fold_pairs(meta):
         if bn + ".running_mean" in t or bn + ".running_mean" not in sd:
@@ -471,12 +471,12 @@ def load_now():
 
 def make_model(py, env, tmp, size, seed):
     out = Path(tmp) / "model.vseg"
-    cmd = [py, "-m", "venseg.convert", "--random", "smp-resnet34", "--seed", str(seed), "--input-size",
+    cmd = [py, "-m", "venseg.toolkit.convert", "--random", "smp-resnet34", "--seed", str(seed), "--input-size",
            str(size[0]), str(size[1]), "--fold-bn", "-o", str(out)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if r.returncode:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{r.stderr[-3000:]}")
-    return out, " ".join(["python -m venseg.convert"] + cmd[3:-2])
+    return out, " ".join(["python -m venseg.toolkit.convert"] + cmd[3:-2])
 
 
 class VensegCheck:
@@ -704,7 +704,7 @@ def driver(args):
             print(f"making a seeded random smp-resnet34 (seed {args.seed}) in {tmp}", file=sys.stderr)
             model, model_desc = make_model(py, env, tmp, args.size, args.seed)
         sys.path.insert(0, str(PYBIND))
-        from venseg.weights import read_vseg
+        from venseg.toolkit.weights import read_vseg
 
         meta = read_vseg(str(model)).metadata
         channels = int(meta["input.channels"])

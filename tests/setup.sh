@@ -26,7 +26,7 @@ VENSEG_APT_PACKAGES=(
     # Python bindings, converter, parity tests
     ca-certificates python3 python3-venv python3-numpy python3-torch python3-torchvision python3-cffi python3-dev python3-wheel
     python3-pytest python3-scipy python3-skimage python3-pil
-    # venseg.evaluate plots
+    # venseg.toolkit.evaluate plots
     python3-matplotlib
     # SWIG Java and C# bindings (bindings/swig); System.Drawing + libgdiplus decode PNGs in the C# example
     swig openjdk-17-jdk-headless mono-mcs libmono-system-drawing4.0-cil libgdiplus

@@ -3,7 +3,7 @@
 #
 #   bash weights/make_weights.sh RUN_RESUNET34 RUN_UNET16 [STORAGE_R34] [STORAGE_UNET]
 #
-# RUN_*: output folders of `python -m venseg.train` (best.pt, history.json, split.json);
+# RUN_*: output folders of `python -m venseg.toolkit.train` (best.pt, history.json, split.json);
 # the commands that made them are in weights/resunet34.md and weights/unet16.md.
 # STORAGE_*: f16 or q8 (default: q8 for the ResUNet-34 when its validation Dice cost is
 # <= 0.005 in every class, else f16; f16 for the UNet). Needs libvenseg
@@ -31,16 +31,16 @@ export_model() {  # run dtype out name description [metrics]
     local args=("$1/best.pt" -o "$3" --fold-bn --dtype "$2" --name "$4" --description "$5"
                 --license "$LICENSE" --data "$DATA")
     [[ $# -ge 6 ]] && args+=(--metrics "$6")
-    "$PY" -m venseg.convert "${args[@]}"
+    "$PY" -m venseg.toolkit.convert "${args[@]}"
 }
 evaluate() {  # model json
-    "$PY" -m venseg.modelcard evaluate "$1" --json "$2" >/dev/null
+    "$PY" -m venseg.toolkit.modelcard evaluate "$1" --json "$2" >/dev/null
 }
 
 R34_NAME="ResUNet-34 artery/vein (libvenseg)"
-R34_DESC="UNet with a ResNet34 encoder (Chen et al., iScience 2024), trained from scratch by venseg.train"
+R34_DESC="UNet with a ResNet34 encoder (Chen et al., iScience 2024), trained from scratch by venseg.toolkit.train"
 UNET_NAME="plain UNet-16 artery/vein baseline (libvenseg)"
-UNET_DESC="Ronneberger UNet, base 16, depth 4, trained by venseg.train on the same data as the ResUNet-34"
+UNET_DESC="Ronneberger UNet, base 16, depth 4, trained by venseg.toolkit.train on the same data as the ResUNet-34"
 
 # 1. both storages of both models, scored through libvenseg
 for dt in f16 q8; do
@@ -81,29 +81,29 @@ R34_DT=$("$PY" -c "import json; print(json.load(open('$tmp/storage.json'))['resu
 UNET_DT=$("$PY" -c "import json; print(json.load(open('$tmp/storage.json'))['unet16']['dtype'])")
 
 # 3. the shipped files, with their validation metrics in provenance.metrics
-metrics() { "$PY" -c "import json,sys; from venseg.modelcard import compact_metrics; print(compact_metrics(json.load(open(sys.argv[1]))))" "$1"; }
+metrics() { "$PY" -c "import json,sys; from venseg.toolkit.modelcard import compact_metrics; print(compact_metrics(json.load(open(sys.argv[1]))))" "$1"; }
 export_model "$R34" "$R34_DT" weights/resunet34.vseg "$R34_NAME" "$R34_DESC" "$(metrics "$tmp/resunet34-$R34_DT.json")"
 export_model "$UNET" "$UNET_DT" weights/unet16.vseg "$UNET_NAME" "$UNET_DESC" "$(metrics "$tmp/unet16-$UNET_DT.json")"
 evaluate weights/resunet34.vseg "$tmp/resunet34.json"
 evaluate weights/unet16.vseg "$tmp/unet16.json"
 
 # 4. overlays and cards
-"$PY" -m venseg.modelcard overlays weights/resunet34.vseg --out "$tmp/ov-resunet34" \
+"$PY" -m venseg.toolkit.modelcard overlays weights/resunet34.vseg --out "$tmp/ov-resunet34" \
     --montage weights/resunet34-validation.png --tile 200
-"$PY" -m venseg.modelcard overlays weights/unet16.vseg --out "$tmp/ov-unet16" \
+"$PY" -m venseg.toolkit.modelcard overlays weights/unet16.vseg --out "$tmp/ov-unet16" \
     --montage weights/unet16-validation.png --tile 200
-"$PY" -m venseg.modelcard card weights/resunet34.vseg --eval "$tmp/resunet34.json" \
+"$PY" -m venseg.toolkit.modelcard card weights/resunet34.vseg --eval "$tmp/resunet34.json" \
     --history "$R34/history.json" --out weights/resunet34.md --curves weights/resunet34-curves.png \
     --overlay weights/resunet34-validation.png --other unet16.vseg "$tmp/unet16.json" \
     --storage-json "$tmp/resunet34-storage.json" --title "ResUNet-34 artery/vein model" \
     ${R34_EXTRA:+--extra-md "$R34_EXTRA"}
-"$PY" -m venseg.modelcard card weights/unet16.vseg --eval "$tmp/unet16.json" \
+"$PY" -m venseg.toolkit.modelcard card weights/unet16.vseg --eval "$tmp/unet16.json" \
     --history "$UNET/history.json" --out weights/unet16.md --curves weights/unet16-curves.png \
     --overlay weights/unet16-validation.png --other resunet34.vseg "$tmp/resunet34.json" \
     --storage-json "$tmp/unet16-storage.json" --title "Plain UNet-16 baseline artery/vein model" \
     ${UNET_EXTRA:+--extra-md "$UNET_EXTRA"}
 
 # 5. the documented reproduction command must hold
-"$PY" -m venseg.modelcard evaluate weights/resunet34.vseg --check weights/resunet34.md >/dev/null
-"$PY" -m venseg.modelcard evaluate weights/unet16.vseg --check weights/unet16.md >/dev/null
+"$PY" -m venseg.toolkit.modelcard evaluate weights/resunet34.vseg --check weights/resunet34.md >/dev/null
+"$PY" -m venseg.toolkit.modelcard evaluate weights/unet16.vseg --check weights/unet16.md >/dev/null
 ls -l weights/

@@ -4,7 +4,7 @@
     python3 benchmarks/cuda/torch_cuda.py MODEL.vseg [--size W H] [--iters N]
 
 The module comes from benchmarks/compare.py (torch_model_from_vseg: segmentation_models_pytorch
-when installed, else venseg.reference). For fp32 (TF32 off), TF32 and fp16 (model.half(),
+when installed, else venseg.toolkit.reference). For fp32 (TF32 off), TF32 and fp16 (model.half(),
 channels_last), cudnn.benchmark on, it times batch 1 and batch 64 at W x H two ways:
 "device" (input already on the GPU, logits left there: the network alone) and "host"
 (host tensor in, host logits out: what bench_cuda measures). Also the max |delta logit|

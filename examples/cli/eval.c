@@ -78,7 +78,7 @@ static const char eval_help[] =
     "  --summary FILE        the summary table (Markdown) also to FILE\n"
     "  --save-pred DIR       also write each predicted label mask to DIR/<stem>.png\n"
     "                        (model label values: 1 artery, 2 vein; DIR is made if missing)\n"
-    "  Plots: python -m venseg.evaluate --plot-only FILE.csv --plots DIR\n"
+    "  Plots: python -m venseg.toolkit.evaluate --plot-only FILE.csv --plots DIR\n"
     "\n"
     "Run\n"
     "  --threads N           threads for the network (default 0: OpenMP's default)\n"

@@ -4,7 +4,7 @@
     PYTHONPATH=bindings/python python tests/data/make_fixtures.py [--out tests/data]
 
 Needs numpy and torch. Deterministic: the weights come from numpy's PCG64 generator
-(venseg.convert.randomize, seed 20240601) and the BN statistics from one seeded batch;
+(venseg.toolkit.convert.randomize, seed 20240601) and the BN statistics from one seeded batch;
 the golden output is computed by PyTorch in float64 from the float32 weights of
 tiny_plain_unet.vseg and then rounded to float32. (The q8 file's own output differs from
 it by the printed "q8 model vs golden" amount, about 3e-3; no separate q8 golden is kept
@@ -20,9 +20,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 
-from venseg.convert import make_metadata, random_model  # noqa: E402
-from venseg.reference import load_numpy_state, state_dict_numpy  # noqa: E402
-from venseg.weights import build_vseg, read_vseg  # noqa: E402
+from venseg.toolkit.convert import make_metadata, random_model  # noqa: E402
+from venseg.toolkit.reference import load_numpy_state, state_dict_numpy  # noqa: E402
+from venseg.toolkit.weights import build_vseg, read_vseg  # noqa: E402
 
 SEED = 20240601
 W = H = 32

@@ -10,7 +10,7 @@ Run from the repository root.
 For every case of tests/python/keras_weights.py it builds
 ``sm.Unet(backbone, classes=2, activation='sigmoid', encoder_weights=None,
 input_shape=(None, None, 3), decoder_block_type=...)`` in float64 (``floatx``), checks
-that its weighted layers are exactly the ones keras_weights derives from venseg.arch (names
+that its weighted layers are exactly the ones keras_weights derives from venseg.toolkit.arch (names
 and shapes), loads the seeded weights (float32 values) with ``set_weights``, runs it on the
 seeded 0..255 input and writes ``<case>_golden.bin``: sigmoid probabilities, float32
 little-endian, NCHW [1, 2, h, w].
@@ -69,7 +69,7 @@ def load_weights(model, case):
 def run_c(lib_path, case, x_nhwc):
     sys.path.insert(0, os.path.join(HERE, "..", "python"))
     from test_keras_golden import CModel, load_library  # noqa: E402
-    from venseg.weights import build_vseg
+    from venseg.toolkit.weights import build_vseg
 
     data = build_vseg(KW.metadata(case), KW.file_tensors(case))
     cm = CModel(load_library(lib_path), data)

@@ -15,7 +15,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
-from venseg.weights import build_vseg  # noqa: E402
+from venseg.toolkit.weights import build_vseg  # noqa: E402
 
 
 def plain_unet(rng, channels=1, classes=1):

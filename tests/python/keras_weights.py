@@ -6,7 +6,7 @@ probabilities) and ``tests/python/test_keras_golden.py`` (which regenerates the 
 weights without TensorFlow, writes them as a .vseg file and runs the C library).
 
 The Keras layers, their weight shapes (in Keras layout) and the order in which the
-weights are drawn are all derived from ``venseg.arch.expected_tensors`` (the .vseg tensor
+weights are drawn are all derived from ``venseg.toolkit.arch.expected_tensors`` (the .vseg tensor
 list of docs/weights-format.md), mapped to the Keras layer names of qubvel's
 ``segmentation_models`` 1.0.1 / ``classification_models`` 1.0.0:
 
@@ -44,7 +44,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
                                 "bindings", "python"))
 
-from venseg import arch as A  # noqa: E402
+from venseg.toolkit import arch as A  # noqa: E402
 
 CLASSES = ["artery", "vein"]
 

@@ -164,7 +164,7 @@ def test_model_counts_and_tensor_directory(tiny):
         params += 2 * co if k == "3x3" else co  # BN gamma, beta / bias
     assert tiny.parameter_count == params == 7482
     assert tiny.input_multiple == 4  # 2 ** depth
-    from venseg.weights import read_vseg  # the pure-Python reader, an independent parser
+    from venseg.toolkit.weights import read_vseg  # the pure-Python reader, an independent parser
     ref = read_vseg(TINY).tensors
     infos = tiny.tensors()
     assert tiny.tensor_count == len(ref) == 56

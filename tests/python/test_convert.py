@@ -1,4 +1,4 @@
-"""Tests of venseg.convert and venseg.reference (needs torch; skipped without)."""
+"""Tests of venseg.toolkit.convert and venseg.toolkit.reference (needs torch; skipped without)."""
 
 import os
 import subprocess
@@ -12,15 +12,15 @@ sys.path.insert(0, PKG)
 
 torch = pytest.importorskip("torch")
 
-from venseg import arch as A  # noqa: E402
-from venseg import convert as C  # noqa: E402
-from venseg import reference as R  # noqa: E402
-from venseg.weights import read_vseg  # noqa: E402
+from venseg.toolkit import arch as A  # noqa: E402
+from venseg.toolkit import convert as C  # noqa: E402
+from venseg.toolkit import reference as R  # noqa: E402
+from venseg.toolkit.weights import read_vseg  # noqa: E402
 
 
 def _cli(*args):
     env = dict(os.environ, PYTHONPATH=os.path.abspath(PKG))
-    return subprocess.run([sys.executable, "-m", "venseg.convert", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "venseg.toolkit.convert", *args], env=env,
                           capture_output=True, text=True)
 
 

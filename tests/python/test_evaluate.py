@@ -1,4 +1,4 @@
-"""venseg.evaluate (Python) against venseg eval (the C CLI), and the CLI's LabelMe
+"""venseg.toolkit.evaluate (Python) against venseg eval (the C CLI), and the CLI's LabelMe
 rasteriser against Pillow.
 
 Needs libvenseg (VENSEG_LIBRARY) and the `venseg` program (VENSEG_CLI; ctest sets
@@ -27,7 +27,7 @@ USGRA_MAP = "artery=1,vein=2,vessel=3,ignore=4"
 PIL = pytest.importorskip("PIL")
 from PIL import Image, ImageDraw  # noqa: E402
 
-from venseg import evaluate as ev  # noqa: E402
+from venseg.toolkit import evaluate as ev  # noqa: E402
 
 
 def _have_lib():

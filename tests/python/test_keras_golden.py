@@ -14,9 +14,9 @@ a seeded 0..255 input and stored the sigmoid probabilities (``tests/data/<case>_
 float32 NCHW [1, 2, h, w]). This test regenerates the same weights from the same seed with
 numpy, maps them to .vseg tensor names (Keras kernels [kh, kw, cin, cout] -> [cout, cin,
 kh, kw], Conv2DTranspose [kh, kw, cout, cin] -> [cin, cout, kh, kw], BN gamma / beta /
-moving stats -> weight / bias / running_*), writes the file with venseg.weights, runs
+moving stats -> weight / bias / running_*), writes the file with venseg.toolkit.weights, runs
 ``venseg_session_run_tensor`` and requires max |prob_C - prob_keras| <= 1e-4. The file is
-written both unfolded (the loader folds BN) and with ``venseg.arch.fold_bn``.
+written both unfolded (the loader folds BN) and with ``venseg.toolkit.arch.fold_bn``.
 """
 
 import ctypes
@@ -34,8 +34,8 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "..", "bindings", "python"))
 
 import keras_weights as KW  # noqa: E402
-from venseg import arch as A  # noqa: E402
-from venseg.weights import build_vseg  # noqa: E402
+from venseg.toolkit import arch as A  # noqa: E402
+from venseg.toolkit.weights import build_vseg  # noqa: E402
 
 TOL = 1e-4
 MIN_STD = 0.05
@@ -128,10 +128,10 @@ def test_weights_deterministic():
 
 @pytest.mark.parametrize("case", list(KW.CASES))
 def test_torch_reference_matches_keras(case):
-    """venseg.reference's Keras-style ResNetUnet (PyTorch, float64) against the same golden
+    """venseg.toolkit.reference's Keras-style ResNetUnet (PyTorch, float64) against the same golden
     (skipped without torch; needs no library)."""
     torch = pytest.importorskip("torch")
-    from venseg.reference import ResNetUnet, load_numpy_state
+    from venseg.toolkit.reference import ResNetUnet, load_numpy_state
 
     backbone, block, _, _ = KW.CASES[case]
     meta = KW.metadata(case)

@@ -5,10 +5,10 @@
 
 Without VENSEG_LIBRARY the tests are skipped, or fail when CI=true.
 
-Every variant is a seeded random model (venseg.convert.random_model: numpy-drawn weights,
+Every variant is a seeded random model (venseg.toolkit.convert.random_model: numpy-drawn weights,
 BN running statistics from one seeded batch, so probabilities are not saturated). The
 reference is PyTorch in float64 on the float32 weights as stored in the file (for f16 /
-bf16 / q8 files: the dequantised weights read back by venseg.weights.read_vseg), so the
+bf16 / q8 files: the dequantised weights read back by venseg.toolkit.weights.read_vseg), so the
 measured error is the C library's. Criterion: max |prob_C - prob_torch| <= 1e-4 over all
 classes and pixels, and std(prob_torch) > 0.02 (not saturated). Storages: "f32" (BN
 unfolded: the loader folds), "f32-fold" (--fold-bn), "f16", "bf16", "q8".
@@ -32,10 +32,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings
 
 torch = pytest.importorskip("torch")
 
-from venseg.convert import make_metadata, random_model  # noqa: E402
-from venseg.reference import load_numpy_state, state_dict_numpy  # noqa: E402
-from venseg.weights import build_vseg, read_vseg  # noqa: E402
-from venseg import arch as A  # noqa: E402
+from venseg.toolkit.convert import make_metadata, random_model  # noqa: E402
+from venseg.toolkit.reference import load_numpy_state, state_dict_numpy  # noqa: E402
+from venseg.toolkit.weights import build_vseg, read_vseg  # noqa: E402
+from venseg.toolkit import arch as A  # noqa: E402
 
 TOL = 1e-4
 MIN_STD = 0.02

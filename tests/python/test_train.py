@@ -1,4 +1,4 @@
-"""venseg.train and its data path: LabelMe import (hand-made JSON), partial-label loss,
+"""venseg.toolkit.train and its data path: LabelMe import (hand-made JSON), partial-label loss,
 letterbox resampling = libvenseg's preprocessing, group split, checkpoint + resume
 (a tiny run: 2 steps, checkpoint, resume to 4 == 4 steps straight), export to .vseg
 (loaded by libvenseg when VENSEG_LIBRARY is set). Tiny models and frames: seconds."""
@@ -17,10 +17,10 @@ torch = pytest.importorskip("torch")
 PIL = pytest.importorskip("PIL")
 from PIL import Image  # noqa: E402
 
-from venseg import augment as A  # noqa: E402
-from venseg import data as D  # noqa: E402
-from venseg import labelme as LM  # noqa: E402
-from venseg import train as T  # noqa: E402
+from venseg.toolkit import augment as A  # noqa: E402
+from venseg.toolkit import data as D  # noqa: E402
+from venseg.toolkit import labelme as LM  # noqa: E402
+from venseg.toolkit import train as T  # noqa: E402
 
 
 # ------------------------------------------------------------------ LabelMe
@@ -315,7 +315,7 @@ def test_export_loads(tmp_path):
     vseg = str(tmp_path / "m.vseg")
     assert T.main(_tiny_args(imgs, labs, out, "--export", vseg, "--export-dtype", "q8",
                              "--epochs", "1")) == 0
-    from venseg.weights import read_vseg
+    from venseg.toolkit.weights import read_vseg
     f = read_vseg(vseg)
     m = f.metadata
     assert m["provenance.trained"] == 1 and m["input.resize"] == "letterbox"
@@ -371,7 +371,7 @@ def test_phantom_samples():
 # ------------------------------------------------------------ model cards
 
 def test_modelcard_table_and_check(tmp_path):
-    from venseg import modelcard as MC
+    from venseg.toolkit import modelcard as MC
 
     rows = [{"dice": 0.8, "jaccard": 0.667, "ssim": 0.9, "tp": 80, "fp": 10, "fn": 30},
             {"dice": float("nan"), "jaccard": float("nan"), "ssim": 0.99, "tp": 0, "fp": 5,

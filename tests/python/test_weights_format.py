@@ -11,8 +11,8 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
 
-from venseg import arch  # noqa: E402
-from venseg.weights import (  # noqa: E402
+from venseg.toolkit import arch  # noqa: E402
+from venseg.toolkit.weights import (  # noqa: E402
     HEADER_SIZE, T_F64, T_F64_ARRAY, T_I64, T_I64_ARRAY, T_STR, T_STR_ARRAY, Typed, VsegError,
     bf16_bits_to_f32, build_vseg, dequantize_q8, f32_to_bf16_bits, quantize_q8, read_vseg,
     roundtrip_dtype, write_vseg)

@@ -2,11 +2,9 @@
 
 * ``venseg.Model``, ``Session``, ``Tracker``, ``Exam``, ``Phantom``, metrics ... - the cffi
   binding of the C library (``venseg._native``), loaded on first use
-* ``venseg.weights``  - numpy-only reader/writer of the .vseg weights file
-* ``venseg.arch``     - tensor names/shapes and BN folding per architecture (numpy only)
-* ``venseg.reference``- PyTorch reference networks (needs torch)
-* ``venseg.convert``  - ``python -m venseg.convert``: checkpoints -> .vseg (needs torch)
-* ``venseg.evaluate`` - ``python -m venseg.evaluate``: score a model on labelled images
+* ``venseg.toolkit``  - model development: weights files, reference networks, training,
+  conversion, evaluation, model cards (``pip install venseg[train]`` for torch); it uses the
+  binding, the binding never imports it
 
 Importing ``venseg`` imports neither torch nor the compiled extension, so the pure-Python
 parts work without a built libvenseg.
@@ -15,8 +13,6 @@ parts work without a built libvenseg.
 import importlib
 import importlib.util
 import pkgutil
-
-from .weights import VsegError, VsegFile, read_vseg, write_vseg, build_vseg  # noqa: F401
 
 # An in-tree build puts venseg/_venseg_cffi*.so in another directory on sys.path
 # (venseg_build.py --out DIR); this lets the package find it there.

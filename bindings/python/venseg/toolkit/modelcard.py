@@ -86,7 +86,7 @@ def _agg(rows: List[dict]) -> dict:
 def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFAULT_DATA,
                    threads: int = 0, keep_rows: bool = False) -> dict:
     """{"model", "results": {"<data set>/<class>": aggregate}, "rows"?} through libvenseg."""
-    from . import _native as vn
+    import venseg as vn
     from .evaluate import evaluate
 
     names = _split_names(split)
@@ -193,7 +193,7 @@ def render_overlays(model: str, split: str, data_root: str, out_dir: str,
     tiles (each frame scaled to ``tile`` px wide) with a palette (small file)."""
     from PIL import Image
 
-    from . import _native as vn
+    import venseg as vn
     from .evaluate import _read_image, _read_label
 
     os.makedirs(out_dir, exist_ok=True)

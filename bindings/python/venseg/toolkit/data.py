@@ -376,7 +376,7 @@ def load_phantom(sequences: int, frames_per_sequence: int = 6, seed: int = 0,
     sequence (one split group each) ``frames_per_sequence`` frames spread over the
     compression, with seeded random thrombus state, compression, probe motion, gain and
     noise. Labels: 1 artery lumen, 2 vein lumen (incl. thrombus). Needs libvenseg."""
-    from . import _native as vn
+    import venseg as vn
 
     rng = np.random.default_rng([seed, 0xFA17])
     w, h = int(size[0]), int(size[1])
