@@ -81,8 +81,11 @@ class Sample:
 # ------------------------------------------------------------------ images
 
 def to_grey(arr: np.ndarray) -> np.ndarray:
-    """uint8 grey / RGB / RGBA array -> float32 grey 0..255 (BT.601 luma, as libvenseg)."""
+    """uint8 grey / RGB / RGBA array (or uint16 grey, scaled by 1/257 as libvenseg's GRAY16)
+    -> float32 grey 0..255 (BT.601 luma, as libvenseg)."""
     a = np.asarray(arr)
+    if a.ndim == 2 and a.dtype == np.uint16:
+        return (a.astype(np.float64) / 257.0).astype(np.float32)
     if a.ndim == 2:
         return a.astype(np.float32)
     if a.ndim == 3 and a.shape[2] >= 3:
@@ -93,28 +96,64 @@ def to_grey(arr: np.ndarray) -> np.ndarray:
     raise ValueError(f"unsupported image shape {a.shape}")
 
 
-def read_image(path: str) -> np.ndarray:
-    """Grey float32 image (16-bit PNGs scaled to 0..255 as libvenseg's GRAY16)."""
+_MODES_16 = ("I;16", "I;16B", "I;16L", "I")
+
+
+def _open(src, png_only: bool):
+    """A loaded Pillow image of a path or binary file object; png_only: as the venseg program
+    (examples/venseg), which reads PNG files only."""
     from PIL import Image
 
-    with Image.open(path) as im:
-        if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-            return (np.asarray(im, np.float64) / 257.0).astype(np.float32)
-        if im.mode == "P":
-            im = im.convert("RGB")
-        elif im.mode not in ("L", "RGB", "RGBA", "LA"):
-            im = im.convert("RGB")
-        return to_grey(np.asarray(im))
+    im = Image.open(src)
+    try:
+        if png_only and im.format != "PNG":
+            raise ValueError("not a PNG file")
+        im.load()
+    except BaseException:
+        im.close()
+        raise
+    return im
 
 
-def read_label(path: str) -> np.ndarray:
-    """Label PNG as uint8 indices (palette PNGs give their indices, not colours)."""
-    from PIL import Image
+def read_frame(src, png_only: bool = False) -> np.ndarray:
+    """A frame as libvenseg takes it and the venseg program reads it: grey uint8 or uint16 HxW
+    (8-bit / 16-bit grey, grey + alpha, bilevel), else RGB uint8 HxWx3 (palette and other
+    modes converted, alpha dropped). ``src``: a path or a binary file object."""
+    with _open(src, png_only) as im:
+        if im.mode in _MODES_16:
+            return np.array(im).astype(np.uint16)
+        if im.mode in ("L", "LA", "1"):
+            return np.array(im.convert("L"))
+        return np.array(im.convert("RGB"))
 
-    with Image.open(path) as im:
-        if im.mode not in ("L", "P"):
-            raise ValueError(f"{path}: label PNGs must be 8-bit grey or palette, not {im.mode}")
-        return np.asarray(im, np.uint8).copy()
+
+def read_image(src, png_only: bool = False) -> np.ndarray:
+    """Grey float32 image 0..255 of read_frame (colour: BT.601 luma; 16-bit scaled to 0..255
+    as libvenseg's GRAY16)."""
+    return to_grey(read_frame(src, png_only))
+
+
+def read_label(src, png_only: bool = False) -> np.ndarray:
+    """Label image as uint8 values, as the venseg program reads label PNGs: palette indices
+    (not colours), grey values (16-bit ones up to 255; grey + alpha: the grey), the R of a
+    grey RGB(A) image. Colour (non-grey) RGB labels and 16-bit values > 255 are refused."""
+    with _open(src, png_only) as im:
+        mode = im.mode
+        if mode == "P":
+            return np.array(im).astype(np.uint8)
+        if mode in _MODES_16:
+            a = np.array(im)
+            if a.size and a.max() > 255:
+                raise ValueError(f"16-bit label value {int(a.max())} > 255")
+            return a.astype(np.uint8)
+        if mode in ("L", "1"):
+            return np.array(im.convert("L"))
+        if mode == "LA":
+            return np.array(im)[..., 0].copy()
+        a = np.array(im.convert("RGB"))
+        if not ((a[..., 0] == a[..., 1]) & (a[..., 0] == a[..., 2])).all():
+            raise ValueError("colour label image: labels must be grey or palette values")
+        return a[..., 0].copy()
 
 
 # --------------------------------------------------------------- label maps
