@@ -32,14 +32,15 @@ typedef struct vs_backend_ops {
     void (*plan_free)(void *plan);
     /* e.g. "reference: portable C, OpenMP, fp32" */
     const char *(*describe)(const void *plan);
+    /* Optional (NULL: not supported): run() calling fn after each node (calibration). */
+    venseg_status (*run_observed)(void *plan, const float *input, float *logits, vs_observer fn, void *ctx);
 } vs_backend_ops;
 
+/* Defined by the backends compiled in; chosen through backends/registry.h. */
 extern const vs_backend_ops vs_backend_reference;
-#ifdef VENSEG_HAVE_ONEDNN
 extern const vs_backend_ops vs_backend_onednn;
-#endif
 
-/* The reference backend run with an observer (calibration). */
+/* The reference backend run with an observer (its run_observed). */
 venseg_status vs_ref_run_observed(void *plan, const float *input, float *logits, vs_observer fn, void *ctx);
 
 #endif

@@ -757,5 +757,5 @@ static venseg_status run(void *vp, const float *input, float *logits)
 static const char *describe(const void *p) { return ((const vc_plan *)p)->description; }
 
 const vs_backend_ops vc_backend_cuda = {
-    VS_BACKEND_API_VERSION, VENSEG_BACKEND_CUDA, "cuda", plan_create, run, plan_free, describe,
+    VS_BACKEND_API_VERSION, VENSEG_BACKEND_CUDA, "cuda", plan_create, run, plan_free, describe, NULL,
 };

@@ -659,5 +659,5 @@ static venseg_status run(void *vp, const float *input, float *logits)
 static const char *describe(const void *p) { return ((const od_plan *)p)->description; }
 
 const vs_backend_ops vs_backend_onednn = {
-    VS_BACKEND_API_VERSION, VENSEG_BACKEND_ONEDNN, "onednn", plan_create, run, plan_free, describe,
+    VS_BACKEND_API_VERSION, VENSEG_BACKEND_ONEDNN, "onednn", plan_create, run, plan_free, describe, NULL,
 };

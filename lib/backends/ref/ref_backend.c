@@ -165,5 +165,5 @@ static venseg_status run(void *p, const float *input, float *logits)
 static const char *describe(const void *p) { return ((const ref_plan *)p)->description; }
 
 const vs_backend_ops vs_backend_reference = {
-    VS_BACKEND_API_VERSION, VENSEG_BACKEND_REFERENCE, "reference", plan_create, run, plan_free, describe,
+    VS_BACKEND_API_VERSION, VENSEG_BACKEND_REFERENCE, "reference", plan_create, run, plan_free, describe, vs_ref_run_observed,
 };

@@ -4,12 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend.h"
-#include "core/calibration.h"
+#include "backends/registry.h"
 #include "core/frame.h"
+#include "runtime/calibration.h"
 
 struct venseg_calibration {
     venseg_model *model;
+    const vs_backend_ops *ops; /* a backend with run_observed */
     double *node_max; /* per node */
     double input_max;
     int64_t samples;
@@ -33,6 +34,7 @@ venseg_status venseg_calibration_create(const venseg_model *model, venseg_calibr
         return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_calibration_create: out of memory");
     }
     c->model = (venseg_model *)model;
+    c->ops = vs_backend_observable();
     vs_model_retain(c->model);
     *out = c;
     return VENSEG_OK;
@@ -41,7 +43,7 @@ venseg_status venseg_calibration_create(const venseg_model *model, venseg_calibr
 void venseg_calibration_free(venseg_calibration *c)
 {
     if (!c) return;
-    if (c->plan) vs_backend_reference.plan_free(c->plan);
+    if (c->plan) c->ops->plan_free(c->plan);
     vs_model_release(c->model);
     free(c->node_max);
     free(c);
@@ -74,11 +76,11 @@ venseg_status venseg_calibration_add_tensor(venseg_calibration *c, const float *
                        "venseg_calibration_add_tensor: %d x %d x %d must be %d channels and multiples of %d", channels,
                        height, width, g->input_channels, g->multiple);
     if (!c->plan || c->plan_h != height || c->plan_w != width) {
-        if (c->plan) vs_backend_reference.plan_free(c->plan);
+        if (c->plan) c->ops->plan_free(c->plan);
         c->plan = NULL;
         vs_plan_config cfg = {.height = height, .width = width, .threads = vs_resolve_threads(0), .batch = 1,
                               .precision = VENSEG_PRECISION_FP32};
-        venseg_status st = vs_backend_reference.plan_create(g, &cfg, &c->plan);
+        venseg_status st = c->ops->plan_create(g, &cfg, &c->plan);
         if (st) return st;
         c->plan_h = height;
         c->plan_w = width;
@@ -87,7 +89,7 @@ venseg_status venseg_calibration_add_tensor(venseg_calibration *c, const float *
     float *logits = malloc(classes * (size_t)height * width * sizeof *logits);
     if (!logits) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_calibration_add_tensor: out of memory");
     c->input_max = fmax(c->input_max, max_abs(input, (size_t)channels * height * width));
-    venseg_status st = vs_ref_run_observed(c->plan, input, logits, observe, c);
+    venseg_status st = c->ops->run_observed(c->plan, input, logits, observe, c);
     free(logits);
     if (!st) c->samples++;
     return st;

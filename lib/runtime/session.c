@@ -4,12 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/backend.h"
-#include "backends/cuda_module.h"
-#include "core/calibration.h"
+#include "backends/registry.h"
 #include "core/frame.h"
 #include "core/model.h"
 #include "core/options.h"
+#include "runtime/calibration.h"
 
 #define VS_PI 3.14159265358979323846
 
@@ -40,7 +39,7 @@ struct venseg_session {
     venseg_instance *instances;
     int n_instances, instances_cap;
     double *value_max; /* int8 activation ranges per graph value */
-    char auto_note[256]; /* AUTO: why the CUDA backend was not used */
+    char auto_note[256]; /* AUTO: why a preferred backend was passed over */
     char description[448];
 };
 
@@ -54,49 +53,6 @@ static int reserve(void **p, size_t *cap, size_t count, size_t elem)
     *p = q;
     *cap = count;
     return 1;
-}
-
-/* AUTO: CUDA for fp32/fp16 where its module and a device are there, else oneDNN
- * where it is built in (x86), else the reference backend; note[] says why not CUDA. */
-static venseg_status pick_backend(const vs_option_values *o, const vs_backend_ops **out, char *note, size_t note_len)
-{
-    const venseg_backend want = (venseg_backend)o->backend;
-    const venseg_precision prec = (venseg_precision)o->precision;
-    static const char *const prec_names[] = {"fp32", "bf16", "int8", "fp16"};
-    if (want == VENSEG_BACKEND_CUDA) {
-        if (prec != VENSEG_PRECISION_FP32 && prec != VENSEG_PRECISION_FP16)
-            return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the CUDA backend runs fp32 and fp16, not %s",
-                           prec_names[prec]);
-        return vs_cuda_backend((int)o->device, out);
-    }
-#ifdef VENSEG_HAVE_CUDA
-    if (want == VENSEG_BACKEND_AUTO && (prec == VENSEG_PRECISION_FP32 || prec == VENSEG_PRECISION_FP16)) {
-        if (vs_cuda_backend((int)o->device, out) == VENSEG_OK) return VENSEG_OK;
-        snprintf(note, note_len, "AUTO fell back to the CPU: %s", venseg_last_error());
-        vs_clear_error();
-    }
-#else
-    (void)note, (void)note_len;
-#endif
-#ifdef VENSEG_HAVE_ONEDNN
-    if (want == VENSEG_BACKEND_ONEDNN || want == VENSEG_BACKEND_AUTO) {
-        if (prec == VENSEG_PRECISION_FP32 || prec == VENSEG_PRECISION_BF16 || prec == VENSEG_PRECISION_INT8)
-            *out = &vs_backend_onednn;
-        else
-            return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: precision %s is not available in the oneDNN backend%s%s",
-                           prec_names[prec], note[0] ? "; " : "", note);
-        return VENSEG_OK;
-    }
-#else
-    if (want == VENSEG_BACKEND_ONEDNN)
-        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the oneDNN backend is not built into this library (%s)",
-                       venseg_build_info());
-#endif
-    if (prec != VENSEG_PRECISION_FP32)
-        return vs_fail(VENSEG_E_UNSUPPORTED, "venseg_session_create: the reference backend runs fp32 only, not %s",
-                       prec_names[prec]);
-    *out = &vs_backend_reference;
-    return VENSEG_OK;
 }
 
 static venseg_status create(const venseg_model *model, const venseg_options *options,
@@ -126,7 +82,9 @@ static venseg_status create(const venseg_model *model, const venseg_options *opt
     if (!s) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_session_create: out of memory");
     if (options) s->opts = options->values;
     else vs_option_defaults(&s->opts);
-    venseg_status st = pick_backend(&s->opts, &s->backend, s->auto_note, sizeof s->auto_note);
+    venseg_status st = vs_backend_pick("venseg_session_create", (venseg_backend)s->opts.backend,
+                                       (venseg_precision)s->opts.precision, (int)s->opts.device, &s->backend,
+                                       s->auto_note, sizeof s->auto_note);
     if (st) {
         free(s);
         return st;
@@ -138,9 +96,8 @@ static venseg_status create(const venseg_model *model, const venseg_options *opt
     s->threads = vs_resolve_threads(s->opts.num_threads);
     s->model = (venseg_model *)model; /* the model is immutable; the count is its only mutable part */
     vs_model_retain(s->model);
-    static const char *const prec_names[] = {"fp32", "bf16", "int8", "fp16"};
     snprintf(s->description, sizeof s->description, "%s: %d thread%s, %s (not planned yet)%s%s", s->backend->name,
-             s->threads, s->threads == 1 ? "" : "s", prec_names[s->opts.precision], s->auto_note[0] ? "; " : "",
+             s->threads, s->threads == 1 ? "" : "s", vs_precision_name((venseg_precision)s->opts.precision), s->auto_note[0] ? "; " : "",
              s->auto_note);
     *out = s;
     return VENSEG_OK;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/tracker.h"
+#include "tracking/tracker.h"
 
 enum { MAX_SITES = 64 };
 

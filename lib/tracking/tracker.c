@@ -8,7 +8,7 @@
 
 #include "core/frame.h"
 #include "core/keyvalue.h"
-#include "core/tracker.h"
+#include "tracking/tracker.h"
 
 #define VS_PI 3.14159265358979323846
 
