@@ -4,15 +4,16 @@
  *                 [--backend auto|reference|onednn] [--precision fp32|bf16|int8]
  *                 [--calibrate N] [--iters N] [--warmup N] [--samples]
  *
- * The harness itself is examples/cli/bench.c, shared with `venseg bench`. This program adds,
+ * The harness itself is examples/venseg/util/bench.c (library venseg_app_util), shared with
+ * `venseg bench`. This program adds,
  * with oneDNN built in, a measured oneDNN convolution ceiling (a 3x3, 256 -> 256 channel
  * convolution at 64 x 64, the shape where oneDNN is fastest) at the same threads and
  * precision (fp32 for int8), and the fraction of it reached. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "bench.h"
-#include "cli.h"
+#include "util/bench.h"
+#include "util/cli_util.h"
 
 #ifdef VENSEG_HAVE_ONEDNN
 #include "backends/onednn/dnnl_compat.h"

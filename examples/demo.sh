@@ -4,14 +4,14 @@
 #   bash examples/demo.sh
 #
 # Installs what it needs (as root on a fresh Debian 12: the Debian packages of
-# tests/setup.sh), builds the library and the `venseg` program (release preset), and runs
+# tests/ci/setup.sh), builds the library and the `venseg` program (release preset), and runs
 # `venseg demo` (docs/cli.md): the shipped ResUNet-34 (weights/resunet34.vseg, see
 # weights/resunet34.md) on a real B-mode frame (../shared/data when present, else
 # examples/data) and on two synthetic compression clips (normal and thrombosed vein),
 # with an HTML report per clip. Outputs go to build/demo/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-source tests/setup.sh
+source tests/ci/setup.sh
 
 out=build/demo
 model=weights/resunet34.vseg
@@ -21,7 +21,7 @@ venseg_setup_packages
 venseg_log "build libvenseg and the venseg program (release preset)"
 cmake --preset release >/dev/null
 cmake --build --preset release --target venseg_cli --parallel "$(nproc)"
-exe=build/release/examples/venseg
+exe=build/release/examples/venseg/venseg
 
 [[ -f $model ]] || { echo "demo: $model is missing" >&2; exit 1; }
 rm -rf "$out"

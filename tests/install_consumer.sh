@@ -5,9 +5,10 @@
 # downstream project would:
 #   1. checks the installed files (headers, libvenseg.so.N, libvenseg.a, CMake
 #      package files, venseg.pc) and that the shared library exports venseg_* only;
-#   2. builds examples/ out of tree with find_package(venseg) -> venseg::venseg;
+#   2. builds examples/ (examples/c and the venseg program) out of tree with
+#      find_package(venseg) -> venseg::venseg;
 #   3. builds examples/ again against venseg::venseg_static;
-#   4. compiles examples/segment_image.c by hand with `pkg-config venseg libpng`;
+#   4. compiles examples/c/segment_image.c by hand with `pkg-config venseg libpng`;
 #   5. runs the three binaries on MODEL + IMAGE (exit status 0 expected).
 set -euo pipefail
 
@@ -103,23 +104,23 @@ step "examples/ with find_package(venseg COMPONENTS static) -> venseg::venseg_st
     -DVENSEG_EXAMPLE_TARGET=venseg::venseg_static >"$work/cfg-static.log" \
     || { cat "$work/cfg-static.log"; exit 1; }
 "$cmake" --build "$work/build-static" >"$work/build-static.log" || { cat "$work/build-static.log"; exit 1; }
-if command -v readelf >/dev/null && readelf -d "$work/build-static/segment_image" | grep -q 'libvenseg'; then
+if command -v readelf >/dev/null && readelf -d "$work/build-static/c/segment_image" | grep -q 'libvenseg'; then
     echo "   the static build depends on libvenseg.so" >&2
     exit 1
 fi
 
-step "examples/segment_image.c with pkg-config"
+step "examples/c/segment_image.c with pkg-config"
 export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 echo "   pkg-config --modversion venseg: $(pkg-config --modversion venseg)"
 flags=$(pkg-config --cflags --libs venseg libpng)
 echo "   $cc segment_image.c $flags"
 # shellcheck disable=SC2086
 "$cc" -std=c11 -Wall -Wextra -Werror -o "$work/segment_image-pc" \
-    "$source_dir/examples/segment_image.c" $flags
+    "$source_dir/examples/c/segment_image.c" $flags
 
 step "run"
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-for exe in "$work/build-shared/segment_image" "$work/build-static/segment_image" "$work/segment_image-pc"; do
+for exe in "$work/build-shared/c/segment_image" "$work/build-static/c/segment_image" "$work/segment_image-pc"; do
     echo "   \$ ${exe#"$work"/} $(basename "$model") $(basename "$image")"
     status=0
     "$exe" "$model" "$image" "$work/overlay.png" >"$work/run.log" 2>&1 || status=$?

@@ -1,7 +1,7 @@
 // N threads share one model through their own sessions (and trackers) and must get
 // bit-identical masks, probabilities, instances and tracker results to one thread
 // doing the same work alone. Built and run in every preset, and under ThreadSanitizer
-// by tests/run_all.sh's tsan stage (VENSEG_SANITIZE=thread, OpenMP and oneDNN off:
+// by tests/ci/run_all.sh's tsan stage (VENSEG_SANITIZE=thread, OpenMP and oneDNN off:
 // libgomp is not TSan-instrumented, so its barriers would show up as false races; see
 // ABI.md "Threading").
 #include <gtest/gtest.h>

@@ -50,7 +50,7 @@ archs=()
 gen=()
 command -v ninja >/dev/null && gen=(-G Ninja)
 if ! cmake -S . -B "$b" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DVENSEG_WITH_CUDA=ON -DVENSEG_WERROR=ON \
-        -DVENSEG_BUILD_TESTS=ON -DVENSEG_BUILD_EXAMPLES=OFF -DVENSEG_BUILD_BENCHMARKS=ON "${archs[@]}" \
+        -DVENSEG_BUILD_TESTS=ON -DVENSEG_BUILD_EXAMPLES=OFF -DVENSEG_BUILD_PROGRAM=OFF -DVENSEG_BUILD_BENCHMARKS=ON "${archs[@]}" \
         >"$raw/configure.log" 2>&1; then
     cat "$raw/configure.log"
     echo "FAILED: configure"

@@ -1,6 +1,6 @@
 # cmake -DEXAMPLE=command;args -DREFERENCE=segment_image -DMODEL=m.vseg -DIMAGES=a.png;b.png -P compare_example.cmake
 # Runs a binding's SegmentImage example on each image and checks that its per-class areas
-# ("class N name AREA px") are the C example's (examples/segment_image.c) for the same
+# ("class N name AREA px") are the C example's (examples/c/segment_image.c) for the same
 # model and image: the binding must give the very mask the C API gives. Without the C
 # example (VENSEG_BUILD_EXAMPLES=OFF) it only checks that the example runs and prints areas.
 foreach(_image IN LISTS IMAGES)

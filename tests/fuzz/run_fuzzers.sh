@@ -27,7 +27,7 @@ fi
 # oneDNN and OpenMP stay out: neither is instrumented, and thread pools make runs irreproducible.
 # No -Werror: warnings are the GCC stages' business, and a Clang-only one must not stop fuzzing.
 if ! CC=$cc CXX=$cxx cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVENSEG_FUZZ=ON \
-        -DVENSEG_BUILD_TESTS=OFF -DVENSEG_BUILD_BENCHMARKS=OFF -DVENSEG_BUILD_EXAMPLES=OFF \
+        -DVENSEG_BUILD_TESTS=OFF -DVENSEG_BUILD_BENCHMARKS=OFF -DVENSEG_BUILD_EXAMPLES=OFF -DVENSEG_BUILD_PROGRAM=OFF \
         -DVENSEG_BUILD_SHARED=OFF -DVENSEG_WITH_OPENMP=OFF -DVENSEG_WITH_ONEDNN=OFF -DVENSEG_WITH_CUDA=OFF \
         -DVENSEG_WERROR=OFF >/dev/null ||
     ! cmake --build "$build" --parallel "${JOBS:-2}" --target "${targets[@]/#/fuzz_}"; then

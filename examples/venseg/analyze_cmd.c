@@ -1,0 +1,153 @@
+/* analyze_cmd.c: `venseg analyze`: a compression clip -> verdict, curve, overlay, report. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <venseg/venseg.h>
+
+#include "report/analysis.h"
+#include "commands.h"
+#include "util/cli_util.h"
+#include "util/media.h"
+
+static const char analyze_help[] =
+    "usage: venseg analyze [options] CLIP\n"
+    "\n"
+    "Follows the vein beside the artery through a compression clip with the model and\n"
+    "the tracker (docs/tracking.md): vein area per frame, baseline and maximum\n"
+    "compression, compressibility, a verdict (compressible, partially compressible,\n"
+    "non-compressible, indeterminate) and quality flags.\n"
+    "\n"
+    "CLIP: a video file FFmpeg can decode (.mp4, .avi, .mov, ...), an animated GIF, or a\n"
+    "folder of PNG frames (sorted by name; *_label.png skipped).\n"
+    "\n"
+    "Writes into --out, for NAME (default: the clip's stem):\n"
+    "  NAME-report.html   self-contained report: verdict, curve, key frames (baseline,\n"
+    "                     maximum compression), quality flags, overlay, model, versions\n"
+    "  NAME-overlay.gif   analysed frames, artery red, vein blue\n"
+    "  NAME-overlay.mp4   the same as video (when FFmpeg can encode: libx264 or MPEG-4)\n"
+    "  NAME-curve.png     vein (raw, smoothed) and artery area over time\n"
+    "  NAME.json, NAME.csv  summary and per-frame areas\n"
+    "\n"
+    "  --model FILE       the .vseg model (default: $VENSEG_MODEL, weights/resunet34.vseg,\n"
+    "                     or the installed copy)\n"
+    "  --out DIR          output folder (default venseg-out; made if missing)\n"
+    "  --name NAME        output file stem\n"
+    "  --spacing MM[,MMY] pixel size in mm (areas in mm2, residual lumen); default unknown\n"
+    "  --fps HZ           frame rate (default: the clip's; PNG folders have none)\n"
+    "  --stride K         analyse every K-th frame (default 1; Chen et al. used 2)\n"
+    "  --site LABEL       site, e.g. common_femoral, femoral, popliteal (shown in the report)\n"
+    "  --roi X,Y,W,H      segment only this rectangle (e.g. the B-mode sector of a screen)\n"
+    "  --max-frames N     stop after N frames\n"
+    "  --threads N        compute threads (default 0: all)\n"
+    "  --use-labels       a PNG folder with <stem>_label.png masks (1 artery, 2 vein; e.g.\n"
+    "                     from venseg phantom): track those masks instead of the model's,\n"
+    "                     to check the tracker and the report against ground truth\n"
+    "  --no-mp4           do not write the MP4\n"
+    "  --progress         draw the progress bar even when stderr is not a terminal\n"
+    "  -q, --quiet        print nothing but errors\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Prints the verdict, the compressibility and where the outputs are.\n"
+    "\n" VS_EXIT_HELP;
+
+static int usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "venseg analyze: %s%s (venseg analyze --help)\n", msg, arg ? arg : "");
+    return VS_EXIT_USAGE;
+}
+
+static void join_args(char *out, size_t size, int argc, char **argv)
+{
+    size_t at = (size_t)snprintf(out, size, "venseg");
+    for (int i = 0; i < argc && at < size; i++) at += (size_t)snprintf(out + at, size - at, " %s", argv[i]);
+}
+
+void vs_print_analysis(const vs_analysis_result *r, const char *label)
+{
+    const venseg_track_summary *s = &r->summary;
+    printf("%s: %s", label, vs_verdict_words(s->verdict));
+    if (s->compressibility_percent == s->compressibility_percent)
+        printf(", compressibility %.1f %%", s->compressibility_percent);
+    printf(" (%d frames, %d analysed; found the artery in %d, the vein in %d", r->frames_read, s->frames_analysed,
+           r->with_artery, r->with_vein);
+    if (s->baseline_frame >= 0) printf("; baseline frame %d, maximum compression frame %d", s->baseline_frame, s->min_frame);
+    printf(")\n");
+    for (int b = 0; b < 32; b++)
+        if (s->flags & (1u << b)) printf("  flag %s: %s\n", venseg_flag_name(1u << b) + 12, vs_flag_text(1u << b));
+    printf("  report   %s\n  overlay  %s%s%s\n  curve    %s\n  data     %s, %s\n", r->report, r->gif,
+           r->mp4[0] ? ", " : "", r->mp4, r->curve, r->json, r->csv);
+}
+
+int vs_cmd_analyze(int argc, char **argv)
+{
+    vs_analysis_opts o;
+    memset(&o, 0, sizeof o);
+    o.out_dir = "venseg-out";
+    o.stride = 1;
+    o.site = "";
+    o.mp4 = 1;
+    o.progress = -1;
+    const char *model_path = NULL;
+    int quiet = 0;
+    long lv;
+    char err[1024], cmd[2048], model_buf[4096];
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(analyze_help, stdout);
+            return VS_EXIT_OK;
+        } else if (!strcmp(a, "--model") && has) model_path = argv[++i];
+        else if (!strcmp(a, "--out") && has) o.out_dir = argv[++i];
+        else if (!strcmp(a, "--name") && has) o.name = argv[++i];
+        else if (!strcmp(a, "--site") && has) o.site = argv[++i];
+        else if (!strcmp(a, "--spacing") && has) {
+            if (!vs_parse_spacing(argv[++i], &o.spacing_x, &o.spacing_y))
+                return usage("--spacing must be MM or MMX,MMY > 0, not ", argv[i]);
+        } else if (!strcmp(a, "--fps") && has) {
+            if (!vs_parse_double(argv[++i], 0.01, 10000, &o.fps)) return usage("--fps must be > 0, not ", argv[i]);
+        } else if (!strcmp(a, "--stride") && has) {
+            if (!vs_parse_long(argv[++i], 1, 1000, &lv)) return usage("--stride must be 1..1000, not ", argv[i]);
+            o.stride = (int)lv;
+        } else if (!strcmp(a, "--roi") && has) {
+            if (!vs_parse_roi(argv[++i], o.roi)) return usage("--roi must be X,Y,W,H, not ", argv[i]);
+        } else if (!strcmp(a, "--max-frames") && has) {
+            if (!vs_parse_long(argv[++i], 1, 10000000, &lv)) return usage("--max-frames must be >= 1, not ", argv[i]);
+            o.max_frames = (int)lv;
+        } else if (!strcmp(a, "--threads") && has) {
+            if (!vs_parse_long(argv[++i], 0, 1024, &lv)) return usage("--threads must be 0..1024, not ", argv[i]);
+            o.threads = (int)lv;
+        } else if (!strcmp(a, "--no-mp4")) o.mp4 = 0;
+        else if (!strcmp(a, "--use-labels")) o.use_labels = 1;
+        else if (!strcmp(a, "--progress")) o.progress = 1;
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
+        else if (a[0] == '-' && a[1]) return usage("unknown or incomplete option ", a);
+        else if (!o.input) o.input = a;
+        else return usage("one CLIP only; extra argument ", a);
+    }
+    if (!o.input) return usage("no CLIP given", NULL);
+    if (quiet) o.progress = 0;
+    venseg_model *model = NULL;
+    int rc = o.use_labels && !model_path && !vs_default_model(model_buf, sizeof model_buf)
+                 ? VS_EXIT_OK /* the masks come from the clip: no model needed */
+                 : vs_load_model(model_path, &model, err, sizeof err);
+    if (rc != VS_EXIT_OK) {
+        fprintf(stderr, "venseg analyze: %s\n", err);
+        return rc;
+    }
+    o.model_path = model_path ? model_path : model ? vs_default_model(model_buf, sizeof model_buf) : NULL;
+    join_args(cmd, sizeof cmd, argc, argv);
+    o.command_line = cmd;
+    vs_analysis_result *r = malloc(sizeof *r);
+    if (!r) {
+        venseg_model_free(model);
+        return VS_EXIT_ERROR;
+    }
+    rc = vs_analysis_run(&o, model, r, err, sizeof err);
+    if (rc != VS_EXIT_OK) fprintf(stderr, "venseg analyze: %s\n", err);
+    else if (!quiet) vs_print_analysis(r, o.input);
+    free(r);
+    venseg_model_free(model);
+    return rc;
+}

@@ -1,0 +1,186 @@
+/* phantom_cmd.c: `venseg phantom`: write a synthetic compression clip (see the help). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <venseg/venseg.h>
+
+#include "commands.h"
+#include "util/cli_util.h"
+#include "util/media.h"
+#include "util/png_io.h"
+
+static const char phantom_help[] =
+    "usage: venseg phantom [options] OUT\n"
+    "\n"
+    "Writes a synthetic B-mode compression clip of a transverse leg (libvenseg's seeded\n"
+    "phantom, docs/tracking.md): the probe presses, the vein collapses (normal) or does\n"
+    "not (thrombosed), the artery flattens a little. OUT by its ending:\n"
+    "  OUT.gif              animated GIF (grey)\n"
+    "  OUT.mp4 (.avi, ...)  video through FFmpeg\n"
+    "  anything else        a folder of PNG frames frame-0000.png ... with the ground\n"
+    "                       truth frame-0000_label.png (1 artery, 2 vein)\n"
+    "Prints the true compressibility. Analyse the clip with venseg analyze (the\n"
+    "phantom's pixel spacing is --spacing 0.15 unless changed).\n"
+    "\n"
+    "  --thrombus none|partial|full  the vein (default none: normal, collapses fully)\n"
+    "  --frames N         frame count (default 60)\n"
+    "  --size WxH         frame size (default 256x256)\n"
+    "  --fps HZ           frame rate (default 30)\n"
+    "  --seed S           random seed (default 1)\n"
+    "  --compression P    peak probe pressure, 1 = enough to collapse a normal vein (default 1)\n"
+    "  --probe-motion MM  lateral probe slide over the clip (default 0)\n"
+    "  --noise X          electronic noise 0..1 (default 0.05)\n"
+    "  --spacing MM       pixel size in mm (default 0.15)\n"
+    "  -q, --quiet        print nothing but errors\n"
+    "  -h, --help         this help\n"
+    "\n" VS_EXIT_HELP;
+
+static int usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "venseg phantom: %s%s (venseg phantom --help)\n", msg, arg ? arg : "");
+    return VS_EXIT_USAGE;
+}
+
+int vs_cmd_phantom(int argc, char **argv)
+{
+    const char *out = NULL;
+    double v;
+    long lv;
+    int quiet = 0;
+    struct {
+        venseg_phantom_key key;
+        double value;
+        int set;
+    } keys[] = {{VENSEG_PHANTOM_THROMBUS, 0, 0},   {VENSEG_PHANTOM_FRAMES, 60, 1},        {VENSEG_PHANTOM_WIDTH, 256, 0},
+                {VENSEG_PHANTOM_HEIGHT, 256, 0},   {VENSEG_PHANTOM_FRAME_RATE, 30, 0},    {VENSEG_PHANTOM_SEED, 1, 0},
+                {VENSEG_PHANTOM_COMPRESSION, 1, 0}, {VENSEG_PHANTOM_PROBE_MOTION, 0, 0}, {VENSEG_PHANTOM_NOISE, 0, 0},
+                {VENSEG_PHANTOM_PIXEL_SPACING, 0, 0}};
+    enum { K_THROMBUS, K_FRAMES, K_W, K_H, K_FPS, K_SEED, K_COMP, K_MOTION, K_NOISE, K_SPACING, K_N };
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc, k = -1;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(phantom_help, stdout);
+            return VS_EXIT_OK;
+        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+            quiet = 1;
+            continue;
+        } else if (!strcmp(a, "--thrombus") && has) {
+            const char *t = argv[++i];
+            keys[K_THROMBUS].value = !strcmp(t, "none") ? 0 : !strcmp(t, "partial") ? 1 : !strcmp(t, "full") ? 2 : -1;
+            if (keys[K_THROMBUS].value < 0) return usage("--thrombus must be none, partial or full, not ", t);
+            keys[K_THROMBUS].set = 1;
+            continue;
+        } else if (!strcmp(a, "--size") && has) {
+            int w, h;
+            char tail;
+            if (sscanf(argv[++i], "%dx%d%c", &w, &h, &tail) != 2) return usage("--size must be WxH, not ", argv[i]);
+            keys[K_W].value = w, keys[K_H].value = h, keys[K_W].set = keys[K_H].set = 1;
+            continue;
+        } else if (!strcmp(a, "--frames") && has) k = K_FRAMES;
+        else if (!strcmp(a, "--fps") && has) k = K_FPS;
+        else if (!strcmp(a, "--seed") && has) k = K_SEED;
+        else if (!strcmp(a, "--compression") && has) k = K_COMP;
+        else if (!strcmp(a, "--probe-motion") && has) k = K_MOTION;
+        else if (!strcmp(a, "--noise") && has) k = K_NOISE;
+        else if (!strcmp(a, "--spacing") && has) k = K_SPACING;
+        else if (a[0] == '-' && a[1]) return usage("unknown or incomplete option ", a);
+        else if (!out) {
+            out = a;
+            continue;
+        } else return usage("one OUT only; extra argument ", a);
+        if (k == K_FRAMES || k == K_SEED) {
+            if (!vs_parse_long(argv[++i], 0, 1L << 40, &lv)) return usage("expected an integer, not ", argv[i]);
+            v = (double)lv;
+        } else if (!vs_parse_double(argv[++i], -1e9, 1e9, &v)) {
+            return usage("expected a number, not ", argv[i]);
+        }
+        keys[k].value = v, keys[k].set = 1;
+    }
+    if (!out) return usage("no OUT given", NULL);
+
+    venseg_phantom_config *cfg = NULL;
+    venseg_phantom *ph = NULL;
+    venseg_status st = venseg_phantom_config_create(&cfg);
+    for (int k = 0; !st && k < K_N; k++)
+        if (keys[k].set && (st = venseg_phantom_config_set(cfg, keys[k].key, keys[k].value))) {
+            double lo = 0, hi = 0;
+            venseg_phantom_config_bounds(keys[k].key, &lo, &hi, NULL);
+            fprintf(stderr, "venseg phantom: value %g out of range %g..%g (%s)\n", keys[k].value, lo, hi,
+                    venseg_last_error());
+            venseg_phantom_config_free(cfg);
+            return VS_EXIT_USAGE;
+        }
+    if (!st) st = venseg_phantom_create(cfg, &ph);
+    double dw = 0, dh = 0, dn = 0, fps = 0, spacing = 0;
+    venseg_phantom_config_get(cfg, VENSEG_PHANTOM_WIDTH, &dw);
+    venseg_phantom_config_get(cfg, VENSEG_PHANTOM_HEIGHT, &dh);
+    venseg_phantom_config_get(cfg, VENSEG_PHANTOM_FRAMES, &dn);
+    venseg_phantom_config_get(cfg, VENSEG_PHANTOM_FRAME_RATE, &fps);
+    venseg_phantom_config_get(cfg, VENSEG_PHANTOM_PIXEL_SPACING, &spacing);
+    venseg_phantom_config_free(cfg);
+    if (st) {
+        fprintf(stderr, "venseg phantom: %s: %s\n", venseg_status_name(st), venseg_last_error());
+        return VS_EXIT_ERROR;
+    }
+    int32_t w = (int32_t)dw, h = (int32_t)dh, n = (int32_t)dn;
+    size_t px = (size_t)w * h;
+    uint8_t *grey = malloc(px), *labels = malloc(px), *rgb = malloc(px * 3), palette[768];
+    char err[1024], path[4096];
+    int rc = VS_EXIT_ERROR, kind = vs_has_ext(out, ".gif") ? 1 : (strchr(strrchr(out, '/') ? strrchr(out, '/') : out, '.') ? 2 : 0);
+    vs_gif_writer *g = NULL;
+    vs_mp4_writer *m = NULL;
+    if (!grey || !labels || !rgb) goto out;
+    for (int i = 0; i < 256; i++) palette[3 * i] = palette[3 * i + 1] = palette[3 * i + 2] = (uint8_t)i;
+    if (kind == 1 && vs_gif_open(out, w, h, palette, &g, err, sizeof err) != 0) goto fail;
+    if (kind == 2 && vs_mp4_open(out, w, h, fps, &m, NULL, err, sizeof err) != 0) goto fail;
+    if (kind == 0 && vs_mkdirs(out, err, sizeof err) != 0) goto fail;
+    for (int32_t i = 0; i < n; i++) {
+        if ((st = venseg_phantom_frame(ph, i, grey, w, labels, w))) {
+            snprintf(err, sizeof err, "%s: %s", venseg_status_name(st), venseg_last_error());
+            goto fail;
+        }
+        int r = 0;
+        if (kind == 1) {
+            r = vs_gif_add(g, grey, (int)lround(100 / fps), err, sizeof err);
+        } else if (kind == 2) {
+            for (size_t k = 0; k < px; k++) rgb[3 * k] = rgb[3 * k + 1] = rgb[3 * k + 2] = grey[k];
+            r = vs_mp4_add(m, rgb, err, sizeof err);
+        } else {
+            snprintf(path, sizeof path, "%s/frame-%04d.png", out, i);
+            r = vs_png_write_gray(path, grey, w, h, w, err, sizeof err);
+            snprintf(path, sizeof path, "%s/frame-%04d_label.png", out, i);
+            if (!r) r = vs_png_write_gray(path, labels, w, h, w, err, sizeof err);
+        }
+        if (r) goto fail;
+    }
+    if (g && vs_gif_close(g, err, sizeof err) != 0) {
+        g = NULL;
+        goto fail;
+    }
+    g = NULL;
+    if (m && vs_mp4_close(m, err, sizeof err) != 0) {
+        m = NULL;
+        goto fail;
+    }
+    m = NULL;
+    venseg_phantom_truth t = {.struct_size = sizeof t};
+    venseg_phantom_truth_get(ph, 0, &t);
+    if (!quiet)
+        printf("%s: %d frames %dx%d at %g frames/s, pixel spacing %g mm, vein %s; true compressibility %.1f %%\n",
+               out, n, w, h, fps, spacing, t.thrombus == 0 ? "normal" : t.thrombus == 1 ? "partly thrombosed" : "thrombosed",
+               t.true_compressibility_percent);
+    rc = VS_EXIT_OK;
+    goto out;
+fail:
+    fprintf(stderr, "venseg phantom: %s: %s\n", out, err);
+    rc = strstr(err, "built without") ? VS_EXIT_UNAVAILABLE : VS_EXIT_ERROR;
+out:
+    vs_gif_close(g, NULL, 0);
+    vs_mp4_close(m, NULL, 0);
+    free(grey), free(labels), free(rgb);
+    venseg_phantom_free(ph);
+    return rc;
+}

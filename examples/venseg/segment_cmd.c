@@ -1,0 +1,273 @@
+/* segment_cmd.c: `venseg segment`: images -> label PNG, overlay PNG, JSON of per-class areas. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <venseg/venseg.h>
+
+#include "commands.h"
+#include "util/cli_util.h"
+#include "util/png_io.h"
+#include "report/viz.h"
+
+#ifdef VENSEG_CLI_HAVE_CJSON
+#include <cjson/cJSON.h>
+#endif
+
+static const char segment_help[] =
+    "usage: venseg segment [options] IMAGE|FOLDER...\n"
+    "\n"
+    "Segments artery and vein in each PNG image (a FOLDER: its *.png, not *_label.png)\n"
+    "and writes, per image <stem>, into --out:\n"
+    "  <stem>-labels.png   8-bit label map: 0 background, 1 artery, 2 vein\n"
+    "  <stem>-overlay.png  the image in grey, artery red, vein blue (filled, outlined)\n"
+    "and one JSON (--json, default OUT/segment.json) with per image the size, the\n"
+    "per-class areas (px; mm2 with --spacing) and every vessel instance.\n"
+    "\n"
+    "  --model FILE      the .vseg model (default: $VENSEG_MODEL, weights/resunet34.vseg,\n"
+    "                    or the installed copy)\n"
+    "  --out DIR         output folder (default venseg-out; made if missing)\n"
+    "  --json FILE       the JSON file (default OUT/segment.json)\n"
+    "  --spacing MM[,MMY] pixel size in mm: areas in mm2 too\n"
+    "  --roi X,Y,W,H     segment only this rectangle (e.g. the B-mode sector)\n"
+    "  --threads N       compute threads (default 0: all)\n"
+    "  --progress        draw the progress bar even when stderr is not a terminal\n"
+    "  -q, --quiet       print nothing but errors\n"
+    "  -h, --help        this help\n"
+    "\n" VS_EXIT_HELP;
+
+static int usage(const char *msg, const char *arg)
+{
+    fprintf(stderr, "venseg segment: %s%s (venseg segment --help)\n", msg, arg ? arg : "");
+    return VS_EXIT_USAGE;
+}
+
+/* Adds the path, or a folder's PNG images (sorted). */
+static int collect(const char *path, char ***list, int *n, int *cap, char *err, size_t err_size)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        char **names;
+        int k;
+        if (vs_list_frames(path, &names, &k, err, err_size) != 0) return -1;
+        for (int i = 0; i < k; i++) {
+            char *p = malloc(strlen(path) + strlen(names[i]) + 2);
+            if (p) sprintf(p, "%s/%s", path, names[i]);
+            free(names[i]);
+            if (*n == *cap) {
+                *cap = *cap ? 2 * *cap : 32;
+                char **nl = realloc(*list, (size_t)*cap * sizeof *nl);
+                if (!nl) *cap = *n;
+                else *list = nl;
+            }
+            if (p && *n < *cap) (*list)[(*n)++] = p;
+            else free(p);
+        }
+        free(names);
+        return 0;
+    }
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 32;
+        char **nl = realloc(*list, (size_t)*cap * sizeof *nl);
+        if (!nl) return -1;
+        *list = nl;
+    }
+    (*list)[(*n)++] = strdup(path);
+    return 0;
+}
+
+int vs_cmd_segment(int argc, char **argv)
+{
+    const char *model_path = NULL, *out_dir = "venseg-out", *json_path = NULL;
+    double sx = 0, sy = 0;
+    int32_t roi[4] = {0, 0, 0, 0};
+    long threads = 0;
+    int quiet = 0, progress = -1, n = 0, cap = 0, rc = VS_EXIT_OK;
+    char **inputs = NULL, err[1024];
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(segment_help, stdout);
+            return VS_EXIT_OK;
+        } else if (!strcmp(a, "--model") && has) model_path = argv[++i];
+        else if (!strcmp(a, "--out") && has) out_dir = argv[++i];
+        else if (!strcmp(a, "--json") && has) json_path = argv[++i];
+        else if (!strcmp(a, "--spacing") && has) {
+            if (!vs_parse_spacing(argv[++i], &sx, &sy)) return usage("--spacing must be MM or MMX,MMY > 0, not ", argv[i]);
+        } else if (!strcmp(a, "--roi") && has) {
+            if (!vs_parse_roi(argv[++i], roi)) return usage("--roi must be X,Y,W,H, not ", argv[i]);
+        } else if (!strcmp(a, "--threads") && has) {
+            if (!vs_parse_long(argv[++i], 0, 1024, &threads)) return usage("--threads must be 0..1024, not ", argv[i]);
+        } else if (!strcmp(a, "--progress")) progress = 1;
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
+        else if (a[0] == '-' && a[1]) return usage("unknown or incomplete option ", a);
+        else if (collect(a, &inputs, &n, &cap, err, sizeof err) != 0) {
+            fprintf(stderr, "venseg segment: %s\n", err);
+            for (int k = 0; k < n; k++) free(inputs[k]);
+            free(inputs);
+            return VS_EXIT_INPUT;
+        }
+    }
+    if (n == 0) return usage("no images given", NULL);
+#ifndef VENSEG_CLI_HAVE_CJSON
+    fprintf(stderr, "venseg segment: writes JSON with cJSON; this venseg was built without it\n");
+    return VS_EXIT_UNAVAILABLE;
+#else
+    venseg_model *model = NULL;
+    venseg_session *ses = NULL;
+    venseg_options *opt = NULL;
+    cJSON *root = cJSON_CreateObject(), *images = cJSON_CreateArray();
+    char json_buf[4096];
+    if ((rc = vs_load_model(model_path, &model, err, sizeof err)) != VS_EXIT_OK) {
+        fprintf(stderr, "venseg segment: %s\n", err);
+        goto done;
+    }
+    venseg_status st;
+    if ((st = venseg_options_create(&opt)) || (st = venseg_options_set(opt, VENSEG_OPT_NUM_THREADS, threads)) ||
+        (st = venseg_session_create(model, opt, &ses))) {
+        fprintf(stderr, "venseg segment: session: %s: %s\n", venseg_status_name(st), venseg_last_error());
+        rc = VS_EXIT_ERROR;
+        goto done;
+    }
+    if (sx > 0) venseg_session_set_pixel_spacing(ses, sx, sy);
+    if (vs_mkdirs(out_dir, err, sizeof err) != 0) {
+        fprintf(stderr, "venseg segment: %s\n", err);
+        rc = VS_EXIT_ERROR;
+        goto done;
+    }
+    if (!json_path) {
+        snprintf(json_buf, sizeof json_buf, "%s/segment.json", out_dir);
+        json_path = json_buf;
+    }
+    int32_t classes = 0;
+    venseg_model_num_classes(model, &classes);
+    cJSON_AddStringToObject(root, "format", "venseg-segment-1");
+    cJSON_AddStringToObject(root, "model", model_path ? model_path : vs_default_model(err, sizeof err));
+    cJSON_AddStringToObject(root, "session", venseg_session_describe(ses));
+    cJSON_AddStringToObject(root, "library", venseg_version_string());
+    cJSON_AddItemToObject(root, "images", images);
+    vs_progress bar;
+    vs_progress_start(&bar, "segmenting", n, quiet ? 0 : progress);
+    int failed = 0;
+    for (int k = 0; k < n; k++) {
+        vs_png img;
+        char name[512], path[4096];
+        if (vs_png_read_image(inputs[k], &img, err, sizeof err) != 0) {
+            vs_progress_end(&bar);
+            fprintf(stderr, "venseg segment: %s: %s\n", inputs[k], err);
+            rc = strstr(err, "cannot open") ? VS_EXIT_INPUT : VS_EXIT_ERROR;
+            failed++;
+            continue;
+        }
+        int32_t w = img.width, h = img.height;
+        size_t px = (size_t)w * h;
+        uint8_t *labels = malloc(px), *rgb = malloc(px * 3), *idx = malloc(px);
+        if (!labels || !rgb || !idx) {
+            free(labels), free(rgb), free(idx), vs_png_free(&img);
+            rc = VS_EXIT_ERROR;
+            break;
+        }
+        venseg_pixel_format fmt = img.channels == 3 ? VENSEG_PIXEL_RGB8 : img.bits == 16 ? VENSEG_PIXEL_GRAY16 : VENSEG_PIXEL_GRAY8;
+        int64_t stride = (int64_t)w * img.channels * img.bits / 8;
+        st = venseg_session_set_roi(ses, roi[0], roi[1], roi[2], roi[3]);
+        if (!st) st = venseg_segment(ses, img.data, fmt, w, h, stride, labels, w, NULL, 0);
+        if (st) {
+            vs_progress_end(&bar);
+            fprintf(stderr, "venseg segment: %s: %s: %s\n", inputs[k], venseg_status_name(st), venseg_last_error());
+            free(labels), free(rgb), free(idx), vs_png_free(&img);
+            rc = VS_EXIT_ERROR;
+            failed++;
+            continue;
+        }
+        for (size_t i = 0; i < px; i++) {
+            if (img.channels == 3) memcpy(rgb + 3 * i, img.data + 3 * i, 3);
+            else rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] =
+                     img.bits == 16 ? (uint8_t)(((const uint16_t *)(const void *)img.data)[i] >> 8) : img.data[i];
+        }
+        vs_overlay_index(rgb, labels, w, h, idx);
+        vs_index_to_rgb(idx, px, rgb);
+        vs_stem(inputs[k], name, sizeof name);
+        cJSON *it = cJSON_CreateObject(), *areas = cJSON_CreateObject(), *inst = cJSON_CreateArray();
+        cJSON_AddStringToObject(it, "file", inputs[k]);
+        cJSON_AddNumberToObject(it, "width", w);
+        cJSON_AddNumberToObject(it, "height", h);
+        snprintf(path, sizeof path, "%s/%s-labels.png", out_dir, name);
+        int wrc = vs_png_write_gray(path, labels, w, h, w, err, sizeof err);
+        cJSON_AddStringToObject(it, "labels", path);
+        snprintf(path, sizeof path, "%s/%s-overlay.png", out_dir, name);
+        if (wrc == 0) wrc = vs_png_write_rgb(path, rgb, w, h, err, sizeof err);
+        cJSON_AddStringToObject(it, "overlay", path);
+        if (wrc != 0) {
+            vs_progress_end(&bar);
+            fprintf(stderr, "venseg segment: %s: %s\n", path, err);
+            rc = VS_EXIT_ERROR;
+        }
+        for (int32_t c = 0; c < classes; c++) {
+            const char *cname = "";
+            venseg_model_class_name(model, c, &cname);
+            int64_t count = 0;
+            for (size_t i = 0; i < px; i++) count += labels[i] == c + 1;
+            cJSON *a = cJSON_CreateObject();
+            cJSON_AddNumberToObject(a, "px", (double)count);
+            if (sx > 0) cJSON_AddNumberToObject(a, "mm2", (double)count * sx * sy);
+            cJSON_AddItemToObject(areas, cname, a);
+        }
+        int32_t ni = 0;
+        venseg_session_instance_count(ses, &ni);
+        for (int32_t i = 0; i < ni; i++) {
+            venseg_instance in = {.struct_size = sizeof in};
+            if (venseg_session_instance(ses, i, &in)) continue;
+            const char *cname = "";
+            venseg_model_class_name(model, in.label - 1, &cname);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "class", cname);
+            cJSON_AddNumberToObject(o, "area_px", (double)in.area_px);
+            if (sx > 0) cJSON_AddNumberToObject(o, "area_mm2", in.area_mm2);
+            cJSON_AddItemToObject(o, "centroid", cJSON_CreateDoubleArray((double[]){in.centroid_x, in.centroid_y}, 2));
+            cJSON_AddItemToObject(o, "bbox", cJSON_CreateIntArray((const int[]){in.bbox_x, in.bbox_y, in.bbox_width, in.bbox_height}, 4));
+            cJSON_AddNumberToObject(o, "mean_probability", in.mean_probability);
+            cJSON_AddItemToArray(inst, o);
+        }
+        cJSON_AddItemToObject(it, "areas", areas);
+        cJSON_AddItemToObject(it, "instances", inst);
+        cJSON_AddItemToArray(images, it);
+        if (!quiet) {
+            vs_progress_end(&bar);
+            printf("%s: %dx%d", inputs[k], w, h);
+            cJSON *a;
+            cJSON_ArrayForEach(a, areas) printf(", %s %.0f px", a->string, cJSON_GetObjectItem(a, "px")->valuedouble);
+            printf(" -> %s/%s-{labels,overlay}.png\n", out_dir, name);
+            vs_progress_start(&bar, "segmenting", n, progress);
+        }
+        vs_progress_update(&bar, k + 1);
+        free(labels), free(rgb), free(idx), vs_png_free(&img);
+    }
+    vs_progress_end(&bar);
+    char *text = cJSON_Print(root);
+    FILE *f = text ? fopen(json_path, "w") : NULL;
+    if (!f || fputs(text, f) < 0 || fputc('\n', f) == EOF || fclose(f) != 0) {
+        fprintf(stderr, "venseg segment: %s: cannot write\n", json_path);
+        rc = VS_EXIT_ERROR;
+    } else if (!quiet) {
+        printf("%d of %d images segmented; areas in %s\n", n - failed, n, json_path);
+    }
+    cJSON_free(text);
+done:
+    cJSON_Delete(root);
+    venseg_session_free(ses);
+    venseg_options_free(opt);
+    venseg_model_free(model);
+    for (int k = 0; k < n; k++) free(inputs[k]);
+    free(inputs);
+    return rc;
+#endif
+}

@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# cli_apps_test.sh VENSEG MODEL DATA_DIR WORK_DIR
+#
+# The venseg subcommands segment, analyze, phantom, bench, demo (examples/venseg) with MODEL
+# (the tiny test model: behaviour, not accuracy) on examples/data and phantom clips:
+#   1. --help of each documents its options and the exit statuses;
+#   2. phantom writes GIF, MP4 and PNG frames (frame counts and sizes read back by
+#      ffprobe, independently of venseg);
+#   3. analyze reads all three: its outputs exist and agree with each other (the PNG
+#      frames and the lossless grey GIF give the identical CSV; the JSON frame list, the
+#      CSV and the GIF frame count match the clip; --stride halves them);
+#      --use-labels on phantom frames (the ground-truth masks) gives the phantom's verdicts
+#      (normal: compressible; occlusive thrombus: non-compressible at its true percentage);
+#   4. segment: the label PNGs equal `venseg eval --save-pred`'s masks (another code path),
+#      and the JSON areas equal the label pixel counts;
+#   5. bench prints its JSON; demo runs end to end and prints both verdicts;
+#   6. errors: missing files 4, bad options 2, broken inputs 1, with messages naming them;
+#      the progress bar appears with --progress only.
+set -euo pipefail
+if [[ $# -ne 4 ]]; then
+    echo "usage: $0 VENSEG MODEL DATA_DIR WORK_DIR" >&2
+    exit 2
+fi
+venseg=$1 model=$2 data=$3 work=$4
+rm -rf "$work"
+mkdir -p "$work"
+fail() { echo "cli_apps_test: FAIL: $*" >&2; exit 1; }
+step() { printf '\n== %s\n' "$*"; }
+# expect STATUS PATTERN CMD...: the command exits with STATUS and its stderr matches PATTERN
+expect() {
+    local want=$1 pattern=$2 rc=0
+    shift 2
+    "$@" >"$work/out.txt" 2>"$work/err.txt" || rc=$?
+    [[ $rc -eq $want ]] || { cat "$work/err.txt"; fail "'$*' exited $rc, not $want"; }
+    grep -q -- "$pattern" "$work/err.txt" || { cat "$work/err.txt"; fail "'$*': stderr lacks '$pattern'"; }
+}
+py() { /usr/bin/python3 -c "$@"; }
+frames_of() { ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames,width,height \
+    -of csv=p=0 "$1"; }
+
+step "help"
+"$venseg" --help | grep -q "exit status" || fail "venseg --help lacks the exit statuses"
+for cmd in segment analyze phantom bench demo; do
+    "$venseg" --help | grep -q "^  $cmd " || fail "venseg --help does not list $cmd"
+    help=$("$venseg" $cmd --help)
+    grep -q "exit status: 0 success" <<<"$help" || fail "venseg $cmd --help lacks the exit statuses"
+    grep -q "not a medical device" <<<"$help" || fail "venseg $cmd --help lacks the disclaimer"
+done
+help=$("$venseg" analyze --help)
+for opt in --spacing --stride --site --roi --fps --out --name --model --progress --no-mp4 --max-frames; do
+    grep -q -- "$opt" <<<"$help" || fail "venseg analyze --help does not document $opt"
+done
+"$venseg" --version | grep -q "video FFmpeg; GIF giflib" || fail "venseg --version: built without FFmpeg or giflib"
+
+step "phantom: GIF, MP4, PNG frames"
+ph=(--frames 16 --size 128x96 --seed 3)
+"$venseg" phantom "${ph[@]}" "$work/clip.gif" | tee "$work/phantom.txt"
+grep -q "true compressibility 100.0 %" "$work/phantom.txt" || fail "a normal phantom vein collapses fully"
+"$venseg" phantom "${ph[@]}" --thrombus full "$work/clip.mp4" | grep -q "thrombosed" || fail "phantom --thrombus full"
+"$venseg" phantom "${ph[@]}" "$work/frames" -q
+[[ $(frames_of "$work/clip.gif") == "128,96,16" ]] || fail "clip.gif: $(frames_of "$work/clip.gif")"
+[[ $(frames_of "$work/clip.mp4") == "128,96,16" ]] || fail "clip.mp4: $(frames_of "$work/clip.mp4")"
+[[ $(ls "$work/frames" | grep -c '_label.png$') -eq 16 && $(ls "$work/frames" | wc -l) -eq 32 ]] \
+    || fail "phantom frames: $(ls "$work/frames" | wc -l) files"
+
+step "analyze: frames folder, GIF, MP4"
+common=(--model "$model" --threads 1 --spacing 0.15 --fps 30 --site popliteal)
+"$venseg" analyze "${common[@]}" --out "$work/a" --name frames "$work/frames" | tee "$work/analyze.txt"
+grep -q "report   $work/a/frames-report.html" "$work/analyze.txt" || fail "analyze does not say where the report is"
+"$venseg" analyze "${common[@]}" --out "$work/a" --name gif "$work/clip.gif" -q
+"$venseg" analyze "${common[@]}" --out "$work/a" --name mp4 --stride 2 --roi 8,8,112,80 "$work/clip.mp4" -q
+for n in frames gif mp4; do
+    for f in $n-report.html $n-overlay.gif $n-overlay.mp4 $n-curve.png $n.json $n.csv; do
+        [[ -s $work/a/$f ]] || fail "analyze did not write $f"
+    done
+done
+cmp "$work/a/frames.csv" "$work/a/gif.csv" || fail "the PNG frames and the lossless GIF give different curves"
+[[ $(frames_of "$work/a/gif-overlay.gif") == "128,96,16" ]] || fail "overlay GIF: $(frames_of "$work/a/gif-overlay.gif")"
+[[ $(frames_of "$work/a/mp4-overlay.gif") == "128,96,8" ]] || fail "--stride 2 overlay: $(frames_of "$work/a/mp4-overlay.gif")"
+[[ $(frames_of "$work/a/mp4-overlay.mp4") == "128,96,8" ]] || fail "overlay MP4: $(frames_of "$work/a/mp4-overlay.mp4")"
+[[ $(wc -l <"$work/a/gif.csv") -eq 17 && $(wc -l <"$work/a/mp4.csv") -eq 9 ]] || fail "CSV rows"
+py "
+import json, csv
+for name, n in (('gif', 16), ('mp4', 8)):
+    j = json.load(open('$work/a/%s.json' % name))
+    assert j['format'] == 'venseg-analysis-1'
+    assert j['input']['frames_read'] == 16 and j['summary']['frames_analysed'] == n, j['summary']
+    assert [f['frame'] for f in j['frames']] == list(range(0, 16, 16 // n))
+    assert j['input']['site'] == 'popliteal' and j['input']['pixel_spacing_mm'] == [0.15, 0.15]
+    rows = list(csv.DictReader(open('$work/a/%s.csv' % name)))
+    for f, r in zip(j['frames'], rows):
+        assert int(r['frame']) == f['frame'] and float(r['vein_area_px']) == f['vein_area_px']
+        assert abs(float(r['vein_area_mm2']) - f['vein_area_px'] * 0.0225) < 1e-3
+assert json.load(open('$work/a/mp4.json'))['input']['roi'] == [8, 8, 112, 80]
+html = open('$work/a/gif-report.html').read()
+for key in ('id=\"verdict\"', 'id=\"curve\"', 'id=\"keyframe-baseline\"', 'id=\"keyframe-min\"', 'id=\"flags\"',
+            'not a medical device', 'data:image/png;base64,', 'data:image/gif;base64,', 'popliteal'):
+    assert key in html, key
+assert 'src=\"http' not in html and 'src=\"/' not in html, 'the report must be self-contained'
+print('analyze outputs agree')
+"
+
+step "analyze --use-labels: the phantom's ground-truth masks give the phantom's verdicts"
+"$venseg" phantom --frames 40 --seed 2 "$work/normal" -q
+"$venseg" phantom --frames 40 --seed 2 --thrombus full "$work/clot" | tee "$work/clot.txt"
+true_clot=$(sed -n 's/.*true compressibility \([0-9.]*\) %.*/\1/p' "$work/clot.txt")
+for c in normal clot; do
+    "$venseg" analyze --use-labels --spacing 0.15 --fps 30 --no-mp4 --out "$work/truth" "$work/$c" -q
+done
+py "
+import json
+n = json.load(open('$work/truth/normal.json'))['summary']
+c = json.load(open('$work/truth/clot.json'))['summary']
+assert n['verdict'] == 'COMPRESSIBLE' and n['compressibility_percent'] > 95, n
+assert c['verdict'] == 'NON_COMPRESSIBLE', c
+assert abs(c['compressibility_percent'] - $true_clot) < 5, (c['compressibility_percent'], $true_clot)
+assert json.load(open('$work/truth/clot.json'))['model']['masks_from_labels'] is True
+print('ground truth: normal', n['verdict'], round(n['compressibility_percent'], 1), '| thrombosed', c['verdict'],
+      round(c['compressibility_percent'], 1), '(phantom: $true_clot)')
+"
+grep -q 'data-verdict="NON_COMPRESSIBLE"' "$work/truth/clot-report.html" || fail "the report's verdict"
+
+step "analyze a real video (FloWave brachial cine, FFmpeg decoding)"
+video=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/../shared/data/flowave-brachial-video/video/DemoBMode.mov
+if [[ -r $video ]]; then
+    "$venseg" analyze --model "$model" --threads 1 --max-frames 12 --stride 3 --out "$work/video" "$video" -q
+    [[ $(frames_of "$work/video/DemoBMode-overlay.gif") == "640,480,4" ]] \
+        || fail "video overlay: $(frames_of "$work/video/DemoBMode-overlay.gif")"
+    py "
+import json
+j = json.load(open('$work/video/DemoBMode.json'))['input']
+assert j['kind'] == 'video' and j['frames_read'] == 12 and abs(j['fps'] - 29.97) < 0.01, j
+"
+else
+    echo "SKIP: $video not present (../shared/data): the real-video case is not run"
+fi
+
+step "segment"
+"$venseg" segment --model "$model" --threads 1 --out "$work/seg" --spacing 0.1 "$data" | tee "$work/seg.txt"
+"$venseg" eval "$model" --images "$data" --labels "$data" --threads 1 --save-pred "$work/pred" -q >/dev/null
+py "
+import json, numpy as np
+from PIL import Image
+j = json.load(open('$work/seg/segment.json'))
+assert len(j['images']) == $(ls "$data"/*.png | grep -vc _label.png)
+for it in j['images']:
+    stem = it['file'].rsplit('/', 1)[1][:-4]
+    lab = np.asarray(Image.open(it['labels']))
+    ref = np.asarray(Image.open('$work/pred/%s.png' % stem))
+    assert (lab == ref).all(), stem + ': segment and eval --save-pred differ'
+    for k, v in (('artery', 1), ('vein', 2)):
+        assert it['areas'][k]['px'] == int((lab == v).sum())
+        assert abs(it['areas'][k]['mm2'] - 0.01 * it['areas'][k]['px']) < 1e-9
+    ov = Image.open(it['overlay'])
+    assert ov.mode == 'RGB' and ov.size == (it['width'], it['height'])
+print('segment agrees with eval --save-pred')
+"
+
+step "bench"
+"$venseg" bench "$model" --size 64 64 --iters 2 --warmup 1 --threads 1 >"$work/bench.json"
+py "import json; j = json.load(open('$work/bench.json')); assert j['latency_ms']['median'] > 0 and j['input'] == [64, 64]"
+
+step "demo"
+"$venseg" demo --model "$model" --out "$work/demo" --data "$data" --frames 12 --threads 1 | tee "$work/demo.txt"
+grep -q "model verdict (normal vein)" "$work/demo.txt" || fail "demo: no verdict for the normal clip"
+grep -q "model verdict (thrombosed vein)" "$work/demo.txt" || fail "demo: no verdict for the thrombosed clip"
+grep -q "a TRAINING frame" "$work/demo.txt" || fail "demo: the examples/data frame must be called a training frame"
+[[ -s $work/demo/phantom-normal-report.html && -s $work/demo/phantom-thrombosed-report.html ]] \
+    || fail "demo: reports missing"
+
+step "progress bar"
+"$venseg" analyze --model "$model" --threads 1 --out "$work/p" --max-frames 4 --no-mp4 --progress "$work/clip.gif" \
+    -q 2>"$work/progress.txt" || true
+"$venseg" analyze --model "$model" --threads 1 --out "$work/p" --max-frames 4 --no-mp4 --progress "$work/clip.gif" \
+    2>"$work/progress.txt" >/dev/null
+grep -q "analysing \[" "$work/progress.txt" || fail "--progress drew no bar"
+"$venseg" analyze --model "$model" --threads 1 --out "$work/p" --max-frames 4 --no-mp4 "$work/clip.gif" \
+    2>"$work/progress.txt" >/dev/null
+[[ ! -s $work/progress.txt ]] || fail "a bar without a terminal or --progress"
+[[ ! -e $work/p/clip-overlay.mp4 ]] || fail "--no-mp4 wrote an MP4"
+
+step "errors"
+printf 'GIF89a broken' >"$work/broken.gif"
+printf 'not a model' >"$work/bad.vseg"
+printf 'not a video at all' >"$work/bad.mp4"
+expect 4 "$work/missing.mp4" "$venseg" analyze --model "$model" "$work/missing.mp4"
+expect 4 "$work/missing.vseg" "$venseg" analyze --model "$work/missing.vseg" "$work/clip.gif"
+expect 1 "not a usable model" "$venseg" analyze --model "$work/bad.vseg" "$work/clip.gif"
+expect 1 "broken.gif" "$venseg" analyze --model "$model" "$work/broken.gif"
+expect 1 "not a readable video" "$venseg" analyze --model "$model" "$work/bad.mp4"
+expect 2 "lies outside" "$venseg" analyze --model "$model" --roi 100,0,64,64 "$work/clip.gif"
+expect 2 "--stride must be" "$venseg" analyze --model "$model" --stride 0 "$work/clip.gif"
+expect 2 "no CLIP" "$venseg" analyze --model "$model"
+expect 4 "needs a folder of PNG frames" "$venseg" analyze --model "$model" --use-labels "$work/clip.gif"
+rm "$work/normal/frame-0003_label.png"
+expect 4 "frame-0003_label.png" "$venseg" analyze --model "$model" --use-labels --out "$work/truth" "$work/normal"
+expect 2 "unknown or incomplete option --frobnicate" "$venseg" analyze --frobnicate "$work/clip.gif"
+expect 4 "missing.png" "$venseg" segment --model "$model" "$work/missing.png"
+expect 1 "not a PNG" "$venseg" segment --model "$model" --out "$work/seg2" "$work/bad.vseg"
+expect 2 "no images" "$venseg" segment --model "$model"
+expect 2 "--thrombus must be" "$venseg" phantom --thrombus maybe "$work/x.gif"
+expect 2 "out of range" "$venseg" phantom --frames 0 "$work/x.gif"
+expect 1 "cannot write" "$venseg" phantom --frames 2 "$work/no/such/dir/x.gif"
+expect 4 "missing.vseg" "$venseg" bench "$work/missing.vseg"
+expect 2 "unknown or incomplete option" "$venseg" bench "$model" --bogus
+expect 2 "unknown or incomplete option" "$venseg" demo --bogus
+expect 2 "unknown command" "$venseg" frobnicate
+echo "cli_apps_test: all passed"

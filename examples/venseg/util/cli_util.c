@@ -1,0 +1,236 @@
+/* cli_util.c: small helpers shared by the venseg subcommands (see cli_util.h). */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <venseg/venseg.h>
+
+#include "util/cli_util.h"
+
+double vs_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+void vs_format_double(char *buf, size_t size, double v)
+{
+    if (isnan(v)) {
+        snprintf(buf, size, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, size, v > 0 ? "inf" : "-inf");
+        return;
+    }
+    for (int p = 15; p <= 17; p++) {
+        snprintf(buf, size, "%.*g", p, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+void vs_csv_field(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+int vs_parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int vs_parse_spacing(const char *s, double *x, double *y)
+{
+    char *end;
+    *x = strtod(s, &end);
+    if (end == s || !(*x > 0) || !isfinite(*x))
+        return 0;
+    if (*end == '\0') {
+        *y = *x;
+        return 1;
+    }
+    if (*end != ',')
+        return 0;
+    s = end + 1;
+    *y = strtod(s, &end);
+    return end != s && *end == '\0' && *y > 0 && isfinite(*y);
+}
+
+int vs_parse_roi(const char *s, int32_t roi[4])
+{
+    long v[4];
+    char *end;
+    for (int i = 0; i < 4; i++) {
+        errno = 0;
+        v[i] = strtol(s, &end, 10);
+        if (errno || end == s || v[i] < 0 || v[i] > INT32_MAX || *end != (i < 3 ? ',' : '\0'))
+            return 0;
+        s = end + 1;
+    }
+    if (v[2] <= 0 || v[3] <= 0)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        roi[i] = (int32_t)v[i];
+    return 1;
+}
+
+int vs_parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v) || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+int vs_check_readable(const char *path, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+int vs_mkdirs(const char *path, char *err, size_t err_size)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        snprintf(err, err_size, "%s: path too long", path);
+        return -1;
+    }
+    for (char *p = buf + 1;; p++) {
+        if (*p != '/' && *p != '\0') continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, err_size, "cannot make the folder %s: %s", buf, strerror(errno));
+            return -1;
+        }
+        *p = c;
+        if (c == '\0') break;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        snprintf(err, err_size, "%s is not a folder", path);
+        return -1;
+    }
+    return 0;
+}
+
+#ifndef VENSEG_CLI_DATADIR
+#define VENSEG_CLI_DATADIR "/usr/local/share/venseg"
+#endif
+
+const char *vs_default_model(char *buf, size_t size)
+{
+    const char *env = getenv("VENSEG_MODEL");
+    if (env && *env) return env;
+    const char *candidates[] = {"weights/resunet34.vseg", VENSEG_CLI_DATADIR "/resunet34.vseg"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
+        if (access(candidates[i], R_OK) == 0) {
+            snprintf(buf, size, "%s", candidates[i]);
+            return buf;
+        }
+    return NULL;
+}
+
+int vs_load_model(const char *path, venseg_model **model, char *err, size_t err_size)
+{
+    char buf[4096];
+    *model = NULL;
+    if (!path && !(path = vs_default_model(buf, sizeof buf))) {
+        snprintf(err, err_size, "no model: give --model FILE or set VENSEG_MODEL (weights/resunet34.vseg not found)");
+        return VS_EXIT_INPUT;
+    }
+    if (vs_check_readable(path, err, err_size) != 0) return VS_EXIT_INPUT;
+    venseg_status st = venseg_model_load_file(path, model);
+    if (st) {
+        snprintf(err, err_size, "%s: not a usable model: %s: %s", path, venseg_status_name(st), venseg_last_error());
+        return VS_EXIT_ERROR;
+    }
+    return VS_EXIT_OK;
+}
+
+int vs_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+int vs_has_ext(const char *name, const char *ext)
+{
+    size_t n = strlen(name), e = strlen(ext);
+    return n > e && strcasecmp(name + n - e, ext) == 0;
+}
+
+void vs_stem(const char *path, char *out, size_t size)
+{
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    size_t n = strlen(buf);
+    while (n > 1 && (buf[n - 1] == '/' || buf[n - 1] == '\\')) buf[--n] = '\0'; /* "frames/" */
+    const char *name = buf, *slash = strrchr(buf, '/'), *bs = strrchr(buf, '\\');
+    if (bs && (!slash || bs > slash)) slash = bs;
+    if (slash) name = slash + 1;
+    snprintf(out, size, "%s", name);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = '\0';
+}
+
+int vs_list_frames(const char *dir, char ***names, int *count, char *err, size_t err_size)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+    *names = NULL, *count = 0;
+    if (!d) {
+        snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' || !vs_has_ext(e->d_name, ".png") || vs_has_ext(e->d_name, "_label.png")) continue;
+        if ((size_t)*count == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nl = realloc(*names, cap * sizeof *nl);
+            if (!nl) break;
+            *names = nl;
+        }
+        if (!((*names)[*count] = strdup(e->d_name))) break;
+        (*count)++;
+    }
+    closedir(d);
+    if (*count == 0) {
+        snprintf(err, err_size, "%s: no PNG images in the folder", dir);
+        return -1;
+    }
+    qsort(*names, (size_t)*count, sizeof **names, vs_cmp_str);
+    return 0;
+}

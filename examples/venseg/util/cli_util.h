@@ -1,0 +1,56 @@
+/* cli_util.h: exit statuses and small helpers shared by the venseg program's commands
+ * and by benchmarks/ (target venseg_app_util). */
+#ifndef VENSEG_APP_CLI_UTIL_H
+#define VENSEG_APP_CLI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses of every subcommand. */
+enum {
+    VS_EXIT_OK = 0,
+    VS_EXIT_ERROR = 1,   /* an error: bad input, unreadable model, nothing evaluated */
+    VS_EXIT_USAGE = 2,   /* bad command line */
+    VS_EXIT_SKIPPED = 3, /* --strict: some files were skipped */
+    VS_EXIT_INPUT = 4,   /* an input file or folder is missing or unreadable (segment, analyze, bench, demo) */
+    VS_EXIT_UNAVAILABLE = 5 /* this build lacks what was asked (FFmpeg, giflib, cJSON) */
+};
+
+/* The exit-status table every --help prints. */
+#define VS_EXIT_HELP                                                                         \
+    "exit status: 0 success; 1 error (bad input data, a model that cannot run, a\n"          \
+    "failed write); 2 bad command line; 3 eval --strict: files were skipped; 4 an input\n"  \
+    "file or folder is missing or unreadable; 5 this build lacks a needed library\n"        \
+    "(FFmpeg, giflib, cJSON). A research tool, not a medical device.\n"
+
+/* Helpers (cli_util.c). parse_*: 1 on success, 0 when the text is not valid. */
+double vs_now_ms(void);
+void vs_csv_field(FILE *f, const char *s);              /* a CSV field, quoted when needed */
+int vs_parse_long(const char *s, long lo, long hi, long *out);
+int vs_parse_double(const char *s, double lo, double hi, double *out);
+int vs_parse_spacing(const char *s, double *x, double *y); /* "MM" or "MMX,MMY", > 0 */
+int vs_parse_roi(const char *s, int32_t roi[4]);        /* "X,Y,W,H" */
+int vs_cmp_str(const void *a, const void *b);           /* qsort of char * by strcmp */
+int vs_has_ext(const char *name, const char *ext);       /* name ends with ext (any case) */
+void vs_stem(const char *path, char *out, size_t size);  /* "a/b/c.png" -> "c"; "a/frames/" -> "frames" */
+/* The PNG images of a folder (not *_label.png), sorted by name: *names (malloc'ed, each
+ * malloc'ed), *count. 0, or -1 with a message (no folder, no images). */
+int vs_list_frames(const char *dir, char ***names, int *count, char *err, size_t err_size);
+/* 0 if path can be opened for reading, else -1 with "PATH: reason" in err. */
+int vs_check_readable(const char *path, char *err, size_t err_size);
+/* Makes a folder and its parents (like mkdir -p). 0 or -1 with a message. */
+int vs_mkdirs(const char *path, char *err, size_t err_size);
+/* The model: path, else $VENSEG_MODEL, else weights/resunet34.vseg under the working
+ * folder, else the installed copy. NULL with a message when none is found. */
+const char *vs_default_model(char *buf, size_t size);
+/* Loads the model (path NULL: vs_default_model). Returns VS_EXIT_OK, VS_EXIT_INPUT
+ * (missing, unreadable) or VS_EXIT_ERROR (not a model), with a message in err. */
+struct venseg_model;
+int vs_load_model(const char *path, struct venseg_model **model, char *err, size_t err_size);
+
+/* "%.15g", else "%.16g", else "%.17g": the shortest of them that reads back as v;
+ * "nan", "inf", "-inf" for those. Python's evaluate.py formats alike. */
+void vs_format_double(char *buf, size_t size, double v);
+
+#endif
