@@ -34,7 +34,7 @@ from vslib import library_path  # noqa: E402
 
 
 def _require(module):
-    """Skip without the module, or fail when CI=true (tests/setup.sh installs it)."""
+    """Skip without the module, or fail when CI=true (tests/ci/setup.sh installs it)."""
     try:
         return importlib.import_module(module)
     except ImportError as e:
