@@ -121,6 +121,17 @@ def test_options_defaults_set_get_and_bounds():
     o.close()
 
 
+def test_experimental_option_by_name():
+    """venseg_experimental.h's option macros (keys >= 1000) by their short names."""
+    assert vn.EXPERIMENTAL_OPTIONS["allow_tf32"] == vn.library().VENSEG_OPT_ALLOW_TF32 == 1000
+    o = vn.Options(allow_tf32=1)
+    assert o.get("allow_tf32") == o.get("ALLOW_TF32") == o.get(1000) == 1
+    o.set("allow_tf32", 0)
+    assert o.get(1000) == 0
+    _raises("VENSEG_E_INVALID_ARGUMENT", o.set, "allow_tf32", 2)  # range checked in C
+    o.close()
+
+
 # ------------------------------------------------------------------ model
 
 def test_model_metadata_from_file_and_memory(tiny):

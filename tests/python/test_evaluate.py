@@ -227,17 +227,6 @@ def test_labelme_json_equals_png(tmp_path):
     assert all(int(r["area_truth_px"]) > 0 for r in outs[0])
 
 
-def test_label_map_parsing():
-    m = ev.LabelMap("artery=1, vein=2|V ,vessel=3,ignore=4|5|nerve")
-    assert list(m.lut[:7]) == [0, 1, 2, 3, 4, 4, 0]
-    assert m.name_code("V") == 2 and m.name_code("nerve") == 4 and m.name_code("Artery") == 1
-    assert m.name_code("2") == 2 and m.name_code("tendon") is None
-    assert ev.LabelMap("artery=255").supervised[1:3] == [True, False]
-    for bad in ("artery=1,vein=1", "nerve=4", "artery=256", "artery", "artery=", "artery=A,vein=A"):
-        with pytest.raises(ev.EvalError):
-            ev.LabelMap(bad)
-
-
 def test_format_double_round_trips():
     for v in (0.0, 1.0, 0.1, 1 / 3, 2 / 3 * 1e-7, 123456.789, 182.22212345678901, math.pi * 1e10):
         s = ev.format_double(v)

@@ -1,9 +1,9 @@
 """The C library against golden outputs of the REAL Keras segmentation_models.Unet.
 
-    VENSEG_LIBRARY=/path/to/libvenseg.so python -m pytest tests/python/test_keras_golden.py -v -s
+    PYTHONPATH=build/release/tests/python:bindings/python python -m pytest tests/python/test_keras_golden.py -v -s
 
-Needs numpy only (no TensorFlow, no torch). Without VENSEG_LIBRARY the tests are skipped,
-or fail when CI=true.
+Needs numpy and the binding (venseg._native; no TensorFlow, no torch). Without the binding
+the library tests are skipped, or fail when CI=true.
 
 The C implementation of the Keras-style (pre-activation classification_models ResNet)
 UNet and our PyTorch reference were both written from the same spec, so their parity can't
@@ -15,11 +15,10 @@ float32 NCHW [1, 2, h, w]). This test regenerates the same weights from the same
 numpy, maps them to .vseg tensor names (Keras kernels [kh, kw, cin, cout] -> [cout, cin,
 kh, kw], Conv2DTranspose [kh, kw, cout, cin] -> [cin, cout, kh, kw], BN gamma / beta /
 moving stats -> weight / bias / running_*), writes the file with venseg.toolkit.weights, runs
-``venseg_session_run_tensor`` and requires max |prob_C - prob_keras| <= 1e-4. The file is
+``venseg_session_run_tensor`` (Session.run_tensor) and requires max |prob_C - prob_keras| <= 1e-4. The file is
 written both unfolded (the loader folds BN) and with ``venseg.toolkit.arch.fold_bn``.
 """
 
-import ctypes
 import os
 import sys
 
@@ -27,7 +26,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vslib import library_path, load_library  # noqa: E402
+from vslib import binding, run_tensor  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -42,44 +41,9 @@ MIN_STD = 0.05
 DATA = os.environ.get("VENSEG_TEST_DATA_DIR") or os.path.join(HERE, "..", "data")
 
 
-def _library_path():
-    return library_path()
-
-
-def _check(L, status, what):
-    if status != 0:
-        name = L.venseg_status_name(status).decode()
-        raise AssertionError(f"{what} failed: {name}: {L.venseg_last_error().decode()}")
-
-
-class CModel:
-    def __init__(self, L, data: bytes):
-        self.L = L
-        self.model = ctypes.c_void_p()
-        self.session = ctypes.c_void_p()
-        _check(L, L.venseg_model_load_memory(data, len(data), ctypes.byref(self.model)),
-               "venseg_model_load_memory")
-        _check(L, L.venseg_session_create(self.model, None, ctypes.byref(self.session)),
-               "venseg_session_create")
-
-    def run(self, x: np.ndarray, classes: int, activation: bool = True) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        n, c, h, w = x.shape
-        out = np.full((n, classes, h, w), np.nan, np.float32)
-        fp = ctypes.POINTER(ctypes.c_float)
-        _check(self.L, self.L.venseg_session_run_tensor(
-            self.session, x.ctypes.data_as(fp), n, c, h, w, int(activation),
-            out.ctypes.data_as(fp)), "venseg_session_run_tensor")
-        return out
-
-    def close(self):
-        self.L.venseg_session_free(self.session)
-        self.L.venseg_model_free(self.model)
-
-
 @pytest.fixture(scope="module")
-def lib():
-    return load_library(_library_path())
+def vn():
+    return binding()
 
 
 def _golden(case):
@@ -95,7 +59,7 @@ CASES = [(c, fold) for c in KW.CASES for fold in (False, True)]
 
 @pytest.mark.parametrize("case,fold", CASES,
                          ids=[f"{c}-{'fold' if f else 'f32'}" for c, f in CASES])
-def test_keras_golden(lib, case, fold):
+def test_keras_golden(vn, case, fold):
     meta = KW.metadata(case)
     tensors = KW.file_tensors(case)
     if fold:
@@ -103,11 +67,9 @@ def test_keras_golden(lib, case, fold):
     data = build_vseg(meta, tensors)
     x = np.ascontiguousarray(KW.input_nhwc(case).transpose(0, 3, 1, 2))  # NCHW, 0..255
     g = _golden(case)
-    cm = CModel(lib, data)
-    try:
-        p = cm.run(x, len(KW.CLASSES))
-    finally:
-        cm.close()
+    with vn.Model(data) as m, vn.Session(m) as s:
+        assert m.num_classes == len(KW.CLASSES)
+        p = run_tensor(s, x)
     err = float(np.abs(p.astype(np.float64) - g).max())
     std = float(g.std())
     print(f"\nKERAS {case} {'fold' if fold else 'f32'}: max|dprob|={err:.3g} golden std={std:.3f}")

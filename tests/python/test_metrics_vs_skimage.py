@@ -1,8 +1,9 @@
 """The C library's metrics against the libraries whose conventions they follow, live.
 
-    VENSEG_LIBRARY=/path/to/libvenseg.so python -m pytest tests/python/test_metrics_vs_skimage.py -v
+    PYTHONPATH=build/release/tests/python:bindings/python python -m pytest tests/python/test_metrics_vs_skimage.py -v
 
-Without VENSEG_LIBRARY the tests are skipped, or fail when CI=true (as test_parity.py).
+The C functions are called through the binding (venseg.ssim, overlap_counts, dice, ...);
+without it the tests are skipped, or fail when CI=true (as test_parity.py).
 
 Seeded random cases (sizes incl. non-square 37x53 / 53x37 and 64x64; speckle images; blob
 masks from thresholded smoothed noise) compared with:
@@ -19,7 +20,6 @@ Tolerance: 1e-6 absolute (SSIM, maps), 1e-9 (distances), exact (counts); against
 whose distances are float32, 1e-6 relative.
 """
 
-import ctypes
 import importlib
 import os
 import sys
@@ -29,9 +29,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vslib import library_path  # noqa: E402
-
-
+from vslib import binding, raised  # noqa: E402
 
 def _require(module):
     """Skip without the module, or fail when CI=true (tests/ci/setup.sh installs it)."""
@@ -50,57 +48,14 @@ SSIM_TOL = 1e-6
 DIST_TOL = 1e-9
 SEED = 20240611
 
-UNIFORM, GAUSSIAN = 0, 1
-EMPTY_NAN, EMPTY_MONAI, EMPTY_SMOOTH = 0, 1, 2
-OK, E_INVALID_ARGUMENT = 0, 1
+vn = binding()
+UNIFORM, GAUSSIAN = vn.SSIM_UNIFORM, vn.SSIM_GAUSSIAN
+EMPTY_NAN, EMPTY_MONAI, EMPTY_SMOOTH = vn.EMPTY_NAN, vn.EMPTY_MONAI, vn.EMPTY_SMOOTH
 
 SIZES = [(37, 53), (53, 37), (64, 64), (24, 32), (13, 11)]  # (height, width)
 
 
-# ------------------------------------------------------------------ library
-
-def _library_path():
-    return library_path()
-
-
-@pytest.fixture(scope="module")
-def lib():
-    L = ctypes.CDLL(_library_path())
-    u8p = ctypes.POINTER(ctypes.c_uint8)
-    fp = ctypes.POINTER(ctypes.c_float)
-    dp = ctypes.POINTER(ctypes.c_double)
-    i64p = ctypes.POINTER(ctypes.c_int64)
-    i32, i64, u32, dbl, cint = ctypes.c_int32, ctypes.c_int64, ctypes.c_uint32, ctypes.c_double, ctypes.c_int
-    L.venseg_last_error.restype = ctypes.c_char_p
-    L.venseg_status_name.restype = ctypes.c_char_p
-    L.venseg_status_name.argtypes = [cint]
-    L.venseg_overlap_counts.argtypes = [u8p, i64, u32, u8p, i64, u32, u32, i32, i32, i64p]
-    L.venseg_overlap_counts.restype = cint
-    L.venseg_overlap_counts_prob.argtypes = [fp, i64, ctypes.c_float, u8p, i64, u32, u32, i32, i32, i64p]
-    L.venseg_overlap_counts_prob.restype = cint
-    for name in ("venseg_dice", "venseg_jaccard"):
-        getattr(L, name).argtypes = [i64p, cint, dbl, dp]
-        getattr(L, name).restype = cint
-    L.venseg_ssim.argtypes = [fp, i64, fp, i64, i32, i32, cint, i32, cint, dbl, dp, fp, i64]
-    L.venseg_ssim.restype = cint
-    L.venseg_surface_distance.argtypes = [u8p, i64, u32, u8p, i64, u32, i32, i32, dbl, dbl, dbl, dp, dp, dp]
-    L.venseg_surface_distance.restype = cint
-    return L
-
-
-def _check(L, status, what):
-    if status != OK:
-        name = L.venseg_status_name(status).decode()
-        raise AssertionError(f"{what} failed: {name}: {L.venseg_last_error().decode()}")
-
-
-def _u8(a):
-    return a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
-
-
-def _f32(a):
-    return a.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-
+# ------------------------------------------------------------------ library (through the binding)
 
 def _rows(a):
     """Row stride of a 2-D array in elements (C-contiguous rows, any row pitch)."""
@@ -109,50 +64,27 @@ def _rows(a):
 
 
 def _bits(labels):
-    return sum(1 << v for v in labels)
+    return sum(vn.label_bit(v) for v in labels)
 
 
-def c_ssim(L, x, y, window=UNIFORM, win_size=0, sample_cov=True, data_range=1.0, want_map=False):
-    h, w = x.shape
-    m = ctypes.c_double(np.nan)
-    smap = np.full((h, w), np.nan, np.float32) if want_map else None
-    _check(L, L.venseg_ssim(_f32(x), _rows(x), _f32(y), _rows(y), w, h, window, win_size, int(sample_cov),
-                            float(data_range), ctypes.byref(m), _f32(smap) if want_map else None, w),
-           "venseg_ssim")
-    return (m.value, smap) if want_map else m.value
+def c_ssim(x, y, window=UNIFORM, win_size=0, sample_cov=True, data_range=1.0, want_map=False):
+    return vn.ssim(x, y, window, win_size, sample_cov, float(data_range), full=want_map)
 
 
-def c_counts(L, pred, pl, truth, tl, ignore=0):
-    c = np.full(3, -1, np.int64)
-    h, w = truth.shape
-    _check(L, L.venseg_overlap_counts(_u8(pred), _rows(pred), pl, _u8(truth), _rows(truth), tl, ignore, w, h,
-                                      c.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))), "venseg_overlap_counts")
-    return c
+def c_counts(pred, pl, truth, tl, ignore=0):
+    return np.array(vn.overlap_counts(pred, pl, truth, tl, ignore), np.int64)
 
 
-def c_counts_prob(L, prob, thr, truth, tl, ignore=0):
-    c = np.full(3, -1, np.int64)
-    h, w = truth.shape
-    _check(L, L.venseg_overlap_counts_prob(_f32(prob), _rows(prob), thr, _u8(truth), _rows(truth), tl, ignore, w, h,
-                                           c.ctypes.data_as(ctypes.POINTER(ctypes.c_int64))),
-           "venseg_overlap_counts_prob")
-    return c
+def c_counts_prob(prob, thr, truth, tl, ignore=0):
+    return np.array(vn.overlap_counts_prob(prob, thr, truth, tl, ignore), np.int64)
 
 
-def c_score(L, fn, counts, rule, smooth=0.0):
-    c = np.ascontiguousarray(counts, np.int64)
-    out = ctypes.c_double(-7.0)
-    _check(L, getattr(L, fn)(c.ctypes.data_as(ctypes.POINTER(ctypes.c_int64)), rule, smooth, ctypes.byref(out)), fn)
-    return out.value
+def c_score(fn, counts, rule, smooth=0.0):
+    return {"venseg_dice": vn.dice, "venseg_jaccard": vn.jaccard}[fn](counts, rule, smooth)
 
 
-def c_surface(L, pred, pl, truth, tl, sx=1.0, sy=1.0, pct=100.0):
-    h, w = truth.shape
-    hd, asd, assd = ctypes.c_double(-7), ctypes.c_double(-7), ctypes.c_double(-7)
-    _check(L, L.venseg_surface_distance(_u8(pred), _rows(pred), pl, _u8(truth), _rows(truth), tl, w, h, sx, sy,
-                                        pct, ctypes.byref(hd), ctypes.byref(asd), ctypes.byref(assd)),
-           "venseg_surface_distance")
-    return hd.value, asd.value, assd.value
+def c_surface(pred, pl, truth, tl, sx=1.0, sy=1.0, pct=100.0):
+    return vn.surface_distance(pred, pl, truth, tl, (sx, sy), pct)
 
 
 # ------------------------------------------------------------------ data
@@ -265,7 +197,7 @@ def _fits(shape, window, win_size):
 
 @pytest.mark.parametrize("shape", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("variant", SSIM_VARIANTS, ids=lambda v: v[0])
-def test_ssim_speckle_vs_skimage(lib, shape, variant):
+def test_ssim_speckle_vs_skimage(shape, variant):
     _, window, win_size, sample_cov, kw = variant
     if not _fits(shape, window, win_size):
         pytest.skip("window larger than the image")
@@ -275,7 +207,7 @@ def test_ssim_speckle_vs_skimage(lib, shape, variant):
         y = degraded(rng, x, scale)
         for data_range in (scale, 2 * scale):
             ref, ref_map = sk_ssim(x, y, data_range=data_range, full=True, **kw)
-            got, got_map = c_ssim(lib, x, y, window, win_size, sample_cov, data_range, want_map=True)
+            got, got_map = c_ssim(x, y, window, win_size, sample_cov, data_range, want_map=True)
             assert abs(got - ref) <= SSIM_TOL, (scale, data_range, got, ref)
             err = np.abs(got_map.astype(np.float64) - ref_map)
             assert err.max() <= SSIM_TOL, (scale, data_range, err.max(), np.unravel_index(err.argmax(), err.shape))
@@ -284,7 +216,7 @@ def test_ssim_speckle_vs_skimage(lib, shape, variant):
 @pytest.mark.parametrize("shape", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("variant", [v for v in SSIM_VARIANTS if v[0] in ("uniform7", "gaussian-wang")],
                          ids=lambda v: v[0])
-def test_ssim_masks_vs_skimage(lib, shape, variant):
+def test_ssim_masks_vs_skimage(shape, variant):
     """SSIM between two binary masks (float 0 / 1, data_range 1), as used for segmentations."""
     _, window, win_size, sample_cov, kw = variant
     if not _fits(shape, window, win_size):
@@ -294,17 +226,17 @@ def test_ssim_masks_vs_skimage(lib, shape, variant):
         a = blob_mask(rng, shape).astype(np.float32)
         b = blob_mask(rng, shape).astype(np.float32)
         ref = sk_ssim(a, b, data_range=1.0, **kw)
-        assert abs(c_ssim(lib, a, b, window, win_size, sample_cov, 1.0) - ref) <= SSIM_TOL
+        assert abs(c_ssim(a, b, window, win_size, sample_cov, 1.0) - ref) <= SSIM_TOL
 
 
-def test_ssim_strided_inputs(lib):
+def test_ssim_strided_inputs():
     rng = np.random.default_rng([SEED, 2])
     x = speckle_image(rng, (37, 53))
     y = degraded(rng, x)
     ref = sk_ssim(x, y, data_range=255.0)
     xs, ys = padded(x, 11, np.nan), padded(y, 3, np.inf)  # garbage in the row padding
     assert _rows(xs) == 64 and _rows(ys) == 56
-    assert abs(c_ssim(lib, xs, ys, data_range=255.0) - ref) <= SSIM_TOL
+    assert abs(c_ssim(xs, ys, data_range=255.0) - ref) <= SSIM_TOL
 
 
 # ------------------------------------------------------------------ surface distances
@@ -313,7 +245,7 @@ SPACINGS = [(1.0, 1.0), (0.1, 0.1), (0.2, 0.3), (0.25, 0.1), (0.07, 0.13)]  # (s
 
 
 @pytest.mark.parametrize("shape", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_surface_distance_vs_scipy_monai_algorithm(lib, shape):
+def test_surface_distance_vs_scipy_monai_algorithm(shape):
     rng = np.random.default_rng([SEED, 3, *shape])
     for trial in range(4):
         pl, tl = label_image(rng, shape), label_image(rng, shape)
@@ -323,12 +255,12 @@ def test_surface_distance_vs_scipy_monai_algorithm(lib, shape):
         for sx, sy in SPACINGS:
             for pct in (100.0, 95.0, 50.0, float(rng.uniform(0, 100))):
                 ref = ref_surface(pred, truth, sx, sy, pct)
-                got = c_surface(lib, pl, _bits(pred_set), tl, _bits(truth_set), sx, sy, pct)
+                got = c_surface(pl, _bits(pred_set), tl, _bits(truth_set), sx, sy, pct)
                 for name, g, r in zip(("hausdorff", "mean", "symmetric"), got, ref):
                     assert _same(g, r, DIST_TOL), (trial, sx, sy, pct, name, g, r)
 
 
-def test_surface_distance_touching_border_and_strided(lib):
+def test_surface_distance_touching_border_and_strided():
     rng = np.random.default_rng([SEED, 4])
     shape = (37, 53)
     pred = blob_mask(rng, shape, fill=0.6)  # large regions: many touch the image border
@@ -338,22 +270,22 @@ def test_surface_distance_touching_border_and_strided(lib):
     tl = padded(truth.astype(np.uint8) * 3, 12, 3)
     for sx, sy in SPACINGS:
         ref = ref_surface(pred, truth, sx, sy, 95.0)
-        got = c_surface(lib, pl, _bits([1]), tl, _bits([3]), sx, sy, 95.0)
+        got = c_surface(pl, _bits([1]), tl, _bits([3]), sx, sy, 95.0)
         assert all(_same(g, r, DIST_TOL) for g, r in zip(got, ref)), (sx, sy, got, ref)
 
 
-def test_surface_distance_empty(lib):
+def test_surface_distance_empty():
     z = np.zeros((37, 53), np.uint8)
     m = blob_mask(np.random.default_rng([SEED, 5]), z.shape).astype(np.uint8)
-    assert all(np.isnan(v) for v in c_surface(lib, z, 2, z, 2))
-    assert c_surface(lib, z, 2, m, 2, 0.1, 0.1, 95.0) == (np.inf, np.inf, np.inf)
-    assert c_surface(lib, m, 2, z, 2, 0.1, 0.1, 95.0) == (np.inf, np.inf, np.inf)
+    assert all(np.isnan(v) for v in c_surface(z, 2, z, 2))
+    assert c_surface(z, 2, m, 2, 0.1, 0.1, 95.0) == (np.inf, np.inf, np.inf)
+    assert c_surface(m, 2, z, 2, 0.1, 0.1, 95.0) == (np.inf, np.inf, np.inf)
 
 
 # ------------------------------------------------------------------ overlap, Dice, Jaccard
 
 @pytest.mark.parametrize("shape", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_overlap_dice_jaccard_vs_numpy(lib, shape):
+def test_overlap_dice_jaccard_vs_numpy(shape):
     rng = np.random.default_rng([SEED, 6, *shape])
     cases = [((1,), (1,), ()), ((2,), (2,), (4,)), ((1, 2), (1, 2, 3), ()), ((1, 2), (1, 2, 3), (4,)),
              ((3,), (4,), (1, 2))]
@@ -363,20 +295,20 @@ def test_overlap_dice_jaccard_vs_numpy(lib, shape):
         for pred_set, truth_set, ignore in cases:
             keep = ~np.isin(tl, ignore)
             ref = ref_counts(np.isin(pl, pred_set), np.isin(tl, truth_set), keep)
-            got = c_counts(lib, pl, _bits(pred_set), tl, _bits(truth_set), _bits(ignore))
+            got = c_counts(pl, _bits(pred_set), tl, _bits(truth_set), _bits(ignore))
             np.testing.assert_array_equal(got, ref, err_msg=f"{pred_set} {truth_set} {ignore}")
             for fn, k in (("venseg_dice", 2), ("venseg_jaccard", 1)):
                 for rule, s in ((EMPTY_NAN, 0.0), (EMPTY_MONAI, 0.0), (EMPTY_SMOOTH, 1e-5), (EMPTY_SMOOTH, 1.0)):
-                    assert _same(c_score(lib, fn, got, rule, s), ref_score(ref, rule, k, s), 1e-12), (fn, rule, s)
+                    assert _same(c_score(fn, got, rule, s), ref_score(ref, rule, k, s), 1e-12), (fn, rule, s)
     # empty cases through all rules
     for counts in ([0, 0, 0], [0, 4, 0], [0, 0, 4], [1, 0, 0], [0, 1, 1]):
         for fn, k in (("venseg_dice", 2), ("venseg_jaccard", 1)):
             for rule, s in ((EMPTY_NAN, 0.0), (EMPTY_MONAI, 0.0), (EMPTY_SMOOTH, 1e-5)):
-                assert _same(c_score(lib, fn, counts, rule, s), ref_score(counts, rule, k, s), 1e-12), \
+                assert _same(c_score(fn, counts, rule, s), ref_score(counts, rule, k, s), 1e-12), \
                     (counts, fn, rule)
 
 
-def test_overlap_counts_prob_vs_numpy(lib):
+def test_overlap_counts_prob_vs_numpy():
     rng = np.random.default_rng([SEED, 7])
     shape = (37, 53)
     tl = label_image(rng, shape)
@@ -386,21 +318,17 @@ def test_overlap_counts_prob_vs_numpy(lib):
     for thr in (np.float32(0.5), prob[3, 4], np.float32(0.0), np.float32(0.9)):
         for truth_set, ignore in (((2,), ()), ((1, 2, 3), (4,))):
             ref = ref_counts(prob > thr, np.isin(tl, truth_set), ~np.isin(tl, ignore))
-            got = c_counts_prob(lib, probs, float(thr), tl, _bits(truth_set), _bits(ignore))
+            got = c_counts_prob(probs, float(thr), tl, _bits(truth_set), _bits(ignore))
             np.testing.assert_array_equal(got, ref, err_msg=f"threshold {thr}")
 
 
-def test_error_paths_set_last_error(lib):
+def test_error_paths_set_last_error():
     x = np.zeros((8, 8), np.float32)
-    m = ctypes.c_double()
-    assert lib.venseg_ssim(_f32(x), 8, _f32(x), 8, 8, 8, UNIFORM, 4, 1, 1.0, ctypes.byref(m), None, 0) \
-        == E_INVALID_ARGUMENT
-    assert lib.venseg_last_error().decode()
+    e = raised(vn.ssim, x, x, UNIFORM, 4, True, 1.0)  # an even window
+    assert e.status == "VENSEG_E_INVALID_ARGUMENT" and e.detail
     z = np.zeros((8, 8), np.uint8)
-    d = ctypes.c_double()
-    assert lib.venseg_surface_distance(_u8(z), 8, 2, _u8(z), 8, 2, 8, 8, 1.0, 1.0, 101.0, ctypes.byref(d), None,
-                                       None) == E_INVALID_ARGUMENT
-    assert lib.venseg_last_error().decode()
+    e = raised(vn.surface_distance, z, 2, z, 2, (1.0, 1.0), 101.0)  # percentile > 100
+    assert e.status == "VENSEG_E_INVALID_ARGUMENT" and e.detail
 
 
 # ------------------------------------------------------------------ MONAI itself (optional)
@@ -420,7 +348,7 @@ def _monai_close(got, ref):
 
 
 @pytest.mark.parametrize("shape", [(37, 53), (64, 64)], ids=lambda s: f"{s[0]}x{s[1]}")
-def test_vs_monai(lib, monai_metrics, shape):
+def test_vs_monai(monai_metrics, shape):
     import torch
     M = monai_metrics
     rng = np.random.default_rng([SEED, 8, *shape])
@@ -441,25 +369,25 @@ def test_vs_monai(lib, monai_metrics, shape):
                 asd = M.compute_average_surface_distance(P, G, include_background=True, spacing=sp).item()
                 assd = M.compute_average_surface_distance(P, G, include_background=True, symmetric=True,
                                                           spacing=sp).item()
-            got = c_surface(lib, pl if trial < 3 else np.zeros_like(pl), _bits(pred_set), tl, _bits(truth_set),
+            got = c_surface(pl if trial < 3 else np.zeros_like(pl), _bits(pred_set), tl, _bits(truth_set),
                             sx, sy, 100.0)
-            got95 = c_surface(lib, pl if trial < 3 else np.zeros_like(pl), _bits(pred_set), tl, _bits(truth_set),
+            got95 = c_surface(pl if trial < 3 else np.zeros_like(pl), _bits(pred_set), tl, _bits(truth_set),
                               sx, sy, 95.0)
             assert _monai_close(got[0], hd), (trial, sp, got[0], hd)
             assert _monai_close(got[1], asd), (trial, sp, got[1], asd)
             assert _monai_close(got[2], assd), (trial, sp, got[2], assd)
             if trial < 3:  # MONAI 1.3 gives NaN for a percentile of an all-inf set; the C API says inf
                 assert _monai_close(got95[0], hd95), (trial, sp, got95[0], hd95)
-        counts = c_counts(lib, pl if trial < 3 else np.zeros_like(pl), _bits(pred_set), tl, _bits(truth_set))
+        counts = c_counts(pl if trial < 3 else np.zeros_like(pl), _bits(pred_set), tl, _bits(truth_set))
         Pf, Gf = P.double(), G.double()
         for ignore_empty, rule in ((True, EMPTY_NAN), (False, EMPTY_MONAI)):
             dice = M.compute_dice(Pf, Gf, include_background=True, ignore_empty=ignore_empty).item()
             iou = M.compute_iou(Pf, Gf, include_background=True, ignore_empty=ignore_empty).item()
-            assert _same(c_score(lib, "venseg_dice", counts, rule), dice, 1e-6), (trial, dice)
-            assert _same(c_score(lib, "venseg_jaccard", counts, rule), iou, 1e-6), (trial, iou)
+            assert _same(c_score("venseg_dice", counts, rule), dice, 1e-6), (trial, dice)
+            assert _same(c_score("venseg_jaccard", counts, rule), iou, 1e-6), (trial, iou)
 
 
-def test_vs_monai_empty_truth(lib, monai_metrics):
+def test_vs_monai_empty_truth(monai_metrics):
     import torch
     M = monai_metrics
     z = np.zeros((37, 53), np.uint8)
@@ -467,15 +395,15 @@ def test_vs_monai_empty_truth(lib, monai_metrics):
     for pred in (z, m):
         P = torch.from_numpy(pred.astype(np.float64))[None, None]
         G = torch.from_numpy(z.astype(np.float64))[None, None]
-        counts = c_counts(lib, pred, 2, z, 2)
+        counts = c_counts(pred, 2, z, 2)
         for ignore_empty, rule in ((True, EMPTY_NAN), (False, EMPTY_MONAI)):
             dice = M.compute_dice(P, G, include_background=True, ignore_empty=ignore_empty).item()
             iou = M.compute_iou(P, G, include_background=True, ignore_empty=ignore_empty).item()
-            assert _same(c_score(lib, "venseg_dice", counts, rule), dice, 0), (pred.any(), ignore_empty, dice)
-            assert _same(c_score(lib, "venseg_jaccard", counts, rule), iou, 0), (pred.any(), ignore_empty, iou)
+            assert _same(c_score("venseg_dice", counts, rule), dice, 0), (pred.any(), ignore_empty, dice)
+            assert _same(c_score("venseg_jaccard", counts, rule), iou, 0), (pred.any(), ignore_empty, iou)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             hd = M.compute_hausdorff_distance(P, G, include_background=True).item()
             asd = M.compute_average_surface_distance(P, G, include_background=True).item()
-        got = c_surface(lib, pred, 2, z, 2)
+        got = c_surface(pred, 2, z, 2)
         assert _same(got[0], hd, 0) and _same(got[1], asd, 0), (pred.any(), got, hd, asd)

@@ -1,9 +1,11 @@
-"""Parity of the C library (venseg_session_run_tensor) with PyTorch.
+"""Parity of the C library (venseg_session_run_tensor, through the binding's
+Session.run_tensor) with PyTorch.
 
-    VENSEG_LIBRARY=/path/to/libvenseg.so [VENSEG_PARITY_REPORT=parity.md] \\
+    ctest --test-dir build/release -R python_parity       (or, with the binding built:)
+    PYTHONPATH=build/release/tests/python:bindings/python [VENSEG_PARITY_REPORT=parity.md] \\
         python -m pytest tests/python/test_parity.py -v -s
 
-Without VENSEG_LIBRARY the tests are skipped, or fail when CI=true.
+Without the binding (venseg._native) the tests are skipped, or fail when CI=true.
 
 Every variant is a seeded random model (venseg.toolkit.convert.random_model: numpy-drawn weights,
 BN running statistics from one seeded batch, so probabilities are not saturated). The
@@ -14,7 +16,6 @@ classes and pixels, and std(prob_torch) > 0.02 (not saturated). Storages: "f32" 
 unfolded: the loader folds), "f32-fold" (--fold-bn), "f16", "bf16", "q8".
 """
 
-import ctypes
 import functools
 import json
 import os
@@ -26,7 +27,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from vslib import library_path, load_library  # noqa: E402
+from vslib import binding, run_tensor  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "bindings", "python"))
 
@@ -73,65 +74,15 @@ RESULTS = []
 
 # ------------------------------------------------------------------ library
 
-def _library_path():
-    return library_path()
-
-
 @pytest.fixture(scope="module")
-def lib():
-    return load_library(_library_path())
+def vn():
+    return binding()
 
 
-def _check(L, status, what):
-    if status != 0:
-        name = L.venseg_status_name(status).decode()
-        raise AssertionError(f"{what} failed: {name}: {L.venseg_last_error().decode()}")
-
-
-VENSEG_OPT_BACKEND = 100
-BACKENDS = {"reference": 1, "onednn": 2}
-
-
-def available_backends(L):
+def available_backends(vn):
     """Backends compiled into the library (from venseg_build_info)."""
-    info = L.venseg_build_info().decode()
-    names = info.split("backends=")[1].split(";")[0].split(",")
-    return [b for b in BACKENDS if b in names]
-
-
-class CModel:
-    def __init__(self, L, data: bytes, backend: str = "reference"):
-        self.L = L
-        self.model = ctypes.c_void_p()
-        self.session = ctypes.c_void_p()
-        _check(L, L.venseg_model_load_memory(data, len(data), ctypes.byref(self.model)),
-               "venseg_model_load_memory")
-        opts = ctypes.c_void_p()
-        _check(L, L.venseg_options_create(ctypes.byref(opts)), "venseg_options_create")
-        try:
-            _check(L, L.venseg_options_set(opts, VENSEG_OPT_BACKEND, BACKENDS[backend]),
-                   "venseg_options_set")
-            _check(L, L.venseg_session_create(self.model, opts, ctypes.byref(self.session)),
-                   "venseg_session_create")
-        finally:
-            L.venseg_options_free(opts)
-
-    def describe(self):
-        return self.L.venseg_session_describe(self.session).decode()
-
-    def run(self, x: np.ndarray, classes: int, activation: bool = True) -> np.ndarray:
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        n, c, h, w = x.shape
-        out = np.full((n, classes, h, w), np.nan, np.float32)
-        fp = ctypes.POINTER(ctypes.c_float)
-        _check(self.L, self.L.venseg_session_run_tensor(
-            self.session, x.ctypes.data_as(fp), n, c, h, w, int(activation),
-            out.ctypes.data_as(fp)), "venseg_session_run_tensor")
-        return out
-
-    def close(self):
-        self.L.venseg_session_free(self.session)
-        self.L.venseg_model_free(self.model)
+    names = vn.build_info().get("backends", "").split(",")
+    return [b for b in ("reference", "onednn") if b in names]
 
 
 # ------------------------------------------------------------------- models
@@ -188,7 +139,7 @@ def _report():
 
 @pytest.mark.parametrize("vid,storage,shape", CASES,
                          ids=[f"{v}-{s}-{n}x{h}x{w}" for v, s, (n, h, w) in CASES])
-def test_parity(lib, vid, storage, shape):
+def test_parity(vn, vid, storage, shape):
     model, meta, sd = _variant(vid)
     data = _file_bytes(meta, sd, storage)
     stored = read_vseg(data).tensors
@@ -202,16 +153,13 @@ def test_parity(lib, vid, storage, shape):
     std = float(p_ref.std())
     assert std > MIN_STD, f"reference probabilities saturated (std {std:.4f})"
     outputs = {}
-    for backend in available_backends(lib):  # every backend against PyTorch, and each other
-        cm = CModel(lib, data, backend)
-        try:
+    for backend in available_backends(vn):  # every backend against PyTorch, and each other
+        with vn.Model(data) as m, vn.Session(m, backend=backend) as s:
             t0 = time.perf_counter()
-            p_c = cm.run(x, 2, activation=True)
+            p_c = run_tensor(s, x, activation=True)
             dt = time.perf_counter() - t0
-            l_c = cm.run(x, 2, activation=False)
-            desc = cm.describe()
-        finally:
-            cm.close()
+            l_c = run_tensor(s, x, activation=False)
+            desc = s.describe()
         outputs[backend] = p_c
         err = float(np.max(np.abs(p_c.astype(np.float64) - p_ref)))
         lerr = float(np.max(np.abs(l_c.astype(np.float64) - l_ref)))
@@ -228,25 +176,21 @@ def test_parity(lib, vid, storage, shape):
         assert vs_ref <= TOL, f"{backend}: max |dprob| vs the reference backend {vs_ref:.3g} > {TOL}"
 
 
-def test_fixture_golden(lib):
+def test_fixture_golden(vn):
     """The committed tests/data fixtures agree with the C library."""
     d = os.path.join(os.path.dirname(__file__), "..", "data")
     x = np.fromfile(os.path.join(d, "tiny_plain_unet_input.bin"), "<f4").reshape(1, 1, 32, 32)
     g = np.fromfile(os.path.join(d, "tiny_plain_unet_golden.bin"), "<f4").reshape(1, 2, 32, 32)
     for name, tol in (("tiny_plain_unet.vseg", TOL), ("tiny_plain_unet_deflate.vseg", TOL),
                       ("tiny_plain_unet_q8.vseg", 1e-2)):
-        with open(os.path.join(d, name), "rb") as fh:
-            cm = CModel(lib, fh.read())
-        try:
-            p = cm.run(x, 2)
-        finally:
-            cm.close()
+        with open(os.path.join(d, name), "rb") as fh, vn.Model(fh.read()) as m, vn.Session(m) as s:
+            p = run_tensor(s, x)
         err = float(np.abs(p - g).max())
         print(f"\nFIXTURE {name}: max|dprob| vs golden = {err:.3g}")
         assert err <= tol, f"{name}: {err}"
 
 
-def test_c_rejects_bad_files(lib):
+def test_c_rejects_bad_files(vn):
     """Files written by the Python writer and then damaged are refused with the right status."""
     import struct
 
@@ -256,11 +200,12 @@ def test_c_rejects_bad_files(lib):
     f = read_vseg(good)
 
     def status(data):
-        m = ctypes.c_void_p()
-        s = lib.venseg_model_load_memory(bytes(data), len(data), ctypes.byref(m))
-        if s == 0:
-            lib.venseg_model_free(m)
-        return s, lib.venseg_last_error().decode()
+        """(status code, detail) of venseg_model_load_memory on data."""
+        try:
+            vn.Model(bytes(data)).close()
+        except vn.VensegError as e:
+            return e.code, e.detail
+        return 0, ""
 
     assert status(good)[0] == 0
     bad = bytearray(good)

@@ -37,7 +37,7 @@ __all__ = [
     "TrackerKey", "Verdict", "Flag", "AreaUnit", "ExamProtocol", "ExamOutcome", "Thrombus", "PhantomKey",
     "Instance", "TrackFrame", "TrackedInstance", "TrackSummary", "ExamSite", "ExamReport", "PhantomTruth",
     "TensorInfo", "EMPTY_NAN", "EMPTY_MONAI", "EMPTY_SMOOTH", "SSIM_UNIFORM", "SSIM_GAUSSIAN",
-    "SITE_COMMON_FEMORAL", "SITE_FEMORAL", "SITE_POPLITEAL",
+    "SITE_COMMON_FEMORAL", "SITE_FEMORAL", "SITE_POPLITEAL", "EXPERIMENTAL_OPTIONS",
 ]
 
 
@@ -81,7 +81,12 @@ SSIM_UNIFORM, SSIM_GAUSSIAN = int(SsimWindow.UNIFORM), int(SsimWindow.GAUSSIAN)
 PHANTOM_KEYS = {k.name.lower(): int(k) for k in PhantomKey}
 THROMBUS = {k.name.lower(): int(k) for k in Thrombus}
 
-_OPTION_ALIASES = {"threads": Option.NUM_THREADS}
+#: Experimental option keys (venseg_experimental.h macros, keys >= 1000, no ABI promise)
+#: by their short names: {"allow_tf32": 1000}; Options and Session.get take these names too.
+EXPERIMENTAL_OPTIONS = {k[len("VENSEG_OPT_"):].lower(): int(getattr(_lib, k)) for k in dir(_lib)
+                        if k.startswith("VENSEG_OPT_") and k[len("VENSEG_OPT_"):] not in Option.__members__}
+OPT_ALLOW_TF32 = EXPERIMENTAL_OPTIONS["allow_tf32"]
+_OPTION_ALIASES = {"threads": int(Option.NUM_THREADS), **EXPERIMENTAL_OPTIONS}
 _OPTION_VALUE_ENUMS = {Option.BACKEND: Backend, Option.PRECISION: Precision}
 
 
@@ -257,7 +262,9 @@ def _frame_arg(frame, bgr: bool) -> Tuple[np.ndarray, int]:
 class Options:
     """Session options (venseg_options). Keys: Option members or names ('backend',
     'precision', 'threads'/'num_threads', 'device', 'min_instance_area',
-    'threshold_permille'); backend and precision values may be names ('onednn', 'bf16')."""
+    'threshold_permille'), experimental keys by name ('allow_tf32': GPU backends may run
+    fp32 convolutions on TF32 tensor cores) or number; backend and precision values may be
+    names ('onednn', 'bf16')."""
 
     def __init__(self, values: Optional[Mapping] = None, **kwargs):
         p = ffi.new("venseg_options **")
@@ -617,7 +624,7 @@ def ssim(x, y, window=SSIM_GAUSSIAN, win_size: int = 0, sample_covariance: bool 
     if a.shape != b.shape:
         raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"shapes differ: {a.shape} vs {b.shape}")
     out = ffi.new("double *")
-    smap = np.empty(a.shape, np.float32) if full else None
+    smap = np.full(a.shape, np.nan, np.float32) if full else None  # a pixel left unwritten shows
     _check(_lib.venseg_ssim(_addr(a, "float *"), a.strides[0] // 4, _addr(b, "float *"), b.strides[0] // 4,
                             a.shape[1], a.shape[0], _member(SsimWindow, window, "SSIM window"), win_size,
                             int(bool(sample_covariance)), data_range, out,

@@ -1,10 +1,11 @@
 """Evaluate a model on labelled images: ``python -m venseg.evaluate`` and ``evaluate()``.
 
-The Python twin of ``venseg eval`` (examples/cli/eval.c): same options, same file
+The Python twin of ``venseg eval`` (examples/venseg/eval_cmd.c): same options, same file
 matching, same label handling, and every metric computed through libvenseg
 (``venseg._native``), so that both give identical values (tests/python/test_evaluate.py).
-Images and label PNGs are read with Pillow, LabelMe JSONs drawn with Pillow's
-ImageDraw as LabelMe does. Plots (matplotlib, Agg): ``--plots DIR`` writes
+Images and label PNGs are read by ``venseg.toolkit.data`` (read_frame, read_label), label
+maps parsed by ``venseg.toolkit.labelmap``, LabelMe JSONs drawn by ``venseg.toolkit.labelme``
+(Pillow's ImageDraw, as LabelMe does). Plots (matplotlib, Agg): ``--plots DIR`` writes
 ``ssim_hist.png`` (SSIM histogram per class) and ``dice_box.png`` (Dice box plot per
 class); ``--plot-only results.csv --plots DIR`` plots a CSV of either tool.
 
@@ -27,8 +28,12 @@ import numpy as np
 
 import venseg as vn  # the binding's names, loaded on first use (the pure helpers work without it)
 
-BG, ARTERY, VEIN, VESSEL, IGNORE = 0, 1, 2, 3, 4
-CODE_NAMES = ("background", "artery", "vein", "vessel", "ignore")
+from . import labelme
+from .data import read_frame, read_label
+from .labelmap import ARTERY, BACKGROUND as BG, CODE_NAMES, IGNORE, VEIN, VESSEL, LabelMap  # noqa: F401
+
+#: the shape kinds the venseg program draws (examples/venseg/util/labelme.h)
+CLI_SHAPE_KINDS = ("polygon", "rectangle")
 CSV_COLUMNS = ("file", "class", "dice", "jaccard", "ssim", "hd95_px", "hd95_mm", "asd_px", "area_pred_px",
                "area_truth_px", "tp", "fp", "fn", "ms")
 FLOAT_COLUMNS = ("dice", "jaccard", "ssim", "hd95_px", "hd95_mm", "asd_px")
@@ -41,147 +46,27 @@ class EvalError(Exception):
     """Bad options or inputs (the CLI's exit status 1/2)."""
 
 
-# ------------------------------------------------------------------ label map
-
-class LabelMap:
-    """--label-map "artery=1,vein=2,vessel=3,ignore=4" (see examples/cli/labelmap.h)."""
-
-    def __init__(self, text: str):
-        self.text = text
-        self.lut = np.zeros(256, np.uint8)
-        self.supervised = [False] * 5
-        self.names = {}
-        assigned = {}
-        for item in text.split(","):
-            item = item.strip()
-            if not item:
-                continue
-            if "=" not in item:
-                raise EvalError(f"label map item '{item}' is not CLASS=VALUE[|VALUE...]")
-            key, tokens = (s.strip() for s in item.split("=", 1))
-            code = next((c for c, n in enumerate(CODE_NAMES) if n == key.lower()), None)
-            if code is None:
-                raise EvalError(f"unknown class '{key}' in the label map (artery, vein, vessel, ignore, background)")
-            if not tokens:
-                raise EvalError(f"class '{key}' has no value in the label map")
-            self.supervised[code] = code != BG
-            for tok in tokens.split("|"):
-                tok = tok.strip()
-                if not tok:
-                    continue
-                if tok.isdigit() and tok.isascii():
-                    v = int(tok)
-                    if v > 255:
-                        raise EvalError(f"label value {v} out of range 0..255")
-                    if v in assigned and assigned[v] != code:
-                        raise EvalError(f"label value {v} is mapped to two classes")
-                    assigned[v] = code
-                    self.lut[v] = code
-                elif tok[0] in "0123456789-+":
-                    raise EvalError(f"bad label value '{tok}' (0..255)")
-                else:
-                    known = self.name_code(tok)
-                    if known is not None and known != code:
-                        raise EvalError(f"label '{tok}' is mapped to two classes")
-                    self.names.setdefault(tok, code)
-
-    def name_code(self, label: str):
-        if label in self.names:
-            return self.names[label]
-        for c, n in enumerate(CODE_NAMES):
-            if label.lower() == n:
-                return c
-        if label.isdigit() and label.isascii():
-            v = int(label)
-            if v <= 255 and (self.lut[v] != BG or v == 0):
-                return int(self.lut[v])
-        return None
-
-
-# ------------------------------------------------------------------ files
-
-def _read_image(path):
-    """Frame as the C CLI reads it (png_io.h): grey uint8/uint16 HxW or RGB uint8 HxWx3."""
-    from PIL import Image
-    with Image.open(path) as im:
-        if im.format != "PNG":
-            raise EvalError("not a PNG file")
-        mode = im.mode
-        if mode in ("I;16", "I;16B", "I;16L", "I"):
-            a = np.asarray(im)
-            return a.astype(np.uint16) if a.dtype != np.uint16 else a.astype(np.uint16, copy=False)
-        if mode in ("L", "LA", "1"):
-            return np.asarray(im.convert("L"))
-        return np.asarray(im.convert("RGB"))
-
-
-def _read_label(path):
-    """Label values as the C CLI reads them: palette index, grey value, R of grey RGB."""
-    from PIL import Image
-    with Image.open(path) as im:
-        if im.format != "PNG":
-            raise EvalError("not a PNG file")
-        mode = im.mode
-        if mode == "P":
-            return np.asarray(im).astype(np.uint8)
-        if mode in ("I;16", "I;16B", "I;16L", "I"):
-            a = np.asarray(im)
-            if a.size and a.max() > 255:
-                raise EvalError(f"16-bit label value {int(a.max())} > 255")
-            return a.astype(np.uint8)
-        if mode in ("L", "1"):
-            return np.asarray(im.convert("L"))
-        if mode == "LA":
-            return np.asarray(im)[..., 0].copy()
-        a = np.asarray(im.convert("RGB"))
-        if not ((a[..., 0] == a[..., 1]) & (a[..., 0] == a[..., 2])).all():
-            raise EvalError("colour label PNG: labels must be grey or palette values")
-        return a[..., 0].copy()
-
+# ------------------------------------------------------------------ labels
 
 def rasterize_labelme(data: dict, label_map: LabelMap, width: int, height: int):
-    """Class codes of a LabelMe annotation, drawn as labelme.utils.shape_to_mask does.
-    Returns (codes uint8 HxW, stats dict)."""
-    from PIL import Image, ImageDraw
-    codes = np.zeros((height, width), np.uint8)
-    stats = {"drawn": 0, "unknown_label": 0, "unsupported": 0}
-    shapes = data.get("shapes")
-    if not isinstance(shapes, list):
-        raise EvalError('not a LabelMe file (no "shapes" array)')
-    for shape in shapes:
-        label = shape.get("label") if isinstance(shape, dict) else None
-        if not isinstance(label, str):
-            raise EvalError('a shape without a "label" string')
-        code = label_map.name_code(label)
-        if code is None:
-            stats["unknown_label"] += 1
-            continue
-        kind = shape.get("shape_type")
-        kind = kind if isinstance(kind, str) else "polygon"
-        if kind not in ("polygon", "rectangle"):
-            stats["unsupported"] += 1
-            continue
-        pts = shape.get("points")
-        try:
-            xy = [(float(p[0]), float(p[1])) for p in pts]
-        except (TypeError, ValueError, IndexError):
-            raise EvalError(f"shape '{label}': malformed \"points\"") from None
-        mask = Image.new("L", (width, height), 0)
-        draw = ImageDraw.Draw(mask)
-        if kind == "rectangle":
-            if len(xy) != 2:
-                stats["unsupported"] += 1
-                continue
-            (x0, y0), (x1, y1) = xy
-            draw.rectangle([(min(x0, x1), min(y0, y1)), (max(x0, x1), max(y0, y1))], outline=1, fill=1)
-        else:
-            if len(xy) < 3:
-                stats["unsupported"] += 1
-                continue
-            draw.polygon(xy, outline=1, fill=1)
-        codes[np.asarray(mask, dtype=bool)] = code
-        stats["drawn"] += 1
-    return codes, stats
+    """Class codes of a LabelMe annotation as the venseg program draws them (venseg.toolkit.labelme
+    with the label map's names; polygons and rectangles only). Returns (codes uint8 HxW, stats)."""
+    return labelme.rasterize(data, height, width, label_map.name_code, kinds=CLI_SHAPE_KINDS)
+
+
+def read_labels(path: str, label_map: LabelMap, width: int, height: int) -> np.ndarray:
+    """Class codes of a label file as `venseg eval` reads it: a LabelMe JSON drawn at the
+    image size, or a label PNG through the label map."""
+    if path.lower().endswith(".json"):
+        with open(path, "rb") as f:
+            data = json.load(f)
+        if not isinstance(data, dict):
+            raise EvalError("not a LabelMe file (the JSON is not an object)")
+        return rasterize_labelme(data, label_map, width, height)[0]
+    raw = read_label(path, png_only=True)
+    if raw.shape != (height, width):
+        raise EvalError(f"size mismatch, label {raw.shape[1]}x{raw.shape[0]}, image {width}x{height}")
+    return label_map.codes(raw)
 
 
 def _stem(name):
@@ -392,24 +277,14 @@ def evaluate(model, images, labels, label_map="artery=1,vein=2", mode="classes",
             matched += 1
             ipath, lpath = os.path.join(images, img_name), os.path.join(labels, lab_name)
             try:
-                frame = _read_image(ipath)
+                frame = read_frame(ipath, png_only=True)
             except Exception as e:  # noqa: BLE001 - any unreadable file is skipped
                 warn(f"{ipath}: {e} (skipped)")
                 counts["skipped"] += 1
                 continue
             h, w = frame.shape[:2]
             try:
-                if lab_name.lower().endswith(".json"):
-                    with open(lpath, "rb") as f:
-                        data = json.load(f)
-                    if not isinstance(data, dict):
-                        raise EvalError("not a LabelMe file (the JSON is not an object)")
-                    codes, _ = rasterize_labelme(data, lm, w, h)
-                else:
-                    raw = _read_label(lpath)
-                    if raw.shape != (h, w):
-                        raise EvalError(f"size mismatch, label {raw.shape[1]}x{raw.shape[0]}, image {w}x{h}")
-                    codes = lm.lut[raw]
+                codes = read_labels(lpath, lm, w, h)
             except Exception as e:  # noqa: BLE001
                 warn(f"{lpath}: {e} (skipped)")
                 counts["skipped"] += 1

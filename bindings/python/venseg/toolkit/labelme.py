@@ -1,7 +1,10 @@
-"""LabelMe JSON import (the annotation tool of Chen et al.): polygons labelled artery / vein.
+"""LabelMe JSON (the annotation tool of Chen et al.): the one LabelMe rasteriser of the package.
 
 ``load_labelme(path)`` returns ``(grey image float32 HxW 0..255, labels uint8 HxW)`` with
-labels 0 background, 1 artery, 2 vein, 3 vessel of unknown class, 255 ignore. numpy + Pillow.
+labels 0 background, 1 artery, 2 vein, 3 vessel of unknown class, 255 ignore (training
+data); ``rasterize(doc, h, w, classify, kinds)`` draws a document's shapes with any class
+rule (venseg.toolkit.evaluate draws the venseg program's subset with its label map).
+numpy + Pillow.
 
 The JSON (LabelMe 3.x - 5.x)::
 
@@ -10,16 +13,19 @@ The JSON (LabelMe 3.x - 5.x)::
      "imageHeight": H, "imageWidth": W}
 
 * The image comes from ``imageData`` when present, else from ``imagePath`` relative to the
-  JSON file. ``imageHeight`` / ``imageWidth`` must match it.
+  JSON file (read by ``venseg.toolkit.data.read_image``). ``imageHeight`` / ``imageWidth``
+  must match it.
 * Shapes are rasterised as LabelMe's own ``shape_to_mask`` does (Pillow ``ImageDraw``:
   polygon filled with its outline; ``rectangle`` from two corners; ``circle`` from the
   centre and a point on the circle), in file order, later shapes over earlier ones.
   ``line``, ``linestrip`` and ``point`` shapes mark no area and are skipped; ``mask``
   shapes (LabelMe 5.3+: a base64 PNG over the box given by two points) are pasted.
-* Class of a label (case-insensitive): ``label_map`` if given (label -> 0/1/2/3/255),
-  else by name: containing "arter" -> artery, "vein" / "vena" / "vene" -> vein,
-  "vessel" -> vessel of unknown class, "ignore" / "unsure" / "unknown" -> ignore, anything
-  else (nerve, muscle, ...) -> background. A ``group_id`` is ignored.
+* Class of a label: ``label_map`` if given - a label-map text or ``LabelMap``
+  (venseg.toolkit.labelmap; labels it does not name are not drawn), or a dict label ->
+  0/1/2/3/255 (case-insensitive) - else by name (``labelmap.guess_code``: containing
+  "arter" -> artery, "vein" / "vena" / "vene" -> vein, "vessel" -> vessel of unknown
+  class, "ignore" / "unsure" / "unknown" -> ignore, anything else -> background). A
+  ``group_id`` is ignored.
 """
 
 from __future__ import annotations
@@ -28,68 +34,57 @@ import base64
 import io
 import json
 import os
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Iterable, Optional, Tuple, Union
 
 import numpy as np
 
+from . import labelmap as LMAP
+
 BACKGROUND, ARTERY, VEIN, VESSEL, IGNORE = 0, 1, 2, 3, 255
+#: label value of each label-map class code (IGNORE is 255 in training labels)
+CODE_VALUES = (BACKGROUND, ARTERY, VEIN, VESSEL, IGNORE)
+#: every shape kind with an area
+AREA_KINDS = ("polygon", "rectangle", "circle", "mask")
+
+LabelMapArg = Union[None, str, LMAP.LabelMap, Dict[str, int]]
 
 
 class LabelMeError(ValueError):
     pass
 
 
-def label_class(label: str, label_map: Optional[Dict[str, int]] = None) -> int:
-    if label_map is not None:
+def label_class(label: str, label_map: LabelMapArg = None) -> Optional[int]:
+    """Label value (0/1/2/3/255) of a LabelMe label; None for one a LabelMap does not name."""
+    if isinstance(label_map, dict):
         for k, v in label_map.items():
             if k.lower() == label.strip().lower():
                 return int(v)
-    s = label.strip().lower()
-    if "arter" in s:
-        return ARTERY
-    if "vein" in s or "vena" in s or "vene" in s:
-        return VEIN
-    if "vessel" in s:
-        return VESSEL
-    if s in ("ignore", "unsure", "unknown", "__ignore__"):
-        return IGNORE
-    return BACKGROUND
+    elif label_map is not None:
+        lm = label_map if isinstance(label_map, LMAP.LabelMap) else LMAP.LabelMap(label_map)
+        code = lm.name_code(label)
+        return None if code is None else CODE_VALUES[code]
+    return CODE_VALUES[LMAP.guess_code(label)]
 
 
-def _decode_image(data: bytes):
-    from PIL import Image
-
-    im = Image.open(io.BytesIO(data))
-    im.load()
-    return im
+def _kind(shape: dict) -> str:
+    kind = shape.get("shape_type")
+    return kind if isinstance(kind, str) and kind else "polygon"
 
 
-def _image_of(doc: dict, json_path: str):
-    from PIL import Image
-
-    if doc.get("imageData"):
-        try:
-            return _decode_image(base64.b64decode(doc["imageData"]))
-        except Exception as exc:  # noqa: BLE001 - any decoder error is a bad file
-            raise LabelMeError(f"{json_path}: imageData does not decode: {exc}") from exc
-    rel = doc.get("imagePath")
-    if not rel:
-        raise LabelMeError(f"{json_path}: neither imageData nor imagePath")
-    p = os.path.join(os.path.dirname(os.path.abspath(json_path)), rel.replace("\\", "/"))
-    if not os.path.exists(p):
-        raise LabelMeError(f"{json_path}: image {p} not found")
-    im = Image.open(p)
-    im.load()
-    return im
+def _points(shape: dict, label: str):
+    try:
+        return [(float(p[0]), float(p[1])) for p in shape.get("points")]
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise LabelMeError(f"shape '{label}': malformed \"points\"") from None
 
 
 def shape_mask(shape: dict, height: int, width: int) -> Optional[np.ndarray]:
     """bool HxW area of one shape (None for shapes without area)."""
     from PIL import Image, ImageDraw
 
-    kind = shape.get("shape_type") or "polygon"
-    pts = [tuple(float(c) for c in p) for p in shape.get("points", [])]
-    m = Image.new("1", (width, height), 0)
+    kind = _kind(shape)
+    pts = _points(shape, str(shape.get("label", "")))
+    m = Image.new("L", (width, height), 0)
     d = ImageDraw.Draw(m)
     if kind == "polygon":
         if len(pts) < 3:
@@ -109,7 +104,9 @@ def shape_mask(shape: dict, height: int, width: int) -> Optional[np.ndarray]:
     elif kind == "mask":
         if len(pts) != 2 or not shape.get("mask"):
             return None
-        sub = np.asarray(_decode_image(base64.b64decode(shape["mask"])).convert("L")) > 0
+        from .data import read_label
+
+        sub = read_label(io.BytesIO(base64.b64decode(shape["mask"]))) > 0
         x0, y0 = int(round(min(pts[0][0], pts[1][0]))), int(round(min(pts[0][1], pts[1][1])))
         out = np.zeros((height, width), bool)
         h, w = sub.shape
@@ -122,21 +119,57 @@ def shape_mask(shape: dict, height: int, width: int) -> Optional[np.ndarray]:
 
 
 def rasterize(doc: dict, height: int, width: int,
-              label_map: Optional[Dict[str, int]] = None) -> np.ndarray:
-    """uint8 HxW labels of a LabelMe document's shapes."""
+              classify: Union[LabelMapArg, Callable[[str], Optional[int]]] = None,
+              kinds: Iterable[str] = AREA_KINDS) -> Tuple[np.ndarray, Dict[str, int]]:
+    """(uint8 HxW labels, stats) of a LabelMe document's shapes, in file order.
+
+    ``classify``: a callable label -> value (None: the label is unknown, its shape is not
+    drawn), or a ``label_map`` for ``label_class``. Shapes of a kind not in ``kinds``, and
+    shapes without area, are not drawn. stats: ``drawn``, ``unknown_label``,
+    ``unsupported`` (shapes of another kind or without area) counts."""
+    shapes = doc.get("shapes") if isinstance(doc, dict) else None
+    if not isinstance(shapes, list):
+        raise LabelMeError('not a LabelMe file (no "shapes" list)')
+    rule = classify if callable(classify) else (lambda s: label_class(s, classify))
+    kinds = tuple(kinds)
     out = np.zeros((height, width), np.uint8)
-    for shape in doc.get("shapes", []):
-        m = shape_mask(shape, height, width)
-        if m is not None:
-            out[m] = label_class(str(shape.get("label", "")), label_map)
-    return out
+    stats = {"drawn": 0, "unknown_label": 0, "unsupported": 0}
+    for shape in shapes:
+        label = shape.get("label") if isinstance(shape, dict) else None
+        if not isinstance(label, str):
+            raise LabelMeError('a shape without a "label" string')
+        value = rule(label)
+        if value is None:
+            stats["unknown_label"] += 1
+            continue
+        m = shape_mask(shape, height, width) if _kind(shape) in kinds else None
+        if m is None:
+            stats["unsupported"] += 1
+            continue
+        out[m] = value
+        stats["drawn"] += 1
+    return out, stats
 
 
-def load_labelme(path: str, label_map: Optional[Dict[str, int]] = None
-                 ) -> Tuple[np.ndarray, np.ndarray]:
-    """(grey float32 image 0..255, uint8 labels) of one LabelMe JSON file."""
-    from .data import to_grey
+def _image_of(doc: dict, json_path: str) -> np.ndarray:
+    from .data import read_image
 
+    if doc.get("imageData"):
+        try:
+            return read_image(io.BytesIO(base64.b64decode(doc["imageData"])))
+        except Exception as exc:  # noqa: BLE001 - any decoder error is a bad file
+            raise LabelMeError(f"{json_path}: imageData does not decode: {exc}") from exc
+    rel = doc.get("imagePath")
+    if not rel:
+        raise LabelMeError(f"{json_path}: neither imageData nor imagePath")
+    p = os.path.join(os.path.dirname(os.path.abspath(json_path)), rel.replace("\\", "/"))
+    if not os.path.exists(p):
+        raise LabelMeError(f"{json_path}: image {p} not found")
+    return read_image(p)
+
+
+def load_labelme(path: str, label_map: LabelMapArg = None) -> Tuple[np.ndarray, np.ndarray]:
+    """(grey float32 image 0..255, uint8 labels 0/1/2/3/255) of one LabelMe JSON file."""
     try:
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
@@ -144,15 +177,15 @@ def load_labelme(path: str, label_map: Optional[Dict[str, int]] = None
         raise LabelMeError(f"{path}: {exc}") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):
         raise LabelMeError(f"{path}: not a LabelMe file (no 'shapes' list)")
-    im = _image_of(doc, path)
-    if im.mode == "P":
-        im = im.convert("RGB")
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        img = (np.asarray(im, np.float64) / 257.0).astype(np.float32)
-    else:
-        img = to_grey(np.asarray(im.convert("RGB") if im.mode not in ("L", "RGB", "RGBA") else im))
+    if label_map is not None and not isinstance(label_map, (dict, LMAP.LabelMap)):
+        label_map = LMAP.LabelMap(label_map)  # parsed once, not per shape
+    img = _image_of(doc, path)
     h, w = img.shape
     dh, dw = doc.get("imageHeight"), doc.get("imageWidth")
     if (dh is not None and int(dh) != h) or (dw is not None and int(dw) != w):
         raise LabelMeError(f"{path}: imageHeight/Width {dh}x{dw} != image {h}x{w}")
-    return img, rasterize(doc, h, w, label_map)
+    try:
+        labels, _ = rasterize(doc, h, w, label_map)
+    except LabelMeError as exc:
+        raise LabelMeError(f"{path}: {exc}") from exc
+    return img, labels

@@ -173,9 +173,9 @@ def overlay(frame: np.ndarray, pred: np.ndarray, truth: Optional[np.ndarray] = N
     vein cyan, vessel of unknown class white)."""
     from scipy import ndimage as ndi
 
-    g = frame if frame.ndim == 2 else (0.299 * frame[..., 0] + 0.587 * frame[..., 1]
-                                       + 0.114 * frame[..., 2])
-    rgb = np.repeat(np.asarray(g, np.float32)[..., None], 3, axis=2)
+    from .data import to_grey
+
+    rgb = np.repeat(to_grey(frame)[..., None], 3, axis=2)
     for lab, col in ((1, ARTERY_RGB), (2, VEIN_RGB)):
         m = pred == lab
         rgb[m] = (1 - alpha) * rgb[m] + alpha * np.asarray(col, np.float32)
@@ -194,7 +194,8 @@ def render_overlays(model: str, split: str, data_root: str, out_dir: str,
     from PIL import Image
 
     import venseg as vn
-    from .evaluate import _read_image, _read_label
+    from .data import read_frame, read_label
+    from .labelmap import LabelMap
 
     os.makedirs(out_dir, exist_ok=True)
     if names is None:
@@ -208,10 +209,9 @@ def render_overlays(model: str, split: str, data_root: str, out_dir: str,
     with vn.Model(model) as m, vn.Session(m) as s:
         for name in names:
             ds, stem = name.split("/", 1)
-            img_rel, lab_rel, _ = EVAL_PLAN[ds]
-            frame = _read_image(os.path.join(data_root, img_rel, stem + ".png"))
-            lab = _read_label(os.path.join(data_root, lab_rel, stem + ".png"))
-            truth = np.where(lab == 255, 1, lab) if ds == "cca-momot" else np.where(lab == 4, 0, lab)
+            img_rel, lab_rel, plan = EVAL_PLAN[ds]
+            frame = read_frame(os.path.join(data_root, img_rel, stem + ".png"))
+            truth = LabelMap(plan[0][1]).codes(read_label(os.path.join(data_root, lab_rel, stem + ".png")))
             pred = s.segment(frame)
             ov = overlay(frame, pred, truth)
             p = os.path.join(out_dir, f"{ds}_{stem}.png")
