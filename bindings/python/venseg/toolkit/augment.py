@@ -15,6 +15,20 @@ front of it:
   padding outside the frame is known background (code 0);
 * intensity (0..255 grey, inside the frame): gain, contrast (gamma), multiplicative
   speckle (correlated Gaussian noise), Gaussian blur.
+
+``AugConfig.exam()`` adds what a compression exam looks like:
+
+* probe compression: the vein (and, less, the tissue around it) squashed towards its
+  centre along the depth axis with a smooth falloff, as a probe pressing from above does;
+* time-gain-compensation bands (a smooth random gain over depth) and depth attenuation;
+* copy-paste: a labelled vessel of another training frame (with a feathered rim of its
+  surroundings) pasted into the frame, its supervision codes with it.
+
+Laterality: horizontal flips stay on. A flipped groin frame is the other leg's view (the
+femoral vein is medial, i.e. on the other side of the artery for the other leg), labels
+flip with it, and a probe can be held either way round; so the network must not learn
+"the vein is on the right". Where the vein is relative to the artery is for the tracker's
+site and laterality settings to use, not for the network.
 """
 
 from __future__ import annotations
@@ -53,6 +67,18 @@ class AugConfig:
     p_speckle: float = 0.5
     blur: float = 1.2            # max Gaussian sigma in network pixels
     p_blur: float = 0.3
+    compress: float = 0.0        # probability of squashing the vein as a probe would
+    compress_range: Tuple[float, float] = (0.15, 1.0)  # remaining vein height fraction
+    tgc: float = 0.0             # probability of random TGC bands
+    tgc_db: float = 6.0          # max gain swing of a band (dB)
+    attenuation: float = 0.0     # probability of extra depth attenuation
+    attenuation_db: float = 10.0  # max attenuation at the deepest row (dB)
+    copy_paste: float = 0.0      # probability of pasting a vessel from another frame
+
+    @classmethod
+    def exam(cls) -> "AugConfig":
+        """The full set plus probe compression, TGC, attenuation and copy-paste."""
+        return cls(compress=0.4, tgc=0.4, attenuation=0.3, copy_paste=0.3)
 
     @classmethod
     def paper(cls) -> "AugConfig":
@@ -77,8 +103,10 @@ def _base_coords(nw: int, nh: int) -> Tuple[torch.Tensor, torch.Tensor]:
 
 
 def source_grid(w: int, h: int, nw: int, nh: int, rng: Optional[np.random.Generator],
-                aug: AugConfig, mode: str = "letterbox"):
-    """(grid 1xNHxNWx2 for grid_sample, inside mask NHxNW bool) for one frame."""
+                aug: AugConfig, mode: str = "letterbox", squash=None):
+    """(grid 1xNHxNWx2 for grid_sample, inside mask NHxNW bool) for one frame.
+    ``squash`` (cx, cy, rx, ry, k) in frame pixels compresses the region around (cx, cy)
+    along y to ``k`` of its height (probe compression)."""
     xs, ys = _base_coords(nw, nh)
     if rng is not None:
         cx, cy = nw / 2.0, nh / 2.0
@@ -104,9 +132,34 @@ def source_grid(w: int, h: int, nw: int, nh: int, rng: Optional[np.random.Genera
         xs, ys = px, py
     sx, sy, ox, oy = letterbox(w, h, nw, nh, mode)
     fx, fy = (xs - ox) / sx, (ys - oy) / sy
+    if squash is not None:
+        fx, fy = probe_squash(fx, fy, *squash)
     inside = (fx >= 0) & (fx <= w) & (fy >= 0) & (fy <= h)
     grid = torch.stack([2 * fx / w - 1, 2 * fy / h - 1], dim=-1).float()[None]
     return grid, inside
+
+
+def probe_squash(fx, fy, cx: float, cy: float, rx: float, ry: float, k: float):
+    """Source coordinates that show the region around (cx, cy) squashed along y to ``k``
+    of its height: a displayed point at dy from the centre samples the frame at dy / k
+    inside the vein, blending smoothly to no squash a few radii away (the probe presses
+    the tissue above and around the vein a little too)."""
+    dx, dy = fx - cx, fy - cy
+    wx = torch.exp(-0.5 * (dx / (1.6 * rx)) ** 2)
+    wy = torch.exp(-0.5 * (dy / (2.5 * ry)) ** 2)
+    wgt = wx * wy
+    return fx, cy + dy * (wgt / k + (1.0 - wgt))
+
+
+def vein_extent(codes: np.ndarray):
+    """(cx, cy, rx, ry) of the largest-row-span vein pixels in a code map, or None."""
+    from . import data as D
+
+    ys, xs = np.nonzero((codes == D.code(D.NEG, D.POS)) | (codes == D.LOW_VEIN))
+    if len(xs) < 20:
+        return None
+    return (float(xs.mean()), float(ys.mean()), max(2.0, float(xs.std()) * 2.0),
+            max(2.0, float(ys.std()) * 2.0))
 
 
 def resample(image: np.ndarray, codes: Optional[np.ndarray], nw: int, nh: int,
@@ -115,7 +168,13 @@ def resample(image: np.ndarray, codes: Optional[np.ndarray], nw: int, nh: int,
     """Frame (float32 HxW 0..255) and codes (uint8 HxW) -> network-sized tensors
     (float32 NHxNW, 0 outside the frame; int64 NHxNW codes, 0 outside)."""
     h, w = image.shape
-    grid, inside = source_grid(w, h, nw, nh, rng, aug or AugConfig.none(), mode)
+    aug = aug or AugConfig.none()
+    squash = None
+    if rng is not None and codes is not None and aug.compress > 0 and rng.random() < aug.compress:
+        ext = vein_extent(codes)
+        if ext is not None:
+            squash = ext + (rng.uniform(*aug.compress_range),)
+    grid, inside = source_grid(w, h, nw, nh, rng, aug, mode, squash)
     img = F.grid_sample(torch.from_numpy(np.ascontiguousarray(image, np.float32))[None, None],
                         grid, mode="bilinear", padding_mode="border", align_corners=False)[0, 0]
     img = img * inside.float()
@@ -160,18 +219,72 @@ def intensity(img: torch.Tensor, inside: torch.Tensor, rng: np.random.Generator,
         x = x * (1.0 + s * n).clamp_min(0.0)
     if aug.blur > 0 and rng.random() < aug.p_blur:
         x = blur2d(x, rng.uniform(0.3, aug.blur))
+    depth = torch.linspace(0.0, 1.0, x.shape[0])[:, None]
+    if aug.tgc > 0 and rng.random() < aug.tgc:
+        # a smooth random gain over depth: 5 control points, cubic between them
+        pts = torch.from_numpy(rng.uniform(-aug.tgc_db, aug.tgc_db, (1, 1, 5)))
+        db = F.interpolate(pts, size=x.shape[0], mode="linear", align_corners=True)[0, 0]
+        x = x * (10.0 ** (db.float() / 20.0))[:, None]
+    if aug.attenuation > 0 and rng.random() < aug.attenuation:
+        x = x * 10.0 ** (-rng.uniform(0.0, aug.attenuation_db) * depth / 20.0)
     return x.clamp(0, 255) * inside.float()
 
 
+def paste_vessel(image: np.ndarray, codes: np.ndarray, donor, rng: np.random.Generator):
+    """(image, codes) with one vessel of ``donor`` (and a feathered rim of its surroundings)
+    pasted at a random place, scaled by the frames' width ratio; the inputs are unchanged."""
+    from scipy import ndimage
+
+    from . import data as D
+
+    vessel = np.isin(donor.codes, (D.code(D.POS, D.NEG), D.code(D.NEG, D.POS)))
+    lab, n = ndimage.label(vessel)
+    if n == 0:
+        return image, codes
+    pick = int(rng.integers(1, n + 1))
+    ys, xs = np.nonzero(lab == pick)
+    if len(xs) < 30:
+        return image, codes
+    m = max(4, int(0.35 * max(xs.ptp(), ys.ptp())))
+    y0, y1 = max(0, ys.min() - m), min(donor.image.shape[0], ys.max() + m + 1)
+    x0, x1 = max(0, xs.min() - m), min(donor.image.shape[1], xs.max() + m + 1)
+    s = image.shape[1] / donor.image.shape[1]
+    ph, pw = max(4, int(round((y1 - y0) * s))), max(4, int(round((x1 - x0) * s)))
+    h, w = image.shape
+    if ph >= h or pw >= w:
+        return image, codes
+    zoom = (ph / (y1 - y0), pw / (x1 - x0))
+    pimg = ndimage.zoom(donor.image[y0:y1, x0:x1], zoom, order=1)[:ph, :pw]
+    pcod = ndimage.zoom(donor.codes[y0:y1, x0:x1], zoom, order=0)[:ph, :pw]
+    pin = ndimage.zoom((lab[y0:y1, x0:x1] == pick).astype(np.float32), zoom, order=1)[:ph, :pw]
+    ph, pw = pimg.shape
+    # feathered alpha: the vessel and its rim, fading out over the margin
+    alpha = np.clip(ndimage.gaussian_filter(
+        ndimage.binary_dilation(pin > 0.5, iterations=max(2, m // 3)).astype(np.float32),
+        max(1.0, m / 4)) * 1.5, 0, 1)
+    ty, tx = int(rng.integers(0, h - ph + 1)), int(rng.integers(0, w - pw + 1))
+    img, cod = image.copy(), codes.copy()
+    region = img[ty:ty + ph, tx:tx + pw]
+    img[ty:ty + ph, tx:tx + pw] = alpha * pimg + (1 - alpha) * region
+    own = alpha > 0.5
+    cod[ty:ty + ph, tx:tx + pw][own] = pcod[own]
+    return img, cod
+
+
 def make_batch(samples: Sequence, nw: int, nh: int, rng: Optional[np.random.Generator],
-               aug: Optional[AugConfig], mean: float, std: float, mode: str = "letterbox"):
+               aug: Optional[AugConfig], mean: float, std: float, mode: str = "letterbox",
+               donors: Optional[Sequence] = None):
     """(x Bx1xNHxNW normalised, codes BxNHxNW int64) for samples with .image and .codes;
-    rng None = no augmentation (exactly libvenseg's preprocessing)."""
+    rng None = no augmentation (exactly libvenseg's preprocessing). ``donors``: the frames
+    whose vessels copy-paste may take."""
     xs: List[torch.Tensor] = []
     cs: List[torch.Tensor] = []
     aug = aug or AugConfig.none()
     for s in samples:
-        img, cod, inside = resample(s.image, s.codes, nw, nh, rng, aug, mode)
+        image, codes = s.image, s.codes
+        if rng is not None and donors and aug.copy_paste > 0 and rng.random() < aug.copy_paste:
+            image, codes = paste_vessel(image, codes, donors[int(rng.integers(len(donors)))], rng)
+        img, cod, inside = resample(image, codes, nw, nh, rng, aug, mode)
         if rng is not None:
             img = intensity(img, inside, rng, aug)
         xs.append((img / 255.0 - mean) / std)

@@ -7,10 +7,15 @@ map (uint8, same size) that says, per pixel, what is known about each output cha
     code = a + 3 * v      a, v in {NEG 0, POS 1, UNK 2}  (artery, vein channel)
     code = VESSEL (9)     a vessel of unknown class: artery OR vein (noisy-OR target)
 
+    code = LOW_ARTERY (10), LOW_VEIN (11)   an artery / vein called with low confidence
+
 so ``0`` is "neither artery nor vein", ``1`` artery, ``3`` vein, ``6`` "not artery, vein
 unknown" (cca-momot background: the jugular vein is in view but unlabelled), ``8`` nothing
-known. The loss (``venseg.train``) reads per-pixel targets and masks from ``CODE_*`` tables.
-Codes survive nearest-neighbour resampling, so augmentation warps them like labels.
+known. The loss (``venseg.toolkit.train``) reads per-pixel targets and weights from the
+tables of ``code_tables(low_weight)``: a low-confidence call teaches its class with weight
+``low_weight`` and "vessel" (artery or vein) with ``1 - low_weight``, so an uncertain
+artery/vein call mostly teaches that a vessel is there. Codes survive nearest-neighbour
+resampling, so augmentation warps them like labels.
 
 Sources:
 
@@ -18,6 +23,9 @@ Sources:
   manifest in its README.md (``images``, ``labels``, ``values``, ``supervises``,
   ``split_key``). usgra-seg: artery / vein / vessel-of-unknown-class; nerve = background.
   cca-momot: the artery channel only (its background is not "no vein"; artery pixels are).
+  femoral-nerve-block (the groin): artery / vein / vessel outlines with a per-vessel
+  confidence and a look-alike ``group`` per frame (``confidence``: labels.jsonl); the split
+  keeps each group whole.
 * ``load_label_png_dir(images, labels)``: image + label-PNG folders (same file stem;
   values 0 background, 1 artery, 2 vein, 3 vessel of unknown class, 255 ignore).
 * ``load_labelme_dir(dir)``: LabelMe JSON files (``venseg.labelme``).
@@ -43,7 +51,9 @@ import numpy as np
 
 NEG, POS, UNK = 0, 1, 2
 VESSEL = 9
-N_CODES = 10
+LOW_ARTERY, LOW_VEIN = 10, 11
+N_CODES = 12
+DEFAULT_LOW_WEIGHT = 0.25
 
 
 def code(a: int, v: int) -> int:
@@ -53,12 +63,27 @@ def code(a: int, v: int) -> int:
 IGNORE = code(UNK, UNK)  # 8
 
 
-# per code: target and "is supervised" for the artery and vein channels, and the vessel term
-CODE_TARGET_A = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0], np.float32)
-CODE_MASK_A = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 0], np.float32)
-CODE_TARGET_V = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0], np.float32)
-CODE_MASK_V = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0], np.float32)
-CODE_VESSEL = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1], np.float32)
+# per code: target and supervision weight of the artery and vein channels, and the weight of
+# the vessel (noisy-OR) term; the last two codes are the low-confidence calls at weight 1
+CODE_TARGET_A = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0], np.float32)
+CODE_MASK_A = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1], np.float32)
+CODE_TARGET_V = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1], np.float32)
+CODE_MASK_V = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1], np.float32)
+CODE_VESSEL = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], np.float32)
+
+
+def code_tables(low_weight: float = DEFAULT_LOW_WEIGHT) -> Dict[str, np.ndarray]:
+    """The CODE_* tables with the low-confidence codes weighted: class channels by
+    ``low_weight``, the vessel term by ``1 - low_weight``."""
+    if not 0.0 <= low_weight <= 1.0:
+        raise ValueError(f"low-confidence weight {low_weight} is not in [0, 1]")
+    t = {"CODE_TARGET_A": CODE_TARGET_A.copy(), "CODE_MASK_A": CODE_MASK_A.copy(),
+         "CODE_TARGET_V": CODE_TARGET_V.copy(), "CODE_MASK_V": CODE_MASK_V.copy(),
+         "CODE_VESSEL": CODE_VESSEL.copy()}
+    for c in (LOW_ARTERY, LOW_VEIN):
+        t["CODE_MASK_A"][c] = t["CODE_MASK_V"][c] = low_weight
+        t["CODE_VESSEL"][c] = 1.0 - low_weight
+    return t
 
 CLASS_NAMES = ("artery", "vein")
 BT601 = (0.299, 0.587, 0.114)
@@ -244,29 +269,87 @@ def load_manifest(data_root: str, names: Sequence[str] = ("usgra-seg", "cca-momo
         values = {int(k): v for k, v in d["values"].items()}
         img_dir = os.path.join(data_root, d["images"])
         lab_dir = os.path.join(data_root, d["labels"])
-        files = sorted(f for f in os.listdir(img_dir) if f.lower().endswith(".png"))
+        files = sorted(f for f in os.listdir(img_dir)
+                       if f.lower().endswith((".png", ".jpg", ".jpeg")))
         if limit:
             files = files[:limit]
+        confidence = (read_confidence(os.path.join(data_root, d["confidence"]))
+                      if d.get("confidence") else None)
         samples = []
         for f in files:
             stem = os.path.splitext(f)[0]
-            lp = os.path.join(lab_dir, f)
+            lp = os.path.join(lab_dir, stem + ".png")
             if not os.path.exists(lp):
                 continue
             lab = read_label(lp)
             img = read_image(os.path.join(img_dir, f))
             if img.shape != lab.shape:
                 raise ValueError(f"{lp}: label {lab.shape} != image {img.shape}")
+            codes = codes_from_labels(lab, values, d["supervises"])
+            group = f"{name}/{_series_group(stem, d.get('split_key'))}"
+            meta: Dict[str, object] = {}
+            if confidence is not None:
+                entry = confidence.get(f)
+                if entry is None:
+                    raise ValueError(f"{d['confidence']}: no entry for {f}")
+                mark_low_confidence(codes, lab, entry["vessels"])
+                group = f"{name}/group-{entry['group']}"
+                meta["vessels"] = entry["vessels"]
             samples.append(Sample(
-                name=f"{name}/{stem}", dataset=name,
-                group=f"{name}/{_series_group(stem, d.get('split_key'))}", image=img,
-                codes=codes_from_labels(lab, values, d["supervises"]),
+                name=f"{name}/{stem}", dataset=name, group=group, image=img, codes=codes,
                 image_path=os.path.join(img_dir, f), label_path=lp,
-                truth=truth_from_labels(lab, values), evaluates=evaluable(d["supervises"])))
-        if not d.get("split_key"):
+                truth=truth_from_labels(lab, values), evaluates=evaluable(d["supervises"]),
+                meta=meta))
+        if not d.get("split_key") and confidence is None:
             group_near_duplicates(samples, dup_threshold, prefix=name)
         out.extend(samples)
     return out
+
+
+# ------------------------------------------------------- per-vessel confidence
+
+def read_confidence(path: str) -> Dict[str, dict]:
+    """labels.jsonl of a vessel-labels folder: file name -> {"vessels": [...], "group": g}."""
+    out: Dict[str, dict] = {}
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                e = json.loads(line)
+                out[e["file"]] = {"vessels": list(e.get("vessels", [])), "group": e["group"]}
+            except (ValueError, KeyError) as exc:
+                raise ValueError(f"{path}:{n}: not a vessel-label line ({exc})") from exc
+    return out
+
+
+def shape_mask(shape: Tuple[int, int], vessel: dict, grow: float = 1.3) -> np.ndarray:
+    """Where one outlined vessel may have been rendered: its ellipse grown by ``grow`` (the
+    renderer snaps ellipses to the lumen within 1.3x) or its polygon's bounding ellipse."""
+    h, w = shape
+    if "ellipse" in vessel:
+        cx, cy, rx, ry, ang = (float(v) for v in vessel["ellipse"])
+    else:
+        pts = np.asarray(vessel["polygon"], np.float64)
+        cx, cy = pts.mean(axis=0)
+        rx = max(1.0, float(np.abs(pts[:, 0] - cx).max()))
+        ry = max(1.0, float(np.abs(pts[:, 1] - cy).max()))
+        ang, grow = 0.0, max(grow, 1.45)  # the bounding ellipse of a polygon reaches ~sqrt 2
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = np.radians(ang)
+    dx, dy = xx - cx, yy - cy
+    u = dx * np.cos(a) + dy * np.sin(a)
+    v = -dx * np.sin(a) + dy * np.cos(a)
+    return (u / (rx * grow)) ** 2 + (v / (ry * grow)) ** 2 <= 1.0
+
+
+def mark_low_confidence(codes: np.ndarray, labels: np.ndarray, vessels: Sequence[dict]) -> None:
+    """Re-code the pixels of each low-confidence artery / vein call (in place)."""
+    for v in vessels:
+        if v.get("confidence", "high") != "low" or v.get("class") not in ("artery", "vein"):
+            continue
+        value, low = (1, LOW_ARTERY) if v["class"] == "artery" else (2, LOW_VEIN)
+        codes[shape_mask(labels.shape, v) & (labels == value)] = low
 
 
 # -------------------------------------------------------------- user folders

@@ -58,6 +58,9 @@ ATTRIBUTION = {
     "cca-momot": "A. Momot, Common Carotid Artery Ultrasound Images, Mendeley Data V1 (2022), "
                  "doi:10.17632/d4xt63mgjm.1, CC BY 4.0 (subset via the mirror "
                  "github.com/vikasvs007/carotid_artery_detection-_DL_model)",
+    "femoral-nerve-block": "femoral-nerve-block, S. Gao et al. (2019), MIT licence; "
+                           "vessel-labels/ (artery/vein/vessel outlines with per-vessel "
+                           "confidence) drawn by the libvenseg project",
 }
 
 
@@ -96,6 +99,22 @@ def build_model(arch: str, base_channels: int = 32, depth: int = 4, in_channels:
     return m
 
 
+def load_init(model, path: str) -> int:
+    """Copy every tensor of a pretraining checkpoint whose name and shape match into
+    ``model``; returns how many. The restoration head never matches the 2-class head."""
+    import torch
+
+    ck = torch.load(path, map_location="cpu")
+    src = ck.get("state_dict", ck)
+    own = model.state_dict()
+    take = {k: v for k, v in src.items() if k in own and own[k].shape == v.shape}
+    if not take:
+        raise SystemExit(f"venseg.toolkit.train: --init {path}: no tensor matches this model")
+    own.update(take)
+    model.load_state_dict(own)
+    return len(take)
+
+
 # --------------------------------------------------------------------- loss
 
 def _log1mexp(q):
@@ -107,17 +126,19 @@ def _log1mexp(q):
                        torch.log1p(-torch.exp(q)))
 
 
-def partial_loss(logits, codes, dice_eps: float = 1e-7, dice_weight: float = 1.0):
-    """BCE + log-Dice with per-pixel, per-class supervision masks from ``codes``.
+def partial_loss(logits, codes, dice_eps: float = 1e-7, dice_weight: float = 1.0,
+                 low_weight: float = D.DEFAULT_LOW_WEIGHT):
+    """BCE + log-Dice with per-pixel, per-class supervision weights from ``codes``
+    (``venseg.toolkit.data.code_tables``: a low-confidence artery/vein call weighs
+    ``low_weight`` on its class and ``1 - low_weight`` on "vessel").
 
-    logits: Bx2xHxW (artery, vein); codes: BxHxW int64 (venseg.data). Returns
+    logits: Bx2xHxW (artery, vein); codes: BxHxW int64 (venseg.toolkit.data). Returns
     (total, {"bce": ..., "dice": ...}) with floats in the dict."""
     import torch
     import torch.nn.functional as F
 
     dev = logits.device
-    tab = {k: torch.as_tensor(getattr(D, k), device=dev) for k in
-           ("CODE_TARGET_A", "CODE_MASK_A", "CODE_TARGET_V", "CODE_MASK_V", "CODE_VESSEL")}
+    tab = {k: torch.as_tensor(v, device=dev) for k, v in D.code_tables(low_weight).items()}
     za, zv = logits[:, 0].float(), logits[:, 1].float()
     ta, ma = tab["CODE_TARGET_A"][codes], tab["CODE_MASK_A"][codes]
     tv, mv = tab["CODE_TARGET_V"][codes], tab["CODE_MASK_V"][codes]
@@ -312,19 +333,27 @@ def load_samples(args) -> List[D.Sample]:
 
 
 def make_split(samples, args):
-    if args.split:
-        with open(args.split) as fh:
-            sp = json.load(fh)
-        val_names = set(sp["val"])
-        return ([s for s in samples if s.name not in val_names],
-                [s for s in samples if s.name in val_names])
-    return D.split_by_group(samples, args.val_fraction, args.seed)
+    """--split fixes the validation frames of the data sets it names; a data set it does not
+    name at all (a new one) is split by group as without --split."""
+    if not args.split:
+        return D.split_by_group(samples, args.val_fraction, args.seed)
+    with open(args.split) as fh:
+        sp = json.load(fh)
+    val_names = set(sp["val"])
+    covered = {n.split("/")[0] for n in list(sp["val"]) + list(sp.get("train", []))}
+    fixed = [s for s in samples if s.dataset in covered]
+    new_train, new_val = D.split_by_group([s for s in samples if s.dataset not in covered],
+                                          args.val_fraction, args.seed)
+    return ([s for s in fixed if s.name not in val_names] + new_train,
+            [s for s in fixed if s.name in val_names] + new_val)
 
 
 def write_split(path: str, train, val, args) -> None:
     doc = {"format": "venseg-split-1", "seed": args.seed, "val_fraction": args.val_fraction,
            "rule": "whole groups per data set (cca-momot: series; usgra-seg: near-duplicate "
-                   "groups by 48x48 thumbnail correlation >= 0.85)",
+                   "groups by 48x48 thumbnail correlation >= 0.85; femoral-nerve-block: the "
+                   "look-alike 'group' of labels.jsonl); data sets named by --split keep "
+                   "its validation frames",
            "summary": D.split_summary(train, val),
            "val_groups": sorted({s.group for s in val}),
            "val": sorted(s.name for s in val), "train": sorted(s.name for s in train)}
@@ -366,9 +395,13 @@ def model_metadata(model, args, metrics: Optional[Dict[str, float]] = None,
 def recipe_string(args) -> str:
     arch = args.arch if args.arch != "plain-unet" else \
         f"plain-unet base {args.base_channels} depth {args.depth}"
-    return (f"venseg.train: {arch} from scratch (no pretrained weights), input "
+    init = (f"initialised from self-supervised pretraining ({os.path.basename(args.init)})"
+            if getattr(args, "init", None) else "from scratch (no pretrained weights)")
+    low = getattr(args, "low_confidence_weight", D.DEFAULT_LOW_WEIGHT)
+    return (f"venseg.toolkit.train: {arch} {init}, input "
             f"{args.size[0]}x{args.size[1]} letterbox grey, loss BCE + log-Dice (partial "
-            f"labels), Adam lr {args.lr:g} {args.schedule} (warm-up {args.warmup} steps), "
+            f"labels, low-confidence calls weight {low:g}), Adam lr {args.lr:g} {args.schedule} "
+            f"(warm-up {args.warmup} steps), "
             f"batch {args.batch}, {args.epochs} epochs x {args.samples_per_epoch or 'all'} "
             f"samples, augmentation {args.aug}, seed {args.seed}, early stopping patience "
             f"{args.patience} on mean validation Dice")
@@ -383,7 +416,7 @@ def data_description(samples: Sequence[D.Sample]) -> str:
 # -------------------------------------------------------------------- main
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m venseg.train", description=__doc__.split("\n")[0],
+    p = argparse.ArgumentParser(prog="python -m venseg.toolkit.train", description=__doc__.split("\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     d = p.add_argument_group("data")
     d.add_argument("--data-root", default=os.path.join(
@@ -412,6 +445,9 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--depth", type=int, default=4, help="plain-unet depth")
     m.add_argument("--size", type=int, nargs=2, default=[256, 256], metavar=("W", "H"),
                    help="network input size (letterbox)")
+    m.add_argument("--init", metavar="CKPT", help="start from these weights (a "
+                   "venseg.toolkit.pretrain checkpoint): every tensor whose name and shape "
+                   "match is loaded, the segmentation head stays freshly initialised")
     t = p.add_argument_group("optimisation")
     t.add_argument("--epochs", type=int, default=100)
     t.add_argument("--samples-per-epoch", type=int, default=0, help="0 = the training set size")
@@ -420,7 +456,12 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--schedule", choices=["cosine", "const"], default="cosine")
     t.add_argument("--warmup", type=int, default=20, help="linear warm-up steps")
     t.add_argument("--weight-decay", type=float, default=0.0)
-    t.add_argument("--aug", choices=["full", "paper", "none"], default="full")
+    t.add_argument("--aug", choices=["exam", "full", "paper", "none"], default="full",
+                   help="exam = full + probe compression, TGC bands, depth attenuation, "
+                        "vessel copy-paste")
+    t.add_argument("--low-confidence-weight", type=float, default=D.DEFAULT_LOW_WEIGHT,
+                   help="weight of a low-confidence artery/vein call on its class (the rest "
+                        "goes to 'vessel')")
     t.add_argument("--patience", type=int, default=15, help="early stopping (epochs; 0 = off)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = off)")
@@ -502,13 +543,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not train:
         raise SystemExit("venseg.train: the training split is empty")
 
-    model = build_model(args.arch, args.base_channels, args.depth).to(device)
+    model = build_model(args.arch, args.base_channels, args.depth)
+    if getattr(args, "init", None) and state is None:
+        loaded = load_init(model, args.init)
+        say(f"initialised {loaded} tensors from {args.init}")
+    model = model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     scaler = torch.cuda.amp.GradScaler(enabled=device.type == "cuda" and amp_dtype == torch.float16)
-    aug = {"full": AugConfig(), "paper": AugConfig.paper(), "none": AugConfig.none()}[args.aug]
+    aug = {"exam": AugConfig.exam(), "full": AugConfig(), "paper": AugConfig.paper(),
+           "none": AugConfig.none()}[args.aug]
     weights = {}
     for kv in args.dataset_weight:
         k, v = kv.split("=")
@@ -581,7 +627,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 rng = np.random.default_rng([args.seed, epoch, b, 0xA06])
                 chunk = [train[i] for i in idx[b * args.batch:(b + 1) * args.batch]]
                 x, codes = make_batch(chunk, args.size[0], args.size[1], rng, aug,
-                                      GREY_MEAN, GREY_STD)
+                                      GREY_MEAN, GREY_STD, donors=train)
                 x, codes = x.to(device), codes.to(device)
                 if args.channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
@@ -589,7 +635,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     g["lr"] = learning_rate(step, total_steps, args.lr, args.warmup, args.schedule)
                 with _autocast(device, amp_dtype):
                     logits = model(x)
-                loss, parts = partial_loss(logits, codes)
+                loss, parts = partial_loss(logits, codes,
+                                           low_weight=getattr(args, "low_confidence_weight",
+                                                              D.DEFAULT_LOW_WEIGHT))
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.step(opt)
