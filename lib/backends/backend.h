@@ -5,6 +5,7 @@
 #define VENSEG_BACKEND_H
 
 #include "core/graph.h"
+#include "core/packed.h"
 
 #define VS_BACKEND_API_VERSION 1
 
@@ -16,6 +17,7 @@ typedef struct vs_plan_config {
     const double *value_max; /* INT8: calibrated max |x| per graph value (NaN = derive); else NULL */
     int device;              /* GPU backends: device index (VENSEG_OPT_DEVICE) */
     int allow_tf32;          /* GPU backends, FP32: TF32 tensor cores allowed (VENSEG_OPT_ALLOW_TF32) */
+    vs_packed_store *packed; /* the model's shared packed weights; NULL: the plan packs its own */
 } vs_plan_config;
 
 /* Called after each node of an observed run with the node's output. */

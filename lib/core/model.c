@@ -86,6 +86,7 @@ venseg_status venseg_model_load_memory(const void *data, size_t size, venseg_mod
         return st;
     }
     atomic_init(&m->refs, 1);
+    vs_packed_init(&m->packed);
     *out = m;
     return VENSEG_OK;
 }
@@ -136,12 +137,17 @@ void vs_model_retain(venseg_model *m) { atomic_fetch_add(&m->refs, 1); }
 void vs_model_release(venseg_model *m)
 {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1) return;
+    vs_packed_release(&m->packed);
     vs_graph_release(&m->graph);
     vs_file_release(&m->file);
     free(m);
 }
 
 void venseg_model_free(venseg_model *model) { vs_model_release(model); }
+
+vs_packed_store *vs_model_packed(const venseg_model *m) { return &((venseg_model *)m)->packed; }
+
+const vs_graph *vs_model_graph(const venseg_model *m) { return &m->graph; }
 
 #define CHECK_MODEL(fn, ptr)                                                                    \
     do {                                                                                        \

@@ -1,10 +1,12 @@
-/* The loaded model: parsed file, built graph, pre/post-processing spec. Immutable. */
+/* The loaded model: parsed file, built graph, pre/post-processing spec. Immutable but for
+ * the reference count and the packed-weights store (which has its own lock). */
 #ifndef VENSEG_MODEL_H
 #define VENSEG_MODEL_H
 
 #include <stdatomic.h>
 
 #include "core/graph.h"
+#include "core/packed.h"
 
 struct venseg_model {
     atomic_int refs; /* the caller's handle + one per live session */
@@ -17,6 +19,7 @@ struct venseg_model {
     const char *const *class_names; /* into file metadata */
     int softmax;
     double threshold;
+    vs_packed_store packed; /* backends' packed weights: made on first use, shared by all sessions */
 };
 
 void vs_model_retain(venseg_model *m);

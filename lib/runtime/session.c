@@ -185,6 +185,7 @@ static venseg_status forward(venseg_session *s, vs_exec *e, const float *input, 
                               .precision = (venseg_precision)s->opts.precision, .value_max = s->value_max};
         cfg.device = (int)s->opts.device;
         cfg.allow_tf32 = (int)s->opts.allow_tf32;
+        cfg.packed = &s->model->packed; /* weights packed once per model, not per plan */
         venseg_status st = s->backend->plan_create(&s->model->graph, &cfg, &e->plan);
         if (st) return st;
         e->h = h;

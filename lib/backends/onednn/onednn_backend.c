@@ -1,9 +1,13 @@
 /* oneDNN backend: the graph lowered to oneDNN primitives once per input size.
  * Convolutions carry folded BN as bias and the residual sum + ReLU as post-ops;
- * activations stay in the layouts oneDNN picks (format_any) from input to output;
- * weights are reordered once when the plan is made; every primitive uses the plan's
- * own scratchpad (user mode), so sessions run concurrently. fp32, or bf16 activations
- * and weights (AMX / AVX512-BF16 where the CPU has them) with f32 accumulation. */
+ * activations stay in the layouts oneDNN picks (format_any) from input to output,
+ * in one arena per plan where values whose steps do not overlap share bytes;
+ * weights are reordered once per model and layout into the model's packed store and
+ * shared by every plan of every session (a second session costs activations only);
+ * every primitive uses the plan's own scratchpad (user mode), so sessions run
+ * concurrently. fp32, or bf16 activations and weights (AMX / AVX512-BF16 where the
+ * CPU has them) with f32 accumulation. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +27,16 @@ typedef struct od_step {
     dnnl_exec_arg_t args[8];
 } od_step;
 
+/* An activation memory placed in the plan's arena. */
+typedef struct od_slot {
+    dnnl_memory_t mem;
+    size_t bytes, offset;
+    int first, last; /* steps that use it */
+} od_slot;
+
 typedef struct od_plan {
     const vs_graph *g;
+    vs_packed_store *packed; /* the model's; NULL: weights packed for this plan alone */
     int threads, batch, bf16, int8;
     const double *value_max; /* int8: calibrated ranges */
     dnnl_data_type_t *vdt;   /* int8: data type per value */
@@ -40,7 +52,9 @@ typedef struct od_plan {
     int n_mems, cap_mems;
     void **bufs;         /* every buffer the plan owns */
     int n_bufs, cap_bufs;
-    size_t scratch_size;
+    od_slot *slots;      /* activations, placed in one arena once every step is known */
+    int n_slots, cap_slots;
+    size_t scratch_size, arena_size;
     dnnl_memory_t scratch;
     dnnl_memory_t user_in, user_out;
     char description[160];
@@ -77,15 +91,21 @@ static void *plan_buffer(od_plan *p, size_t bytes)
     return b;
 }
 
-/* A memory of the given layout: on `handle`, or on a new plan buffer when handle is NULL. */
+/* A memory of the given layout: on `handle`, or an activation slot of the arena
+ * (bound by place_activations) when handle is NULL. */
 static venseg_status new_memory(od_plan *p, const vsd_md md, void *handle, dnnl_memory_t *out)
 {
-    if (!push((void **)&p->mems, &p->n_mems, &p->cap_mems, sizeof *p->mems))
+    if (!push((void **)&p->mems, &p->n_mems, &p->cap_mems, sizeof *p->mems) ||
+        (!handle && !push((void **)&p->slots, &p->n_slots, &p->cap_slots, sizeof *p->slots)))
         return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
-    if (!handle && !(handle = plan_buffer(p, vsd_md_size(md))))
-        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory for activations");
-    DNNL_TRY(vsd_memory_create(out, md, p->eng, handle), "memory_create");
+    DNNL_TRY(vsd_memory_create(out, md, p->eng, handle ? handle : DNNL_MEMORY_NONE), "memory_create");
     p->mems[p->n_mems++] = *out;
+    if (!handle) {
+        od_slot *sl = &p->slots[p->n_slots++];
+        memset(sl, 0, sizeof *sl);
+        sl->mem = *out;
+        sl->bytes = (vsd_md_size(md) + 63) / 64 * 64;
+    }
     return VENSEG_OK;
 }
 
@@ -159,16 +179,18 @@ static venseg_status value_as(od_plan *p, int v, const vsd_md md, dnnl_memory_t 
     return st;
 }
 
-/* Weights reordered once, now: user f32 data in `tag` layout -> the primitive's layout. */
-static venseg_status pack_weights(od_plan *p, const void *data, dnnl_data_type_t dt, int nd, const dnnl_dims_t dims,
-                                  dnnl_format_tag_t tag, const vsd_md want, dnnl_memory_t *out)
+/* One reorder of weights, run now: src in layout `user` -> dst in layout `want`. */
+static venseg_status reorder_now(od_plan *p, const vsd_md user, const void *src, const vsd_md want, void *dst)
 {
-    vsd_md user;
-    DNNL_TRY(vsd_md_init(&user, nd, dims, dt, tag), "weights md");
-    dnnl_memory_t src = NULL;
-    venseg_status st = new_memory(p, user, (void *)(uintptr_t)data, &src);
-    if (!st) st = new_memory(p, want, NULL, out);
+    dnnl_memory_t msrc = NULL, mdst = NULL, smem = NULL;
     dnnl_primitive_desc_t pd = NULL;
+    dnnl_primitive_t r = NULL;
+    void *sbuf = NULL;
+    size_t scratch_size = 0;
+    venseg_status st = VENSEG_OK;
+    if (vsd_memory_create(&msrc, user, p->eng, (void *)(uintptr_t)src) != dnnl_success ||
+        vsd_memory_create(&mdst, want, p->eng, dst) != dnnl_success)
+        st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights memory");
     if (!st) {
         dnnl_primitive_attr_t attr = attr_new();
         dnnl_status_t ds = vsd_reorder_pd(&pd, user, p->eng, want, attr);
@@ -176,66 +198,162 @@ static venseg_status pack_weights(od_plan *p, const void *data, dnnl_data_type_t
         if (ds != dnnl_success) st = dnnl_error(ds, "weights reorder");
     }
     if (!st) {
-        dnnl_primitive_t r = NULL;
-        dnnl_exec_arg_t a[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, *out}};
-        size_t scratch_size = 0;
         vsd_md smd;
         if (vsd_md_query(&smd, pd, dnnl_query_scratchpad_md, 0) == dnnl_success) {
             scratch_size = vsd_md_size(smd);
             vsd_md_free(&smd);
         }
         /* a one-off scratchpad (s8 weights get their compensation computed here) */
-        void *sbuf = scratch_size ? aligned_alloc(64, (scratch_size + 63) / 64 * 64) : NULL;
-        dnnl_memory_t smem = NULL;
-        vsd_md smd2;
-        dnnl_dims_t sd = {(dnnl_dim_t)scratch_size};
-        if (scratch_size && (!sbuf || vsd_md_init(&smd2, 1, sd, dnnl_u8, dnnl_x) != dnnl_success ||
-                             vsd_memory_create(&smem, smd2, p->eng, sbuf) != dnnl_success))
-            st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: weights reorder scratchpad");
-        dnnl_exec_arg_t a3[3] = {a[0], a[1], {DNNL_ARG_SCRATCHPAD, smem}};
-        if (!st && (dnnl_primitive_create(&r, pd) != dnnl_success ||
-                    dnnl_primitive_execute(r, p->stream, smem ? 3 : 2, a3) != dnnl_success ||
-                    dnnl_stream_wait(p->stream) != dnnl_success))
-            st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights reorder failed");
-        if (r) dnnl_primitive_destroy(r);
-        if (smem) dnnl_memory_destroy(smem);
-        if (scratch_size) vsd_md_free(&smd2);
-        free(sbuf);
+        if (scratch_size) {
+            vsd_md smd2;
+            dnnl_dims_t sd = {(dnnl_dim_t)scratch_size};
+            sbuf = aligned_alloc(64, (scratch_size + 63) / 64 * 64);
+            if (!sbuf || vsd_md_init(&smd2, 1, sd, dnnl_u8, dnnl_x) != dnnl_success)
+                st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: weights reorder scratchpad");
+            else {
+                if (vsd_memory_create(&smem, smd2, p->eng, sbuf) != dnnl_success)
+                    st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: weights reorder scratchpad");
+                vsd_md_free(&smd2);
+            }
+        }
     }
+    dnnl_exec_arg_t a[3] = {{DNNL_ARG_FROM, msrc}, {DNNL_ARG_TO, mdst}, {DNNL_ARG_SCRATCHPAD, smem}};
+    if (!st && (dnnl_primitive_create(&r, pd) != dnnl_success ||
+                dnnl_primitive_execute(r, p->stream, smem ? 3 : 2, a) != dnnl_success ||
+                dnnl_stream_wait(p->stream) != dnnl_success))
+        st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights reorder failed");
+    if (r) dnnl_primitive_destroy(r);
     if (pd) dnnl_primitive_desc_destroy(pd);
-    vsd_md_free(&user);
+    if (smem) dnnl_memory_destroy(smem);
+    if (msrc) dnnl_memory_destroy(msrc);
+    if (mdst) dnnl_memory_destroy(mdst);
+    free(sbuf);
     return st;
 }
 
-/* int8 weights: per output channel s8 with scale 127 / max |w|. */
-static venseg_status quantise_weights(od_plan *p, const vs_node *n, int8_t **q, float **wscale)
+/* Entries of the model's packed store made by this backend. */
+enum { PACK_WEIGHTS, PACK_INT8_SCALES };
+
+typedef struct od_pack {
+    od_plan *p;
+    const vs_node *n;
+    const vsd_md *want;   /* PACK_WEIGHTS: the layout the primitive chose */
+    const float *wscale;  /* PACK_WEIGHTS of an int8 plan */
+} od_pack;
+
+/* int8 weight index of output channel o, input channel i, tap j. */
+static size_t wat(const vs_node *n, int cin, size_t per, int o, int i, size_t j)
 {
-    const int depthwise = n->op == VS_OP_AFFINE, transpose = n->op == VS_OP_CONVT;
+    return n->op == VS_OP_CONVT ? ((size_t)i * n->cout + o) * per + j : ((size_t)o * cin + i) * per + j;
+}
+
+/* int8 weight scales, per output channel 127 / max |w|: from the weights alone, so
+ * every calibration of the model shares them (and the s8 weights). */
+static venseg_status make_scales(void *ctx, void **data, void **desc, size_t *bytes)
+{
+    const vs_node *n = ((const od_pack *)ctx)->n;
+    const int depthwise = n->op == VS_OP_AFFINE, cin = depthwise ? 1 : n->cin;
     const size_t per = depthwise ? 1 : (size_t)n->kernel * n->kernel;
-    const size_t total = depthwise ? (size_t)n->cout : (size_t)n->cout * n->cin * per;
     const float *w = depthwise ? n->scale : n->weight;
-    *q = plan_buffer(p, total);
-    *wscale = plan_buffer(p, (size_t)n->cout * sizeof(float));
-    if (!*q || !*wscale) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
-    const int cin = depthwise ? 1 : n->cin;
+    float *sc = malloc((size_t)n->cout * sizeof *sc);
+    if (!sc) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
     for (int o = 0; o < n->cout; o++) {
         float m = 0.0f;
         for (int i = 0; i < cin; i++)
             for (size_t j = 0; j < per; j++) {
-                size_t at = transpose ? ((size_t)i * n->cout + o) * per + j : ((size_t)o * cin + i) * per + j;
-                float a = w[at] < 0 ? -w[at] : w[at];
+                float a = fabsf(w[wat(n, cin, per, o, i, j)]);
                 if (a > m) m = a;
             }
-        float sc = m > 0 ? 127.0f / m : 1.0f;
-        (*wscale)[o] = sc;
-        for (int i = 0; i < cin; i++)
-            for (size_t j = 0; j < per; j++) {
-                size_t at = transpose ? ((size_t)i * n->cout + o) * per + j : ((size_t)o * cin + i) * per + j;
-                float v = w[at] * sc;
-                long r = lroundf(v);
-                (*q)[at] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
-            }
+        sc[o] = m > 0 ? 127.0f / m : 1.0f;
     }
+    *data = sc;
+    *desc = NULL;
+    *bytes = (size_t)n->cout * sizeof *sc;
+    return VENSEG_OK;
+}
+
+/* The node's weights in the primitive's layout (*desc: a copy of that layout). */
+static venseg_status make_weights(void *ctx, void **data, void **desc, size_t *bytes)
+{
+    const od_pack *k = ctx;
+    od_plan *p = k->p;
+    const vs_node *n = k->n;
+    const int depthwise = n->op == VS_OP_AFFINE, cin = depthwise ? 1 : n->cin;
+    const size_t per = depthwise ? 1 : (size_t)n->kernel * n->kernel;
+    const size_t total = (size_t)n->cout * cin * per;
+    const float *w = depthwise ? n->scale : n->weight;
+    const void *src = w;
+    int8_t *q = NULL;
+    if (p->int8) { /* s8 in the user layout, only until reordered */
+        if (!(q = malloc(total ? total : 1))) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+        for (int o = 0; o < n->cout; o++)
+            for (int i = 0; i < cin; i++)
+                for (size_t j = 0; j < per; j++) {
+                    const size_t at = wat(n, cin, per, o, i, j);
+                    long r = lroundf(w[at] * k->wscale[o]);
+                    q[at] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
+                }
+        src = q;
+    }
+    vsd_md user;
+    dnnl_status_t ds;
+    const dnnl_data_type_t dt = p->int8 ? dnnl_s8 : dnnl_f32;
+    if (depthwise) {
+        dnnl_dims_t d = {n->cin, 1, 1, 1, 1};
+        ds = vsd_md_init(&user, 5, d, dt, dnnl_goihw);
+    } else { /* PyTorch ConvTranspose2d [in][out][k][k] is oneDNN's iohw */
+        dnnl_dims_t d = {n->cout, n->cin, n->kernel, n->kernel};
+        ds = vsd_md_init(&user, 4, d, dt, n->op == VS_OP_CONVT ? dnnl_iohw : dnnl_oihw);
+    }
+    if (ds != dnnl_success) {
+        free(q);
+        return dnnl_error(ds, "weights md");
+    }
+    const size_t size = vsd_md_size(*k->want);
+    void *dst = aligned_alloc(64, (size + 63) / 64 * 64 + (size ? 0 : 64));
+    vsd_md *copy = malloc(sizeof *copy);
+    venseg_status st = dst && copy ? VENSEG_OK : vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory for weights");
+    if (!st) st = reorder_now(p, user, src, *k->want, dst);
+    if (!st && vsd_md_copy(copy, *k->want) != dnnl_success) st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights md");
+    vsd_md_free(&user);
+    free(q);
+    if (st) {
+        free(dst);
+        free(copy);
+        return st;
+    }
+    *data = dst;
+    *desc = copy;
+    *bytes = size;
+    return VENSEG_OK;
+}
+
+static void release_packed(void *data, void *desc)
+{
+    free(data);
+    if (desc) {
+        vsd_md_free(desc);
+        free(desc);
+    }
+}
+
+static int same_layout(const void *desc, const void *want)
+{
+    return vsd_md_equal(*(const vsd_md *)desc, *(const vsd_md *)want);
+}
+
+/* The request's data: from the model's store, shared; without one, made for this plan. */
+static venseg_status packed(od_plan *p, const vs_packed_request *r, void **data)
+{
+    if (p->packed) return vs_packed_get(p->packed, r, data);
+    if (!push((void **)&p->bufs, &p->n_bufs, &p->cap_bufs, sizeof *p->bufs))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    void *desc = NULL;
+    size_t bytes = 0;
+    venseg_status st = r->make(r->ctx, data, &desc, &bytes);
+    if (st) return st;
+    r->release(NULL, desc);
+    p->bufs[p->n_bufs++] = *data;
     return VENSEG_OK;
 }
 
@@ -276,13 +394,16 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     else DNNL_TRY(vsd_md_init(&dst, 4, ddims, out_dt, dnnl_format_tag_any), "dst md"); /* logits in f32 */
 
     dnnl_primitive_attr_t attr = attr_new();
-    int8_t *qw = NULL;
-    float *wscale = NULL;
-    const void *wdata = n->op == VS_OP_AFFINE ? n->scale : n->weight;
-    dnnl_data_type_t wdt = dnnl_f32;
+    const int node = (int)(n - p->g->nodes);
+    od_pack pack = {p, n, NULL, NULL};
     const float *bias_data = n->bias;
     if (p->int8) {
-        venseg_status qs = quantise_weights(p, n, &qw, &wscale);
+        vs_packed_request rq = {&vs_backend_onednn, node, PACK_INT8_SCALES, NULL, NULL,
+                                make_scales, release_packed, &pack};
+        void *sc = NULL;
+        venseg_status qs = packed(p, &rq, &sc);
+        const float *wscale = sc;
+        pack.wscale = wscale;
         float *oscale = qs ? NULL : plan_buffer(p, (size_t)n->cout * sizeof(float));
         float *qbias = (qs || !n->bias) ? NULL : plan_buffer(p, (size_t)n->cout * sizeof(float));
         if (qs || !oscale || (n->bias && !qbias)) {
@@ -296,8 +417,6 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
             if (qbias) qbias[o] = n->bias[o] * s_in * wscale[o];
         }
         vsd_output_scales(attr, n->cout, 1 << 1, oscale);
-        wdata = qw;
-        wdt = dnnl_s8;
         bias_data = qbias;
     }
     dnnl_post_ops_t po = NULL;
@@ -326,16 +445,13 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     dnnl_memory_t msrc = NULL, mwei = NULL, mbias = NULL, mdst = NULL;
     st = value_as(p, n->in[0], psrc, &msrc);
     if (!st) {
-        if (depthwise) {
-            dnnl_dims_t w = {n->cin, 1, 1, 1, 1};
-            st = pack_weights(p, wdata, wdt, 5, w, dnnl_goihw, pwei, &mwei);
-        } else if (transpose) { /* PyTorch ConvTranspose2d [in][out][k][k] is oneDNN's iohw */
-            dnnl_dims_t w = {n->cout, n->cin, n->kernel, n->kernel};
-            st = pack_weights(p, wdata, wdt, 4, w, dnnl_iohw, pwei, &mwei);
-        } else {
-            dnnl_dims_t w = {n->cout, n->cin, n->kernel, n->kernel};
-            st = pack_weights(p, wdata, wdt, 4, w, dnnl_oihw, pwei, &mwei);
-        }
+        /* keyed by the layout the primitive chose: plans that agree on it share one copy */
+        pack.want = &pwei;
+        vs_packed_request rq = {&vs_backend_onednn, node, PACK_WEIGHTS, &pwei, same_layout,
+                                make_weights, release_packed, &pack};
+        void *wbuf = NULL;
+        st = packed(p, &rq, &wbuf);
+        if (!st) st = new_memory(p, pwei, wbuf, &mwei);
     }
     if (!st && n->bias) st = new_memory(p, bias, (void *)(uintptr_t)bias_data, &mbias);
     if (!st && residual) {
@@ -424,7 +540,7 @@ static void plan_free(void *vp)
         for (int v = 0; v < p->g->n_values; v++) vsd_md_free(&p->md[v]);
     if (p->stream) dnnl_stream_destroy(p->stream);
     if (p->eng) dnnl_engine_destroy(p->eng);
-    free(p->steps), free(p->mems), free(p->bufs), free(p->md), free(p->mem), free(p->last_use);
+    free(p->steps), free(p->mems), free(p->bufs), free(p->slots), free(p->md), free(p->mem), free(p->last_use);
     free(p->vdt), free(p->vscale);
     free(p);
 }
@@ -512,6 +628,69 @@ static venseg_status assign_int8(od_plan *p)
     return VENSEG_OK;
 }
 
+static int by_size(const void *a, const void *b)
+{
+    const od_slot *x = *(const od_slot *const *)a, *y = *(const od_slot *const *)b;
+    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
+    return (x > y) - (x < y);
+}
+
+static int by_offset(const void *a, const void *b)
+{
+    const od_slot *x = *(const od_slot *const *)a, *y = *(const od_slot *const *)b;
+    return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
+/* Activations into one arena: each slot lives from the first to the last step that
+ * names it, and slots whose lives overlap get disjoint bytes (largest first, each at
+ * the lowest offset that fits). Bound to the memories once, for every run. */
+static venseg_status place_activations(od_plan *p)
+{
+    const int n = p->n_slots;
+    if (!n) return VENSEG_OK;
+    od_slot **order = malloc((size_t)n * sizeof *order), **live = malloc((size_t)n * sizeof *live);
+    if (!order || !live) {
+        free(order), free(live);
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    }
+    for (int k = 0; k < n; k++) {
+        od_slot *sl = &p->slots[k];
+        sl->first = INT_MAX;
+        sl->last = -1;
+        for (int i = 0; i < p->n_steps; i++)
+            for (int a = 0; a < p->steps[i].nargs; a++)
+                if (p->steps[i].args[a].memory == sl->mem) {
+                    if (i < sl->first) sl->first = i;
+                    sl->last = i;
+                }
+        if (sl->last < 0) sl->first = sl->last = 0;
+        order[k] = sl;
+    }
+    qsort(order, (size_t)n, sizeof *order, by_size);
+    size_t total = 0;
+    for (int k = 0; k < n; k++) {
+        od_slot *sl = order[k];
+        int n_live = 0;
+        for (int j = 0; j < k; j++)
+            if (order[j]->first <= sl->last && sl->first <= order[j]->last) live[n_live++] = order[j];
+        qsort(live, (size_t)n_live, sizeof *live, by_offset);
+        size_t at = 0;
+        for (int j = 0; j < n_live; j++) {
+            if (at + sl->bytes <= live[j]->offset) break;
+            if (live[j]->offset + live[j]->bytes > at) at = live[j]->offset + live[j]->bytes;
+        }
+        sl->offset = at;
+        if (at + sl->bytes > total) total = at + sl->bytes;
+    }
+    free(order), free(live);
+    char *arena = plan_buffer(p, total);
+    if (!arena) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory for activations (%zu bytes)", total);
+    p->arena_size = total;
+    for (int k = 0; k < n; k++)
+        DNNL_TRY(dnnl_memory_set_data_handle(p->slots[k].mem, arena + p->slots[k].offset), "memory_set_data_handle");
+    return VENSEG_OK;
+}
+
 static venseg_status build(od_plan *p, int height, int width)
 {
     const vs_graph *g = p->g;
@@ -575,6 +754,7 @@ static venseg_status build(od_plan *p, int height, int width)
         vsd_md_free(&user);
         if (st) goto done;
     }
+    if ((st = place_activations(p))) goto done;
     if (p->scratch_size) {
         vsd_md smd;
         dnnl_dims_t sd = {(dnnl_dim_t)p->scratch_size};
@@ -612,6 +792,7 @@ static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, v
     od_plan *p = calloc(1, sizeof *p);
     if (!p) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
     p->g = g;
+    p->packed = cfg->packed;
     p->threads = cfg->threads;
     p->batch = cfg->batch > 0 ? cfg->batch : 1;
     p->bf16 = cfg->precision == VENSEG_PRECISION_BF16;
