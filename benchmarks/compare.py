@@ -19,10 +19,12 @@ order each round) so that the noise of a shared machine hits all of them alike.
   compilation stay out of the rounds.
 
 Every engine checks its output against PyTorch fp32 on one seeded input (max |delta logit|),
-so a fast but wrong configuration shows. Writes ``benchmarks/results/compare-<tag>.json``,
+so a fast but wrong configuration shows; libvenseg's output comes from the cffi binding
+(venseg._native) built for the library beside the harness (the driver's Python needs cffi and
+a C compiler for it; without them the check is skipped with a note). Writes ``benchmarks/results/compare-<tag>.json``,
 ``.md`` and ``.png`` (``-quick`` added with ``--quick``) and prints the Markdown table.
 
-Run it with a Python that has numpy (the driver), and give the engines' interpreter with
+Run it with a Python that has numpy and cffi (the driver), and give the engines' interpreter with
 ``--python`` (default: this one): torch, segmentation_models_pytorch (else venseg.toolkit.reference
 builds the same network), onnxruntime, openvino, nncf (optional) and matplotlib.
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from the workers' environment (see
@@ -33,7 +35,6 @@ See benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import glob
 import json
 import os
@@ -479,72 +480,32 @@ def make_model(py, env, tmp, size, seed):
     return out, " ".join(["python -m venseg.toolkit.convert"] + cmd[3:-2])
 
 
-class VensegCheck:
-    """libvenseg's output on the check input through ctypes (the library beside the harness)."""
+def venseg_beside(bench, tmp):
+    """The binding (venseg._native) built for the libvenseg beside the harness
+    (build/X/libvenseg.so for build/X/benchmarks/bench_segment), so that the output check
+    runs the library that was timed."""
+    import venseg_build  # bindings/python, on sys.path
 
-    def __init__(self, bench):
-        names = ["libvenseg.so", "libvenseg.so.1"]
-        for d in (bench.parent.parent, bench.parent):
-            for n in names:
-                if (d / n).exists():
-                    self.L = ctypes.CDLL(str(d / n))
-                    break
-            else:
-                continue
-            break
-        else:
-            raise FileNotFoundError(f"no libvenseg.so beside {bench}")
-        L = self.L
-        vp, pp, i32, f32p = ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_int32, ctypes.POINTER(ctypes.c_float)
-        L.venseg_model_load_file.argtypes = [ctypes.c_char_p, pp]
-        L.venseg_options_create.argtypes = [pp]
-        L.venseg_options_set.argtypes = [vp, ctypes.c_int, ctypes.c_int64]
-        L.venseg_options_free.argtypes = [vp]
-        L.venseg_session_create.argtypes = [vp, vp, pp]
-        L.venseg_session_create_calibrated.argtypes = [vp, vp, vp, pp]
-        L.venseg_session_run_tensor.argtypes = [vp, f32p, i32, i32, i32, i32, ctypes.c_int, f32p]
-        L.venseg_session_free.argtypes = [vp]
-        L.venseg_model_free.argtypes = [vp]
-        L.venseg_calibration_create.argtypes = [vp, pp]
-        L.venseg_calibration_add_tensor.argtypes = [vp, f32p, i32, i32, i32]
-        L.venseg_calibration_free.argtypes = [vp]
-        L.venseg_last_error.restype = ctypes.c_char_p
+    for d in (bench.parent.parent, bench.parent):
+        for n in ("libvenseg.so", "libvenseg.so.1"):
+            if (d / n).exists():
+                return venseg_build.binding_for(str(d / n), os.path.join(tmp, "binding"))
+    raise FileNotFoundError(f"no libvenseg.so beside {bench}")
 
-    def _ok(self, st, what):
-        if st:
-            raise RuntimeError(f"{what}: status {st}: {self.L.venseg_last_error().decode(errors='replace')}")
 
-    def logits(self, model_path, backend, precision, threads, x, classes, calib):
-        L = self.L
-        m, o, s, cal = ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p(), ctypes.c_void_p()
-        f32p = ctypes.POINTER(ctypes.c_float)
-        self._ok(L.venseg_model_load_file(str(model_path).encode(), ctypes.byref(m)), "load")
+def venseg_logits(vn, model_path, backend, precision, threads, x, calib):
+    """libvenseg's logits on x (Session.run_tensor, no activation); int8 sessions are
+    calibrated on the same random inputs as ONNX Runtime and NNCF."""
+    with vn.Model(str(model_path)) as m:
+        cal = vn.Calibration(m) if precision == "int8" else None
         try:
-            L.venseg_options_create(ctypes.byref(o))
-            L.venseg_options_set(o, 100, {"reference": 1, "onednn": 2}[backend])
-            L.venseg_options_set(o, 102, {"fp32": 0, "bf16": 1, "int8": 2}[precision])
-            L.venseg_options_set(o, 101, threads)
-            if precision == "int8":
-                self._ok(L.venseg_calibration_create(m, ctypes.byref(cal)), "calibration")
-                keep = []
-                for i in range(calib):  # the same inputs ONNX Runtime and NNCF calibrate on
-                    f = np.ascontiguousarray(seeded_input(CALIB_SEED0 + i, *x.shape[1:])[0])
-                    keep.append(f)
-                    self._ok(L.venseg_calibration_add_tensor(cal, f.ctypes.data_as(f32p), *f.shape), "calibrate")
-                self._ok(L.venseg_session_create_calibrated(m, o, cal, ctypes.byref(s)), "session")
-                L.venseg_calibration_free(cal)
-            else:
-                self._ok(L.venseg_session_create(m, o, ctypes.byref(s)), "session")
-            L.venseg_options_free(o)
-            n, c, h, w = x.shape
-            out = np.zeros((n, classes, h, w), np.float32)
-            xx = np.ascontiguousarray(x)
-            self._ok(L.venseg_session_run_tensor(s, xx.ctypes.data_as(f32p), n, c, h, w, 0,
-                                                 out.ctypes.data_as(f32p)), "run")
-            L.venseg_session_free(s)
-            return out
+            for i in range(calib if cal is not None else 0):
+                cal.add_tensor(seeded_input(CALIB_SEED0 + i, *x.shape[1:])[0])
+            with vn.Session(m, threads=threads, backend=backend, precision=precision, calibration=cal) as s:
+                return s.run_tensor(x, apply_activation=False)
         finally:
-            L.venseg_model_free(m)
+            if cal is not None:
+                cal.close()
 
 
 def run_bench(bench, model, cfg, threads, size, iters, warmup, env):
@@ -677,7 +638,7 @@ def markdown(res, table, targets):
            "(> 1: libvenseg is faster). Round medians: the lowest and highest per-round median "
            "(a wide range means a noisy machine). max |Δlogit|: the largest logit difference from PyTorch "
            "eager fp32 on one seeded input (rel.: divided by the largest |logit|); libvenseg's through "
-           "ctypes with the library beside the harness (its int8 calibrated on the same random inputs as "
+           "the cffi binding of the library beside the harness (its int8 calibrated on the same random inputs as "
            "ONNX Runtime and NNCF).", "",
            "## Targets (issue 6)", "", targets, ""]
     if res["skipped"]:
@@ -708,7 +669,6 @@ def driver(args):
 
         meta = read_vseg(str(model)).metadata
         channels = int(meta["input.channels"])
-        classes = len(meta["output.classes"])
         engines = set(args.engines.split(","))
         bench = find_bench(args.bench) if "libvenseg" in engines else None
         if "libvenseg" in engines and bench is None:
@@ -764,16 +724,16 @@ def driver(args):
                                     kind=k, worker_mode=mode, info=info))
         configs.sort(key=lambda c: (PREC_ORDER[c["precision"]], ENGINE_ORDER[c["engine"]]))
 
-        # ---- libvenseg output check (ctypes, the library beside the harness)
+        # ---- libvenseg output check (the cffi binding of the library beside the harness)
         checks, ref_max = {}, 1.0
         if bench and os.path.exists(ref_path):
             try:
-                vc = VensegCheck(bench)
+                vn = venseg_beside(bench, tmp)
                 ref = np.load(ref_path)
                 xc = seeded_input(CHECK_SEED, channels, args.size[1], args.size[0])
                 for c in configs:
                     if c["engine"] == "libvenseg" and c["backend"] == "onednn":
-                        out = vc.logits(model, "onednn", c["precision"], args.threads, xc, classes, args.calib)
+                        out = venseg_logits(vn, model, "onednn", c["precision"], args.threads, xc, args.calib)
                         checks[c["mode"]] = float(np.max(np.abs(out.astype(np.float64) - ref)))
                 ref_max = float(np.max(np.abs(ref)))
             except Exception as e:  # noqa: BLE001

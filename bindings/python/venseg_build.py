@@ -201,6 +201,34 @@ def build(found: Found, out_dir: str, tmp_dir: str) -> str:
     return target
 
 
+def binding_for(library: str, out_dir: str):
+    """venseg._native built for one given libvenseg.so (linked where it is, headers from this
+    source tree) into out_dir, and imported: for scripts that must run the very library they
+    are handed (a benchmark harness's, a GPU build's), not whichever binding is on the path.
+    Needs cffi and a C compiler; fails if another binding was imported before."""
+    import importlib
+
+    inc = _tree_include()
+    if not inc or not os.path.exists(library):
+        raise FileNotFoundError(f"{library} does not exist or this is not a source tree (no include/)")
+    build(Found("a given library", inc, os.path.abspath(library), bundle=False), out_dir,
+          os.path.join(out_dir, "cffi-tmp"))
+    here = os.path.join(os.path.abspath(out_dir), "venseg")
+    if "venseg._venseg_cffi" in sys.modules:
+        loaded = os.path.dirname(os.path.abspath(sys.modules["venseg._venseg_cffi"].__file__))
+        if loaded != here:
+            raise RuntimeError(f"another venseg binding is already imported ({loaded})")
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    pkg = importlib.import_module("venseg")
+    pkg.__path__.insert(0, here)  # the extension is looked for here first
+    native = importlib.import_module("venseg._native")
+    ext = os.path.dirname(os.path.abspath(sys.modules["venseg._venseg_cffi"].__file__))
+    if ext != here:
+        raise RuntimeError(f"venseg._venseg_cffi came from {ext}, not {here}")
+    return native
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--library", help="a built libvenseg.so (headers from this tree); default: locate()")
