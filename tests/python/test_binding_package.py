@@ -3,6 +3,7 @@
 * `pip wheel bindings/python` against a built library (VENSEG_LIBRARY: bundled), and with
   no library anywhere (built from the source tree with cmake, bundled); each wheel is
   installed into a fresh venv and used from outside the source tree;
+* venseg_build.binding_for: the extension for one given library, as the benchmarks use it;
 * examples/python/segment_image.py prints the areas the binding computes.
 
 The wheels are built from a copy of the needed source files in a temporary directory,
@@ -99,6 +100,31 @@ def test_wheel_builds_the_library_from_source_when_none_is_found(tmp_path):
     if venseg_build._cmake_package():  # an installed libvenseg would be used instead
         pytest.skip("a libvenseg CMake package is installed system-wide")
     _wheel_then_venv(tmp_path, env)
+
+
+def test_binding_for_a_given_library(tmp_path):
+    """venseg_build.binding_for, the benchmarks' way to run one given libvenseg: the extension
+    is built for it into a folder of its own and imported from there; refused in a process
+    that has loaded another binding."""
+    lib = os.environ.get("VENSEG_LIBRARY")
+    if not lib:
+        pytest.skip("VENSEG_LIBRARY (a built libvenseg.so) is not set")
+    code = ("import sys, venseg_build\n"
+            "n = venseg_build.binding_for(sys.argv[1], sys.argv[2])\n"
+            "print(sys.modules['venseg._venseg_cffi'].__file__)\n"
+            "print(n.version(), n.Model(sys.argv[3]).num_classes)\n")
+    model = os.path.join(ROOT, "tests", "data", "tiny_plain_unet.vseg")
+    env = _clean_env(PYTHONPATH=os.path.join(ROOT, "bindings", "python"))
+    r = subprocess.run([sys.executable, "-c", code, os.path.abspath(lib), str(tmp_path / "b"), model],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    ext, rest = r.stdout.strip().splitlines()
+    assert os.path.realpath(ext).startswith(os.path.realpath(tmp_path / "b" / "venseg")), ext
+    assert rest == f"{vn.version()} 2"
+    sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
+    import venseg_build
+    with pytest.raises(RuntimeError, match="another venseg binding"):
+        venseg_build.binding_for(os.path.abspath(lib), str(tmp_path / "c"))
 
 
 def test_example_prints_the_class_areas():
