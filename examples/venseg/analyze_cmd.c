@@ -7,6 +7,7 @@
 #include "report/analysis.h"
 #include "commands.h"
 #include "util/cli_util.h"
+#include "util/options.h"
 #include "util/media.h"
 
 static const char analyze_help[] =
@@ -50,12 +51,6 @@ static const char analyze_help[] =
     "Prints the verdict, the compressibility and where the outputs are.\n"
     "\n" VS_EXIT_HELP;
 
-static int usage(const char *msg, const char *arg)
-{
-    fprintf(stderr, "venseg analyze: %s%s (venseg analyze --help)\n", msg, arg ? arg : "");
-    return VS_EXIT_USAGE;
-}
-
 static void join_args(char *out, size_t size, int argc, char **argv)
 {
     size_t at = (size_t)snprintf(out, size, "venseg");
@@ -81,53 +76,47 @@ void vs_print_analysis(const vs_analysis_result *r, const char *label)
 int vs_cmd_analyze(int argc, char **argv)
 {
     vs_analysis_opts o;
+    vs_common_opts c;
     memset(&o, 0, sizeof o);
-    o.out_dir = "venseg-out";
     o.stride = 1;
     o.site = "";
     o.mp4 = 1;
-    o.progress = -1;
-    const char *model_path = NULL;
-    int quiet = 0;
+    vs_common_opts_init(&c, "venseg-out");
     long lv;
+    int status;
+    const char *v;
     char err[1024], cmd[2048], model_buf[4096];
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(analyze_help, stdout);
-            return VS_EXIT_OK;
-        } else if (!strcmp(a, "--model") && has) model_path = argv[++i];
-        else if (!strcmp(a, "--out") && has) o.out_dir = argv[++i];
-        else if (!strcmp(a, "--name") && has) o.name = argv[++i];
-        else if (!strcmp(a, "--site") && has) o.site = argv[++i];
-        else if (!strcmp(a, "--spacing") && has) {
-            if (!vs_parse_spacing(argv[++i], &o.spacing_x, &o.spacing_y))
-                return usage("--spacing must be MM or MMX,MMY > 0, not ", argv[i]);
-        } else if (!strcmp(a, "--fps") && has) {
-            if (!vs_parse_double(argv[++i], 0.01, 10000, &o.fps)) return usage("--fps must be > 0, not ", argv[i]);
-        } else if (!strcmp(a, "--stride") && has) {
-            if (!vs_parse_long(argv[++i], 1, 1000, &lv)) return usage("--stride must be 1..1000, not ", argv[i]);
-            o.stride = (int)lv;
-        } else if (!strcmp(a, "--roi") && has) {
-            if (!vs_parse_roi(argv[++i], o.roi)) return usage("--roi must be X,Y,W,H, not ", argv[i]);
-        } else if (!strcmp(a, "--max-frames") && has) {
-            if (!vs_parse_long(argv[++i], 1, 10000000, &lv)) return usage("--max-frames must be >= 1, not ", argv[i]);
-            o.max_frames = (int)lv;
-        } else if (!strcmp(a, "--threads") && has) {
-            if (!vs_parse_long(argv[++i], 0, 1024, &lv)) return usage("--threads must be 0..1024, not ", argv[i]);
-            o.threads = (int)lv;
-        } else if (!strcmp(a, "--no-mp4")) o.mp4 = 0;
+        int shared = vs_common_option("analyze", analyze_help, VS_OPT_SEGMENTING, argc, argv, &i, &c, &status);
+        if (shared < 0) return status;
+        if (shared) continue;
+        if (!strcmp(a, "--no-mp4")) o.mp4 = 0;
         else if (!strcmp(a, "--use-labels")) o.use_labels = 1;
-        else if (!strcmp(a, "--progress")) o.progress = 1;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
-        else if (a[0] == '-' && a[1]) return usage("unknown or incomplete option ", a);
+        else if (vs_is_option(a, "--name") && (v = vs_option_value(argc, argv, &i))) o.name = v;
+        else if (vs_is_option(a, "--site") && (v = vs_option_value(argc, argv, &i))) o.site = v;
+        else if (vs_is_option(a, "--fps") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_parse_double(v, 0.01, 10000, &o.fps)) return vs_usage_error("analyze", "--fps must be > 0, not ", v);
+        } else if (vs_is_option(a, "--stride") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_parse_long(v, 1, 1000, &lv)) return vs_usage_error("analyze", "--stride must be 1..1000, not ", v);
+            o.stride = (int)lv;
+        } else if (vs_is_option(a, "--max-frames") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_parse_long(v, 1, 10000000, &lv))
+                return vs_usage_error("analyze", "--max-frames must be >= 1, not ", v);
+            o.max_frames = (int)lv;
+        } else if (a[0] == '-' && a[1]) return vs_usage_error("analyze", "unknown or incomplete option ", a);
         else if (!o.input) o.input = a;
-        else return usage("one CLIP only; extra argument ", a);
+        else return vs_usage_error("analyze", "one CLIP only; extra argument ", a);
     }
-    if (!o.input) return usage("no CLIP given", NULL);
-    if (quiet) o.progress = 0;
+    if (!o.input) return vs_usage_error("analyze", "no CLIP given", NULL);
+    const char *model_path = c.model_path;
+    int quiet = c.quiet;
+    o.out_dir = c.out_dir;
+    o.spacing_x = c.spacing_x, o.spacing_y = c.spacing_y;
+    memcpy(o.roi, c.roi, sizeof o.roi);
+    o.threads = c.threads;
+    o.progress = quiet ? 0 : c.progress;
     venseg_model *model = NULL;
     int rc = o.use_labels && !model_path && !vs_default_model(model_buf, sizeof model_buf)
                  ? VS_EXIT_OK /* the masks come from the clip: no model needed */

@@ -10,6 +10,7 @@
 #include "report/analysis.h"
 #include "commands.h"
 #include "util/cli_util.h"
+#include "util/options.h"
 #include "util/png_io.h"
 
 #ifdef VENSEG_CLI_HAVE_CJSON
@@ -54,16 +55,13 @@ static int is_dir(const char *p)
 static int label_of(const char *image, vs_png *label)
 {
     char path[4096], err[256];
-    size_t n = strlen(image);
     const char *images = strstr(image, "/images/");
     if (images) {
         snprintf(path, sizeof path, "%.*s/labels/%s", (int)(images - image), image, images + 8);
         if (vs_png_read_label(path, label, err, sizeof err) == 0) return 0;
     }
-    if (n > 4) {
-        snprintf(path, sizeof path, "%.*s_label.png", (int)(n - 4), image);
-        if (vs_png_read_label(path, label, err, sizeof err) == 0) return 0;
-    }
+    if (vs_label_path_beside(image, path, sizeof path) == 0 && vs_png_read_label(path, label, err, sizeof err) == 0)
+        return 0;
     return -1;
 }
 
@@ -118,34 +116,25 @@ static int pick_image(const char *data, const char *model_path, char *out, size_
     char dir[1024];
     snprintf(dir, sizeof dir, "%.900s/usgra-seg/images", data);
 #ifdef VENSEG_CLI_HAVE_CJSON
-    FILE *f = is_dir(dir) ? fopen(split, "rb") : NULL;
-    if (f) {
-        char *text = NULL;
-        long n = 0;
-        if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
-            (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n) {
-            text[n] = '\0';
-            cJSON *root = cJSON_Parse(text), *val = cJSON_GetObjectItemCaseSensitive(root, "val"), *it;
-            int found = 0;
-            cJSON_ArrayForEach(it, val)
-            {
-                if (cJSON_IsString(it) && strncmp(it->valuestring, "usgra-seg/", 10) == 0) {
-                    snprintf(out, size, "%s/%.200s.png", dir, it->valuestring + 10);
-                    if (access(out, R_OK) == 0 && has_both(out)) { /* chosen by its label, not by the model */
-                        *why = "the first usgra-seg validation frame whose label has an artery and a vein: the model never trained on it";
-                        found = 1;
-                        break;
-                    }
+    char *text = NULL, read_err[256];
+    size_t n = 0;
+    if (is_dir(dir) && vs_read_file(split, 64u << 20, &text, &n, read_err, sizeof read_err) == 0) {
+        cJSON *root = cJSON_ParseWithLength(text, n), *val = cJSON_GetObjectItemCaseSensitive(root, "val"), *it;
+        int found = 0;
+        cJSON_ArrayForEach(it, val)
+        {
+            if (cJSON_IsString(it) && strncmp(it->valuestring, "usgra-seg/", 10) == 0) {
+                snprintf(out, size, "%s/%.200s.png", dir, it->valuestring + 10);
+                if (access(out, R_OK) == 0 && has_both(out)) { /* chosen by its label, not by the model */
+                    *why = "the first usgra-seg validation frame whose label has an artery and a vein: the model never trained on it";
+                    found = 1;
+                    break;
                 }
             }
-            cJSON_Delete(root);
-            free(text);
-            fclose(f);
-            if (found) return 0;
-        } else {
-            free(text);
-            fclose(f);
         }
+        cJSON_Delete(root);
+        free(text);
+        if (found) return 0;
     }
 #endif
     snprintf(out, size, "%.900s/usgra-seg/images/0000.png", data);
@@ -202,31 +191,25 @@ out:
 
 int vs_cmd_demo(int argc, char **argv)
 {
-    const char *model_path = NULL, *out = "venseg-demo", *data = NULL, *threads = "0";
-    int progress = 0;
+    const char *data = NULL, *v;
+    vs_common_opts c;
+    int status;
     long frames = 60;
-    char err[1024], model_buf[4096];
+    char err[1024], model_buf[4096], threads[16];
+    vs_common_opts_init(&c, "venseg-demo");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(demo_help, stdout);
-            return VS_EXIT_OK;
-        } else if (!strcmp(a, "--model") && has) model_path = argv[++i];
-        else if (!strcmp(a, "--out") && has) out = argv[++i];
-        else if (!strcmp(a, "--data") && has) data = argv[++i];
-        else if (!strcmp(a, "--threads") && has) threads = argv[++i];
-        else if (!strcmp(a, "--frames") && has) {
-            if (!vs_parse_long(argv[++i], 10, 2000, &frames)) {
-                fprintf(stderr, "venseg demo: --frames must be 10..2000, not %s\n", argv[i]);
-                return VS_EXIT_USAGE;
-            }
-        } else if (!strcmp(a, "--progress")) progress = 1;
-        else {
-            fprintf(stderr, "venseg demo: unknown or incomplete option %s (venseg demo --help)\n", a);
-            return VS_EXIT_USAGE;
-        }
+        int shared = vs_common_option("demo", demo_help, VS_OPT_MODEL | VS_OPT_OUT | VS_OPT_THREADS | VS_OPT_PROGRESS,
+                                      argc, argv, &i, &c, &status);
+        if (shared < 0) return status;
+        if (shared) continue;
+        if (vs_is_option(a, "--data") && (v = vs_option_value(argc, argv, &i))) data = v;
+        else if (vs_is_option(a, "--frames") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_parse_long(v, 10, 2000, &frames)) return vs_usage_error("demo", "--frames must be 10..2000, not ", v);
+        } else return vs_usage_error("demo", "unknown or incomplete option ", a);
     }
+    const char *model_path = c.model_path, *out = c.out_dir;
+    snprintf(threads, sizeof threads, "%d", c.threads);
     if (!data) data = is_dir("../shared/data") ? "../shared/data" : "examples/data";
     venseg_model *model = NULL;
     int rc = vs_load_model(model_path, &model, err, sizeof err);
@@ -252,7 +235,7 @@ int vs_cmd_demo(int argc, char **argv)
     snprintf(seg_out, sizeof seg_out, "%s/image", out);
     if (pick_image(data, model_path, image, sizeof image, &why) == 0) {
         printf("== 1. real frame: %s\n   (%s)\n", image, why);
-        char *sargv[] = {"segment", "--model", (char *)model_path, "--out", seg_out, "--threads", (char *)threads, image, NULL};
+        char *sargv[] = {"segment", "--model", (char *)model_path, "--out", seg_out, "--threads", threads, image, NULL};
         fflush(stdout);
         int src = vs_cmd_segment(8, sargv);
         fflush(stdout);
@@ -297,9 +280,9 @@ int vs_cmd_demo(int argc, char **argv)
         o.spacing_x = o.spacing_y = 0.15;
         o.stride = 2; /* Chen et al.: every 2nd frame; halves the demo's time */
         o.site = "common_femoral (phantom)";
-        o.threads = atoi(threads);
+        o.threads = c.threads;
         o.mp4 = 1;
-        o.progress = progress ? 1 : -1;
+        o.progress = c.progress;
         o.command_line = "venseg demo";
         o.note = report_note;
         int arc = vs_analysis_run(&o, model, res, err, sizeof err);

@@ -20,6 +20,7 @@
 
 #include "commands.h"
 #include "util/cli_util.h"
+#include "util/options.h"
 #include "util/labelmap.h"
 #include "util/labelme.h"
 #include "util/png_io.h"
@@ -286,15 +287,23 @@ typedef struct {
     double mean, sd;
 } stat_t;
 
+/* The metric at offset (a double of row) when r is of class cls: 1, else 0. */
+static int metric_of(const row *r, int cls, size_t offset, double *v)
+{
+    if (r->cls != cls)
+        return 0;
+    memcpy(v, (const char *)r + offset, sizeof *v);
+    return 1;
+}
+
+/* Two passes (mean, then squared deviations) as the Python twin computes them. */
 static stat_t stats_of(const row *rows, size_t n_rows, int cls, size_t offset)
 {
     stat_t s = {0, 0, NAN, NAN};
-    double sum = 0, ss = 0;
+    double sum = 0, ss = 0, v;
     for (size_t i = 0; i < n_rows; i++) {
-        double v;
-        if (rows[i].cls != cls)
+        if (!metric_of(&rows[i], cls, offset, &v))
             continue;
-        memcpy(&v, (const char *)&rows[i] + offset, sizeof v);
         if (isfinite(v))
             sum += v, s.n++;
         else
@@ -303,14 +312,9 @@ static stat_t stats_of(const row *rows, size_t n_rows, int cls, size_t offset)
     if (s.n == 0)
         return s;
     s.mean = sum / s.n;
-    for (size_t i = 0; i < n_rows; i++) {
-        double v;
-        if (rows[i].cls != cls)
-            continue;
-        memcpy(&v, (const char *)&rows[i] + offset, sizeof v);
-        if (isfinite(v))
+    for (size_t i = 0; i < n_rows; i++)
+        if (metric_of(&rows[i], cls, offset, &v) && isfinite(v))
             ss += (v - s.mean) * (v - s.mean);
-    }
     if (s.n > 1)
         s.sd = sqrt(ss / (s.n - 1));
     return s;
@@ -372,10 +376,16 @@ static void warn(const eval_opts *o, const char *fmt, const char *a, const char 
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "venseg eval: %s%s%s\n(venseg eval --help lists the options)\n", msg, arg ? ": " : "",
-            arg ? arg : "");
-    return VS_EXIT_USAGE;
+    char with_colon[256];
+    snprintf(with_colon, sizeof with_colon, "%s%s", msg, arg ? ": " : "");
+    return vs_usage_error("eval", with_colon, arg);
 }
+
+static const char *const mode_names[] = {"classes", "vessel"};
+static const char *const empty_names[] = {"nan", "monai", "smooth"};
+static const venseg_empty_rule empty_rules[] = {VENSEG_EMPTY_NAN, VENSEG_EMPTY_MONAI, VENSEG_EMPTY_SMOOTH};
+static const char *const ssim_names[] = {"gaussian", "uniform"};
+static const venseg_ssim_window ssim_windows[] = {VENSEG_SSIM_GAUSSIAN, VENSEG_SSIM_UNIFORM};
 
 static int same_file(const char *a, const char *b)
 {
@@ -386,6 +396,8 @@ static int same_file(const char *a, const char *b)
 int vs_cmd_eval(int argc, char **argv)
 {
     eval_opts o;
+    vs_common_opts common;
+    int status;
     vs_labelmap map;
     score_class classes[2];
     const char *unsup[2];
@@ -410,95 +422,66 @@ int vs_cmd_eval(int argc, char **argv)
     o.ssim = VENSEG_SSIM_GAUSSIAN;
     o.limit = -1;
 
+    vs_common_opts_init(&common, NULL);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
-        char key[64];
-        const char *eq = strchr(a, '=');
         long lv;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(eval_help, stdout);
-            return VS_EXIT_OK;
-        }
-        if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            o.quiet = 1;
+        int shared = vs_common_option("eval", eval_help, VS_OPT_MODEL | VS_OPT_SPACING | VS_OPT_ROI | VS_OPT_THREADS | VS_OPT_QUIET,
+                                      argc, argv, &i, &common, &status), choice;
+        if (shared < 0)
+            return status;
+        if (shared)
             continue;
-        }
         if (strcmp(a, "--strict") == 0) {
             o.strict = 1;
             continue;
         }
         if (a[0] != '-' || a[1] == '\0') {
-            if (o.model_path)
+            if (common.model_path)
                 return usage_error("more than one model given", a);
-            o.model_path = a;
+            common.model_path = a;
             continue;
         }
         if (strncmp(a, "--", 2) != 0)
             return usage_error("unknown option", a);
-        if (eq) {
-            snprintf(key, sizeof key, "%.*s", (int)(eq - a), a);
-            v = eq + 1;
-        } else {
-            snprintf(key, sizeof key, "%s", a);
-            if (i + 1 >= argc)
-                return usage_error("missing value for", a);
-            v = argv[++i];
-        }
-        if (strcmp(key, "--model") == 0)
-            o.model_path = v;
-        else if (strcmp(key, "--images") == 0)
+        if ((v = vs_option_value(argc, argv, &i)) == NULL)
+            return usage_error("missing value for", a);
+        if (vs_is_option(a, "--images"))
             o.images = v;
-        else if (strcmp(key, "--labels") == 0)
+        else if (vs_is_option(a, "--labels"))
             o.labels = v;
-        else if (strcmp(key, "--label-map") == 0)
+        else if (vs_is_option(a, "--label-map"))
             o.label_map = v;
-        else if (strcmp(key, "--csv") == 0)
+        else if (vs_is_option(a, "--csv"))
             o.csv = v;
-        else if (strcmp(key, "--summary") == 0)
+        else if (vs_is_option(a, "--summary"))
             o.summary = v;
-        else if (strcmp(key, "--save-pred") == 0)
+        else if (vs_is_option(a, "--save-pred"))
             o.save_pred = v;
-        else if (strcmp(key, "--mode") == 0) {
-            if (strcmp(v, "classes") == 0)
-                o.vessel_mode = 0;
-            else if (strcmp(v, "vessel") == 0)
-                o.vessel_mode = 1;
-            else
+        else if (vs_is_option(a, "--mode")) {
+            if ((o.vessel_mode = vs_parse_choice(v, mode_names, 2)) < 0)
                 return usage_error("--mode must be classes or vessel, not", v);
-        } else if (strcmp(key, "--empty") == 0) {
-            if (strcmp(v, "nan") == 0)
-                o.empty = VENSEG_EMPTY_NAN;
-            else if (strcmp(v, "monai") == 0)
-                o.empty = VENSEG_EMPTY_MONAI;
-            else if (strcmp(v, "smooth") == 0)
-                o.empty = VENSEG_EMPTY_SMOOTH;
-            else
+        } else if (vs_is_option(a, "--empty")) {
+            if ((choice = vs_parse_choice(v, empty_names, 3)) < 0)
                 return usage_error("--empty must be nan, monai or smooth, not", v);
-        } else if (strcmp(key, "--ssim") == 0) {
-            if (strcmp(v, "gaussian") == 0)
-                o.ssim = VENSEG_SSIM_GAUSSIAN;
-            else if (strcmp(v, "uniform") == 0)
-                o.ssim = VENSEG_SSIM_UNIFORM;
-            else
+            o.empty = empty_rules[choice];
+        } else if (vs_is_option(a, "--ssim")) {
+            if ((choice = vs_parse_choice(v, ssim_names, 2)) < 0)
                 return usage_error("--ssim must be gaussian or uniform, not", v);
-        } else if (strcmp(key, "--spacing") == 0) {
-            if (!vs_parse_spacing(v, &o.spacing_x, &o.spacing_y))
-                return usage_error("--spacing must be MM or MMX,MMY (> 0), not", v);
-        } else if (strcmp(key, "--roi") == 0) {
-            if (!vs_parse_roi(v, o.roi))
-                return usage_error("--roi must be X,Y,W,H (W, H > 0), not", v);
-            o.has_roi = 1;
-        } else if (strcmp(key, "--threads") == 0) {
-            if (!vs_parse_long(v, 0, 1024, &lv))
-                return usage_error("--threads must be 0..1024, not", v);
-            o.threads = (int)lv;
-        } else if (strcmp(key, "--limit") == 0) {
+            o.ssim = ssim_windows[choice];
+        } else if (vs_is_option(a, "--limit")) {
             if (!vs_parse_long(v, 1, LONG_MAX, &lv))
                 return usage_error("--limit must be a positive number, not", v);
             o.limit = lv;
         } else
-            return usage_error("unknown option", key);
+            return usage_error("unknown option", a);
     }
+    o.model_path = common.model_path;
+    o.quiet = common.quiet;
+    o.threads = common.threads;
+    o.spacing_x = common.spacing_x, o.spacing_y = common.spacing_y;
+    o.has_roi = common.has_roi;
+    memcpy(o.roi, common.roi, sizeof o.roi);
     if (!o.model_path)
         return usage_error("no model given", NULL);
     if (!o.images || !o.labels)
@@ -663,6 +646,7 @@ int vs_cmd_eval(int argc, char **argv)
             uint8_t *codes = NULL, *pred = NULL;
             int32_t lw = 0, lh = 0, rx = 0, ry = 0, rw, rh;
             venseg_pixel_format fmt;
+            int64_t img_stride;
             double t0, ms;
             venseg_status st;
 
@@ -760,14 +744,13 @@ int vs_cmd_eval(int argc, char **argv)
                 venseg_session_set_roi(session, rx, ry, rw, rh);
             }
 
-            fmt = img.channels == 3 ? VENSEG_PIXEL_RGB8 : img.bits == 16 ? VENSEG_PIXEL_GRAY16 : VENSEG_PIXEL_GRAY8;
+            fmt = vs_png_pixel_format(&img, &img_stride);
             if ((pred = malloc((size_t)img.width * (size_t)img.height)) == NULL) {
                 vs_png_free(&img), free(codes);
                 goto oom;
             }
             t0 = vs_now_ms();
-            st = venseg_segment(session, img.data, fmt, img.width, img.height,
-                                (int64_t)img.width * img.channels * (img.bits / 8), pred, img.width, NULL, 0);
+            st = venseg_segment(session, img.data, fmt, img.width, img.height, img_stride, pred, img.width, NULL, 0);
             ms = vs_now_ms() - t0;
             if (st != VENSEG_OK) {
                 snprintf(err, sizeof err, "%s: %s", venseg_status_name(st), venseg_last_error());

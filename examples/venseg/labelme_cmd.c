@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "util/cli_util.h"
+#include "util/options.h"
 #include "util/labelmap.h"
 #include "util/labelme.h"
 #include "util/png_io.h"
@@ -34,33 +35,31 @@ int vs_cmd_labelme(int argc, char **argv)
     int32_t ow, oh;
     char err[512];
 
+    vs_common_opts c;
+    int status;
+    const char *v;
+    vs_common_opts_init(&c, NULL);
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            fputs(labelme_help, stdout);
-            return VS_EXIT_OK;
-        } else if (strcmp(argv[i], "--label-map") == 0 && i + 1 < argc) {
-            map_text = argv[++i];
-        } else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) {
-            if (sscanf(argv[++i], "%dx%d", &w, &h) != 2 || w <= 0 || h <= 0) {
-                fprintf(stderr, "venseg labelme: --size must be WxH, not %s\n", argv[i]);
-                return VS_EXIT_USAGE;
-            }
+        int shared = vs_common_option("labelme", labelme_help, 0, argc, argv, &i, &c, &status);
+        if (shared < 0)
+            return status;
+        if (vs_is_option(argv[i], "--label-map") && (v = vs_option_value(argc, argv, &i))) {
+            map_text = v;
+        } else if (vs_is_option(argv[i], "--size") && (v = vs_option_value(argc, argv, &i))) {
+            if (sscanf(v, "%dx%d", &w, &h) != 2 || w <= 0 || h <= 0)
+                return vs_usage_error("labelme", "--size must be WxH, not ", v);
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            fprintf(stderr, "venseg labelme: unknown option %s (venseg labelme --help)\n", argv[i]);
-            return VS_EXIT_USAGE;
+            return vs_usage_error("labelme", "unknown or incomplete option ", argv[i]);
         } else if (!in) {
             in = argv[i];
         } else if (!out) {
             out = argv[i];
         } else {
-            fprintf(stderr, "venseg labelme: too many arguments (venseg labelme --help)\n");
-            return VS_EXIT_USAGE;
+            return vs_usage_error("labelme", "too many arguments", NULL);
         }
     }
-    if (!in || !out) {
-        fprintf(stderr, "venseg labelme: IN.json and OUT.png are required (venseg labelme --help)\n");
-        return VS_EXIT_USAGE;
-    }
+    if (!in || !out)
+        return vs_usage_error("labelme", "IN.json and OUT.png are required", NULL);
     if (vs_labelmap_parse(map_text, &map, err, sizeof err) != 0) {
         fprintf(stderr, "venseg labelme: bad --label-map: %s\n", err);
         return VS_EXIT_USAGE;

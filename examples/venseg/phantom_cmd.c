@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "util/cli_util.h"
+#include "util/options.h"
 #include "util/media.h"
 #include "util/png_io.h"
 
@@ -37,12 +38,6 @@ static const char phantom_help[] =
     "  -h, --help         this help\n"
     "\n" VS_EXIT_HELP;
 
-static int usage(const char *msg, const char *arg)
-{
-    fprintf(stderr, "venseg phantom: %s%s (venseg phantom --help)\n", msg, arg ? arg : "");
-    return VS_EXIT_USAGE;
-}
-
 int vs_cmd_phantom(int argc, char **argv)
 {
     const char *out = NULL;
@@ -58,48 +53,53 @@ int vs_cmd_phantom(int argc, char **argv)
                 {VENSEG_PHANTOM_COMPRESSION, 1, 0}, {VENSEG_PHANTOM_PROBE_MOTION, 0, 0}, {VENSEG_PHANTOM_NOISE, 0, 0},
                 {VENSEG_PHANTOM_PIXEL_SPACING, 0, 0}};
     enum { K_THROMBUS, K_FRAMES, K_W, K_H, K_FPS, K_SEED, K_COMP, K_MOTION, K_NOISE, K_SPACING, K_N };
+    static const char *const thrombus_names[] = {"none", "partial", "full"};
+    static const struct {
+        const char *name;
+        int key;
+    } numeric[] = {{"--frames", K_FRAMES},        {"--fps", K_FPS},
+                   {"--seed", K_SEED},            {"--compression", K_COMP},
+                   {"--probe-motion", K_MOTION}, {"--noise", K_NOISE},
+                   {"--spacing", K_SPACING}};
+    vs_common_opts c;
+    int status;
+    vs_common_opts_init(&c, NULL);
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc, k = -1;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(phantom_help, stdout);
-            return VS_EXIT_OK;
-        } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-            quiet = 1;
-            continue;
-        } else if (!strcmp(a, "--thrombus") && has) {
-            const char *t = argv[++i];
-            keys[K_THROMBUS].value = !strcmp(t, "none") ? 0 : !strcmp(t, "partial") ? 1 : !strcmp(t, "full") ? 2 : -1;
-            if (keys[K_THROMBUS].value < 0) return usage("--thrombus must be none, partial or full, not ", t);
+        const char *a = argv[i], *val;
+        int shared = vs_common_option("phantom", phantom_help, VS_OPT_QUIET, argc, argv, &i, &c, &status), k = -1;
+        if (shared < 0) return status;
+        if (shared) continue;
+        if (vs_is_option(a, "--thrombus") && (val = vs_option_value(argc, argv, &i))) {
+            keys[K_THROMBUS].value = vs_parse_choice(val, thrombus_names, 3);
+            if (keys[K_THROMBUS].value < 0) return vs_usage_error("phantom", "--thrombus must be none, partial or full, not ", val);
             keys[K_THROMBUS].set = 1;
             continue;
-        } else if (!strcmp(a, "--size") && has) {
+        }
+        if (vs_is_option(a, "--size") && (val = vs_option_value(argc, argv, &i))) {
             int w, h;
             char tail;
-            if (sscanf(argv[++i], "%dx%d%c", &w, &h, &tail) != 2) return usage("--size must be WxH, not ", argv[i]);
+            if (sscanf(val, "%dx%d%c", &w, &h, &tail) != 2) return vs_usage_error("phantom", "--size must be WxH, not ", val);
             keys[K_W].value = w, keys[K_H].value = h, keys[K_W].set = keys[K_H].set = 1;
             continue;
-        } else if (!strcmp(a, "--frames") && has) k = K_FRAMES;
-        else if (!strcmp(a, "--fps") && has) k = K_FPS;
-        else if (!strcmp(a, "--seed") && has) k = K_SEED;
-        else if (!strcmp(a, "--compression") && has) k = K_COMP;
-        else if (!strcmp(a, "--probe-motion") && has) k = K_MOTION;
-        else if (!strcmp(a, "--noise") && has) k = K_NOISE;
-        else if (!strcmp(a, "--spacing") && has) k = K_SPACING;
-        else if (a[0] == '-' && a[1]) return usage("unknown or incomplete option ", a);
-        else if (!out) {
+        }
+        for (size_t m = 0; m < sizeof numeric / sizeof numeric[0] && k < 0; m++)
+            if (vs_is_option(a, numeric[m].name)) k = numeric[m].key;
+        if (k < 0 || !(val = vs_option_value(argc, argv, &i))) {
+            if (a[0] == '-' && a[1]) return vs_usage_error("phantom", "unknown or incomplete option ", a);
+            if (out) return vs_usage_error("phantom", "one OUT only; extra argument ", a);
             out = a;
             continue;
-        } else return usage("one OUT only; extra argument ", a);
+        }
         if (k == K_FRAMES || k == K_SEED) {
-            if (!vs_parse_long(argv[++i], 0, 1L << 40, &lv)) return usage("expected an integer, not ", argv[i]);
+            if (!vs_parse_long(val, 0, 1L << 40, &lv)) return vs_usage_error("phantom", "expected an integer, not ", val);
             v = (double)lv;
-        } else if (!vs_parse_double(argv[++i], -1e9, 1e9, &v)) {
-            return usage("expected a number, not ", argv[i]);
+        } else if (!vs_parse_double(val, -1e9, 1e9, &v)) {
+            return vs_usage_error("phantom", "expected a number, not ", val);
         }
         keys[k].value = v, keys[k].set = 1;
     }
-    if (!out) return usage("no OUT given", NULL);
+    quiet = c.quiet;
+    if (!out) return vs_usage_error("phantom", "no OUT given", NULL);
 
     venseg_phantom_config *cfg = NULL;
     venseg_phantom *ph = NULL;

@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "util/cli_util.h"
+#include "util/options.h"
 #include "util/png_io.h"
 #include "report/viz.h"
 
@@ -38,12 +39,6 @@ static const char segment_help[] =
     "  -q, --quiet       print nothing but errors\n"
     "  -h, --help        this help\n"
     "\n" VS_EXIT_HELP;
-
-static int usage(const char *msg, const char *arg)
-{
-    fprintf(stderr, "venseg segment: %s%s (venseg segment --help)\n", msg, arg ? arg : "");
-    return VS_EXIT_USAGE;
-}
 
 /* Adds the path, or a folder's PNG images (sorted). */
 static int collect(const char *path, char ***list, int *n, int *cap, char *err, size_t err_size)
@@ -85,39 +80,30 @@ static int collect(const char *path, char ***list, int *n, int *cap, char *err, 
 
 int vs_cmd_segment(int argc, char **argv)
 {
-    const char *model_path = NULL, *out_dir = "venseg-out", *json_path = NULL;
-    double sx = 0, sy = 0;
-    int32_t roi[4] = {0, 0, 0, 0};
-    long threads = 0;
-    int quiet = 0, progress = -1, n = 0, cap = 0, rc = VS_EXIT_OK;
+    const char *json_path = NULL;
+    vs_common_opts c;
+    int n = 0, cap = 0, rc = VS_EXIT_OK, status;
     char **inputs = NULL, err[1024];
 
+    vs_common_opts_init(&c, "venseg-out");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(segment_help, stdout);
-            return VS_EXIT_OK;
-        } else if (!strcmp(a, "--model") && has) model_path = argv[++i];
-        else if (!strcmp(a, "--out") && has) out_dir = argv[++i];
-        else if (!strcmp(a, "--json") && has) json_path = argv[++i];
-        else if (!strcmp(a, "--spacing") && has) {
-            if (!vs_parse_spacing(argv[++i], &sx, &sy)) return usage("--spacing must be MM or MMX,MMY > 0, not ", argv[i]);
-        } else if (!strcmp(a, "--roi") && has) {
-            if (!vs_parse_roi(argv[++i], roi)) return usage("--roi must be X,Y,W,H, not ", argv[i]);
-        } else if (!strcmp(a, "--threads") && has) {
-            if (!vs_parse_long(argv[++i], 0, 1024, &threads)) return usage("--threads must be 0..1024, not ", argv[i]);
-        } else if (!strcmp(a, "--progress")) progress = 1;
-        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) quiet = 1;
-        else if (a[0] == '-' && a[1]) return usage("unknown or incomplete option ", a);
-        else if (collect(a, &inputs, &n, &cap, err, sizeof err) != 0) {
+        int shared = vs_common_option("segment", segment_help, VS_OPT_SEGMENTING, argc, argv, &i, &c, &status);
+        if (shared < 0) return status;
+        if (shared) continue;
+        if (vs_is_option(a, "--json") && (json_path = vs_option_value(argc, argv, &i))) continue;
+        if (a[0] == '-' && a[1]) return vs_usage_error("segment", "unknown or incomplete option ", a);
+        if (collect(a, &inputs, &n, &cap, err, sizeof err) != 0) {
             fprintf(stderr, "venseg segment: %s\n", err);
             for (int k = 0; k < n; k++) free(inputs[k]);
             free(inputs);
             return VS_EXIT_INPUT;
         }
     }
-    if (n == 0) return usage("no images given", NULL);
+    const char *model_path = c.model_path, *out_dir = c.out_dir;
+    double sx = c.spacing_x, sy = c.spacing_y;
+    int quiet = c.quiet, progress = c.progress;
+    if (n == 0) return vs_usage_error("segment", "no images given", NULL);
 #ifndef VENSEG_CLI_HAVE_CJSON
     fprintf(stderr, "venseg segment: writes JSON with cJSON; this venseg was built without it\n");
     return VS_EXIT_UNAVAILABLE;
@@ -132,7 +118,7 @@ int vs_cmd_segment(int argc, char **argv)
         goto done;
     }
     venseg_status st;
-    if ((st = venseg_options_create(&opt)) || (st = venseg_options_set(opt, VENSEG_OPT_NUM_THREADS, threads)) ||
+    if ((st = venseg_options_create(&opt)) || (st = venseg_options_set(opt, VENSEG_OPT_NUM_THREADS, c.threads)) ||
         (st = venseg_session_create(model, opt, &ses))) {
         fprintf(stderr, "venseg segment: session: %s: %s\n", venseg_status_name(st), venseg_last_error());
         rc = VS_EXIT_ERROR;
@@ -176,9 +162,9 @@ int vs_cmd_segment(int argc, char **argv)
             rc = VS_EXIT_ERROR;
             break;
         }
-        venseg_pixel_format fmt = img.channels == 3 ? VENSEG_PIXEL_RGB8 : img.bits == 16 ? VENSEG_PIXEL_GRAY16 : VENSEG_PIXEL_GRAY8;
-        int64_t stride = (int64_t)w * img.channels * img.bits / 8;
-        st = venseg_session_set_roi(ses, roi[0], roi[1], roi[2], roi[3]);
+        int64_t stride;
+        venseg_pixel_format fmt = vs_png_pixel_format(&img, &stride);
+        st = venseg_session_set_roi(ses, c.roi[0], c.roi[1], c.roi[2], c.roi[3]);
         if (!st) st = venseg_segment(ses, img.data, fmt, w, h, stride, labels, w, NULL, 0);
         if (st) {
             vs_progress_end(&bar);
@@ -188,13 +174,8 @@ int vs_cmd_segment(int argc, char **argv)
             failed++;
             continue;
         }
-        for (size_t i = 0; i < px; i++) {
-            if (img.channels == 3) memcpy(rgb + 3 * i, img.data + 3 * i, 3);
-            else rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] =
-                     img.bits == 16 ? (uint8_t)(((const uint16_t *)(const void *)img.data)[i] >> 8) : img.data[i];
-        }
-        vs_overlay_index(rgb, labels, w, h, idx);
-        vs_index_to_rgb(idx, px, rgb);
+        vs_png_to_rgb(&img, rgb);
+        vs_overlay_rgb(rgb, labels, w, h, idx, rgb);
         vs_stem(inputs[k], name, sizeof name);
         cJSON *it = cJSON_CreateObject(), *areas = cJSON_CreateObject(), *inst = cJSON_CreateArray();
         cJSON_AddStringToObject(it, "file", inputs[k]);

@@ -10,6 +10,7 @@
 #include "util/cli_util.h"
 #include "util/media.h"
 #include "util/png_io.h"
+#include "report/html_report.h"
 #include "report/viz.h"
 
 #ifdef VENSEG_CLI_HAVE_CJSON
@@ -44,310 +45,9 @@ const char *vs_flag_text(uint32_t flag)
     }
 }
 
-static const char *flag_short(uint32_t flag)
-{
-    const char *n = venseg_flag_name(flag);
-    return strncmp(n, "VENSEG_FLAG_", 12) == 0 ? n + 12 : n;
-}
-
-static const char *verdict_short(int verdict)
-{
-    const char *n = venseg_verdict_name((venseg_verdict)verdict);
-    return strncmp(n, "VENSEG_VERDICT_", 15) == 0 ? n + 15 : n;
-}
-
-/* ------------------------------------------------------------------ state */
-
-typedef struct {
-    int32_t width, height;  /* of the stored overlay frames */
-    int32_t n, cap;
-    uint8_t **index;        /* overlay palette frames, one per analysed frame */
-    int32_t *frame_index;   /* pushed-frame index of each */
-} frames_store;
-
-static void store_free(frames_store *s)
-{
-    for (int32_t i = 0; i < s->n; i++) free(s->index[i]);
-    free(s->index);
-    free(s->frame_index);
-    memset(s, 0, sizeof *s);
-}
-
-static int store_add(frames_store *s, uint8_t *index, int32_t frame)
-{
-    if (s->n == s->cap) {
-        int32_t cap = s->cap ? 2 * s->cap : 64;
-        uint8_t **ni = realloc(s->index, (size_t)cap * sizeof *ni);
-        if (!ni) return -1;
-        s->index = ni;
-        int32_t *nf = realloc(s->frame_index, (size_t)cap * sizeof *nf);
-        if (!nf) return -1;
-        s->frame_index = nf;
-        s->cap = cap;
-    }
-    s->index[s->n] = index;
-    s->frame_index[s->n++] = frame;
-    return 0;
-}
-
-static int32_t store_find(const frames_store *s, int32_t frame)
-{
-    for (int32_t i = 0; i < s->n; i++)
-        if (s->frame_index[i] == frame) return i;
-    return -1;
-}
-
 static void path_join(char *out, size_t size, const char *dir, const char *name, const char *suffix)
 {
     snprintf(out, size, "%s/%s%s", dir, name, suffix);
-}
-
-/* -------------------------------------------------------------------- HTML */
-
-static void html_text(FILE *f, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-static int html_png(FILE *f, const char *id, const char *alt, const uint8_t *rgb, int32_t w, int32_t h)
-{
-    uint8_t *png = NULL;
-    size_t n = 0;
-    if (vs_png_encode_rgb(rgb, w, h, &png, &n) != 0) return -1;
-    char *b64 = vs_base64(png, n);
-    free(png);
-    if (!b64) return -1;
-    fprintf(f, "<img id=\"%s\" alt=\"", id);
-    html_text(f, alt);
-    fprintf(f, "\" width=\"%d\" height=\"%d\" src=\"data:image/png;base64,%s\">", w, h, b64);
-    free(b64);
-    return 0;
-}
-
-static int html_file(FILE *f, const char *id, const char *alt, const char *path, const char *mime, int32_t w)
-{
-    FILE *in = fopen(path, "rb");
-    if (!in) return -1;
-    fseek(in, 0, SEEK_END);
-    long n = ftell(in);
-    fseek(in, 0, SEEK_SET);
-    uint8_t *buf = n > 0 ? malloc((size_t)n) : NULL;
-    if (!buf || fread(buf, 1, (size_t)n, in) != (size_t)n) {
-        free(buf);
-        fclose(in);
-        return -1;
-    }
-    fclose(in);
-    char *b64 = vs_base64(buf, (size_t)n);
-    free(buf);
-    if (!b64) return -1;
-    fprintf(f, "<img id=\"%s\" alt=\"", id);
-    html_text(f, alt);
-    fprintf(f, "\" width=\"%d\" src=\"data:%s;base64,%s\">", w, mime, b64);
-    free(b64);
-    return 0;
-}
-
-static void fmt_num(char *buf, size_t size, double v, const char *unit)
-{
-    if (isfinite(v)) snprintf(buf, size, "%.1f%s", v, unit);
-    else snprintf(buf, size, "n/a");
-}
-
-typedef struct {
-    const vs_analysis_opts *o;
-    const venseg_track_summary *s;
-    venseg_model *model;
-    const char *session_desc;
-    const char *kind;
-    int32_t width, height, frames_read;
-    double fps;
-    const frames_store *store;
-    const vs_canvas *plot;
-    const char *gif_path, *mp4_path, *mp4_codec;
-    int analysed;
-    int32_t with_artery, with_vein; /* analysed frames where the tracker found them */
-} report_ctx;
-
-static int write_report(const char *path, const report_ctx *c, char *err, size_t err_size)
-{
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        snprintf(err, err_size, "%s: cannot write", path);
-        return -1;
-    }
-    const venseg_track_summary *s = c->s;
-    const char *arch = "", *enc = "", *mname = "";
-    venseg_model_meta_string(c->model, "general.architecture", &arch);
-    venseg_model_meta_string(c->model, "encoder.name", &enc);
-    venseg_model_meta_string(c->model, "general.name", &mname);
-    const char *vclass = s->verdict == VENSEG_VERDICT_COMPRESSIBLE ? "ok"
-                         : s->verdict == VENSEG_VERDICT_INDETERMINATE ? "unknown" : "bad";
-    char b1[64], b2[64], b3[64], b4[64], b5[64];
-    time_t now = time(NULL);
-    char when[64];
-    strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>venseg report: ", f);
-    html_text(f, c->o->name);
-    fputs("</title>\n<style>\n"
-          "body{font-family:system-ui,'DejaVu Sans',sans-serif;margin:24px auto;max-width:980px;color:#222}\n"
-          "h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:22px 0 8px;border-bottom:1px solid #ddd}\n"
-          "#disclaimer{background:#fff4d6;border:1px solid #e5c76b;padding:8px 12px;border-radius:6px}\n"
-          ".verdict{font-size:26px;font-weight:bold;padding:10px 14px;border-radius:8px;display:inline-block}\n"
-          ".ok{background:#e3f5e6;color:#17622a}.bad{background:#fde3e1;color:#9c1c13}"
-          ".unknown{background:#eceff3;color:#444}\n"
-          "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}\n"
-          ".frames{display:flex;gap:16px;flex-wrap:wrap}.frames figure{margin:0}.frames img,#overlay{min-width:320px;height:auto}img{max-width:100%;"
-          "image-rendering:auto}\nfigcaption{font-size:13px;color:#555}code{font-size:12px}\n"
-          "</style></head><body>\n",
-          f);
-    fputs("<h1>Vein compression analysis: ", f);
-    html_text(f, c->o->name);
-    fputs("</h1>\n<p id=\"disclaimer\"><b>A research tool, not a medical device.</b> The verdict is decision "
-          "support computed by software from an automatic segmentation; it is not a diagnosis. Check the "
-          "overlay and the curve; the diagnosis stays with the clinician.</p>\n",
-          f);
-    if (c->o->note) {
-        fputs("<p id=\"note\">", f);
-        html_text(f, c->o->note);
-        fputs("</p>\n", f);
-    }
-    fprintf(f, "<h2>Verdict</h2>\n<div id=\"verdict\" class=\"verdict %s\" data-verdict=\"%s\">", vclass,
-            verdict_short(s->verdict));
-    html_text(f, vs_verdict_words(s->verdict));
-    fmt_num(b1, sizeof b1, s->compressibility_percent, " %");
-    fputs("</div>\n", f);
-    if (s->verdict == VENSEG_VERDICT_INDETERMINATE)
-        fputs("<p>No verdict: the quality flags below say why. Check the overlay: did the model find the vein?</p>\n", f);
-    fprintf(f, "<p>Compressibility (Chen et al.: (A<sub>baseline</sub> &minus; A<sub>min</sub>) / "
-               "A<sub>baseline</sub>): <b id=\"compressibility\">%s</b>",
-            b1);
-    if (c->o->site && *c->o->site) {
-        fputs(" &middot; site <b id=\"site\">", f);
-        html_text(f, c->o->site);
-        fputs("</b>", f);
-    }
-    fputs("</p>\n<table id=\"summary\">\n", f);
-    int mm = s->flags & VENSEG_FLAG_SPACING_UNKNOWN ? 0 : 1;
-    fmt_num(b1, sizeof b1, s->baseline_area_px, " px");
-    fmt_num(b2, sizeof b2, s->min_area_px, " px");
-    fmt_num(b3, sizeof b3, s->baseline_area_mm2, " mm&sup2;");
-    fmt_num(b4, sizeof b4, s->min_area_mm2, " mm&sup2;");
-    char at1[32] = "", at2[32] = "";
-    if (s->baseline_frame >= 0) snprintf(at1, sizeof at1, "frame %d", s->baseline_frame);
-    if (s->min_frame >= 0) snprintf(at2, sizeof at2, "frame %d", s->min_frame);
-    fprintf(f, "<tr><th>baseline vein area</th><td>%s%s%s</td><td>%s</td></tr>\n", b1,
-            mm && isfinite(s->baseline_area_mm2) ? " = " : "", mm && isfinite(s->baseline_area_mm2) ? b3 : "", at1);
-    fprintf(f, "<tr><th>minimum (residual) vein area</th><td>%s%s%s</td><td>%s</td></tr>\n", b2,
-            mm && isfinite(s->min_area_mm2) ? " = " : "", mm && isfinite(s->min_area_mm2) ? b4 : "", at2);
-    fprintf(f, "<tr><th>found</th><td id=\"found\">artery in %d, vein of interest in %d of %d analysed frames"
-               "</td><td></td></tr>\n",
-            c->with_artery, c->with_vein, c->analysed);
-    fmt_num(b5, sizeof b5, s->artery_deformation_percent, " %");
-    fprintf(f, "<tr><th>artery deformation</th><td>%s</td><td></td></tr>\n", b5);
-    fmt_num(b5, sizeof b5, s->max_lateral_shift_px, " px");
-    fprintf(f, "<tr><th>largest lateral drift</th><td>%s</td><td></td></tr>\n", b5);
-    fprintf(f, "<tr><th>frames</th><td>%d read, %d analysed (every %d)</td><td>%s, %dx%d, %.3g frames/s</td></tr>\n",
-            c->frames_read, c->analysed, c->o->stride, c->kind, c->width, c->height, c->fps);
-    if (mm) fprintf(f, "<tr><th>pixel spacing</th><td>%.4g x %.4g mm</td><td></td></tr>\n", c->o->spacing_x, c->o->spacing_y);
-    else fputs("<tr><th>pixel spacing</th><td>unknown (areas in px only)</td><td></td></tr>\n", f);
-    if (c->o->roi[2] > 0)
-        fprintf(f, "<tr><th>region of interest</th><td>x %d, y %d, %d x %d</td><td></td></tr>\n", c->o->roi[0],
-                c->o->roi[1], c->o->roi[2], c->o->roi[3]);
-    fputs("</table>\n<h2>Quality flags</h2>\n<ul id=\"flags\">\n", f);
-    int any = 0;
-    for (int b = 0; b < 32; b++) {
-        uint32_t bit = 1u << b;
-        if (!(s->flags & bit)) continue;
-        any = 1;
-        fprintf(f, "<li data-flag=\"%s\"><code>%s</code>: ", flag_short(bit), flag_short(bit));
-        html_text(f, vs_flag_text(bit));
-        fputs("</li>\n", f);
-    }
-    if (!any) fputs("<li data-flag=\"NONE\">none</li>\n", f);
-    fputs("</ul>\n<h2>Vein area over time</h2>\n", f);
-    if (c->plot) html_png(f, "curve", "vein and artery area over time", c->plot->rgb, c->plot->width, c->plot->height);
-    fputs("\n<h2>Key frames</h2>\n<div class=\"frames\">\n", f);
-    const char *ids[2] = {"keyframe-baseline", "keyframe-min"};
-    const char *caps[2] = {"baseline (largest vein before the compression)", "maximum compression"};
-    int32_t which[2] = {s->baseline_frame, s->min_frame};
-    uint8_t *rgb = malloc((size_t)c->store->width * c->store->height * 3);
-    for (int k = 0; k < 2 && rgb; k++) {
-        int32_t at = which[k] >= 0 ? store_find(c->store, which[k]) : -1;
-        const char *cap = caps[k];
-        if (at < 0 && c->store->n > 0) { /* no baseline / minimum: show the first / middle frame */
-            at = k == 0 ? 0 : c->store->n / 2;
-            which[k] = c->store->frame_index[at];
-            cap = k == 0 ? "first frame (no baseline found)" : "middle frame (no compression found)";
-        }
-        fprintf(f, "<figure>");
-        if (at >= 0) {
-            vs_index_to_rgb(c->store->index[at], (size_t)c->store->width * c->store->height, rgb);
-            html_png(f, ids[k], cap, rgb, c->store->width, c->store->height);
-        } else {
-            fprintf(f, "<p id=\"%s\">no frames</p>", ids[k]);
-        }
-        fprintf(f, "<figcaption>%s, frame %d</figcaption></figure>\n", cap, which[k]);
-    }
-    free(rgb);
-    fputs("</div>\n<p>Overlay: artery red, vein blue (filled, outlined).</p>\n<h2>Overlay clip</h2>\n", f);
-    FILE *gf = c->gif_path ? fopen(c->gif_path, "rb") : NULL;
-    long gif_size = gf && fseek(gf, 0, SEEK_END) == 0 ? ftell(gf) : -1;
-    if (gf) fclose(gf);
-    if (gif_size > 0 && gif_size <= 24L << 20) { /* larger ones would make the report unwieldy */
-        html_file(f, "overlay", "overlay clip", c->gif_path, "image/gif", c->store->width);
-        fputs("\n", f);
-    } else if (gif_size > 0) {
-        const char *b = strrchr(c->gif_path, '/');
-        fputs("<p id=\"overlay\">The overlay clip is too large to embed: <a href=\"", f);
-        html_text(f, b ? b + 1 : c->gif_path);
-        fputs("\">", f);
-        html_text(f, b ? b + 1 : c->gif_path);
-        fputs("</a> beside this report.</p>\n", f);
-    }
-    fputs("<h2>Method, model and versions</h2>\n<table id=\"versions\">\n<tr><th>input</th><td>", f);
-    html_text(f, c->o->input);
-    fputs("</td></tr>\n<tr><th>model</th><td>", f);
-    if (c->o->use_labels) fputs("<b>none: the clip's own label masks were tracked (--use-labels)</b>; loaded: ", f);
-    html_text(f, c->o->model_path);
-    fputs(" (", f);
-    html_text(f, arch);
-    if (*enc) {
-        fputs("-", f);
-        html_text(f, enc);
-    }
-    if (*mname) {
-        fputs(", ", f);
-        html_text(f, mname);
-    }
-    fprintf(f, ")</td></tr>\n<tr><th>libvenseg</th><td>%s (%s)</td></tr>\n<tr><th>session</th><td>",
-            venseg_version_string(), venseg_build_info());
-    html_text(f, c->session_desc);
-    fputs("</td></tr>\n", f);
-    if (c->o->command_line) {
-        fputs("<tr><th>command</th><td><code>", f);
-        html_text(f, c->o->command_line);
-        fputs("</code></td></tr>\n", f);
-    }
-    fprintf(f, "<tr><th>generated</th><td>%s</td></tr>\n</table>\n", when);
-    fputs("<p>Tracker: the vein beside the artery is followed through the clip; its area is smoothed with a "
-          "running median; the baseline is the largest smoothed area before the deepest drop and the minimum "
-          "the bottom of it (docs/tracking.md). Thresholds are project defaults, not clinical truth.</p>\n"
-          "</body></html>\n",
-          f);
-    if (fclose(f) != 0) {
-        snprintf(err, err_size, "%s: write failed", path);
-        return -1;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------- JSON */
@@ -355,7 +55,7 @@ static int write_report(const char *path, const report_ctx *c, char *err, size_t
 #ifdef VENSEG_CLI_HAVE_CJSON
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
-static int write_json(const char *path, const report_ctx *c, int32_t n, const int32_t *fi, const double *raw,
+static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const int32_t *fi, const double *raw,
                       const double *smooth, const double *art, const double *raw_mm, const double *smooth_mm,
                       const double *art_mm, char *err, size_t err_size)
 {
@@ -384,9 +84,9 @@ static int write_json(const char *path, const report_ctx *c, int32_t n, const in
     cJSON_AddStringToObject(mod, "session", c->session_desc);
     cJSON_AddStringToObject(mod, "library", venseg_version_string());
     cJSON_AddItemToObject(root, "model", mod);
-    cJSON_AddStringToObject(sum, "verdict", verdict_short(s->verdict));
+    cJSON_AddStringToObject(sum, "verdict", vs_verdict_short(s->verdict));
     for (int b = 0; b < 32; b++)
-        if (s->flags & (1u << b)) cJSON_AddItemToArray(flags, cJSON_CreateString(flag_short(1u << b)));
+        if (s->flags & (1u << b)) cJSON_AddItemToArray(flags, cJSON_CreateString(vs_flag_short(1u << b)));
     cJSON_AddItemToObject(sum, "flags", flags);
     cJSON_AddNumberToObject(sum, "frames_analysed", s->frames_analysed);
     cJSON_AddNumberToObject(sum, "frames_with_artery", c->with_artery);
@@ -436,15 +136,13 @@ static int write_json(const char *path, const report_ctx *c, int32_t n, const in
 static int label_mask_of(const vs_reader *rd, uint8_t *labels, int32_t w, int32_t h, char *err, size_t err_size)
 {
     const char *frame = vs_reader_frame_path(rd);
-    char path[4200], e2[256];
+    char path[4200], e2[256] = "path too long";
     vs_png l;
     if (!frame) {
         snprintf(err, err_size, "needs a folder of PNG frames with <stem>_label.png masks");
         return -1;
     }
-    size_t n = strlen(frame);
-    snprintf(path, sizeof path, "%.*s_label.png", (int)(n > 4 ? n - 4 : n), frame);
-    if (vs_png_read_label(path, &l, e2, sizeof e2) != 0) {
+    if (vs_label_path_beside(frame, path, sizeof path) != 0 || vs_png_read_label(path, &l, e2, sizeof e2) != 0) {
         snprintf(err, err_size, "%.300s: %.150s", path, e2);
         return -1;
     }
@@ -473,7 +171,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     venseg_tracker_config *cfg = NULL;
     venseg_tracker *trk = NULL;
     venseg_options *opt = NULL;
-    frames_store store = {0};
+    vs_frames_store store = {0};
     uint8_t *labels = NULL, *full_index = NULL;
     vs_canvas plot = {0};
     int32_t *fi = NULL;
@@ -579,7 +277,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         }
         if (analysed) {
             uint8_t *idx = malloc((size_t)store.width * store.height);
-            if (!idx || store_add(&store, idx, pushed) != 0) {
+            if (!idx || vs_frames_store_add(&store, idx, pushed) != 0) {
                 free(idx);
                 vs_progress_end(&bar);
                 snprintf(err, err_size, "out of memory after %d frames", pushed);
@@ -697,7 +395,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
             res->mp4[0] = '\0';
         }
     }
-    report_ctx rc_ = {&oo, s, model, ses ? venseg_session_describe(ses) : "none (--use-labels)", vs_reader_kind(rd), w, h, pushed, fps, &store,
+    vs_report_ctx rc_ = {&oo, s, model, ses ? venseg_session_describe(ses) : "none (--use-labels)", vs_reader_kind(rd), w, h, pushed, fps, &store,
                       &plot, gif_path, mp4_path, mp4_codec, n, with_artery, with_vein};
     /* CSV */
     path_join(res->csv, sizeof res->csv, oo.out_dir, oo.name, ".csv");
@@ -726,7 +424,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         goto out;
 #endif
     path_join(res->report, sizeof res->report, oo.out_dir, oo.name, "-report.html");
-    if (write_report(res->report, &rc_, err, err_size) != 0) goto out;
+    if (vs_report_write_html(res->report, &rc_, err, err_size) != 0) goto out;
     rc = VS_EXIT_OK;
 out:
     for (int k = 0; k < 6; k++) free(curve[k]);
@@ -734,7 +432,7 @@ out:
     vs_canvas_free(&plot);
     free(labels);
     free(full_index);
-    store_free(&store);
+    vs_frames_store_free(&store);
     venseg_tracker_free(trk);
     venseg_tracker_config_free(cfg);
     venseg_session_free(ses);

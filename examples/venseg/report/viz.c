@@ -57,6 +57,13 @@ void vs_index_to_rgb(const uint8_t *index, size_t n, uint8_t *rgb)
     for (size_t i = 0; i < n; i++) memcpy(rgb + 3 * i, pal + 3 * index[i], 3);
 }
 
+void vs_overlay_rgb(const uint8_t *rgb, const uint8_t *labels, int32_t width, int32_t height, uint8_t *index,
+                    uint8_t *out_rgb)
+{
+    vs_overlay_index(rgb, labels, width, height, index);
+    vs_index_to_rgb(index, (size_t)width * (size_t)height, out_rgb);
+}
+
 /* ------------------------------------------------------------------ canvas */
 
 int vs_canvas_init(vs_canvas *c, int32_t width, int32_t height, uint32_t colour)

@@ -19,6 +19,10 @@ extern const uint8_t *vs_overlay_palette(void); /* 768 bytes, RGB */
 void vs_overlay_index(const uint8_t *rgb, const uint8_t *labels, int32_t width, int32_t height, uint8_t *index);
 /* Palette indices -> RGB. */
 void vs_index_to_rgb(const uint8_t *index, size_t n, uint8_t *rgb);
+/* Both at once: the overlay of rgb as RGB into out_rgb (which may be rgb); index is
+ * width * height bytes of scratch. */
+void vs_overlay_rgb(const uint8_t *rgb, const uint8_t *labels, int32_t width, int32_t height, uint8_t *index,
+                    uint8_t *out_rgb);
 
 typedef struct vs_canvas {
     int32_t width, height;

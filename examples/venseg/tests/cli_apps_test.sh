@@ -17,15 +17,8 @@
 #   6. errors: missing files 4, bad options 2, broken inputs 1, with messages naming them;
 #      the progress bar appears with --progress only.
 set -euo pipefail
-if [[ $# -ne 4 ]]; then
-    echo "usage: $0 VENSEG MODEL DATA_DIR WORK_DIR" >&2
-    exit 2
-fi
-venseg=$1 model=$2 data=$3 work=$4
-rm -rf "$work"
-mkdir -p "$work"
-fail() { echo "cli_apps_test: FAIL: $*" >&2; exit 1; }
-step() { printf '\n== %s\n' "$*"; }
+test_name=cli_apps_test
+source "$(dirname "${BASH_SOURCE[0]}")/test_setup.sh" "$@"
 # expect STATUS PATTERN CMD...: the command exits with STATUS and its stderr matches PATTERN
 expect() {
     local want=$1 pattern=$2 rc=0

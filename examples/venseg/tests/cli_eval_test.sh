@@ -11,15 +11,8 @@
 #   4. supervision: artery-only labels score artery only; vessel mode; bad files are
 #      skipped and counted (--strict: status 3); bad options: status 2; help, version.
 set -euo pipefail
-if [[ $# -ne 4 ]]; then
-    echo "usage: $0 VENSEG MODEL DATA_DIR WORK_DIR" >&2
-    exit 2
-fi
-venseg=$1 model=$2 data=$3 work=$4
-rm -rf "$work"
-mkdir -p "$work"
-fail() { echo "cli_eval_test: FAIL: $*" >&2; exit 1; }
-step() { printf '\n== %s\n' "$*"; }
+test_name=cli_eval_test
+source "$(dirname "${BASH_SOURCE[0]}")/test_setup.sh" "$@"
 map=artery=1,vein=2,vessel=3,ignore=4
 
 step "help and version"

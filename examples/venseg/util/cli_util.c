@@ -112,6 +112,14 @@ int vs_parse_double(const char *s, double lo, double hi, double *out)
     return 1;
 }
 
+int vs_parse_choice(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
 int vs_check_readable(const char *path, char *err, size_t err_size)
 {
     FILE *f = fopen(path, "rb");
@@ -120,6 +128,43 @@ int vs_check_readable(const char *path, char *err, size_t err_size)
         return -1;
     }
     fclose(f);
+    return 0;
+}
+
+int vs_read_file(const char *path, size_t max_size, char **data, size_t *size, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "rb");
+    long n = -1;
+    *data = NULL, *size = 0;
+    if (!f) {
+        snprintf(err, err_size, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        snprintf(err, err_size, "cannot read: %s", strerror(errno));
+        fclose(f);
+        return -1;
+    }
+    if ((unsigned long)n > max_size) {
+        snprintf(err, err_size, "larger than %zu MiB", max_size >> 20);
+        fclose(f);
+        return -1;
+    }
+    if (!(*data = malloc((size_t)n + 1))) {
+        snprintf(err, err_size, "out of memory");
+        fclose(f);
+        return -1;
+    }
+    if (fread(*data, 1, (size_t)n, f) != (size_t)n) {
+        snprintf(err, err_size, "read error");
+        free(*data);
+        *data = NULL;
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    (*data)[n] = '\0';
+    *size = (size_t)n;
     return 0;
 }
 

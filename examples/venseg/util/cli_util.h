@@ -31,6 +31,8 @@ int vs_parse_long(const char *s, long lo, long hi, long *out);
 int vs_parse_double(const char *s, double lo, double hi, double *out);
 int vs_parse_spacing(const char *s, double *x, double *y); /* "MM" or "MMX,MMY", > 0 */
 int vs_parse_roi(const char *s, int32_t roi[4]);        /* "X,Y,W,H" */
+/* The index of s among the n names, or -1. */
+int vs_parse_choice(const char *s, const char *const *names, int n);
 int vs_cmp_str(const void *a, const void *b);           /* qsort of char * by strcmp */
 int vs_has_ext(const char *name, const char *ext);       /* name ends with ext (any case) */
 void vs_stem(const char *path, char *out, size_t size);  /* "a/b/c.png" -> "c"; "a/frames/" -> "frames" */
@@ -39,6 +41,9 @@ void vs_stem(const char *path, char *out, size_t size);  /* "a/b/c.png" -> "c"; 
 int vs_list_frames(const char *dir, char ***names, int *count, char *err, size_t err_size);
 /* 0 if path can be opened for reading, else -1 with "PATH: reason" in err. */
 int vs_check_readable(const char *path, char *err, size_t err_size);
+/* Reads the whole file (at most max_size bytes) into *data (malloc'ed, NUL-terminated, *size
+ * bytes before the NUL). 0, or -1 with "cannot open: reason", "larger than N MiB", ... */
+int vs_read_file(const char *path, size_t max_size, char **data, size_t *size, char *err, size_t err_size);
 /* Makes a folder and its parents (like mkdir -p). 0 or -1 with a message. */
 int vs_mkdirs(const char *path, char *err, size_t err_size);
 /* The model: path, else $VENSEG_MODEL, else weights/resunet34.vseg under the working

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cli_util.h"
+
 /* ------------------------------------------------ the rasteriser (Pillow 9.x) */
 
 /* Pillow's rounding, away from zero / towards zero at .5; f is float or double as in Pillow. */
@@ -192,34 +194,12 @@ int vs_labelme_available(void) { return 1; }
 
 static cJSON *load_json(const char *path, char *err, size_t err_size)
 {
-    FILE *f = fopen(path, "rb");
-    char *text = NULL;
-    long size;
+    char *text;
+    size_t size;
     cJSON *root;
 
-    if (f == NULL) {
-        snprintf(err, err_size, "cannot open: %s", strerror(errno));
+    if (vs_read_file(path, MAX_JSON_BYTES, &text, &size, err, err_size) != 0)
         return NULL;
-    }
-    if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > MAX_JSON_BYTES ||
-        fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(err, err_size, "cannot read (or larger than %d MiB)", MAX_JSON_BYTES >> 20);
-        fclose(f);
-        return NULL;
-    }
-    if ((text = malloc((size_t)size + 1)) == NULL) {
-        snprintf(err, err_size, "out of memory");
-        fclose(f);
-        return NULL;
-    }
-    if (fread(text, 1, (size_t)size, f) != (size_t)size) {
-        snprintf(err, err_size, "read error");
-        free(text);
-        fclose(f);
-        return NULL;
-    }
-    fclose(f);
-    text[size] = '\0';
     root = cJSON_ParseWithLength(text, (size_t)size);
     if (root == NULL) {
         const char *at = cJSON_GetErrorPtr();

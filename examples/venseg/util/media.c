@@ -107,15 +107,7 @@ static int next_frame_png(vs_reader *r, char *err, size_t err_size)
         vs_png_free(&png);
         return -1;
     }
-    size_t n = (size_t)r->width * r->height;
-    for (size_t i = 0; i < n; i++) {
-        if (png.channels == 3) {
-            memcpy(r->rgb + 3 * i, png.data + 3 * i, 3);
-        } else {
-            uint8_t v = png.bits == 16 ? (uint8_t)(((const uint16_t *)(const void *)png.data)[i] >> 8) : png.data[i];
-            r->rgb[3 * i] = r->rgb[3 * i + 1] = r->rgb[3 * i + 2] = v;
-        }
-    }
+    vs_png_to_rgb(&png, r->rgb);
     vs_png_free(&png);
     r->next++;
     return 1;

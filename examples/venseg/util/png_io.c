@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/cli_util.h"
+
 enum { MAX_SIDE = 1 << 15 };
 
 typedef struct {
@@ -242,4 +244,31 @@ int vs_png_encode_rgb(const uint8_t *rgb, int32_t width, int32_t height, uint8_t
     }
     *size = n;
     return 0;
+}
+
+venseg_pixel_format vs_png_pixel_format(const vs_png *png, int64_t *stride)
+{
+    *stride = (int64_t)png->width * png->channels * (png->bits / 8);
+    return png->channels == 3 ? VENSEG_PIXEL_RGB8 : png->bits == 16 ? VENSEG_PIXEL_GRAY16 : VENSEG_PIXEL_GRAY8;
+}
+
+void vs_png_to_rgb(const vs_png *png, uint8_t *rgb)
+{
+    size_t n = (size_t)png->width * (size_t)png->height;
+    if (png->channels == 3) {
+        memcpy(rgb, png->data, n * 3);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        uint8_t v = png->bits == 16 ? (uint8_t)(((const uint16_t *)(const void *)png->data)[i] >> 8) : png->data[i];
+        rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = v;
+    }
+}
+
+int vs_label_path_beside(const char *image, char *out, size_t size)
+{
+    size_t n = strlen(image);
+    if (n > 4 && vs_has_ext(image, ".png")) n -= 4;
+    int w = snprintf(out, size, "%.*s_label.png", (int)n, image);
+    return w < 0 || (size_t)w >= size ? -1 : 0;
 }

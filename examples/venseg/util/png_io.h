@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <venseg/venseg.h>
 
 typedef struct vs_png {
     int32_t width, height;
@@ -29,6 +30,13 @@ typedef struct vs_png {
 int vs_png_read_image(const char *path, vs_png *out, char *err, size_t err_size);
 int vs_png_read_label(const char *path, vs_png *out, char *err, size_t err_size);
 void vs_png_free(vs_png *png);
+/* The image's pixel format and row stride in bytes, as venseg_segment takes them. */
+venseg_pixel_format vs_png_pixel_format(const vs_png *png, int64_t *stride);
+/* The image as 8-bit RGB (rgb: width * height * 3 bytes): grey replicated, 16-bit grey
+ * by its high byte. */
+void vs_png_to_rgb(const vs_png *png, uint8_t *rgb);
+/* The label beside an image: "a/b.png" -> "a/b_label.png" (0), or -1 when it does not fit. */
+int vs_label_path_beside(const char *image, char *out, size_t size);
 
 /* Writes an 8-bit grey PNG. Returns 0 or -1 with a message. */
 int vs_png_write_gray(const char *path, const uint8_t *data, int32_t width, int32_t height, int64_t stride,

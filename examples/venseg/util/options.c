@@ -1,0 +1,92 @@
+/* options.c: the options the venseg commands share (see options.h). */
+#include "util/options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/cli_util.h"
+
+void vs_common_opts_init(vs_common_opts *o, const char *default_out_dir)
+{
+    memset(o, 0, sizeof *o);
+    o->out_dir = default_out_dir;
+    o->progress = -1;
+}
+
+int vs_usage_error(const char *cmd, const char *msg, const char *arg)
+{
+    fprintf(stderr, "venseg %s: %s%s (venseg %s --help)\n", cmd, msg, arg ? arg : "", cmd);
+    return VS_EXIT_USAGE;
+}
+
+int vs_is_option(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+    return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || (arg[n] == '=' && name[1] == '-'));
+}
+
+const char *vs_option_value(int argc, char **argv, int *i)
+{
+    const char *eq = argv[*i][0] == '-' && argv[*i][1] == '-' ? strchr(argv[*i], '=') : NULL;
+    if (eq) return eq + 1;
+    if (*i + 1 >= argc) return NULL;
+    return argv[++*i];
+}
+
+int vs_common_option(const char *cmd, const char *help, unsigned accepted, int argc, char **argv, int *i,
+                     vs_common_opts *o, int *status)
+{
+    const char *a = argv[*i], *v;
+    long lv;
+
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+        fputs(help, stdout);
+        *status = VS_EXIT_OK;
+        return -1;
+    }
+    if ((accepted & VS_OPT_QUIET) && (!strcmp(a, "-q") || !strcmp(a, "--quiet"))) {
+        o->quiet = 1;
+        return 1;
+    }
+    if ((accepted & VS_OPT_PROGRESS) && !strcmp(a, "--progress")) {
+        o->progress = 1;
+        return 1;
+    }
+    static const struct {
+        unsigned flag;
+        const char *name;
+    } valued[] = {{VS_OPT_MODEL, "--model"},     {VS_OPT_OUT, "--out"}, {VS_OPT_SPACING, "--spacing"},
+                  {VS_OPT_ROI, "--roi"},         {VS_OPT_THREADS, "--threads"}};
+    unsigned which = 0;
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
+        if ((accepted & valued[k].flag) && vs_is_option(a, valued[k].name)) which = valued[k].flag;
+    if (!which) return 0;
+    if (!(v = vs_option_value(argc, argv, i))) {
+        *status = vs_usage_error(cmd, "unknown or incomplete option ", a);
+        return -1;
+    }
+    switch (which) {
+    case VS_OPT_MODEL: o->model_path = v; break;
+    case VS_OPT_OUT: o->out_dir = v; break;
+    case VS_OPT_SPACING:
+        if (!vs_parse_spacing(v, &o->spacing_x, &o->spacing_y)) {
+            *status = vs_usage_error(cmd, "--spacing must be MM or MMX,MMY > 0, not ", v);
+            return -1;
+        }
+        break;
+    case VS_OPT_ROI:
+        if (!vs_parse_roi(v, o->roi)) {
+            *status = vs_usage_error(cmd, "--roi must be X,Y,W,H (W, H > 0), not ", v);
+            return -1;
+        }
+        o->has_roi = 1;
+        break;
+    default: /* VS_OPT_THREADS */
+        if (!vs_parse_long(v, 0, 1024, &lv)) {
+            *status = vs_usage_error(cmd, "--threads must be 0..1024, not ", v);
+            return -1;
+        }
+        o->threads = (int)lv;
+    }
+    return 1;
+}

@@ -1,0 +1,60 @@
+/*
+ * options.h: the options several venseg commands share (--model, --out, --spacing, --roi,
+ * --threads, --progress, -q, -h), parsed and checked in one place so that every command
+ * accepts the same spellings and says the same thing about a bad value.
+ */
+#ifndef VENSEG_APP_OPTIONS_H
+#define VENSEG_APP_OPTIONS_H
+
+#include <stdint.h>
+
+/* Which shared options a command takes (-h / --help always). */
+enum {
+    VS_OPT_MODEL = 1u << 0,    /* --model FILE */
+    VS_OPT_OUT = 1u << 1,      /* --out DIR */
+    VS_OPT_SPACING = 1u << 2,  /* --spacing MM[,MMY] */
+    VS_OPT_ROI = 1u << 3,      /* --roi X,Y,W,H */
+    VS_OPT_THREADS = 1u << 4,  /* --threads N (0..1024) */
+    VS_OPT_PROGRESS = 1u << 5, /* --progress */
+    VS_OPT_QUIET = 1u << 6,    /* -q, --quiet */
+    /* the commands that segment images or clips (segment, analyze) */
+    VS_OPT_SEGMENTING = VS_OPT_MODEL | VS_OPT_OUT | VS_OPT_SPACING | VS_OPT_ROI | VS_OPT_THREADS | VS_OPT_PROGRESS |
+                        VS_OPT_QUIET
+};
+
+typedef struct vs_common_opts {
+    const char *model_path;      /* NULL: vs_default_model() */
+    const char *out_dir;         /* the command's default until given */
+    double spacing_x, spacing_y; /* mm per px; 0: unknown */
+    int32_t roi[4];              /* x, y, w, h; w == 0: the whole frame */
+    int has_roi;
+    int threads;                 /* 0: all */
+    int progress;                /* 1: --progress; -1: when stderr is a terminal */
+    int quiet;
+} vs_common_opts;
+
+/* Defaults: no model, out_dir as given, no spacing, no ROI, all threads, bar on a terminal. */
+void vs_common_opts_init(vs_common_opts *o, const char *default_out_dir);
+
+/*
+ * Looks at argv[*i] for command `cmd` (its name in messages) accepting the options in
+ * `accepted`. "--key value" and "--key=value" both work. Returns
+ *    1  a shared option: taken into o, *i moved past its value;
+ *    0  not one of them: the command's own option or argument;
+ *   -1  the command ends now with *status: VS_EXIT_OK after printing help (-h, --help),
+ *       VS_EXIT_USAGE after printing what is wrong with the value.
+ */
+int vs_common_option(const char *cmd, const char *help, unsigned accepted, int argc, char **argv, int *i,
+                     vs_common_opts *o, int *status);
+
+/* The value of option argv[*i]: after '=' in "--key=value", else argv[*i + 1] (then *i
+ * moves on); NULL when there is none. */
+const char *vs_option_value(int argc, char **argv, int *i);
+
+/* 1 when argv[i] is option `name`, alone or as "name=value". */
+int vs_is_option(const char *arg, const char *name);
+
+/* Prints "venseg CMD: MSG[ARG] (venseg CMD --help)" on stderr; returns VS_EXIT_USAGE. */
+int vs_usage_error(const char *cmd, const char *msg, const char *arg);
+
+#endif
