@@ -65,12 +65,19 @@ HEADER_DEFAULTS = {  # the bracketed defaults of venseg_tracking.h
 }
 
 
-def test_tracker_config_defaults_bounds_and_site():
-    cfg = vn.TrackerConfig()
-    assert cfg.as_dict() == pytest.approx(HEADER_DEFAULTS)
-    for key, default in HEADER_DEFAULTS.items():
-        lo, hi, fallback = vn.TrackerConfig.bounds(key)
+def _fresh_config_has_defaults(cls, defaults):
+    """A new cls() whose values are the header's defaults, each within its bounds and equal
+    to the default that bounds() reports."""
+    cfg = cls()
+    assert cfg.as_dict() == pytest.approx(defaults)
+    for key, default in defaults.items():
+        lo, hi, fallback = cls.bounds(key)
         assert lo <= default <= hi and fallback == pytest.approx(default)
+    return cfg
+
+
+def test_tracker_config_defaults_bounds_and_site():
+    cfg = _fresh_config_has_defaults(vn.TrackerConfig, HEADER_DEFAULTS)
     cfg["frame_stride"] = 2
     cfg[vn.TrackerKey.FRAME_RATE] = 25.0
     assert cfg["frame_stride"] == 2 and cfg.get("frame_rate") == 25.0
@@ -260,11 +267,7 @@ PHANTOM_DEFAULTS = {"seed": 1, "width": 256, "height": 256, "frames": 90, "frame
 
 
 def test_phantom_config_and_truth():
-    cfg = vn.PhantomConfig()
-    assert cfg.as_dict() == pytest.approx(PHANTOM_DEFAULTS)
-    for key, default in PHANTOM_DEFAULTS.items():
-        lo, hi, fallback = vn.PhantomConfig.bounds(key)
-        assert lo <= default <= hi and fallback == pytest.approx(default)
+    cfg = _fresh_config_has_defaults(vn.PhantomConfig, PHANTOM_DEFAULTS)
     assert _status(cfg.set, "width", -5) == "VENSEG_E_INVALID_ARGUMENT"
     assert _status(cfg.get, 999) == "VENSEG_E_INVALID_ARGUMENT"
     assert _status(vn.PhantomConfig.bounds, 999) == "VENSEG_E_INVALID_ARGUMENT"

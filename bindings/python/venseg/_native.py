@@ -169,7 +169,9 @@ def label_bit(value: int) -> int:
 
 
 def _record(ctype: str, name: str, doc: str):
-    """A dataclass with the fields of a C result struct (less struct_size), and a reader."""
+    """A dataclass with the fields of a C result struct (less struct_size), fresh() (a new
+    struct, struct_size set) and get(fn, *args): the struct-out call fn(*args, struct),
+    checked and read into the dataclass (the one helper of the struct_size protocol)."""
     fields = [f for f, _ in ffi.typeof(ctype).fields if f != "struct_size"]
     cls = make_dataclass(name, fields, frozen=True)
     cls.__doc__ = doc
@@ -187,23 +189,28 @@ def _record(ctype: str, name: str, doc: str):
         c.struct_size = ffi.sizeof(ctype)
         return c
 
-    return cls, read, fresh
+    def get(fn, *args) -> Any:
+        c = fresh()
+        _check(fn(*args, c))
+        return read(c)
+
+    return cls, fresh, get
 
 
-Instance, _read_instance, _new_instance = _record(
+Instance, _new_instance, _get_instance = _record(
     "venseg_instance", "Instance", "A connected vessel region of the last segmented frame (venseg_instance).")
-TrackFrame, _read_track_frame, _new_track_frame = _record(
+TrackFrame, _new_track_frame, _get_track_frame = _record(
     "venseg_track_frame", "TrackFrame", "One analysed frame of a Tracker (venseg_track_frame).")
-TrackedInstance, _read_tracked, _new_tracked = _record(
+TrackedInstance, _new_tracked, _get_tracked = _record(
     "venseg_tracked_instance", "TrackedInstance", "A vessel of the latest analysed frame with its track id.")
-TrackSummary, _read_summary, _new_summary = _record(
+TrackSummary, _new_summary, _get_summary = _record(
     "venseg_track_summary", "TrackSummary",
     "The sequence so far (venseg_track_summary); use .verdict_enum / .flag_set for the enums.")
-ExamSite, _read_site, _new_site = _record("venseg_exam_site", "ExamSite", "One site of an Exam (venseg_exam_site).")
-ExamReport, _read_report, _new_report = _record("venseg_exam_report", "ExamReport",
-                                                "The outcome of an Exam (venseg_exam_report).")
-PhantomTruth, _read_truth, _new_truth = _record("venseg_phantom_truth", "PhantomTruth",
-                                                "Ground truth of a phantom frame (venseg_phantom_truth).")
+ExamSite, _new_site, _get_site = _record("venseg_exam_site", "ExamSite", "One site of an Exam (venseg_exam_site).")
+ExamReport, _new_report, _get_report = _record("venseg_exam_report", "ExamReport",
+                                               "The outcome of an Exam (venseg_exam_report).")
+PhantomTruth, _new_truth, _get_truth = _record("venseg_phantom_truth", "PhantomTruth",
+                                               "Ground truth of a phantom frame (venseg_phantom_truth).")
 TrackSummary.verdict_enum = property(lambda s: Verdict(s.verdict))
 TrackSummary.flag_set = property(lambda s: Flag(s.flags))
 ExamReport.outcome_enum = property(lambda r: ExamOutcome(r.outcome))
@@ -504,9 +511,7 @@ class Session(_Handle):
         return int(_out("int32_t", _lib.venseg_session_instance_count, self.handle))
 
     def instance(self, index: int) -> Instance:
-        c = _new_instance()
-        _check(_lib.venseg_session_instance(self.handle, index, c))
-        return _read_instance(c)
+        return _get_instance(_lib.venseg_session_instance, self.handle, index)
 
     @property
     def instances(self) -> List[Instance]:
@@ -799,9 +804,7 @@ class Tracker(_Handle):
 
     def frame(self, index: int = -1) -> TrackFrame:
         """An analysed frame (index among analysed frames; -1 the latest)."""
-        f = _new_track_frame()
-        _check(_lib.venseg_tracker_frame(self.handle, index, f))
-        return _read_track_frame(f)
+        return _get_track_frame(_lib.venseg_tracker_frame, self.handle, index)
 
     def frames(self) -> List[TrackFrame]:
         return [self.frame(i) for i in range(self.summary().frames_analysed)]
@@ -811,9 +814,7 @@ class Tracker(_Handle):
         return int(_out("int32_t", _lib.venseg_tracker_instance_count, self.handle))
 
     def instance(self, index: int) -> TrackedInstance:
-        c = _new_tracked()
-        _check(_lib.venseg_tracker_instance(self.handle, index, c))
-        return _read_tracked(c)
+        return _get_tracked(_lib.venseg_tracker_instance, self.handle, index)
 
     @property
     def instances(self) -> List[TrackedInstance]:
@@ -821,9 +822,7 @@ class Tracker(_Handle):
         return [self.instance(i) for i in range(self.instance_count)]
 
     def summary(self) -> TrackSummary:
-        s = _new_summary()
-        _check(_lib.venseg_tracker_summary(self.handle, s))
-        return _read_summary(s)
+        return _get_summary(_lib.venseg_tracker_summary, self.handle)
 
     @property
     def verdict(self) -> "Verdict":
@@ -864,14 +863,10 @@ class Exam(_Handle):
         _check(_lib.venseg_exam_add(self.handle, tracker.handle))
 
     def report(self) -> ExamReport:
-        r = _new_report()
-        _check(_lib.venseg_exam_report_get(self.handle, r))
-        return _read_report(r)
+        return _get_report(_lib.venseg_exam_report_get, self.handle)
 
     def site(self, index: int) -> ExamSite:
-        s = _new_site()
-        _check(_lib.venseg_exam_site_at(self.handle, index, s))
-        return _read_site(s)
+        return _get_site(_lib.venseg_exam_site_at, self.handle, index)
 
     def sites(self) -> List[ExamSite]:
         """Required sites first, in protocol order, then the others."""
@@ -921,9 +916,7 @@ class Phantom(_Handle):
         return px, lab
 
     def truth_record(self, index: int) -> PhantomTruth:
-        t = _new_truth()
-        _check(_lib.venseg_phantom_truth_get(self.handle, index, t))
-        return _read_truth(t)
+        return _get_truth(_lib.venseg_phantom_truth_get, self.handle, index)
 
     def truth(self, index: int) -> Dict[str, Any]:
         """Ground truth of frame index as a dict: areas, pressure, the sequence's true
