@@ -35,7 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 DEFAULT_SPLIT = os.path.join(REPO, "weights", "validation-split.json")
 DEFAULT_DATA = os.path.abspath(os.path.join(REPO, "..", "shared", "data"))
 BEGIN, END = "<!-- metrics:begin -->", "<!-- metrics:end -->"
@@ -45,7 +45,15 @@ EVAL_PLAN = {
     "usgra-seg": ("usgra-seg/images", "usgra-seg/labels",
                   [("classes", "artery=1,vein=2,vessel=3"), ("vessel", "artery=1,vein=2,vessel=3")]),
     "cca-momot": ("cca-momot/images", "cca-momot/masks", [("classes", "artery=255")]),
+    "femoral-nerve-block": ("femoral-nerve-block/train/images",
+                            "femoral-nerve-block/vessel-labels/labels",
+                            [("classes", "artery=1,vein=2,vessel=3"),
+                             ("vessel", "artery=1,vein=2,vessel=3")]),
 }
+IDENTITY_SETS = ("femoral-nerve-block", "usgra-seg")  # data sets that label artery and vein
+IDENTITY_IOU = 0.3
+BOOTSTRAP = 2000
+IMAGE_EXTS = (".png", ".jpg", ".jpeg")
 
 
 def _split_names(split_path: str) -> Dict[str, List[str]]:
@@ -58,20 +66,45 @@ def _split_names(split_path: str) -> Dict[str, List[str]]:
     return out
 
 
+def _find_image(src_dir: str, stem: str) -> str:
+    for ext in IMAGE_EXTS:
+        p = os.path.join(src_dir, stem + ext)
+        if os.path.exists(p):
+            return p
+    raise FileNotFoundError(os.path.join(src_dir, stem + ".png"))
+
+
 def _link_subset(src_dir: str, stems: Sequence[str], dst: str) -> None:
+    """dst/<stem>.png for each stem: a link to a PNG, or a lossless PNG of the decoded
+    pixels of a JPEG (the evaluation reads PNG folders)."""
+    from PIL import Image
+
     os.makedirs(dst, exist_ok=True)
     for s in stems:
-        p = os.path.join(src_dir, s + ".png")
-        if not os.path.exists(p):
-            raise FileNotFoundError(p)
-        os.symlink(os.path.abspath(p), os.path.join(dst, s + ".png"))
+        p = _find_image(src_dir, s)
+        if p.endswith(".png"):
+            os.symlink(os.path.abspath(p), os.path.join(dst, s + ".png"))
+        else:
+            with Image.open(p) as im:
+                im.save(os.path.join(dst, s + ".png"))
+
+
+def bootstrap_ci(values: Sequence[float], n: int = BOOTSTRAP, seed: int = 0) -> List[float]:
+    """Percentile 95 % interval of the mean over images resampled with replacement."""
+    v = np.asarray([x for x in values if math.isfinite(x)], np.float64)
+    if len(v) < 2:
+        return [math.nan, math.nan]
+    idx = np.random.default_rng(seed).integers(0, len(v), (n, len(v)))
+    means = v[idx].mean(axis=1)
+    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
 
 
 def _agg(rows: List[dict]) -> dict:
     def stat(key):
         v = [float(r[key]) for r in rows if math.isfinite(float(r[key]))]
         return {"mean": float(np.mean(v)) if v else math.nan,
-                "sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan, "n": len(v)}
+                "sd": float(np.std(v, ddof=1)) if len(v) > 1 else math.nan, "n": len(v),
+                "ci95": bootstrap_ci(v)}
 
     tp = sum(int(r["tp"]) for r in rows)
     fp = sum(int(r["fp"]) for r in rows)
@@ -111,19 +144,94 @@ def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFA
                         sel = [r for r in rows if r["class"] == cls]
                         results[f"{ds}/{cls}"] = _agg(sel)
                         all_rows += [{"dataset": ds, **r} for r in sel]
+            identity = identity_accuracy(m, names, data_root, threads)
         finally:
             m.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = {"model": os.path.basename(model), "split": os.path.basename(split),
            "evaluation": "venseg.evaluate through libvenseg; SSIM Gaussian (Wang), "
-                         "Dice/Jaccard ignore_empty", "results": results}
+                         "Dice/Jaccard ignore_empty; 95 % CI: bootstrap over images "
+                         f"({BOOTSTRAP} resamples)", "results": results,
+           "identity": identity}
     if keep_rows:
         out["rows"] = all_rows
     return out
 
 
-ORDER = ["usgra-seg/artery", "usgra-seg/vein", "usgra-seg/vessel", "cca-momot/artery"]
+def vessel_identity(pred: np.ndarray, truth: np.ndarray, iou_min: float = IDENTITY_IOU):
+    """Per labelled vessel (each connected artery (1) or vein (2) region of ``truth``):
+    (class, best IoU with a predicted region, that region's class or 0). Predicted regions
+    are the connected components of each predicted class."""
+    from scipy import ndimage as ndi
+
+    regions = []
+    for cls in (1, 2):
+        lab, n = ndi.label(pred == cls)
+        regions += [(cls, lab == i) for i in range(1, n + 1)]
+    out = []
+    for cls in (1, 2):
+        lab, n = ndi.label(truth == cls)
+        for i in range(1, n + 1):
+            t = lab == i
+            best, best_cls = 0.0, 0
+            for pcls, r in regions:
+                inter = int((r & t).sum())
+                if inter:
+                    iou = inter / int((r | t).sum())
+                    if iou > best:
+                        best, best_cls = iou, pcls
+            out.append((cls, best, best_cls if best >= iou_min else 0))
+    return out
+
+
+def identity_accuracy(model, names: Dict[str, List[str]], data_root: str,
+                      threads: int = 0) -> Dict[str, dict]:
+    """Artery/vein identity per data set: of the labelled vessels that a predicted region
+    matches with IoU >= 0.3, the share whose region has the right class (with a bootstrap
+    interval over images); also how many were matched at all."""
+    import venseg as vn
+    from .data import read_frame, read_label
+
+    out: Dict[str, dict] = {}
+    with vn.Session(model, threads=threads) as s:
+        for ds in IDENTITY_SETS:
+            if ds not in names:
+                continue
+            img_rel, lab_rel, _ = EVAL_PLAN[ds]
+            per_image = []
+            for stem in sorted(names[ds]):
+                frame = read_frame(_find_image(os.path.join(data_root, img_rel), stem))
+                truth = read_label(os.path.join(data_root, lab_rel, stem + ".png"))
+                per_image.append(vessel_identity(s.segment(frame), truth))
+            vessels = sum(len(v) for v in per_image)
+            matched = sum(1 for v in per_image for c, iou, pc in v if pc)
+            correct = sum(1 for v in per_image for c, iou, pc in v if pc == c)
+            per_class = {name: {"vessels": sum(1 for v in per_image for c, _, _ in v if c == k),
+                                "matched": sum(1 for v in per_image for c, _, pc in v
+                                               if c == k and pc),
+                                "correct": sum(1 for v in per_image for c, _, pc in v
+                                               if c == k and pc == c)}
+                         for k, name in ((1, "artery"), (2, "vein"))}
+            # bootstrap over images: resample images, pool their matched vessels
+            rng = np.random.default_rng(0)
+            m_img = np.array([sum(1 for *_, pc in v if pc) for v in per_image], np.float64)
+            c_img = np.array([sum(1 for c, _, pc in v if pc == c) for v in per_image],
+                             np.float64)
+            ci = [math.nan, math.nan]
+            if len(per_image) > 1 and matched:
+                idx = rng.integers(0, len(per_image), (BOOTSTRAP, len(per_image)))
+                acc = c_img[idx].sum(axis=1) / np.maximum(m_img[idx].sum(axis=1), 1)
+                ci = [float(np.percentile(acc, 2.5)), float(np.percentile(acc, 97.5))]
+            out[ds] = {"images": len(per_image), "vessels": vessels, "matched": matched,
+                       "correct": correct,
+                       "accuracy": correct / matched if matched else math.nan,
+                       "ci95": ci, "per_class": per_class}
+    return out
+
+
+ORDER = ["femoral-nerve-block/artery", "femoral-nerve-block/vein", "femoral-nerve-block/vessel",
+         "usgra-seg/artery", "usgra-seg/vein", "usgra-seg/vessel", "cca-momot/artery"]
 
 
 def _ms(st: dict) -> str:
@@ -132,23 +240,47 @@ def _ms(st: dict) -> str:
     return f"{st['mean']:.3f} ± {st['sd']:.3f}" if st["n"] > 1 else f"{st['mean']:.3f}"
 
 
+def _ci(st: dict) -> str:
+    ci = st.get("ci95") or [math.nan, math.nan]
+    if not all(math.isfinite(x) for x in ci):
+        return "n/a"
+    return f"{ci[0]:.3f}–{ci[1]:.3f}"
+
+
 def metrics_table(ev: dict) -> str:
-    lines = ["| data set | class | images (scored) | Dice | Jaccard | SSIM | pooled Dice | "
+    lines = ["| data set | class | images (scored) | Dice | Dice 95 % CI | Jaccard | "
+             "Jaccard 95 % CI | SSIM | SSIM 95 % CI | pooled Dice | "
              "mispredicted / true area | predicted / true area |",
-             "|---|---|---:|---|---|---|---:|---:|---:|"]
+             "|---|---|---:|---|---|---|---|---|---|---:|---:|---:|"]
     keys = [k for k in ORDER if k in ev["results"]] + sorted(
         k for k in ev["results"] if k not in ORDER)
     for k in keys:
         r = ev["results"][k]
         ds, cls = k.split("/")
         lines.append(f"| {ds} | {cls} | {r['images']} ({r['dice']['n']}) | {_ms(r['dice'])} | "
-                     f"{_ms(r['jaccard'])} | {_ms(r['ssim'])} | {r['pooled_dice']:.3f} | "
+                     f"{_ci(r['dice'])} | {_ms(r['jaccard'])} | {_ci(r['jaccard'])} | "
+                     f"{_ms(r['ssim'])} | {_ci(r['ssim'])} | {r['pooled_dice']:.3f} | "
                      f"{r['mispredicted_ratio']:.3f} | {r['area_ratio']:.3f} |")
     return "\n".join(lines) + "\n"
 
 
+def identity_table(ev: dict) -> str:
+    lines = ["| data set | labelled vessels | matched (IoU ≥ 0.3) | right class | identity "
+             "accuracy | 95 % CI | arteries right / matched | veins right / matched |",
+             "|---|---:|---:|---:|---:|---|---:|---:|"]
+    for ds, r in (ev.get("identity") or {}).items():
+        pa, pv = r["per_class"]["artery"], r["per_class"]["vein"]
+        acc = f"{100 * r['accuracy']:.1f} %" if math.isfinite(r["accuracy"]) else "n/a"
+        ci = (f"{100 * r['ci95'][0]:.1f}–{100 * r['ci95'][1]:.1f} %"
+              if all(math.isfinite(x) for x in r["ci95"]) else "n/a")
+        lines.append(f"| {ds} | {r['vessels']} | {r['matched']} | {r['correct']} | {acc} | {ci} | "
+                     f"{pa['correct']} / {pa['matched']} | {pv['correct']} / {pv['matched']} |")
+    return "\n".join(lines) + "\n"
+
+
 def metrics_block(ev: dict) -> str:
-    return f"{BEGIN}\n{metrics_table(ev)}{END}"
+    ident = f"\n{identity_table(ev)}" if ev.get("identity") else ""
+    return f"{BEGIN}\n{metrics_table(ev)}{ident}{END}"
 
 
 def compact_metrics(ev: dict) -> str:

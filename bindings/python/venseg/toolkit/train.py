@@ -420,7 +420,7 @@ def parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     d = p.add_argument_group("data")
     d.add_argument("--data-root", default=os.path.join(
-        os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data"),
+        os.path.dirname(__file__), "..", "..", "..", "..", "..", "shared", "data"),
         help="folder with the manifest README.md (../shared/data)")
     d.add_argument("--datasets", nargs="*", default=["usgra-seg", "cca-momot"],
                    help="manifest data sets to use (none: only --labelme / --label-png)")
@@ -578,7 +578,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         elapsed_before = float(state.get("elapsed_s", 0.0))
         say(f"resumed from {last_path}: epoch {epoch}, batch {batch_in_epoch}, step {step}")
     commit = state["commit"] if state is not None else git_commit(
-        os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+        os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
     data_desc = data_description(samples)
     say(f"model {args.arch}{' base %d' % args.base_channels if args.arch == 'plain-unet' else ''}"
         f": {n_params:,} parameters; device {device}"
