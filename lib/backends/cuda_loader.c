@@ -38,6 +38,7 @@ static const vs_host_services host = {
     host_fail,
     venseg_last_error,
     vs_node_out_size,
+    vs_packed_get,
 };
 
 /* dlopen + handshake of one candidate; the module stays loaded on success. */

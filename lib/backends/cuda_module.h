@@ -34,6 +34,8 @@ typedef struct vs_host_services {
     const char *(*last_error)(void);
     /* vs_node_out_size of the core's graph */
     int (*node_out_size)(const vs_node *n, int in_size);
+    /* vs_packed_get: the model's packed store (vs_plan_config.packed), for device uploads */
+    venseg_status (*packed_get)(vs_packed_store *s, const vs_packed_request *r, void **data);
 } vs_host_services;
 
 /* What the module gives back. */

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -129,6 +130,33 @@ TEST(CudaEmulated, NchwWhenCudnnRefusesNhwc) {
     expect_match(m.get(), VENSEG_PRECISION_FP16, 0, 2, 2 * k, 2 * k, 2e-2, "fp16 NCHW");
     auto r = forward(m.get(), 1, VENSEG_PRECISION_FP16, 0, 1, 2 * k, 2 * k, input(size_t(4) * k * k, 3));
     EXPECT_NE(r.describe.find("NHWC refused"), std::string::npos) << r.describe;
+}
+
+// Plans through the model's packed store (as sessions make them) upload each filter,
+// bias and BN vector once per precision and layout, and compute the same bits as a
+// plan with uploads of its own.
+TEST(CudaEmulated, PlansShareUploadsThroughTheModel) {
+    auto m = load(tiny_path());
+    const int k = multiple(m.get());
+    const int h = 2 * k, w = 2 * k;
+    const auto x = input(size_t(h) * w, 5);
+    EXPECT_EQ(emu_packed_entries(m.get()), 0);
+    int entries = 0;
+    for (int precision : {int(VENSEG_PRECISION_FP32), int(VENSEG_PRECISION_FP16)}) {
+        SCOPED_TRACE("precision " + std::to_string(precision));
+        auto own = forward(m.get(), 1, precision, 0, 1, h, w, x);
+        ASSERT_EQ(own.status, VENSEG_OK) << venseg_last_error();
+        std::vector<float> a(own.logits.size(), NAN), b(own.logits.size(), NAN);
+        ASSERT_EQ(emu_forward_shared(m.get(), precision, 0, 1, h, w, x.data(), a.data()), VENSEG_OK)
+            << venseg_last_error();
+        const int after_first = emu_packed_entries(m.get());
+        EXPECT_GT(after_first, entries) << "the first plan of a precision uploads into the store";
+        ASSERT_EQ(emu_forward_shared(m.get(), precision, 0, 1, h, w, x.data(), b.data()), VENSEG_OK);
+        EXPECT_EQ(emu_packed_entries(m.get()), after_first) << "the second plan uploaded again";
+        EXPECT_EQ(0, std::memcmp(a.data(), own.logits.data(), a.size() * sizeof(float)));
+        EXPECT_EQ(0, std::memcmp(b.data(), own.logits.data(), b.size() * sizeof(float)));
+        entries = after_first;
+    }
 }
 
 TEST(CudaEmulated, BadShapesAreNamedErrors) {

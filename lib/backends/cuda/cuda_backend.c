@@ -11,7 +11,9 @@
  * storage, tensor cores; VENSEG_OPT_ALLOW_TF32) and fp16 (fp16 storage, fp32
  * accumulation). fp16 and TF32 plans use NHWC with input and logits channels padded
  * to 8 (tensor-core friendly); NCHW is the fallback. Every value has its own device
- * buffer (a fixed network: nothing to reuse between runs). */
+ * buffer (a fixed network: nothing to reuse between runs). Filters, biases and BN
+ * vectors are uploaded once per model, device, precision and layout into the model's
+ * packed store and shared by every plan (the CUDA graphs only read them). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,7 @@ typedef struct vc_step {
 
 typedef struct vc_plan {
     const vs_graph *g;
+    vs_packed_store *packed; /* the model's; NULL: uploads for this plan alone */
     int batch, device, half, tf32, nhwc, use_graph, allow_fused;
     cudnnHandle_t dnn;
     cudaStream_t stream;
@@ -149,34 +152,38 @@ static vc_view slice(const vc_plan *p, int v, int c0, int c)
 
 static vc_view view(const vc_plan *p, int v) { return slice(p, v, 0, 0); }
 
-/* f32 host data (count floats) -> device buffer of the plan's type (fp16 plans
- * convert on the device). Synchronous: the host data may go right after. */
+/* f32 host data (count floats) -> a new device buffer of the plan's type (fp16 plans
+ * convert on the device), owned by the caller. Synchronous: the host data may go
+ * right after. */
 static venseg_status upload(vc_plan *p, const float *host, size_t count, int as_f32, void **out)
 {
-    venseg_status st;
-    if (as_f32 || !p->half) {
-        if ((st = dev_alloc(p, count * 4, out))) return st;
-        CU(cudaMemcpyAsync(*out, host, count * 4, cudaMemcpyHostToDevice, p->stream), "weights upload");
-        CU(cudaStreamSynchronize(p->stream), "weights upload");
-        return VENSEG_OK;
+    const int half = !as_f32 && p->half;
+    CU(cudaMalloc(out, count ? count * (half ? 2 : 4) : 16), "cudaMalloc");
+    cudaError_t e;
+    if (!half) {
+        e = cudaMemcpyAsync(*out, host, count * 4, cudaMemcpyHostToDevice, p->stream);
+        if (e == cudaSuccess) e = cudaStreamSynchronize(p->stream);
+    } else {
+        float *tmp = NULL;
+        e = cudaMalloc((void **)&tmp, count * 4);
+        vc_view d = {*out, VC_F16, 1, 1, 1, (int)count, (long long)count, (long long)count, (long long)count, 1};
+        vc_view s = d;
+        s.data = tmp;
+        s.type = VC_F32;
+        if (e == cudaSuccess) e = cudaMemcpyAsync(tmp, host, count * 4, cudaMemcpyHostToDevice, p->stream);
+        if (e == cudaSuccess) e = vc_copy(p->stream, d, s);
+        if (e == cudaSuccess) e = cudaStreamSynchronize(p->stream);
+        cudaFree(tmp);
     }
-    if ((st = dev_alloc(p, count * 2, out))) return st;
-    float *tmp = NULL;
-    CU(cudaMalloc((void **)&tmp, count * 4), "cudaMalloc");
-    vc_view d = {*out, VC_F16, 1, 1, 1, (int)count, (long long)count, (long long)count, (long long)count, 1};
-    vc_view s = d;
-    s.data = tmp;
-    s.type = VC_F32;
-    cudaError_t e = cudaMemcpyAsync(tmp, host, count * 4, cudaMemcpyHostToDevice, p->stream);
-    if (e == cudaSuccess) e = vc_copy(p->stream, d, s);
-    if (e == cudaSuccess) e = cudaStreamSynchronize(p->stream);
-    cudaFree(tmp);
-    return e == cudaSuccess ? VENSEG_OK : cuda_error(e, "weights upload");
+    if (e == cudaSuccess) return VENSEG_OK;
+    cudaFree(*out);
+    *out = NULL;
+    return cuda_error(e, "weights upload");
 }
 
 /* Filter K x C x k x k (PyTorch: CONV [cout][cin][k][k], CONVT [cin][cout][k][k]) stored
  * as Ks x Cs (zero padding) in the plan's layout (NCHW: KCRS, NHWC: KRSC). */
-static venseg_status upload_filter(vc_plan *p, const float *src, int K, int C, int k, int Ks, int Cs, void **out)
+static venseg_status upload_filter_now(vc_plan *p, const float *src, int K, int C, int k, int Ks, int Cs, void **out)
 {
     const size_t kk = (size_t)k * k, total = (size_t)Ks * Cs * kk;
     float *h = calloc(total, sizeof *h);
@@ -193,7 +200,7 @@ static venseg_status upload_filter(vc_plan *p, const float *src, int K, int C, i
 }
 
 /* Per-channel fp32 vector zero-padded to n. */
-static venseg_status upload_channels(vc_plan *p, const float *src, int c, int n, int as_f32, void **out)
+static venseg_status upload_channels_now(vc_plan *p, const float *src, int c, int n, int as_f32, void **out)
 {
     float *h = calloc((size_t)n, sizeof *h);
     if (!h) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory");
@@ -201,6 +208,99 @@ static venseg_status upload_channels(vc_plan *p, const float *src, int c, int n,
     venseg_status st = upload(p, h, (size_t)n, as_f32, out);
     free(h);
     return st;
+}
+
+/* What an upload is: compared whole (memcmp) between plans, so every byte is set. */
+typedef struct vc_upload_key {
+    int device, half, nhwc, filter, as_f32;
+    int K, C, k, Ks, Cs; /* filter */
+    int c, n;            /* channels */
+} vc_upload_key;
+
+typedef struct vc_upload {
+    vc_plan *p;
+    const float *src;
+    vc_upload_key key;
+} vc_upload;
+
+/* Uploads of the model's store: the key travels as the entry's desc. */
+static venseg_status make_upload(void *ctx, void **data, void **desc, size_t *bytes)
+{
+    const vc_upload *u = ctx;
+    const vc_upload_key *k = &u->key;
+    vc_upload_key *copy = malloc(sizeof *copy);
+    if (!copy) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory");
+    venseg_status st = k->filter ? upload_filter_now(u->p, u->src, k->K, k->C, k->k, k->Ks, k->Cs, data)
+                                 : upload_channels_now(u->p, u->src, k->c, k->n, k->as_f32, data);
+    if (st) {
+        free(copy);
+        return st;
+    }
+    *copy = *k;
+    *desc = copy;
+    *bytes = (k->filter ? (size_t)k->Ks * k->Cs * k->k * k->k : (size_t)k->n) * (k->as_f32 || !k->half ? 4 : 2);
+    return VENSEG_OK;
+}
+
+/* With the model (the last session gone): its device, then the caller's, current. */
+static void release_upload(void *data, void *desc)
+{
+    const vc_upload_key *k = desc;
+    if (data && k) {
+        int prev = 0;
+        const int had = cudaGetDevice(&prev) == cudaSuccess;
+        if (cudaSetDevice(k->device) == cudaSuccess) cudaFree(data);
+        if (had) cudaSetDevice(prev);
+    }
+    free(desc);
+}
+
+static int same_upload(const void *desc, const void *want) { return memcmp(desc, want, sizeof(vc_upload_key)) == 0; }
+
+/* The upload from the model's store (shared), or without one owned by this plan. */
+static venseg_status shared_upload(vc_plan *p, const vs_node *n, int kind, vc_upload *u, void **out)
+{
+    u->p = p;
+    u->key.device = p->device;
+    u->key.half = p->half;
+    u->key.nhwc = p->nhwc;
+    vs_packed_request r = {&vc_backend_cuda, (int)(n - p->g->nodes), kind, &u->key, same_upload,
+                           make_upload, release_upload, u};
+    if (p->packed) return vs_packed_get(p->packed, &r, out);
+    if (p->n_allocs == p->cap_allocs) {
+        int cap = p->cap_allocs ? p->cap_allocs * 2 : 64;
+        void **a = realloc(p->allocs, (size_t)cap * sizeof *a);
+        if (!a) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory");
+        p->allocs = a;
+        p->cap_allocs = cap;
+    }
+    void *desc = NULL;
+    size_t bytes = 0;
+    venseg_status st = make_upload(u, out, &desc, &bytes);
+    free(desc);
+    if (!st) p->allocs[p->n_allocs++] = *out;
+    return st;
+}
+
+enum { UP_FILTER, UP_BIAS, UP_BIAS_ACT, UP_SCALE, UP_SHIFT };
+
+static venseg_status upload_filter(vc_plan *p, const vs_node *n, int K, int C, int Ks, int Cs, void **out)
+{
+    vc_upload u;
+    memset(&u, 0, sizeof u);
+    u.src = n->weight;
+    u.key.filter = 1, u.key.K = K, u.key.C = C, u.key.k = n->kernel, u.key.Ks = Ks, u.key.Cs = Cs;
+    return shared_upload(p, n, UP_FILTER, &u, out);
+}
+
+static venseg_status upload_channels(vc_plan *p, const vs_node *n, int kind, const float *src, int c, int count,
+                                     int as_f32, void **out)
+{
+    vc_upload u;
+    memset(&u, 0, sizeof u);
+    u.src = src;
+    u.key.c = c, u.key.n = count, u.key.as_f32 = as_f32;
+    return shared_upload(p, n, kind, &u, out);
 }
 
 static venseg_status add_step(vc_plan *p, vc_kind kind, const vs_node *n, vc_step **out)
@@ -369,9 +469,9 @@ static venseg_status lower_conv(vc_plan *p, const vs_node *n, vc_step *s)
         "cudnnSetConvolutionMathType", n);
     DNN(cudnnSetTensor4dDescriptor(s->bdesc, CUDNN_TENSOR_NCHW, dnn_type(p), 1, y->cs, 1, 1),
         "cudnnSetTensor4dDescriptor", n);
-    venseg_status st = upload_filter(p, n->weight, K, C, n->kernel, Ks, Cs, &s->w);
-    if (!st) st = upload_channels(p, n->bias, n->cout, y->cs, 1, (void **)&s->bias);
-    if (!st && p->half) st = upload_channels(p, n->bias, n->cout, y->cs, 0, &s->bias_act);
+    venseg_status st = upload_filter(p, n, K, C, Ks, Cs, &s->w);
+    if (!st) st = upload_channels(p, n, UP_BIAS, n->bias, n->cout, y->cs, 1, (void **)&s->bias);
+    if (!st && p->half) st = upload_channels(p, n, UP_BIAS_ACT, n->bias, n->cout, y->cs, 0, &s->bias_act);
     else s->bias_act = s->bias;
     /* cuDNN fuses bias + optional residual + ReLU; identity needs one particular algorithm */
     s->fused = !transpose && n->relu && p->allow_fused;
@@ -527,9 +627,11 @@ static void release(vc_plan *p)
     if (p->stream) cudaStreamDestroy(p->stream);
     free(p->allocs), free(p->steps), free(p->v);
     const vs_graph *g = p->g;
+    vs_packed_store *packed = p->packed;
     const int keep[] = {p->batch, p->device, p->half, p->tf32, p->use_graph, p->allow_fused};
     memset(p, 0, sizeof *p);
     p->g = g;
+    p->packed = packed;
     p->batch = keep[0], p->device = keep[1], p->half = keep[2], p->tf32 = keep[3], p->use_graph = keep[4];
     p->allow_fused = keep[5];
 }
@@ -621,8 +723,8 @@ static venseg_status build(vc_plan *p, int height, int width)
             break;
         case VS_OP_AFFINE:
             add_step(p, K_AFFINE, n, &s);
-            st = upload_channels(p, n->scale, n->cin, n->cin, 1, (void **)&s->scale);
-            if (!st) st = upload_channels(p, n->bias, n->cin, n->cin, 1, (void **)&s->bias);
+            st = upload_channels(p, n, UP_SCALE, n->scale, n->cin, n->cin, 1, (void **)&s->scale);
+            if (!st) st = upload_channels(p, n, UP_SHIFT, n->bias, n->cin, n->cin, 1, (void **)&s->bias);
             break;
         case VS_OP_MAXPOOL: add_step(p, K_POOL, n, &s); break;
         case VS_OP_UPSAMPLE2X: add_step(p, K_UP, n, &s); break;
@@ -700,6 +802,7 @@ static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, v
     vc_plan *p = calloc(1, sizeof *p);
     if (!p) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory");
     p->g = g;
+    p->packed = cfg->packed;
     p->batch = cfg->batch > 0 ? cfg->batch : 1;
     p->device = cfg->device;
     p->half = cfg->precision == VENSEG_PRECISION_FP16;
