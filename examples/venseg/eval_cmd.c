@@ -2,7 +2,6 @@
  * eval.c: `venseg eval`: segment a folder of images and score them against labels.
  * See eval_help below (`venseg eval --help`) for what it does.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -129,81 +128,6 @@ typedef struct {
     long limit;
     int32_t roi[4];
 } eval_opts;
-
-typedef struct {
-    char **v;
-    size_t n, cap;
-} strlist;
-
-static int strlist_add(strlist *l, const char *s)
-{
-    char *c;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 64;
-        char **v = realloc(l->v, cap * sizeof *v);
-        if (v == NULL)
-            return -1;
-        l->v = v, l->cap = cap;
-    }
-    if ((c = malloc(strlen(s) + 1)) == NULL)
-        return -1;
-    strcpy(c, s);
-    l->v[l->n++] = c;
-    return 0;
-}
-
-static void strlist_free(strlist *l)
-{
-    for (size_t i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    memset(l, 0, sizeof *l);
-}
-
-
-static int strlist_find(const strlist *l, const char *s)
-{
-    char *const *hit = l->n ? bsearch(&s, l->v, l->n, sizeof *l->v, vs_cmp_str) : NULL;
-    return hit ? (int)(hit - l->v) : -1;
-}
-
-static int is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Sorted names of the regular files in dir ending in ext1 or ext2 (ext2 nullable). */
-static int list_dir(const char *dir, const char *ext1, const char *ext2, strlist *out, strlist *other)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[PATH_MAX];
-    if (d == NULL)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        path_fmt(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (!is_file(path))
-            continue;
-        if (vs_has_ext(e->d_name, ext1) || (ext2 && vs_has_ext(e->d_name, ext2))) {
-            if (strlist_add(out, e->d_name) != 0) {
-                closedir(d);
-                return -1;
-            }
-        } else if (other && strlist_add(other, e->d_name) != 0) {
-            closedir(d);
-            return -1;
-        }
-    }
-    closedir(d);
-    if (out->n)
-        qsort(out->v, out->n, sizeof *out->v, vs_cmp_str);
-    if (other && other->n)
-        qsort(other->v, other->n, sizeof *other->v, vs_cmp_str);
-    return 0;
-}
 
 /* ------------------------------------------------------------------ scoring */
 
@@ -406,7 +330,7 @@ int vs_cmd_eval(int argc, char **argv)
     venseg_model *model = NULL;
     venseg_session *session = NULL;
     venseg_options *vopts = NULL;
-    strlist images = {0}, other = {0}, label_files = {0}, json_stems = {0}, json_names = {0};
+    vs_strlist images = {0}, other = {0}, label_files = {0}, json_stems = {0}, json_names = {0};
     int *label_used = NULL;
     row *rows = NULL;
     size_t n_rows = 0, cap_rows = 0;
@@ -568,11 +492,12 @@ int vs_cmd_eval(int argc, char **argv)
     }
 
     /* Files. */
-    if (list_dir(o.images, ".png", NULL, &images, &other) != 0) {
+    static const char *const image_ext[] = {".png"}, *const label_ext[] = {".png", ".json"};
+    if (vs_list_dir(o.images, image_ext, 1, NULL, &images, &other) != 0) {
         fprintf(stderr, "venseg eval: --images %s: %s\n", o.images, strerror(errno));
         goto done;
     }
-    if (list_dir(o.labels, ".png", ".json", &label_files, NULL) != 0) {
+    if (vs_list_dir(o.labels, label_ext, 2, NULL, &label_files, NULL) != 0) {
         fprintf(stderr, "venseg eval: --labels %s: %s\n", o.labels, strerror(errno));
         goto done;
     }
@@ -595,7 +520,7 @@ int vs_cmd_eval(int argc, char **argv)
             sl = strlen(stem);
             if (sl > 6 && strcmp(stem + sl - 6, "_label") == 0) {
                 path_fmt(base, sizeof base, "%.*s.png", (int)(sl - 6), stem);
-                drop[i] = strlist_find(&images, base) >= 0;
+                drop[i] = vs_strlist_find(&images, base) >= 0;
             }
         }
         for (size_t i = 0; i < images.n; i++) {
@@ -614,13 +539,13 @@ int vs_cmd_eval(int argc, char **argv)
             continue;
         vs_stem(label_files.v[j], stem, sizeof stem);
         path_fmt(img, sizeof img, "%s.png", stem);
-        if (strlist_find(&images, img) >= 0)
+        if (vs_strlist_find(&images, img) >= 0)
             continue;
         path_fmt(path, sizeof path, "%s/%s", o.labels, label_files.v[j]);
         if (vs_labelme_image_path(path, ip, sizeof ip, err, sizeof err) != 0 || ip[0] == '\0')
             continue;
         vs_stem(ip, ipstem, sizeof ipstem);
-        if (strlist_add(&json_stems, ipstem) != 0 || strlist_add(&json_names, label_files.v[j]) != 0)
+        if (vs_strlist_add(&json_stems, ipstem) != 0 || vs_strlist_add(&json_names, label_files.v[j]) != 0)
             goto oom;
     }
 
@@ -656,7 +581,7 @@ int vs_cmd_eval(int argc, char **argv)
                 const char *cands[3] = {"%s.png", "%s_label.png", "%s.json"};
                 for (int c = 0; c < 3 && li < 0; c++) {
                     path_fmt(lname, sizeof lname, cands[c], stem);
-                    li = strlist_find(&label_files, lname);
+                    li = vs_strlist_find(&label_files, lname);
                     if (li >= 0 && c == 0) {
                         path_fmt(lpath, sizeof lpath, "%s/%s", o.labels, lname);
                         if (same_file(lpath, path))
@@ -667,7 +592,7 @@ int vs_cmd_eval(int argc, char **argv)
                 if (li < 0) {
                     for (size_t j = 0; j < json_stems.n; j++) {
                         if (strcmp(json_stems.v[j], stem) == 0) {
-                            li = strlist_find(&label_files, json_names.v[j]);
+                            li = vs_strlist_find(&label_files, json_names.v[j]);
                             path_fmt(lname, sizeof lname, "%s", json_names.v[j]);
                             is_json = 1;
                             break;
@@ -831,7 +756,7 @@ int vs_cmd_eval(int argc, char **argv)
                 /* the images themselves when --labels is the image folder */
                 char p2[PATH_MAX];
                 path_fmt(p2, sizeof p2, "%s/%s", o.images, label_files.v[j]);
-                if (strlist_find(&images, label_files.v[j]) >= 0 && same_file(path, p2))
+                if (vs_strlist_find(&images, label_files.v[j]) >= 0 && same_file(path, p2))
                     continue;
             }
             if (cnt.labels_unused++ == 0)
@@ -894,8 +819,8 @@ done:
     free(rows);
     free(buf.p), free(buf.t), free(buf.pf), free(buf.tf);
     free(label_used);
-    strlist_free(&images), strlist_free(&other), strlist_free(&label_files);
-    strlist_free(&json_stems), strlist_free(&json_names);
+    vs_strlist_free(&images), vs_strlist_free(&other), vs_strlist_free(&label_files);
+    vs_strlist_free(&json_stems), vs_strlist_free(&json_names);
     venseg_session_free(session);
     venseg_options_free(vopts);
     venseg_model_free(model);

@@ -1,5 +1,4 @@
 /* segment_cmd.c: `venseg segment`: images -> label PNG, overlay PNG, JSON of per-class areas. */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -40,50 +39,33 @@ static const char segment_help[] =
     "  -h, --help        this help\n"
     "\n" VS_EXIT_HELP;
 
-/* Adds the path, or a folder's PNG images (sorted). */
-static int collect(const char *path, char ***list, int *n, int *cap, char *err, size_t err_size)
+/* Adds the path, or a folder's PNG images (sorted). 0, or -1 with a message. */
+static int collect(const char *path, vs_strlist *list, char *err, size_t err_size)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
         snprintf(err, err_size, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (S_ISDIR(sb.st_mode)) {
-        char **names;
-        int k;
-        if (vs_list_frames(path, &names, &k, err, err_size) != 0) return -1;
-        for (int i = 0; i < k; i++) {
-            char *p = malloc(strlen(path) + strlen(names[i]) + 2);
-            if (p) sprintf(p, "%s/%s", path, names[i]);
-            free(names[i]);
-            if (*n == *cap) {
-                *cap = *cap ? 2 * *cap : 32;
-                char **nl = realloc(*list, (size_t)*cap * sizeof *nl);
-                if (!nl) *cap = *n;
-                else *list = nl;
-            }
-            if (p && *n < *cap) (*list)[(*n)++] = p;
-            else free(p);
-        }
-        free(names);
-        return 0;
+    if (!S_ISDIR(sb.st_mode)) return vs_strlist_add(list, path);
+    vs_strlist names = {0};
+    char joined[4096];
+    int rc = vs_list_frames(path, &names, err, err_size);
+    for (size_t i = 0; rc == 0 && i < names.n; i++) {
+        snprintf(joined, sizeof joined, "%s/%s", path, names.v[i]);
+        rc = vs_strlist_add(list, joined);
     }
-    if (*n == *cap) {
-        *cap = *cap ? 2 * *cap : 32;
-        char **nl = realloc(*list, (size_t)*cap * sizeof *nl);
-        if (!nl) return -1;
-        *list = nl;
-    }
-    (*list)[(*n)++] = strdup(path);
-    return 0;
+    vs_strlist_free(&names);
+    return rc;
 }
 
 int vs_cmd_segment(int argc, char **argv)
 {
     const char *json_path = NULL;
     vs_common_opts c;
-    int n = 0, cap = 0, rc = VS_EXIT_OK, status;
-    char **inputs = NULL, err[1024];
+    int rc = VS_EXIT_OK, status;
+    vs_strlist inputs = {0};
+    char err[1024];
 
     vs_common_opts_init(&c, "venseg-out");
     for (int i = 1; i < argc; i++) {
@@ -93,16 +75,16 @@ int vs_cmd_segment(int argc, char **argv)
         if (shared) continue;
         if (vs_is_option(a, "--json") && (json_path = vs_option_value(argc, argv, &i))) continue;
         if (a[0] == '-' && a[1]) return vs_usage_error("segment", "unknown or incomplete option ", a);
-        if (collect(a, &inputs, &n, &cap, err, sizeof err) != 0) {
+        if (collect(a, &inputs, err, sizeof err) != 0) {
             fprintf(stderr, "venseg segment: %s\n", err);
-            for (int k = 0; k < n; k++) free(inputs[k]);
-            free(inputs);
+            vs_strlist_free(&inputs);
             return VS_EXIT_INPUT;
         }
     }
     const char *model_path = c.model_path, *out_dir = c.out_dir;
     double sx = c.spacing_x, sy = c.spacing_y;
     int quiet = c.quiet, progress = c.progress;
+    int n = (int)inputs.n;
     if (n == 0) return vs_usage_error("segment", "no images given", NULL);
 #ifndef VENSEG_CLI_HAVE_CJSON
     fprintf(stderr, "venseg segment: writes JSON with cJSON; this venseg was built without it\n");
@@ -147,9 +129,9 @@ int vs_cmd_segment(int argc, char **argv)
     for (int k = 0; k < n; k++) {
         vs_png img;
         char name[512], path[4096];
-        if (vs_png_read_image(inputs[k], &img, err, sizeof err) != 0) {
+        if (vs_png_read_image(inputs.v[k], &img, err, sizeof err) != 0) {
             vs_progress_end(&bar);
-            fprintf(stderr, "venseg segment: %s: %s\n", inputs[k], err);
+            fprintf(stderr, "venseg segment: %s: %s\n", inputs.v[k], err);
             rc = strstr(err, "cannot open") ? VS_EXIT_INPUT : VS_EXIT_ERROR;
             failed++;
             continue;
@@ -168,7 +150,7 @@ int vs_cmd_segment(int argc, char **argv)
         if (!st) st = venseg_segment(ses, img.data, fmt, w, h, stride, labels, w, NULL, 0);
         if (st) {
             vs_progress_end(&bar);
-            fprintf(stderr, "venseg segment: %s: %s: %s\n", inputs[k], venseg_status_name(st), venseg_last_error());
+            fprintf(stderr, "venseg segment: %s: %s: %s\n", inputs.v[k], venseg_status_name(st), venseg_last_error());
             free(labels), free(rgb), free(idx), vs_png_free(&img);
             rc = VS_EXIT_ERROR;
             failed++;
@@ -176,9 +158,9 @@ int vs_cmd_segment(int argc, char **argv)
         }
         vs_png_to_rgb(&img, rgb);
         vs_overlay_rgb(rgb, labels, w, h, idx, rgb);
-        vs_stem(inputs[k], name, sizeof name);
+        vs_stem(inputs.v[k], name, sizeof name);
         cJSON *it = cJSON_CreateObject(), *areas = cJSON_CreateObject(), *inst = cJSON_CreateArray();
-        cJSON_AddStringToObject(it, "file", inputs[k]);
+        cJSON_AddStringToObject(it, "file", inputs.v[k]);
         cJSON_AddNumberToObject(it, "width", w);
         cJSON_AddNumberToObject(it, "height", h);
         snprintf(path, sizeof path, "%s/%s-labels.png", out_dir, name);
@@ -223,7 +205,7 @@ int vs_cmd_segment(int argc, char **argv)
         cJSON_AddItemToArray(images, it);
         if (!quiet) {
             vs_progress_end(&bar);
-            printf("%s: %dx%d", inputs[k], w, h);
+            printf("%s: %dx%d", inputs.v[k], w, h);
             cJSON *a;
             cJSON_ArrayForEach(a, areas) printf(", %s %.0f px", a->string, cJSON_GetObjectItem(a, "px")->valuedouble);
             printf(" -> %s/%s-{labels,overlay}.png\n", out_dir, name);
@@ -247,8 +229,7 @@ done:
     venseg_session_free(ses);
     venseg_options_free(opt);
     venseg_model_free(model);
-    for (int k = 0; k < n; k++) free(inputs[k]);
-    free(inputs);
+    vs_strlist_free(&inputs);
     return rc;
 #endif
 }

@@ -250,32 +250,76 @@ void vs_stem(const char *path, char *out, size_t size)
     if (dot && dot != out) *dot = '\0';
 }
 
-int vs_list_frames(const char *dir, char ***names, int *count, char *err, size_t err_size)
+int vs_strlist_add(vs_strlist *l, const char *s)
+{
+    char *copy;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 64;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v) return -1;
+        l->v = v, l->cap = cap;
+    }
+    if (!(copy = strdup(s))) return -1;
+    l->v[l->n++] = copy;
+    return 0;
+}
+
+void vs_strlist_free(vs_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+void vs_strlist_sort(vs_strlist *l)
+{
+    if (l->n) qsort(l->v, l->n, sizeof *l->v, vs_cmp_str);
+}
+
+int vs_strlist_find(const vs_strlist *l, const char *s)
+{
+    char *const *hit = l->n ? bsearch(&s, l->v, l->n, sizeof *l->v, vs_cmp_str) : NULL;
+    return hit ? (int)(hit - l->v) : -1;
+}
+
+int vs_list_dir(const char *dir, const char *const *ext, int n_ext, const char *except, vs_strlist *out,
+                vs_strlist *other)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    size_t cap = 0;
-    *names = NULL, *count = 0;
-    if (!d) {
+    char path[4096];
+    struct stat sb;
+    if (!d) return -1;
+    while ((e = readdir(d)) != NULL) {
+        int match = 0;
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        for (int k = 0; k < n_ext && !match; k++) match = vs_has_ext(e->d_name, ext[k]);
+        if (match && except && vs_has_ext(e->d_name, except)) match = 0;
+        vs_strlist *to = match ? out : other;
+        if (to && vs_strlist_add(to, e->d_name) != 0) {
+            closedir(d);
+            errno = ENOMEM;
+            return -1;
+        }
+    }
+    closedir(d);
+    vs_strlist_sort(out);
+    if (other) vs_strlist_sort(other);
+    return 0;
+}
+
+int vs_list_frames(const char *dir, vs_strlist *names, char *err, size_t err_size)
+{
+    static const char *const png[] = {".png"};
+    if (vs_list_dir(dir, png, 1, "_label.png", names, NULL) != 0) {
         snprintf(err, err_size, "%s: %s", dir, strerror(errno));
         return -1;
     }
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.' || !vs_has_ext(e->d_name, ".png") || vs_has_ext(e->d_name, "_label.png")) continue;
-        if ((size_t)*count == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **nl = realloc(*names, cap * sizeof *nl);
-            if (!nl) break;
-            *names = nl;
-        }
-        if (!((*names)[*count] = strdup(e->d_name))) break;
-        (*count)++;
-    }
-    closedir(d);
-    if (*count == 0) {
+    if (names->n == 0) {
         snprintf(err, err_size, "%s: no PNG images in the folder", dir);
         return -1;
     }
-    qsort(*names, (size_t)*count, sizeof **names, vs_cmp_str);
     return 0;
 }

@@ -36,9 +36,23 @@ int vs_parse_choice(const char *s, const char *const *names, int n);
 int vs_cmp_str(const void *a, const void *b);           /* qsort of char * by strcmp */
 int vs_has_ext(const char *name, const char *ext);       /* name ends with ext (any case) */
 void vs_stem(const char *path, char *out, size_t size);  /* "a/b/c.png" -> "c"; "a/frames/" -> "frames" */
-/* The PNG images of a folder (not *_label.png), sorted by name: *names (malloc'ed, each
- * malloc'ed), *count. 0, or -1 with a message (no folder, no images). */
-int vs_list_frames(const char *dir, char ***names, int *count, char *err, size_t err_size);
+/* A growing list of strings, each a malloc'ed copy. {0} is an empty list. */
+typedef struct vs_strlist {
+    char **v;
+    size_t n, cap;
+} vs_strlist;
+int vs_strlist_add(vs_strlist *l, const char *s); /* 0, or -1 when out of memory */
+void vs_strlist_free(vs_strlist *l);
+void vs_strlist_sort(vs_strlist *l);                     /* by strcmp */
+int vs_strlist_find(const vs_strlist *l, const char *s); /* in a sorted list: the index, or -1 */
+/* The regular files of dir (not hidden) whose names end in one of the n_ext endings (any
+ * case) but not in `except` (nullable), sorted, added to *out; the other regular files to
+ * *other (nullable). 0, or -1 with errno set. */
+int vs_list_dir(const char *dir, const char *const *ext, int n_ext, const char *except, vs_strlist *out,
+                vs_strlist *other);
+/* The PNG images of a folder (not *_label.png), sorted by name, into *names. 0, or -1 with a
+ * message (no folder, no images). */
+int vs_list_frames(const char *dir, vs_strlist *names, char *err, size_t err_size);
 /* 0 if path can be opened for reading, else -1 with "PATH: reason" in err. */
 int vs_check_readable(const char *path, char *err, size_t err_size);
 /* Reads the whole file (at most max_size bytes) into *data (malloc'ed, NUL-terminated, *size

@@ -54,7 +54,7 @@ struct vs_reader {
     int32_t next;
     /* frames */
     char *dir;
-    char **names;
+    vs_strlist names; /* PNG folders: the frames */
     char path[4096]; /* of the current frame */
 #ifdef VENSEG_CLI_HAVE_GIF
     GifFileType *gif;
@@ -73,13 +73,14 @@ struct vs_reader {
 
 static int open_frames(vs_reader *r, const char *path, char *err, size_t err_size)
 {
-    if (vs_list_frames(path, &r->names, &r->count, err, err_size) != 0) return -1;
+    if (vs_list_frames(path, &r->names, err, err_size) != 0) return -1;
+    r->count = (int32_t)r->names.n;
     r->dir = strdup(path);
     /* the first frame fixes the size */
     char p[4096];
     vs_png png;
     char e2[256];
-    snprintf(p, sizeof p, "%s/%s", path, r->names[0]);
+    snprintf(p, sizeof p, "%s/%s", path, r->names.v[0]);
     if (vs_png_read_image(p, &png, e2, sizeof e2) != 0) {
         snprintf(err, err_size, "%s: %s", p, e2);
         return -1;
@@ -95,7 +96,7 @@ static int next_frame_png(vs_reader *r, char *err, size_t err_size)
     char p[4096], e2[256];
     vs_png png;
     if (r->next >= r->count) return 0;
-    snprintf(p, sizeof p, "%s/%s", r->dir, r->names[r->next]);
+    snprintf(p, sizeof p, "%s/%s", r->dir, r->names.v[r->next]);
     snprintf(r->path, sizeof r->path, "%s", p);
     if (vs_png_read_image(p, &png, e2, sizeof e2) != 0) {
         snprintf(err, err_size, "%s: %s", p, e2);
@@ -357,8 +358,7 @@ int vs_reader_open(const char *path, vs_reader **out, char *err, size_t err_size
 void vs_reader_close(vs_reader *r)
 {
     if (!r) return;
-    for (int32_t i = 0; r->names && i < r->count; i++) free(r->names[i]);
-    free(r->names);
+    vs_strlist_free(&r->names);
     free(r->dir);
 #ifdef VENSEG_CLI_HAVE_GIF
     if (r->gif) DGifCloseFile(r->gif, NULL);
