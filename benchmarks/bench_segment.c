@@ -4,7 +4,7 @@
  *                 [--backend auto|reference|onednn] [--precision fp32|bf16|int8]
  *                 [--calibrate N] [--iters N] [--warmup N] [--samples]
  *
- * The harness itself is examples/venseg/util/bench.c (library venseg_app_util), shared with
+ * The harness itself is examples/venseg/util/bench.c (library venseg_app_core), shared with
  * `venseg bench`. This program adds,
  * with oneDNN built in, a measured oneDNN convolution ceiling (a 3x3, 256 -> 256 channel
  * convolution at 64 x 64, the shape where oneDNN is fastest) at the same threads and

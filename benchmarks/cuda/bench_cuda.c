@@ -18,25 +18,8 @@
 #define VENSEG_EXPERIMENTAL
 #include <venseg/venseg.h>
 
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *sorted, int n, double p)
-{
-    double at = p * (n - 1);
-    int i = (int)at;
-    return i + 1 < n ? sorted[i] + (at - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
-}
+#include "util/bench.h"    /* vs_bench_percentile: the venseg program's harness (venseg_app_core) */
+#include "util/cli_util.h" /* vs_now_ms */
 
 static void json_string(const char *s)
 {
@@ -115,20 +98,19 @@ int main(int argc, char **argv)
         r = r * 1664525u + 1013904223u;
         x[i] = (float)((r >> 8) / 16777216.0 * 4.0 - 2.0);
     }
-    double t0 = now_ms();
+    double t0 = vs_now_ms();
     if ((st = venseg_session_run_tensor(s, x, batch, cin, height, width, 0, y))) return fail("first run", st);
-    const double first_ms = now_ms() - t0;
+    const double first_ms = vs_now_ms() - t0;
     for (int i = 0; i < warmup; i++)
         if ((st = venseg_session_run_tensor(s, x, batch, cin, height, width, 0, y))) return fail("warm-up", st);
     for (int i = 0; i < iters; i++) {
-        t0 = now_ms();
+        t0 = vs_now_ms();
         if ((st = venseg_session_run_tensor(s, x, batch, cin, height, width, 0, y))) return fail("run", st);
-        t[i] = now_ms() - t0;
+        t[i] = vs_now_ms() - t0;
     }
-    qsort(t, (size_t)iters, sizeof *t, cmp_double);
     double checksum = 0;
     for (size_t i = 0; i < out_n; i++) checksum += y[i];
-    const double med = pct(t, iters, 0.5);
+    const double med = vs_bench_percentile(t, iters, 50);
 
     /* batch 1: the whole frame pipeline on a phantom frame of the same size */
     double seg_ms = -1;
@@ -144,13 +126,12 @@ int main(int argc, char **argv)
             double *ts = malloc((size_t)iters * sizeof *ts);
             int ok = ts != NULL;
             for (int i = -warmup - 1; ok && i < iters; i++) {
-                t0 = now_ms();
+                t0 = vs_now_ms();
                 ok = venseg_segment(s, px, VENSEG_PIXEL_GRAY8, width, height, width, mask, width, NULL, 0) == VENSEG_OK;
-                if (i >= 0) ts[i] = now_ms() - t0;
+                if (i >= 0) ts[i] = vs_now_ms() - t0;
             }
             if (ok) {
-                qsort(ts, (size_t)iters, sizeof *ts, cmp_double);
-                seg_ms = pct(ts, iters, 0.5);
+                seg_ms = vs_bench_percentile(ts, iters, 50);
             }
             free(ts);
         }
@@ -169,7 +150,7 @@ int main(int argc, char **argv)
     printf(", \"device\": %d, \"batch\": %d, \"width\": %d, \"height\": %d, \"iters\": %d, \"warmup\": %d", device, batch,
            width, height, iters, warmup);
     printf(", \"first_run_ms\": %.3f, \"median_ms\": %.4f, \"p10_ms\": %.4f, \"p90_ms\": %.4f, \"min_ms\": %.4f", first_ms,
-           med, pct(t, iters, 0.1), pct(t, iters, 0.9), t[0]);
+           med, vs_bench_percentile(t, iters, 10), vs_bench_percentile(t, iters, 90), t[0]);
     printf(", \"frames_per_s\": %.1f, \"segment_frame_median_ms\": %.4f, \"logit_checksum\": %.6g", batch / (med / 1e3),
            seg_ms, checksum);
     printf(", \"session\": ");
