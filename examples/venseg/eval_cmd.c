@@ -1,5 +1,5 @@
 /*
- * eval.c: `venseg eval`: segment a folder of images and score them against labels.
+ * eval_cmd.c: `venseg eval`: segment a folder of images and score them against labels.
  * See eval_help below (`venseg eval --help`) for what it does.
  */
 #include <errno.h>
