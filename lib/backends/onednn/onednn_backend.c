@@ -54,6 +54,8 @@ typedef struct od_plan {
     int n_bufs, cap_bufs;
     od_slot *slots;      /* activations, placed in one arena once every step is known */
     int n_slots, cap_slots;
+    struct od_owned *owned; /* without a store: the packed data this plan made for itself */
+    int n_owned, cap_owned;
     size_t scratch_size, arena_size;
     dnnl_memory_t scratch;
     dnnl_memory_t user_in, user_out;
@@ -231,8 +233,20 @@ static venseg_status reorder_now(od_plan *p, const vsd_md user, const void *src,
     return st;
 }
 
-/* Entries of the model's packed store made by this backend. */
-enum { PACK_WEIGHTS, PACK_INT8_SCALES };
+/* Entries of the model's packed store made by this backend. The engine is one per
+ * model, so that each packed weights memory is created (and zero-padded) once, by the
+ * plan that packs it, and is never written again while other plans read it. */
+enum { PACK_WEIGHTS, PACK_INT8_SCALES, PACK_ENGINE };
+
+typedef struct od_owned {
+    void (*release)(void *data, void *desc);
+    void *data, *desc;
+} od_owned;
+
+typedef struct od_weights {
+    dnnl_memory_t mem; /* on the model's engine */
+    void *buf;
+} od_weights;
 
 typedef struct od_pack {
     od_plan *p;
@@ -310,31 +324,64 @@ static venseg_status make_weights(void *ctx, void **data, void **desc, size_t *b
         return dnnl_error(ds, "weights md");
     }
     const size_t size = vsd_md_size(*k->want);
+    od_weights *wt = calloc(1, sizeof *wt);
     void *dst = aligned_alloc(64, (size + 63) / 64 * 64 + (size ? 0 : 64));
     vsd_md *copy = malloc(sizeof *copy);
-    venseg_status st = dst && copy ? VENSEG_OK : vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory for weights");
+    venseg_status st = wt && dst && copy ? VENSEG_OK : vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory for weights");
     if (!st) st = reorder_now(p, user, src, *k->want, dst);
+    if (!st && vsd_memory_create(&wt->mem, *k->want, p->eng, dst) != dnnl_success)
+        st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights memory");
     if (!st && vsd_md_copy(copy, *k->want) != dnnl_success) st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights md");
     vsd_md_free(&user);
     free(q);
     if (st) {
+        if (wt && wt->mem) dnnl_memory_destroy(wt->mem);
+        free(wt);
         free(dst);
         free(copy);
         return st;
     }
-    *data = dst;
+    wt->buf = dst;
+    *data = wt;
     *desc = copy;
     *bytes = size;
     return VENSEG_OK;
 }
 
-static void release_packed(void *data, void *desc)
+static void release_weights(void *data, void *desc)
 {
-    free(data);
-    if (desc) {
-        vsd_md_free(desc);
-        free(desc);
+    od_weights *wt = data;
+    if (wt) {
+        dnnl_memory_destroy(wt->mem);
+        free(wt->buf);
+        free(wt);
     }
+    vsd_md_free(desc);
+    free(desc);
+}
+
+static void release_scales(void *data, void *desc)
+{
+    (void)desc;
+    free(data);
+}
+
+static venseg_status make_engine(void *ctx, void **data, void **desc, size_t *bytes)
+{
+    (void)ctx;
+    dnnl_engine_t eng = NULL;
+    if (dnnl_engine_create(&eng, dnnl_cpu, 0) != dnnl_success)
+        return vs_fail(VENSEG_E_BACKEND, "oneDNN backend: cannot create a CPU engine");
+    *data = eng;
+    *desc = NULL;
+    *bytes = 0;
+    return VENSEG_OK;
+}
+
+static void release_engine(void *data, void *desc)
+{
+    (void)desc;
+    dnnl_engine_destroy(data);
 }
 
 static int same_layout(const void *desc, const void *want)
@@ -342,18 +389,21 @@ static int same_layout(const void *desc, const void *want)
     return vsd_md_equal(*(const vsd_md *)desc, *(const vsd_md *)want);
 }
 
-/* The request's data: from the model's store, shared; without one, made for this plan. */
+/* The request's data: from the model's store, shared; without one, made for this plan
+ * and released by plan_free (newest first, as the store does). */
 static venseg_status packed(od_plan *p, const vs_packed_request *r, void **data)
 {
     if (p->packed) return vs_packed_get(p->packed, r, data);
-    if (!push((void **)&p->bufs, &p->n_bufs, &p->cap_bufs, sizeof *p->bufs))
+    if (!push((void **)&p->owned, &p->n_owned, &p->cap_owned, sizeof *p->owned))
         return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
-    void *desc = NULL;
+    od_owned *o = &p->owned[p->n_owned];
+    o->release = r->release;
+    o->desc = NULL;
     size_t bytes = 0;
-    venseg_status st = r->make(r->ctx, data, &desc, &bytes);
+    venseg_status st = r->make(r->ctx, &o->data, &o->desc, &bytes);
     if (st) return st;
-    r->release(NULL, desc);
-    p->bufs[p->n_bufs++] = *data;
+    p->n_owned++;
+    *data = o->data;
     return VENSEG_OK;
 }
 
@@ -399,7 +449,7 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     const float *bias_data = n->bias;
     if (p->int8) {
         vs_packed_request rq = {&vs_backend_onednn, node, PACK_INT8_SCALES, NULL, NULL,
-                                make_scales, release_packed, &pack};
+                                make_scales, release_scales, &pack};
         void *sc = NULL;
         venseg_status qs = packed(p, &rq, &sc);
         const float *wscale = sc;
@@ -448,10 +498,10 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
         /* keyed by the layout the primitive chose: plans that agree on it share one copy */
         pack.want = &pwei;
         vs_packed_request rq = {&vs_backend_onednn, node, PACK_WEIGHTS, &pwei, same_layout,
-                                make_weights, release_packed, &pack};
-        void *wbuf = NULL;
-        st = packed(p, &rq, &wbuf);
-        if (!st) st = new_memory(p, pwei, wbuf, &mwei);
+                                make_weights, release_weights, &pack};
+        void *wt = NULL;
+        st = packed(p, &rq, &wt);
+        if (!st) mwei = ((od_weights *)wt)->mem;
     }
     if (!st && n->bias) st = new_memory(p, bias, (void *)(uintptr_t)bias_data, &mbias);
     if (!st && residual) {
@@ -539,7 +589,8 @@ static void plan_free(void *vp)
     if (p->md)
         for (int v = 0; v < p->g->n_values; v++) vsd_md_free(&p->md[v]);
     if (p->stream) dnnl_stream_destroy(p->stream);
-    if (p->eng) dnnl_engine_destroy(p->eng);
+    for (int i = p->n_owned - 1; i >= 0; i--) p->owned[i].release(p->owned[i].data, p->owned[i].desc);
+    free(p->owned);
     free(p->steps), free(p->mems), free(p->bufs), free(p->slots), free(p->md), free(p->mem), free(p->last_use);
     free(p->vdt), free(p->vscale);
     free(p);
@@ -704,8 +755,11 @@ static venseg_status build(od_plan *p, int height, int width)
         st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
         goto done;
     }
-    if (dnnl_engine_create(&p->eng, dnnl_cpu, 0) != dnnl_success ||
-        dnnl_stream_create(&p->stream, p->eng, dnnl_stream_default_flags) != dnnl_success) {
+    vs_packed_request rq = {&vs_backend_onednn, -1, PACK_ENGINE, NULL, NULL, make_engine, release_engine, NULL};
+    void *eng = NULL;
+    if ((st = packed(p, &rq, &eng))) goto done;
+    p->eng = eng;
+    if (dnnl_stream_create(&p->stream, p->eng, dnnl_stream_default_flags) != dnnl_success) {
         st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: cannot create a CPU engine");
         goto done;
     }
