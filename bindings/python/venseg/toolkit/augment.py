@@ -1,4 +1,4 @@
-"""Letterbox resampling and augmentation for ``venseg.train`` (torch).
+"""Letterbox resampling and augmentation for ``venseg.toolkit.train`` (torch).
 
 ``letterbox(w, h, nw, nh)`` is libvenseg's mapping (lib/core/frame.c ``vs_mapping_init``):
 scale ``s = min(nw / w, nh / h)``, centred offsets ``o = (n - size * s) / 2`` (not rounded).

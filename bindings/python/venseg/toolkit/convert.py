@@ -1,6 +1,6 @@
 """Convert PyTorch checkpoints to the libvenseg weights file (.vseg).
 
-Run as ``python -m venseg.convert --help``. Inputs:
+Run as ``python -m venseg.toolkit.convert --help``. Inputs:
 
 (a) a segmentation_models_pytorch ``Unet`` with a ResNet18/34/50 encoder: either its
     ``state_dict()`` (optionally wrapped as ``{"state_dict": ...}`` or ``{"model": ...}``,
@@ -19,13 +19,13 @@ Run as ``python -m venseg.convert --help``. Inputs:
                                                    # may hold any other key (input.*, ...)
          "state_dict": {<tensor name>: tensor}}    # names as in docs/weights-format.md
 
-    ``save_checkpoint(path, model, metadata)`` writes one from a ``venseg.reference``
+    ``save_checkpoint(path, model, metadata)`` writes one from a ``venseg.toolkit.reference``
     model. Command-line options override the checkpoint's metadata.
 
 (c) ``--random ARCH --seed N``: a seeded random model for parity tests and demos
     (``provenance.trained`` = 0). ARCH is ``plain-unet`` or
     ``{smp|tv|keras}-resnet{18|34|50}[-upsample|-transpose]``: ``smp`` = smp.Unet itself
-    (upsample decoder only), ``tv`` = venseg.reference torchvision-style encoder,
+    (upsample decoder only), ``tv`` = venseg.toolkit.reference torchvision-style encoder,
     ``keras`` = pre-activation classification_models encoder. Weights are drawn from a
     numpy PCG64 generator (independent of torch's RNG): conv weights U(+-sqrt(3/fan_in)),
     conv biases U(+-0.1), BN gamma U(0.5, 1.5), beta U(+-0.2); then the BN running
@@ -40,7 +40,7 @@ buffers are dropped. Every tensor the architecture needs must be present with th
 shape, and no other tensor may be present (the error names them).
 
 Storage ``--dtype f16|bf16|q8`` applies to convolution weights (4-D tensors) only;
-biases and BN tensors stay f32 (see venseg.weights).
+biases and BN tensors stay f32 (see venseg.toolkit.weights).
 """
 
 from __future__ import annotations
@@ -343,7 +343,7 @@ def model_to_vseg(model, arch_meta: Dict[str, Any], dtype: str = "f32", deflate:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m venseg.convert",
+        prog="python -m venseg.toolkit.convert",
         description="Convert an smp Unet / venseg checkpoint, or make a seeded random model, "
                     "to a libvenseg .vseg weights file (docs/weights-format.md).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -461,7 +461,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         tensors = file_tensors(meta, state, args.fold_bn)
         data = build_vseg(meta, tensors, dtype=args.dtype, deflate=args.deflate)
     except (ConvertError, A.ArchError, KeyError) as exc:
-        print(f"venseg.convert: error: {exc}", file=sys.stderr)
+        print(f"venseg.toolkit.convert: error: {exc}", file=sys.stderr)
         return 2
     with open(args.output, "wb") as fh:
         fh.write(data)

@@ -1,4 +1,4 @@
-"""Training data for ``venseg.train``: loaders, partial-label supervision codes, splits.
+"""Training data for ``venseg.toolkit.train``: loaders, partial-label supervision codes, splits.
 
 numpy + Pillow only (no torch). Every sample is a grey frame (float32, 0..255, BT.601 luma of
 colour frames, as libvenseg converts them for a 1-channel model) and a *supervision code*
@@ -28,7 +28,7 @@ Sources:
   keeps each group whole.
 * ``load_label_png_dir(images, labels)``: image + label-PNG folders (same file stem;
   values 0 background, 1 artery, 2 vein, 3 vessel of unknown class, 255 ignore).
-* ``load_labelme_dir(dir)``: LabelMe JSON files (``venseg.labelme``).
+* ``load_labelme_dir(dir)``: LabelMe JSON files (``venseg.toolkit.labelme``).
 
 Every sample has a ``group``: the validation split (``split_by_group``) keeps groups whole.
 cca-momot groups are recording series (file-name prefix before ``_slice_``); usgra-seg has no
@@ -384,7 +384,7 @@ def load_label_png_dir(image_dir: str, label_dir: str, dataset: str = "labelpng"
 
 def load_labelme_dir(path: str, dataset: str = "labelme", group_regex: Optional[str] = None,
                      supervises: Sequence[str] = ("artery", "vein")) -> List[Sample]:
-    """LabelMe JSON files in a folder (or one file); see ``venseg.labelme``."""
+    """LabelMe JSON files in a folder (or one file); see ``venseg.toolkit.labelme``."""
     from .labelme import load_labelme
 
     files = [path] if os.path.isfile(path) else sorted(glob.glob(os.path.join(path, "*.json")))

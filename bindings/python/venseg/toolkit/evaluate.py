@@ -1,4 +1,4 @@
-"""Evaluate a model on labelled images: ``python -m venseg.evaluate`` and ``evaluate()``.
+"""Evaluate a model on labelled images: ``python -m venseg.toolkit.evaluate`` and ``evaluate()``.
 
 The Python twin of ``venseg eval`` (examples/venseg/eval_cmd.c): same options, same file
 matching, same label handling, and every metric computed through libvenseg
@@ -232,7 +232,7 @@ def evaluate(model, images, labels, label_map="artery=1,vein=2", mode="classes",
         raise EvalError(f"ssim must be gaussian or uniform, not {ssim}")
     if spacing is not None and not isinstance(spacing, (tuple, list)):
         spacing = (float(spacing), float(spacing))
-    warn = log or (lambda msg: print("venseg.evaluate: warning: " + msg, file=sys.stderr))
+    warn = log or (lambda msg: print("venseg.toolkit.evaluate: warning: " + msg, file=sys.stderr))
 
     classes, unsup = [], []
     if mode == "classes":
@@ -401,10 +401,10 @@ def plot(rows, out_dir):
 
 def _parser():
     p = argparse.ArgumentParser(
-        prog="python -m venseg.evaluate",
+        prog="python -m venseg.toolkit.evaluate",
         description="Segment labelled images with a libvenseg model and score Dice, Jaccard, SSIM and HD95 per "
                     "image and class (the Python twin of `venseg eval`; same options, same values).",
-        epilog="Plot a CSV of either tool: python -m venseg.evaluate --plot-only results.csv --plots DIR")
+        epilog="Plot a CSV of either tool: python -m venseg.toolkit.evaluate --plot-only results.csv --plots DIR")
     p.add_argument("model", nargs="?", help=".vseg model (or --model)")
     p.add_argument("--model", dest="model_opt", help=".vseg model")
     p.add_argument("--images", help="folder of PNG images")
@@ -456,12 +456,12 @@ def main(argv=None) -> int:
                                  empty=args.empty, ssim=args.ssim, spacing=spacing, roi=roi, threads=args.threads,
                                  limit=args.limit, save_pred=args.save_pred, log=log)
     except (EvalError, vn.VensegError, OSError, ValueError) as e:
-        print(f"venseg.evaluate: {e}", file=sys.stderr)
+        print(f"venseg.toolkit.evaluate: {e}", file=sys.stderr)
         return 1
     if args.csv:
         write_csv(rows, args.csv)
     c = summary["counts"]
-    print(f"venseg.evaluate: {c['evaluated']} images evaluated, {c['skipped']} skipped, {c['no_label']} without a "
+    print(f"venseg.toolkit.evaluate: {c['evaluated']} images evaluated, {c['skipped']} skipped, {c['no_label']} without a "
           f"label, {c['labels_unused']} labels without an image; mode {args.mode}, label map {args.label_map}, "
           f"empty {args.empty}, SSIM {args.ssim}; segmentation {summary['ms_per_frame']:.1f} ms/frame\n")
     print(summary["markdown"])

@@ -1,8 +1,8 @@
-"""Model cards for the shipped weights: ``python -m venseg.modelcard {evaluate,card,overlays}``.
+"""Model cards for the shipped weights: ``python -m venseg.toolkit.modelcard {evaluate,card,overlays}``.
 
 ``evaluate MODEL.vseg`` segments the validation split (``weights/validation-split.json``:
 frames of ``../shared/data`` never trained on) through libvenseg and scores it with the
-project's evaluation path, ``venseg.evaluate.evaluate()`` (every metric computed by the C
+project's evaluation path, ``venseg.toolkit.evaluate.evaluate()`` (every metric computed by the C
 library: ``venseg_overlap_counts``, ``venseg_dice``, ``venseg_jaccard``, ``venseg_ssim``),
 at each frame's own resolution:
 
@@ -150,7 +150,7 @@ def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFA
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out = {"model": os.path.basename(model), "split": os.path.basename(split),
-           "evaluation": "venseg.evaluate through libvenseg; SSIM Gaussian (Wang), "
+           "evaluation": "venseg.toolkit.evaluate through libvenseg; SSIM Gaussian (Wang), "
                          "Dice/Jaccard ignore_empty; 95 % CI: bootstrap over images "
                          f"({BOOTSTRAP} resamples)", "results": results,
            "identity": identity}
@@ -285,13 +285,34 @@ def metrics_block(ev: dict) -> str:
 
 def compact_metrics(ev: dict) -> str:
     """provenance.metrics: JSON of the headline numbers."""
-    d = {"source": "python -m venseg.modelcard evaluate (libvenseg, validation split "
+    d = {"source": "python -m venseg.toolkit.modelcard evaluate (libvenseg, validation split "
                    f"{ev['split']})"}
     for k, r in ev["results"].items():
         d[k] = {"dice": round(r["dice"]["mean"], 4), "jaccard": round(r["jaccard"]["mean"], 4),
                 "ssim": round(r["ssim"]["mean"], 4), "pooled_dice": round(r["pooled_dice"], 4),
                 "mispredicted_ratio": round(r["mispredicted_ratio"], 4), "images": r["images"]}
     return json.dumps(d, sort_keys=True)
+
+
+def ablation_table(runs: Sequence[Tuple[str, dict]]) -> str:
+    """Markdown: one row per (name, evaluation JSON), mean Dice per data set and class and
+    identity accuracy, all on the same validation split."""
+    keys = [k for k in ORDER if any(k in ev["results"] for _, ev in runs)]
+    ids = [d for d in IDENTITY_SETS if any(d in (ev.get("identity") or {}) for _, ev in runs)]
+    head = ["run"] + [k.replace("femoral-nerve-block", "groin") + " Dice" for k in keys] + \
+        [d.replace("femoral-nerve-block", "groin") + " identity" for d in ids]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    for name, ev in runs:
+        cells = [name]
+        for k in keys:
+            r = ev["results"].get(k)
+            cells.append(f"{r['dice']['mean']:.3f}" if r and r["dice"]["n"] else "n/a")
+        for d in ids:
+            r = (ev.get("identity") or {}).get(d)
+            cells.append(f"{100 * r['accuracy']:.1f} %" if r and math.isfinite(r["accuracy"])
+                         else "n/a")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------ overlays
@@ -437,10 +458,13 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
                      f"{meta['plain_unet.base_channels']} channels, depth {meta['plain_unet.depth']}")
     L = []
     L.append(f"# {title or meta.get('general.name', os.path.basename(model_path))}\n")
+    start = ("first pretrained self-supervised on unlabelled B-mode frames of the same data "
+             "(masked-image restoration, `venseg.toolkit.pretrain`), then trained"
+             if args.get("init") else "trained from scratch")
     L.append(f"`{os.path.basename(model_path)}`: {arch_desc}. Two sigmoid outputs, **artery** "
-             f"(label 1) and **vein** (label 2), for transverse B-mode ultrasound. Trained from "
-             f"scratch on public data in this project (no ImageNet or paper weights). "
-             f"**Research use only; not a medical device.**\n")
+             f"(label 1) and **vein** (label 2), for transverse B-mode ultrasound. "
+             f"{start[0].upper() + start[1:]} on public data in this project (no ImageNet or "
+             f"paper weights). **Research use only; not a medical device.**\n")
     L.append("| | |\n|---|---|")
     L.append(f"| parameters | {_fmt_params(history['n_params'])} trainable; "
              f"{n_stored:,} values stored (BN folded into the convolutions) |")
@@ -454,7 +478,7 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
              f"padding), x/255 → (x − {meta['input.mean'][0]}) / {meta['input.std'][0]} |")
     L.append(f"| output | sigmoid per class, label = most probable class if p > "
              f"{meta.get('output.threshold', 0.5)} |")
-    L.append(f"| training code | `venseg.train` at commit `{history.get('commit', '?')}` "
+    L.append(f"| training code | `venseg.toolkit.train` at commit `{history.get('commit', '?')}` "
              f"(`+dirty`: the training code itself was not committed yet) |")
     L.append("")
     L.append("## Data and licences\n")
@@ -470,7 +494,15 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
              "github.com/vikasvs007/carotid_artery_detection-_DL_model): 201 frames of 12 series, "
              "common carotid lumen. Supervises the **artery channel only**; its background is "
              "not \"no vein\" (the jugular vein is unlabelled), so the vein channel is supervised "
-             "only on artery pixels.\n")
+             "only on artery pixels.")
+    L.append("- **femoral-nerve-block**, S. Gao et al. (2019), **MIT licence**: 345 transverse "
+             "groin (femoral triangle) frames, the site of a DVT compression exam. Artery / vein "
+             "/ vessel outlines with a confidence per vessel (`vessel-labels/`) drawn by this "
+             "project by visual review. Supervises artery, vein and vessel; a low-confidence "
+             "artery or vein call weighs "
+             f"{args.get('low_confidence_weight', 0.25):g} on its class and the rest on "
+             "\"vessel\". An unlabelled vein side is \"not visible\" (the nerve-block probe "
+             "presses it flat), which the labels cannot tell from \"no vein\".\n")
     if summ:
         L.append("| data set | train frames (groups) | validation frames (groups) |\n|---|---:|---:|")
         for ds, d in summ.items():
@@ -479,7 +511,9 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
     L.append("Split (`weights/validation-split.json`, seed 0): whole groups, ~20 % per data set. "
              "cca-momot groups are recording series (file-name prefix before `_slice_`); "
              "usgra-seg has no subject ids, so near-duplicate frames (48x48 thumbnail "
-             "correlation ≥ 0.85, e.g. 0018/0099, 0038/0151) form groups. No validation frame "
+             "correlation ≥ 0.85, e.g. 0018/0099, 0038/0151) form groups; femoral-nerve-block "
+             "frames keep the look-alike `group` of its labels.jsonl together. No validation "
+             "frame was trained on, nor pretrained on. No validation frame "
              "was trained on. Caveats: the validation split also chose the kept epoch (early "
              "stopping), so its numbers are slightly optimistic; usgra-seg frames of one "
              "volunteer that are not near-duplicates can sit on both sides; two cca-momot series "
@@ -487,8 +521,15 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
     L.append("## Recipe\n")
     L.append(f"`{meta.get('provenance.recipe', '')}`\n")
     L.append("Training command (`RUN` = the output folder; `--resume --out RUN` continues it):\n")
-    L.append("```sh\nPYTHONPATH=bindings/python python3 -m venseg.train " + train_command(args)
-             + "\n```\n")
+    if args.get("init"):
+        L.append("Pretraining first (`PRE` = its output folder; the frames of every data set "
+                 "and the FloWave cine, validation frames left out):\n")
+        L.append("```sh\nPYTHONPATH=bindings/python python3 -m venseg.toolkit.pretrain "
+                 "--data-root ../shared/data --split weights/validation-split.json "
+                 f"--arch {args['arch']} --size {args['size'][0]} {args['size'][1]} "
+                 "--steps STEPS --batch 16 --out PRE\n```\n")
+    L.append("```sh\nPYTHONPATH=bindings/python python3 -m venseg.toolkit.train "
+             + train_command(args) + "\n```\n")
     L.append(f"- seed {args['seed']}; batch {args['batch']}; input {args['size'][0]}x{args['size'][1]}; "
              f"{len(hist)} epochs of {args['samples_per_epoch']} samples "
              f"(data-set shares {' '.join(args['dataset_weight']) or 'by size'}), "
@@ -502,7 +543,14 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
              "pixels.")
     L.append("- augmentation: horizontal flip (the paper's), zoom 0.8–1.25, rotation ±10°, "
              "translation ±8 %, elastic, gain, gamma, speckle, blur; letterbox resampling "
-             "identical to libvenseg's.")
+             "identical to libvenseg's"
+             + ("; and the exam set (`--aug exam`): the vein squashed along depth to 15–100 % "
+                "of its height as a pressing probe does, random TGC bands (±6 dB), depth "
+                "attenuation (up to 10 dB), vessels copy-pasted between frames with a feathered "
+                "rim. Laterality: flips stay on, since a flipped groin frame is the other "
+                "leg's view with its labels flipped too; where the vein lies relative to the "
+                "artery is left to the tracker's site settings, not learnt by the network."
+                if args.get("aug") == "exam" else "."))
     L.append(f"- hardware: CPU, 2 shared cores (AVX-512, no AMX, so fp32: no bf16 autocast), "
              f"{torch_threads(args)} threads, channels-last; "
              f"{np.median(sps):.1f} samples/s median over epochs (other jobs shared the "
@@ -510,25 +558,31 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
     L.append("## Validation (libvenseg, the frames' own resolution)\n")
     L.append(metrics_block(ev) + "\n")
     L.append("Dice, Jaccard, SSIM: mean ± sd over validation frames, computed by libvenseg "
-             "through `venseg.evaluate` (SSIM: Gaussian window, Wang et al., on the binary masks; "
+             "through `venseg.toolkit.evaluate` (SSIM: Gaussian window, Wang et al., on the binary masks; "
              "frames whose truth lacks the class are left out of the means, the scored count in "
              "brackets). Pooled Dice: from the pixel counts summed over the frames. "
              "Mispredicted / true area: (false-positive + false-negative pixels) / true pixels "
              "of the class, pooled — the paper's mispredicted-area ratio as we read it "
              "(the paper's exact definition could not be checked here). usgra-seg artery and "
              "vein leave the vessel-of-unknown-class pixels out; vessel = predicted artery ∪ "
-             "vein against labels 1 ∪ 2 ∪ 3. cca-momot has no vein labels.\n")
+             "vein against labels 1 ∪ 2 ∪ 3. cca-momot has no vein labels. 95 % CI: "
+             "percentile bootstrap of the mean over validation frames (2000 resamples; frames "
+             "of one group are not resampled together, so the intervals are somewhat narrow). "
+             "Identity: each labelled artery or vein (a connected region of its class) is "
+             "matched to the predicted region (a connected region of one predicted class) of "
+             "highest IoU; with IoU ≥ 0.3 it counts as matched, and as right when that "
+             "region's class is its class (interval: bootstrap over frames).\n")
     L.append("Reproduce (from the repository root, with libvenseg built, e.g. "
              "`cmake --preset release && cmake --build --preset release`):\n")
     L.append("```sh\nVENSEG_LIBRARY=build/release/libvenseg.so PYTHONPATH=bindings/python \\\n"
-             f"  python3 -m venseg.modelcard evaluate weights/{os.path.basename(model_path)} "
+             f"  python3 -m venseg.toolkit.modelcard evaluate weights/{os.path.basename(model_path)} "
              f"--check weights/{os.path.basename(out_md)}\n```\n")
     if storage_cmp:
         L.append("## Storage\n")
         L.append(storage_cmp["text"] + "\n")
     if other:
         oname, oev = other
-        L.append("## Comparison: ResUNet-34 vs plain UNet (same data, split, recipe and seed)\n")
+        L.append("## Comparison: ResUNet-34 vs plain UNet (same data, split and seed)\n")
         L.append(f"| data set / class | pooled Dice: this | pooled Dice: `{oname}` | "
                  f"mispredicted / true area: this | mispredicted / true area: `{oname}` |")
         L.append("|---|---:|---:|---:|---:|")
@@ -551,26 +605,30 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
                  "ground-truth outlines: artery yellow, vein cyan, vessel of unknown class "
                  "white.\n")
     L.append("## Limitations\n")
-    L.append("- Small, public, single-site data: 204 nerve-block frames (one examiner, one "
-             "scanner) and 12 carotid series; no DVT patients, no compression sequences, no "
-             "femoral/popliteal vein under compression. Numbers on this validation split are "
-             "not an outside result.")
+    L.append("- Small, public data: 204 nerve-block frames (one examiner, one scanner), 345 "
+             "groin nerve-block frames and 12 carotid series; no DVT patients, no compression "
+             "sequences, no vein under real compression (only simulated). Numbers on this "
+             "validation split are not an outside result; only 17 groin validation frames show "
+             "a vein, so its vein numbers have wide intervals.")
     L.append("- The artery/vein split of usgra-seg is a derived, partly low-confidence "
              "labelling; the vessel (artery ∪ vein) outline is the examiner's.")
-    L.append("- Trained from scratch for a CPU budget at a small input size; the paper used "
+    L.append("- Trained for a CPU budget at a small input size; the paper used "
              "ImageNet-pretrained encoders and its own clinical data. Retrain with "
-             "`python -m venseg.train` on your own labelled frames (LabelMe JSON or label PNGs).")
+             "`python -m venseg.toolkit.train` on your own labelled frames (LabelMe JSON or "
+             "label PNGs).")
     with open(out_md, "w") as fh:
         fh.write("\n".join(L).rstrip() + "\n")
 
 
 def train_command(args: dict) -> str:
-    """The venseg.train options of a run (from history.json's args)."""
+    """The venseg.toolkit.train options of a run (from history.json's args)."""
     parts = ["--data-root ../shared/data"]
     if args.get("datasets"):
         parts.append("--datasets " + " ".join(args["datasets"]))
     if args.get("split"):
-        parts.append("--split RUN_RESUNET34/split.json")
+        parts.append("--split weights/validation-split.json")
+    if args.get("init"):
+        parts.append("--init PRE/pretrained.pt")
     parts.append(f"--arch {args['arch']}")
     if args["arch"] == "plain-unet":
         parts.append(f"--base-channels {args['base_channels']} --depth {args['depth']}")
@@ -580,6 +638,9 @@ def train_command(args: dict) -> str:
         parts.append("--dataset-weight " + " ".join(args["dataset_weight"]))
     parts.append(f"--lr {args['lr']:g} --schedule {args['schedule']} --warmup {args['warmup']} "
                  f"--aug {args['aug']} --patience {args['patience']} --seed {args['seed']}")
+    if args.get("low_confidence_weight") is not None:
+        parts.append(f"--low-confidence-weight {args['low_confidence_weight']:g} "
+                     f"--val-every {args.get('val_every', 1)}")
     if args.get("phantom"):
         parts.append(f"--phantom {args['phantom']} --phantom-frames {args['phantom_frames']}")
     parts.append(f"--threads {args.get('threads') or 0}" + (" --channels-last" if args.get(
@@ -594,7 +655,7 @@ def torch_threads(args: dict) -> str:
 # ------------------------------------------------------------------------ CLI
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m venseg.modelcard",
+    p = argparse.ArgumentParser(prog="python -m venseg.toolkit.modelcard",
                                 description="Evaluate shipped weights through libvenseg and "
                                             "write / check their model cards.")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -615,10 +676,12 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("-n", type=int, default=6)
     o.add_argument("--montage", help="also write a small palette PNG montage here")
     o.add_argument("--tile", type=int, default=256)
+    ab = sub.add_parser("ablation", help="Markdown table comparing evaluation JSONs")
+    ab.add_argument("runs", nargs="+", metavar="NAME=EVAL_JSON")
     c = sub.add_parser("card", help="write a model card")
     c.add_argument("model")
     c.add_argument("--eval", required=True, help="JSON of `evaluate --json`")
-    c.add_argument("--history", required=True, help="history.json of venseg.train")
+    c.add_argument("--history", required=True, help="history.json of venseg.toolkit.train")
     c.add_argument("--out", required=True)
     c.add_argument("--curves", required=True, help="PNG to write")
     c.add_argument("--overlay", help="montage PNG to link")
@@ -642,14 +705,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             with open(args.check, encoding="utf-8") as fh:
                 card = fh.read()
             if block not in card:
-                print(f"venseg.modelcard: {args.check} does NOT hold this table", file=sys.stderr)
+                print(f"venseg.toolkit.modelcard: {args.check} does NOT hold this table", file=sys.stderr)
                 return 1
-            print(f"venseg.modelcard: {args.check} matches", file=sys.stderr)
+            print(f"venseg.toolkit.modelcard: {args.check} matches", file=sys.stderr)
         return 0
     if args.cmd == "overlays":
         for p in render_overlays(args.model, args.split, args.data_root, args.out, args.names,
                                  args.n, args.tile, args.montage):
             print(p)
+        return 0
+    if args.cmd == "ablation":
+        runs = []
+        for item in args.runs:
+            name, _, path = item.rpartition("=")
+            with open(path) as fh:
+                runs.append((name, json.load(fh)))
+        print(ablation_table(runs), end="")
         return 0
     if args.cmd == "card":
         with open(args.eval) as fh:

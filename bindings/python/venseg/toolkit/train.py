@@ -1,28 +1,28 @@
-"""Train an artery / vein segmentation network: ``python -m venseg.train --help``.
+"""Train an artery / vein segmentation network: ``python -m venseg.toolkit.train --help``.
 
 Defaults follow Chen et al. (iScience 2024): a UNet with a ResNet34 encoder
-(segmentation_models_pytorch layout, ``venseg.reference.ResNetUnet`` torchvision style),
+(segmentation_models_pytorch layout, ``venseg.toolkit.reference.ResNetUnet`` torchvision style),
 two sigmoid outputs (artery, vein), loss BCE + log-Dice (smp ``DiceLoss(log_loss=True)``),
 Adam, batch 32, horizontal flips. On top of that, what training on the data at hand needs:
 
-* partial labels: each data set supervises only what it labels (``venseg.data`` codes):
+* partial labels: each data set supervises only what it labels (``venseg.toolkit.data`` codes):
   the BCE of a channel is averaged over the pixels where that channel is known; a vessel of
   unknown class (usgra-seg label 3) is a noisy-OR term ``-log(1 - (1 - p_a)(1 - p_v))``;
   the log-Dice terms are per class over (batch, known pixels), the class set being artery,
   vein and vessel (``1 - (1 - p_a)(1 - p_v)`` where vessel-or-not is known), a class with
   no positive pixel in the batch giving 0 (as smp), mean over classes;
-* augmentation (``venseg.augment``; ``--aug full`` by default, ``--aug paper`` = flips only):
+* augmentation (``venseg.toolkit.augment``; ``--aug full`` by default, ``--aug paper`` = flips only):
   scale, rotation, translation, elastic, gain, contrast, speckle, blur;
 * letterbox resize to the input size with libvenseg's exact sampling (bilinear, half-pixel,
   zero padding); grey input (BT.601 luma), ``(x / 255 - 0.449) / 0.226``;
-* validation split by recording series / near-duplicate group (``venseg.data``), early
+* validation split by recording series / near-duplicate group (``venseg.toolkit.data``), early
   stopping on the mean validation Dice, cosine learning-rate decay with a short warm-up;
 * checkpoints (``<out>/last.pt`` every epoch and on ``--time-limit`` / Ctrl-C;
   ``<out>/best.pt`` in the converter's checkpoint format) and ``--resume``: a resumed run
   continues bit-for-bit (sampling and augmentation are seeded by (seed, epoch, batch));
 * fixed seeds, a progress bar (tqdm when installed), CPU (bf16 autocast only where the CPU
   has AMX, else fp32) and CUDA (bf16 autocast, or fp16 with a grad scaler);
-* ``--export model.vseg``: ``python -m venseg.convert best.pt --fold-bn`` with the input
+* ``--export model.vseg``: ``python -m venseg.toolkit.convert best.pt --fold-bn`` with the input
   specification and provenance metadata (data attribution, commit, recipe, metrics).
 
 Data: ``--data-root ../shared/data --datasets usgra-seg cca-momot`` (the manifest in that
@@ -181,7 +181,7 @@ def predict_labels(probs):
 
 def quick_validate(model, samples, size, device, amp_dtype=None, batch: int = 8):
     """Pooled Dice per (data set, class) at the network resolution (for early stopping;
-    the model card's numbers come from venseg.modelcard through the C library)."""
+    the model card's numbers come from venseg.toolkit.modelcard through the C library)."""
     import torch
 
     from .augment import make_batch
@@ -328,7 +328,7 @@ def load_samples(args) -> List[D.Sample]:
     if args.phantom:
         samples += D.load_phantom(args.phantom, args.phantom_frames, args.seed)
     if not samples:
-        raise SystemExit("venseg.train: no training data (--datasets, --labelme, --label-png)")
+        raise SystemExit("venseg.toolkit.train: no training data (--datasets, --labelme, --label-png)")
     return samples
 
 
@@ -387,7 +387,7 @@ def model_metadata(model, args, metrics: Optional[Dict[str, float]] = None,
         meta["provenance.data"] = data_desc
     if metrics is not None:
         meta["provenance.metrics"] = json.dumps(
-            {"source": "venseg.train quick validation (network resolution, pooled Dice)",
+            {"source": "venseg.toolkit.train quick validation (network resolution, pooled Dice)",
              **{k: round(v, 4) for k, v in metrics.items()}}, sort_keys=True)
     return meta
 
@@ -498,7 +498,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     state = None
     if args.resume:
         if not os.path.exists(last_path):
-            raise SystemExit(f"venseg.train: --resume but {last_path} does not exist")
+            raise SystemExit(f"venseg.toolkit.train: --resume but {last_path} does not exist")
         state = torch.load(last_path, map_location="cpu")
         if state.get("format") != TRAIN_FORMAT:
             raise SystemExit(f"{last_path}: not a {TRAIN_FORMAT} checkpoint")
@@ -541,7 +541,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     say(f"data: {len(train)} train / {len(val)} val samples {json.dumps(summ)} "
         f"(loaded in {time.time() - t_load:.1f} s)")
     if not train:
-        raise SystemExit("venseg.train: the training split is empty")
+        raise SystemExit("venseg.toolkit.train: the training split is empty")
 
     model = build_model(args.arch, args.base_channels, args.depth)
     if getattr(args, "init", None) and state is None:
