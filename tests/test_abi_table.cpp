@@ -3,7 +3,8 @@
 // the call is made on fresh objects, its result compared with the table, the detail
 // message checked, and then every object is used normally and must still work.
 // Fails on a row without a case, a case without a row, and a public function of
-// venseg.h / venseg_tracking.h without a row.
+// venseg.h / venseg_tracking.h without a row. ABI 1 aliases have the rows of the names
+// they stand for.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -150,16 +151,27 @@ std::map<std::string, Case> cases() {
     });
 
     // options
+    add("venseg_session_config_create", "NULL out", [](World &) { return st(venseg_session_config_create(nullptr)); });
     add("venseg_options_create", "NULL out", [](World &) { return st(venseg_options_create(nullptr)); });
+    add("venseg_session_config_free", "NULL config", [](World &) { venseg_session_config_free(nullptr); return noop(); });
     add("venseg_options_free", "NULL options", [](World &) { venseg_options_free(nullptr); return noop(); });
+    add("venseg_session_config_set", "NULL config", [](World &) { return st(venseg_session_config_set(nullptr, VENSEG_OPT_NUM_THREADS, 1)); });
     add("venseg_options_set", "NULL options", [](World &) { return st(venseg_options_set(nullptr, VENSEG_OPT_NUM_THREADS, 1)); });
+    add("venseg_session_config_set", "unknown key", [](World &w) { return st(venseg_session_config_set(w.options, venseg_option(99), 1)); });
     add("venseg_options_set", "unknown key", [](World &w) { return st(venseg_options_set(w.options, venseg_option(99), 1)); });
+    add("venseg_session_config_set", "value below the key's range", [](World &w) { return st(venseg_session_config_set(w.options, VENSEG_OPT_NUM_THREADS, -1)); });
     add("venseg_options_set", "value below the key's range", [](World &w) { return st(venseg_options_set(w.options, VENSEG_OPT_NUM_THREADS, -1)); });
+    add("venseg_session_config_set", "value above the key's range", [](World &w) { return st(venseg_session_config_set(w.options, VENSEG_OPT_BACKEND, 4)); });
     add("venseg_options_set", "value above the key's range", [](World &w) { return st(venseg_options_set(w.options, VENSEG_OPT_BACKEND, 4)); });
+    add("venseg_session_config_get", "NULL config", [](World &) { int64_t v; return st(venseg_session_config_get(nullptr, VENSEG_OPT_BACKEND, &v)); });
     add("venseg_options_get", "NULL options", [](World &) { int64_t v; return st(venseg_options_get(nullptr, VENSEG_OPT_BACKEND, &v)); });
+    add("venseg_session_config_get", "NULL value", [](World &w) { return st(venseg_session_config_get(w.options, VENSEG_OPT_BACKEND, nullptr)); });
     add("venseg_options_get", "NULL value", [](World &w) { return st(venseg_options_get(w.options, VENSEG_OPT_BACKEND, nullptr)); });
+    add("venseg_session_config_get", "unknown key", [](World &w) { int64_t v; return st(venseg_session_config_get(w.options, venseg_option(99), &v)); });
     add("venseg_options_get", "unknown key", [](World &w) { int64_t v; return st(venseg_options_get(w.options, venseg_option(99), &v)); });
+    add("venseg_session_config_bounds", "NULL lower or upper", [](World &) { int64_t l; return st(venseg_session_config_bounds(VENSEG_OPT_BACKEND, &l, nullptr, nullptr)); });
     add("venseg_option_bounds", "NULL lower or upper", [](World &) { int64_t l; return st(venseg_option_bounds(VENSEG_OPT_BACKEND, &l, nullptr)); });
+    add("venseg_session_config_bounds", "unknown key", [](World &) { int64_t l, u; return st(venseg_session_config_bounds(venseg_option(0), &l, &u, nullptr)); });
     add("venseg_option_bounds", "unknown key", [](World &) { int64_t l, u; return st(venseg_option_bounds(venseg_option(0), &l, &u)); });
 
     // model
@@ -265,10 +277,20 @@ std::map<std::string, Case> cases() {
     });
     add("venseg_session_instance_count", "NULL session", [](World &) { int32_t n; return st(venseg_session_instance_count(nullptr, &n)); });
     add("venseg_session_instance_count", "NULL count", [](World &w) { return st(venseg_session_instance_count(w.session, nullptr)); });
+    add("venseg_session_instance_at", "NULL session", [](World &) { auto i = sized<venseg_instance>(sizeof(venseg_instance)); return st(venseg_session_instance_at(nullptr, 0, &i)); });
     add("venseg_session_instance", "NULL session", [](World &) { auto i = sized<venseg_instance>(sizeof(venseg_instance)); return st(venseg_session_instance(nullptr, 0, &i)); });
+    add("venseg_session_instance_at", "NULL out", [](World &w) { return st(venseg_session_instance_at(w.session, 0, nullptr)); });
     add("venseg_session_instance", "NULL out", [](World &w) { return st(venseg_session_instance(w.session, 0, nullptr)); });
+    add("venseg_session_instance_at", "struct_size 0", [](World &w) { auto i = sized<venseg_instance>(0); return st(venseg_session_instance_at(w.session, 0, &i)); });
     add("venseg_session_instance", "struct_size 0", [](World &w) { auto i = sized<venseg_instance>(0); return st(venseg_session_instance(w.session, 0, &i)); });
+    add("venseg_session_instance_at", "index -1", [](World &w) { auto i = sized<venseg_instance>(sizeof(venseg_instance)); return st(venseg_session_instance_at(w.session, -1, &i)); });
     add("venseg_session_instance", "index -1", [](World &w) { auto i = sized<venseg_instance>(sizeof(venseg_instance)); return st(venseg_session_instance(w.session, -1, &i)); });
+    add("venseg_session_instance_at", "index = instance count", [](World &w) {
+        int32_t n = 0;
+        venseg_session_instance_count(w.session, &n);
+        auto i = sized<venseg_instance>(sizeof(venseg_instance));
+        return st(venseg_session_instance_at(w.session, n, &i));
+    });
     add("venseg_session_instance", "index = instance count", [](World &w) {
         int32_t n = 0;
         venseg_session_instance_count(w.session, &n);
@@ -376,11 +398,36 @@ std::map<std::string, Case> cases() {
         venseg_session_set_roi(w.session, 0, H - 2, 4, 4);
         return pf(w, w.tracker, w.session, w.pixels.data(), 1, H, W, W);
     });
+    add("venseg_tracker_push_labels_ex", "NULL tracker", [](World &w) { auto r = sized<venseg_push_result>(sizeof(venseg_push_result)); return st(venseg_tracker_push_labels_ex(nullptr, w.labels.data(), W, W, H, &r)); });
+    add("venseg_tracker_push_labels_ex", "NULL labels", [](World &w) { auto r = sized<venseg_push_result>(sizeof(venseg_push_result)); return st(venseg_tracker_push_labels_ex(w.tracker, nullptr, W, W, H, &r)); });
+    add("venseg_tracker_push_labels_ex", "stride < width", [](World &w) { auto r = sized<venseg_push_result>(sizeof(venseg_push_result)); return st(venseg_tracker_push_labels_ex(w.tracker, w.labels.data(), W - 1, W, H, &r)); });
+    add("venseg_tracker_push_labels_ex", "result struct_size 0", [](World &w) { auto r = sized<venseg_push_result>(0); return st(venseg_tracker_push_labels_ex(w.tracker, w.labels.data(), W, W, H, &r)); });
+    add("venseg_tracker_push_labels_ex", "NULL result", [](World &w) { return st(venseg_tracker_push_labels_ex(w.tracker, w.labels.data(), W, W, H, nullptr)); });
+    auto pfx = [](World &w, venseg_tracker *t, const void *px, int fmt, venseg_push_result *r) {
+        return st(venseg_tracker_push_frame_ex(t, w.session, px, venseg_pixel_format(fmt), W, H, W, w.mask.data(), W, r));
+    };
+    add("venseg_tracker_push_frame_ex", "NULL tracker", [=](World &w) { auto r = sized<venseg_push_result>(sizeof(venseg_push_result)); return pfx(w, nullptr, w.pixels.data(), 1, &r); });
+    add("venseg_tracker_push_frame_ex", "NULL pixels", [=](World &w) { auto r = sized<venseg_push_result>(sizeof(venseg_push_result)); return pfx(w, w.tracker, nullptr, 1, &r); });
+    add("venseg_tracker_push_frame_ex", "unknown pixel format", [=](World &w) { auto r = sized<venseg_push_result>(sizeof(venseg_push_result)); return pfx(w, w.tracker, w.pixels.data(), 0, &r); });
+    add("venseg_tracker_push_frame_ex", "result struct_size 0", [=](World &w) { auto r = sized<venseg_push_result>(0); return pfx(w, w.tracker, w.pixels.data(), 1, &r); });
+    add("venseg_tracker_push_frame_ex", "NULL result", [=](World &w) { return pfx(w, w.tracker, w.pixels.data(), 1, nullptr); });
+    add("venseg_tracker_frame_count", "NULL tracker", [](World &) { int32_t n; return st(venseg_tracker_frame_count(nullptr, &n)); });
+    add("venseg_tracker_frame_count", "NULL count", [](World &w) { return st(venseg_tracker_frame_count(w.tracker, nullptr)); });
+    add("venseg_tracker_frame_at", "NULL tracker", [](World &) { auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame)); return st(venseg_tracker_frame_at(nullptr, 0, &f)); });
     add("venseg_tracker_frame", "NULL tracker", [](World &) { auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame)); return st(venseg_tracker_frame(nullptr, 0, &f)); });
+    add("venseg_tracker_frame_at", "NULL out", [](World &w) { return st(venseg_tracker_frame_at(w.tracker, 0, nullptr)); });
     add("venseg_tracker_frame", "NULL out", [](World &w) { return st(venseg_tracker_frame(w.tracker, 0, nullptr)); });
+    add("venseg_tracker_frame_at", "struct_size 0", [](World &w) { auto f = sized<venseg_track_frame>(0); return st(venseg_tracker_frame_at(w.tracker, 0, &f)); });
     add("venseg_tracker_frame", "struct_size 0", [](World &w) { auto f = sized<venseg_track_frame>(0); return st(venseg_tracker_frame(w.tracker, 0, &f)); });
+    add("venseg_tracker_frame_at", "index = analysed frames", [](World &w) { auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame)); return st(venseg_tracker_frame_at(w.tracker, 1, &f)); });
     add("venseg_tracker_frame", "index = analysed frames", [](World &w) { auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame)); return st(venseg_tracker_frame(w.tracker, 1, &f)); });
+    add("venseg_tracker_frame_at", "index -2", [](World &w) { auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame)); return st(venseg_tracker_frame_at(w.tracker, -2, &f)); });
     add("venseg_tracker_frame", "index -2", [](World &w) { auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame)); return st(venseg_tracker_frame(w.tracker, -2, &f)); });
+    add("venseg_tracker_frame_at", "latest (-1) before any frame", [](World &w) {
+        venseg_tracker_reset(w.tracker);
+        auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame));
+        return st(venseg_tracker_frame_at(w.tracker, -1, &f));
+    });
     add("venseg_tracker_frame", "latest (-1) before any frame", [](World &w) {
         venseg_tracker_reset(w.tracker);
         auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame));
@@ -388,12 +435,19 @@ std::map<std::string, Case> cases() {
     });
     add("venseg_tracker_instance_count", "NULL tracker", [](World &) { int32_t n; return st(venseg_tracker_instance_count(nullptr, &n)); });
     add("venseg_tracker_instance_count", "NULL count", [](World &w) { return st(venseg_tracker_instance_count(w.tracker, nullptr)); });
+    add("venseg_tracker_instance_at", "NULL tracker", [](World &) { auto i = sized<venseg_tracked_instance>(sizeof(venseg_tracked_instance)); return st(venseg_tracker_instance_at(nullptr, 0, &i)); });
     add("venseg_tracker_instance", "NULL tracker", [](World &) { auto i = sized<venseg_tracked_instance>(sizeof(venseg_tracked_instance)); return st(venseg_tracker_instance(nullptr, 0, &i)); });
+    add("venseg_tracker_instance_at", "NULL out", [](World &w) { return st(venseg_tracker_instance_at(w.tracker, 0, nullptr)); });
     add("venseg_tracker_instance", "NULL out", [](World &w) { return st(venseg_tracker_instance(w.tracker, 0, nullptr)); });
+    add("venseg_tracker_instance_at", "struct_size 0", [](World &w) { auto i = sized<venseg_tracked_instance>(0); return st(venseg_tracker_instance_at(w.tracker, 0, &i)); });
     add("venseg_tracker_instance", "struct_size 0", [](World &w) { auto i = sized<venseg_tracked_instance>(0); return st(venseg_tracker_instance(w.tracker, 0, &i)); });
+    add("venseg_tracker_instance_at", "index -1", [](World &w) { auto i = sized<venseg_tracked_instance>(sizeof(venseg_tracked_instance)); return st(venseg_tracker_instance_at(w.tracker, -1, &i)); });
     add("venseg_tracker_instance", "index -1", [](World &w) { auto i = sized<venseg_tracked_instance>(sizeof(venseg_tracked_instance)); return st(venseg_tracker_instance(w.tracker, -1, &i)); });
+    add("venseg_tracker_summary_get", "NULL tracker", [](World &) { auto s = sized<venseg_track_summary>(sizeof(venseg_track_summary)); return st(venseg_tracker_summary_get(nullptr, &s)); });
     add("venseg_tracker_summary", "NULL tracker", [](World &) { auto s = sized<venseg_track_summary>(sizeof(venseg_track_summary)); return st(venseg_tracker_summary(nullptr, &s)); });
+    add("venseg_tracker_summary_get", "NULL out", [](World &w) { return st(venseg_tracker_summary_get(w.tracker, nullptr)); });
     add("venseg_tracker_summary", "NULL out", [](World &w) { return st(venseg_tracker_summary(w.tracker, nullptr)); });
+    add("venseg_tracker_summary_get", "struct_size 0", [](World &w) { auto s = sized<venseg_track_summary>(0); return st(venseg_tracker_summary_get(w.tracker, &s)); });
     add("venseg_tracker_summary", "struct_size 0", [](World &w) { auto s = sized<venseg_track_summary>(0); return st(venseg_tracker_summary(w.tracker, &s)); });
     auto curve = [](venseg_tracker *t, int unit, int32_t cap, bool count) {
         static int32_t n, fi[4];
@@ -446,6 +500,8 @@ std::map<std::string, Case> cases() {
     add("venseg_exam_report_get", "NULL exam", [](World &) { auto r = sized<venseg_exam_report>(sizeof(venseg_exam_report)); return st(venseg_exam_report_get(nullptr, &r)); });
     add("venseg_exam_report_get", "NULL out", [](World &w) { return st(venseg_exam_report_get(w.exam, nullptr)); });
     add("venseg_exam_report_get", "struct_size 0", [](World &w) { auto r = sized<venseg_exam_report>(0); return st(venseg_exam_report_get(w.exam, &r)); });
+    add("venseg_exam_site_count", "NULL exam", [](World &) { int32_t n; return st(venseg_exam_site_count(nullptr, &n)); });
+    add("venseg_exam_site_count", "NULL count", [](World &w) { return st(venseg_exam_site_count(w.exam, nullptr)); });
     add("venseg_exam_site_at", "NULL exam", [](World &) { auto s = sized<venseg_exam_site>(sizeof(venseg_exam_site)); return st(venseg_exam_site_at(nullptr, 0, &s)); });
     add("venseg_exam_site_at", "NULL out", [](World &w) { return st(venseg_exam_site_at(w.exam, 0, nullptr)); });
     add("venseg_exam_site_at", "struct_size 0", [](World &w) { auto s = sized<venseg_exam_site>(0); return st(venseg_exam_site_at(w.exam, 0, &s)); });
@@ -476,9 +532,13 @@ std::map<std::string, Case> cases() {
     add("venseg_phantom_frame", "index = frame count", [](World &w) { return st(venseg_phantom_frame(w.phantom, 3, w.pixels.data(), W, nullptr, 0)); });
     add("venseg_phantom_frame", "pixel stride < width", [](World &w) { return st(venseg_phantom_frame(w.phantom, 0, w.pixels.data(), W - 1, nullptr, 0)); });
     add("venseg_phantom_frame", "label stride < width", [](World &w) { return st(venseg_phantom_frame(w.phantom, 0, nullptr, 0, w.labels.data(), W - 1)); });
+    add("venseg_phantom_truth_at", "NULL phantom", [](World &) { auto t = sized<venseg_phantom_truth>(sizeof(venseg_phantom_truth)); return st(venseg_phantom_truth_at(nullptr, 0, &t)); });
     add("venseg_phantom_truth_get", "NULL phantom", [](World &) { auto t = sized<venseg_phantom_truth>(sizeof(venseg_phantom_truth)); return st(venseg_phantom_truth_get(nullptr, 0, &t)); });
+    add("venseg_phantom_truth_at", "NULL out", [](World &w) { return st(venseg_phantom_truth_at(w.phantom, 0, nullptr)); });
     add("venseg_phantom_truth_get", "NULL out", [](World &w) { return st(venseg_phantom_truth_get(w.phantom, 0, nullptr)); });
+    add("venseg_phantom_truth_at", "struct_size 0", [](World &w) { auto t = sized<venseg_phantom_truth>(0); return st(venseg_phantom_truth_at(w.phantom, 0, &t)); });
     add("venseg_phantom_truth_get", "struct_size 0", [](World &w) { auto t = sized<venseg_phantom_truth>(0); return st(venseg_phantom_truth_get(w.phantom, 0, &t)); });
+    add("venseg_phantom_truth_at", "index = frame count", [](World &w) { auto t = sized<venseg_phantom_truth>(sizeof(venseg_phantom_truth)); return st(venseg_phantom_truth_at(w.phantom, 3, &t)); });
     add("venseg_phantom_truth_get", "index = frame count", [](World &w) { auto t = sized<venseg_phantom_truth>(sizeof(venseg_phantom_truth)); return st(venseg_phantom_truth_get(w.phantom, 3, &t)); });
     return c;
 }

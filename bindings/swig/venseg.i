@@ -110,7 +110,7 @@ static int32_t vs_input_size(const vs_model *model, int which)
 static int64_t vs_option_bound(venseg_option key, bool upper)
 {
     int64_t v[2] = {0, 0};
-    vs_ok(venseg_option_bounds(key, &v[0], &v[1]));
+    vs_ok(venseg_session_config_bounds(key, &v[0], &v[1], NULL));
     return v[upper];
 }
 
@@ -477,6 +477,7 @@ VS_ARRAY(int32_t, int)
 %rename(PhantomTruth) venseg_phantom_truth;
 %rename(ExamSite) venseg_exam_site;
 %rename(ExamReport) venseg_exam_report;
+%rename(PushResult) venseg_push_result;
 %rename("%(lowercamelcase)s", %$isvariable, %$ismember) "";
 %ignore struct_size;
 %nodefaultctor venseg_instance;
@@ -486,11 +487,13 @@ VS_ARRAY(int32_t, int)
 %nodefaultctor venseg_phantom_truth;
 %nodefaultctor venseg_exam_site;
 %nodefaultctor venseg_exam_report;
+%nodefaultctor venseg_push_result;
 
 /* The C functions are wrapped by the classes and functions below, not directly. */
 %rename("$ignore", regextarget=1, %$isfunction) "^venseg_";
 %ignore venseg_model;
 %ignore venseg_options;
+%ignore venseg_session_config;
 %ignore venseg_session;
 %ignore venseg_tracker_config;
 %ignore venseg_tracker;
@@ -697,16 +700,16 @@ static double compressibility(double area_pre, double area_compressed)
 %extend vs_options {
   vs_options() {
     venseg_options *o = NULL;
-    VS_WRAP(vs_options, venseg_options_create(&o), o);
+    VS_WRAP(vs_options, venseg_session_config_create(&o), o);
   }
   ~vs_options() {
-    venseg_options_free($self->h);
+    venseg_session_config_free($self->h);
     free($self);
   }
-  void set(venseg_option key, int64_t value) { vs_ok(venseg_options_set($self->h, key, value)); }
+  void set(venseg_option key, int64_t value) { vs_ok(venseg_session_config_set($self->h, key, value)); }
   int64_t get(venseg_option key) {
     int64_t value = 0;
-    vs_ok(venseg_options_get($self->h, key, &value));
+    vs_ok(venseg_session_config_get($self->h, key, &value));
     return value;
   }
   static int64_t lowerBound(venseg_option key) { return vs_option_bound(key, false); }
@@ -757,7 +760,7 @@ static double compressibility(double area_pre, double area_compressed)
     return n;
   }
   venseg_instance *instance(int32_t index) {
-    VS_RECORD(venseg_instance, venseg_session_instance($self->h, index, r));
+    VS_RECORD(venseg_instance, venseg_session_instance_at($self->h, index, r));
   }
 }
 
@@ -796,27 +799,33 @@ static double compressibility(double area_pre, double area_compressed)
     free($self);
   }
   void reset() { vs_ok(venseg_tracker_reset($self->h)); }
-  void pushLabels(const uint8_t *labels, int64_t labels_length, int32_t width, int32_t height) {
+  /* Returns whether the frame was analysed (not skipped by the stride). */
+  bool pushLabels(const uint8_t *labels, int64_t labels_length, int32_t width, int32_t height) {
+    venseg_push_result r = {sizeof r, 0, 0, 0, 0};
     if (vs_array(labels, labels_length, vs_area(width, height), "labels", false))
-      vs_ok(venseg_tracker_push_labels($self->h, labels, width, width, height));
+      vs_ok(venseg_tracker_push_labels_ex($self->h, labels, width, width, height, &r));
+    return r.analysed != 0;
   }
-  /* labelMask (nullable) receives the mask of analysed frames. */
-  void pushFrame(vs_session *session, const uint8_t *pixels, int64_t pixels_length, int32_t width,
+  /* labelMask (nullable) receives the mask of analysed frames. Returns whether the frame
+   * was analysed. */
+  bool pushFrame(vs_session *session, const uint8_t *pixels, int64_t pixels_length, int32_t width,
                  int32_t height, uint8_t *mask, int64_t mask_length) {
+    venseg_push_result r = {sizeof r, 0, 0, 0, 0};
     int64_t n = vs_area(width, height);
     if (session == NULL || session->h == NULL)
       vs_fail(VENSEG_E_INVALID_ARGUMENT, "session is null or closed");
     else if (vs_array(pixels, pixels_length, n, "pixels", false) &&
              vs_array(mask, mask_length, n, "labelMask", true))
-      vs_ok(venseg_tracker_push_frame($self->h, session->h, pixels, VENSEG_PIXEL_GRAY8, width, height, width,
-                                      mask, width));
+      vs_ok(venseg_tracker_push_frame_ex($self->h, session->h, pixels, VENSEG_PIXEL_GRAY8, width, height, width,
+                                         mask, width, &r));
+    return r.analysed != 0;
   }
   /* index: an analysed-frame index, -1 for the latest. */
   venseg_track_frame *frame(int32_t index) {
-    VS_RECORD(venseg_track_frame, venseg_tracker_frame($self->h, index, r));
+    VS_RECORD(venseg_track_frame, venseg_tracker_frame_at($self->h, index, r));
   }
   venseg_track_summary *summary() {
-    VS_RECORD(venseg_track_summary, venseg_tracker_summary($self->h, r));
+    VS_RECORD(venseg_track_summary, venseg_tracker_summary_get($self->h, r));
   }
   int32_t instanceCount() {
     int32_t n = 0;
@@ -824,7 +833,7 @@ static double compressibility(double area_pre, double area_compressed)
     return n;
   }
   venseg_tracked_instance *instance(int32_t index) {
-    VS_RECORD(venseg_tracked_instance, venseg_tracker_instance($self->h, index, r));
+    VS_RECORD(venseg_tracked_instance, venseg_tracker_instance_at($self->h, index, r));
   }
   /* The area curve: returns the number of analysed frames; each array (nullable, at
    * least that long) receives the pushed-frame index, raw and smoothed vein area and
@@ -907,6 +916,6 @@ static double compressibility(double area_pre, double area_compressed)
       vs_ok(venseg_phantom_frame($self->h, index, pixels, $self->width, labels, $self->width));
   }
   venseg_phantom_truth *truth(int32_t index) {
-    VS_RECORD(venseg_phantom_truth, venseg_phantom_truth_get($self->h, index, r));
+    VS_RECORD(venseg_phantom_truth, venseg_phantom_truth_at($self->h, index, r));
   }
 }

@@ -72,7 +72,11 @@ VENSEG_API const char *venseg_last_error(void);
 
 /* ---------------------------------------------------------------- options */
 
+/* A session's configuration: keyed integer values (venseg_option) with bounds and
+ * defaults, copied by venseg_session_create. Named as the tracker's and the phantom's
+ * configurations are; venseg_options is the same type under its ABI 1 name. */
 typedef struct venseg_options venseg_options;
+typedef struct venseg_options venseg_session_config;
 
 typedef enum venseg_backend {
     VENSEG_BACKEND_AUTO = 0,      /* the fastest backend available for the model */
@@ -98,11 +102,20 @@ typedef enum venseg_option {
     VENSEG_OPT_THRESHOLD_PERMILLE = 105 /* probability threshold x 1000; 0 = the model's own (default) */
 } venseg_option;
 
+VENSEG_API venseg_status venseg_session_config_create(venseg_session_config **out);
+VENSEG_API void venseg_session_config_free(venseg_session_config *config);
+VENSEG_API venseg_status venseg_session_config_set(venseg_session_config *config, venseg_option key, int64_t value);
+VENSEG_API venseg_status venseg_session_config_get(const venseg_session_config *config, venseg_option key,
+                                                   int64_t *value);
+/* Inclusive range of valid values for a key; *fallback (nullable) receives the default. */
+VENSEG_API venseg_status venseg_session_config_bounds(venseg_option key, int64_t *lower, int64_t *upper,
+                                                      int64_t *fallback);
+
+/* ABI 1 names, aliases of the five above (venseg_option_bounds gives no default). */
 VENSEG_API venseg_status venseg_options_create(venseg_options **out);
 VENSEG_API void venseg_options_free(venseg_options *options);
 VENSEG_API venseg_status venseg_options_set(venseg_options *options, venseg_option key, int64_t value);
 VENSEG_API venseg_status venseg_options_get(const venseg_options *options, venseg_option key, int64_t *value);
-/* Inclusive range of valid values for a key. */
 VENSEG_API venseg_status venseg_option_bounds(venseg_option key, int64_t *lower, int64_t *upper);
 
 /* ------------------------------------------------------------------ model */
@@ -137,11 +150,12 @@ VENSEG_API venseg_status venseg_model_parameter_count(const venseg_model *model,
 
 /* ---------------------------------------------------------------- session */
 
-/* Per-thread executor: one thread at a time, may move between threads. Cheap
- * compared with a model; holds the compute buffers. */
+/* Per-thread executor: one thread at a time, may move between threads. Holds the
+ * backend's plans and the frame buffers: make one per thread and reuse it across
+ * frames, not one per frame. */
 typedef struct venseg_session venseg_session;
 
-/* options may be NULL (defaults); they are copied. */
+/* options (a venseg_session_config) may be NULL (defaults); they are copied. */
 VENSEG_API venseg_status venseg_session_create(const venseg_model *model,
                                                const venseg_options *options,
                                                venseg_session **out);
@@ -202,6 +216,9 @@ typedef struct venseg_instance {
 
 /* Instances are ordered by label, then by decreasing area. */
 VENSEG_API venseg_status venseg_session_instance_count(const venseg_session *session, int32_t *count);
+VENSEG_API venseg_status venseg_session_instance_at(const venseg_session *session, int32_t index,
+                                                    venseg_instance *out);
+/* Alias of venseg_session_instance_at (ABI 1 name). */
 VENSEG_API venseg_status venseg_session_instance(const venseg_session *session, int32_t index,
                                                  venseg_instance *out);
 
@@ -285,6 +302,7 @@ VENSEG_API venseg_status venseg_compressibility(double area_pre, double area_com
 }
 #endif
 
+/* the tracker, exam and phantom API: after everything it uses, and it includes nothing back */
 #include "venseg/venseg_tracking.h"
 #if defined(VENSEG_EXPERIMENTAL)
 #include "venseg/venseg_experimental.h"

@@ -1,7 +1,8 @@
 /*
  * libvenseg: compression-sequence tracking, multi-site exams and the synthetic phantom.
  *
- * Part of the stable C ABI (venseg.h includes it; including it alone includes venseg.h). The same
+ * Part of the stable C ABI. Include venseg.h, which includes this header after the types it
+ * uses (status, session, pixel format); it includes nothing back, so there is no cycle. The same
  * conventions hold as in venseg.h: venseg_status returns, venseg_last_error() detail,
  * opaque objects with *_free(NULL) a no-op, pinned enum values that only grow, result
  * structs led by uint32_t struct_size that the caller sets (fields past it are never
@@ -14,10 +15,12 @@
 #ifndef VENSEG_VENSEG_TRACKING_H
 #define VENSEG_VENSEG_TRACKING_H
 
+#ifndef VENSEG_VENSEG_H
+#error "include <venseg/venseg.h>: it includes venseg_tracking.h after the types this header uses"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
-
-#include "venseg/venseg.h" /* venseg_status, venseg_session, venseg_pixel_format */
 
 #ifdef __cplusplus
 extern "C" {
@@ -120,6 +123,26 @@ VENSEG_API venseg_status venseg_tracker_push_frame(venseg_tracker *tracker, vens
                                                    int32_t height, int64_t row_stride, uint8_t *label_mask,
                                                    int64_t mask_stride);
 
+/* What became of one pushed frame, so that callers need not count pushes against the
+ * stride. struct_size protocol as for every result struct. */
+typedef struct venseg_push_result {
+    uint32_t struct_size;
+    int32_t analysed;          /* 1: analysed (venseg_tracker_frame_at has it); 0: skipped by the stride */
+    int32_t frame_index;       /* index of this frame among pushed frames (0-based) */
+    int32_t analysed_index;    /* its index among analysed frames; -1 when skipped */
+    int32_t frames_analysed;   /* analysed frames so far, this one included */
+} venseg_push_result;
+
+/* venseg_tracker_push_labels / _push_frame that also fill *result (nullable; its
+ * struct_size set by the caller). On failure nothing is pushed and *result is untouched. */
+VENSEG_API venseg_status venseg_tracker_push_labels_ex(venseg_tracker *tracker, const uint8_t *labels,
+                                                       int64_t label_stride, int32_t width, int32_t height,
+                                                       venseg_push_result *result);
+VENSEG_API venseg_status venseg_tracker_push_frame_ex(venseg_tracker *tracker, venseg_session *session,
+                                                      const void *pixels, venseg_pixel_format format, int32_t width,
+                                                      int32_t height, int64_t row_stride, uint8_t *label_mask,
+                                                      int64_t mask_stride, venseg_push_result *result);
+
 /* One analysed frame. Areas 0 and centroids NaN where the vessel is absent; mm values
  * NaN without pixel spacing. */
 typedef struct venseg_track_frame {
@@ -140,7 +163,12 @@ typedef struct venseg_track_frame {
     int32_t instance_count;    /* vessel components tracked in this frame */
 } venseg_track_frame;
 
+/* Analysed frames so far. */
+VENSEG_API venseg_status venseg_tracker_frame_count(const venseg_tracker *tracker, int32_t *count);
 /* index: an analysed-frame index, or -1 for the latest. VENSEG_E_NOT_FOUND if out of range. */
+VENSEG_API venseg_status venseg_tracker_frame_at(const venseg_tracker *tracker, int32_t index,
+                                                 venseg_track_frame *out);
+/* Alias of venseg_tracker_frame_at (ABI 1 name). */
 VENSEG_API venseg_status venseg_tracker_frame(const venseg_tracker *tracker, int32_t index, venseg_track_frame *out);
 
 /* A vessel component of the latest analysed frame with its persistent track id. */
@@ -156,6 +184,9 @@ typedef struct venseg_tracked_instance {
 } venseg_tracked_instance;
 
 VENSEG_API venseg_status venseg_tracker_instance_count(const venseg_tracker *tracker, int32_t *count);
+VENSEG_API venseg_status venseg_tracker_instance_at(const venseg_tracker *tracker, int32_t index,
+                                                    venseg_tracked_instance *out);
+/* Alias of venseg_tracker_instance_at (ABI 1 name). */
 VENSEG_API venseg_status venseg_tracker_instance(const venseg_tracker *tracker, int32_t index,
                                                  venseg_tracked_instance *out);
 
@@ -179,6 +210,8 @@ typedef struct venseg_track_summary {
     int32_t artery_track_id;
 } venseg_track_summary;
 
+VENSEG_API venseg_status venseg_tracker_summary_get(const venseg_tracker *tracker, venseg_track_summary *out);
+/* Alias of venseg_tracker_summary_get (ABI 1 name). */
 VENSEG_API venseg_status venseg_tracker_summary(const venseg_tracker *tracker, venseg_track_summary *out);
 
 typedef enum venseg_area_unit { VENSEG_AREA_PX = 0, VENSEG_AREA_MM2 = 1 } venseg_area_unit;
@@ -232,12 +265,13 @@ typedef struct venseg_exam_report {
     uint32_t struct_size;
     int32_t outcome;             /* venseg_exam_outcome */
     int32_t protocol;
-    int32_t site_count;          /* entries of venseg_exam_site_at(): required sites first, in protocol order */
+    int32_t site_count;          /* = venseg_exam_site_count(): required sites first, in protocol order */
     int32_t required_missing;    /* required sites not recorded */
     int32_t compressible, partially_compressible, non_compressible, indeterminate; /* per recorded site */
 } venseg_exam_report;
 
 VENSEG_API venseg_status venseg_exam_report_get(const venseg_exam *exam, venseg_exam_report *out);
+VENSEG_API venseg_status venseg_exam_site_count(const venseg_exam *exam, int32_t *count);
 VENSEG_API venseg_status venseg_exam_site_at(const venseg_exam *exam, int32_t index, venseg_exam_site *out);
 
 /* ================================================================ phantom */
@@ -302,6 +336,10 @@ typedef struct venseg_phantom_truth {
     int32_t thrombus;            /* venseg_thrombus */
 } venseg_phantom_truth;
 
+/* index: a frame index (0..frames-1). */
+VENSEG_API venseg_status venseg_phantom_truth_at(const venseg_phantom *phantom, int32_t index,
+                                                 venseg_phantom_truth *out);
+/* Alias of venseg_phantom_truth_at (ABI 1 name). */
 VENSEG_API venseg_status venseg_phantom_truth_get(const venseg_phantom *phantom, int32_t index,
                                                   venseg_phantom_truth *out);
 

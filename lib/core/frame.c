@@ -1,4 +1,4 @@
-/* Frame pre- and post-processing. */
+/* Frames: validation, pre- and post-processing. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,49 @@ int vs_pixel_size(venseg_pixel_format format)
     case VENSEG_PIXEL_FLOAT32: return 4;
     }
     return 0;
+}
+
+venseg_status vs_check_size(const char *fn, int32_t width, int32_t height)
+{
+    if (width < 1 || height < 1 || width > VS_MAX_FRAME_SIDE || height > VS_MAX_FRAME_SIDE)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: frame %d x %d outside [1, %d]", fn, width, height,
+                       VS_MAX_FRAME_SIDE);
+    return VENSEG_OK;
+}
+
+venseg_status vs_check_stride(const char *fn, const char *what, int64_t stride, int64_t min_stride, int32_t height,
+                              int64_t planes)
+{
+    if (stride < min_stride)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s %lld < %lld, the length of a row", fn, what,
+                       (long long)stride, (long long)min_stride);
+    if (stride > INT64_MAX / planes / height)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s %lld overflows over %d rows", fn, what, (long long)stride,
+                       height);
+    return VENSEG_OK;
+}
+
+venseg_status vs_check_frame(const char *fn, venseg_pixel_format format, int32_t width, int32_t height,
+                             int64_t row_stride, int *bpp)
+{
+    const int size = vs_pixel_size(format);
+    if (!size) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: unknown pixel format %d", fn, (int)format);
+    venseg_status st = vs_check_size(fn, width, height);
+    if (!st) st = vs_check_stride(fn, "row_stride", row_stride, (int64_t)width * size, height, 1);
+    if (!st && bpp) *bpp = size;
+    return st;
+}
+
+venseg_status vs_check_tensor(const char *fn, int32_t channels, int32_t height, int32_t width, int model_channels,
+                              int multiple)
+{
+    if (channels != model_channels)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %d channels, the model takes %d", fn, channels, model_channels);
+    if (height < multiple || width < multiple || height > VS_MAX_TENSOR_SIDE || width > VS_MAX_TENSOR_SIDE ||
+        height % multiple || width % multiple)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %d x %d must be multiples of %d in [%d, %d]", fn, width,
+                       height, multiple, multiple, VS_MAX_TENSOR_SIDE);
+    return VENSEG_OK;
 }
 
 void vs_mapping_init(vs_mapping *m, int rw, int rh, int nw, int nh, int letterbox)
@@ -123,37 +166,4 @@ void vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float 
             }
         }
     }
-}
-
-int vs_components(const uint8_t *labels, int w, int h, int32_t *comp)
-{
-    const size_t n = (size_t)w * h;
-    int32_t *queue = malloc((n ? n : 1) * sizeof *queue);
-    if (!queue) return -1;
-    for (size_t i = 0; i < n; i++) comp[i] = -1;
-    int count = 0;
-    for (size_t start = 0; start < n; start++) {
-        if (!labels[start] || comp[start] >= 0) continue;
-        const uint8_t lab = labels[start];
-        size_t head = 0, tail = 0;
-        queue[tail++] = (int32_t)start;
-        comp[start] = count;
-        while (head < tail) {
-            int32_t p = queue[head++];
-            int px = p % w, py = p / w;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    int qx = px + dx, qy = py + dy;
-                    if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
-                    size_t q = (size_t)qy * w + qx;
-                    if (labels[q] == lab && comp[q] < 0) {
-                        comp[q] = count;
-                        queue[tail++] = (int32_t)q;
-                    }
-                }
-        }
-        count++;
-    }
-    free(queue);
-    return count;
 }

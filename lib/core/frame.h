@@ -1,13 +1,38 @@
-/* Frame pre- and post-processing: pixel decoding, resizing, connected components. */
+/* Frames: validation, pixel decoding, resizing. */
 #ifndef VENSEG_FRAME_H
 #define VENSEG_FRAME_H
 
 #include "core/internal.h"
 
+/* The largest frame side (and ROI extent) any function takes, and the largest side of
+ * a network input tensor. */
+#define VS_MAX_FRAME_SIDE 32768
+#define VS_MAX_TENSOR_SIDE 8192
+
 /* Bytes per pixel of a format, 0 if the format is unknown. */
 int vs_pixel_size(venseg_pixel_format format);
 
-/* Geometry mapping an ROI of rw x rh frame pixels onto the network's nw x nh input. */
+/* The checks of caller-given frames, masks and tensors, one of each: fn names the
+ * public function in the detail, `what` the stride argument. */
+
+/* 1..VS_MAX_FRAME_SIDE per side. */
+venseg_status vs_check_size(const char *fn, int32_t width, int32_t height);
+
+/* stride >= min_stride (the bytes or elements of one row), and `planes` planes of
+ * `height` rows stride apart stay addressable. */
+venseg_status vs_check_stride(const char *fn, const char *what, int64_t stride, int64_t min_stride, int32_t height,
+                              int64_t planes);
+
+/* A frame: known format, vs_check_size, row_stride >= width x pixel size. *bpp
+ * (nullable) receives the pixel size. */
+venseg_status vs_check_frame(const char *fn, venseg_pixel_format format, int32_t width, int32_t height,
+                             int64_t row_stride, int *bpp);
+
+/* A network input: `channels` of the model's, sides multiples of `multiple` in
+ * [multiple, VS_MAX_TENSOR_SIDE]. */
+venseg_status vs_check_tensor(const char *fn, int32_t channels, int32_t height, int32_t width, int model_channels,
+                              int multiple);
+
 typedef struct vs_mapping {
     int rw, rh, nw, nh;
     double sx, sy;  /* network pixels per frame pixel */
@@ -24,9 +49,5 @@ void vs_frame_to_tensor(const void *pixels, venseg_pixel_format format, int64_t 
 
 /* Bilinear resampling of nw x nh maps back to rw x rh ROI maps, `planes` of them. */
 void vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float *out);
-
-/* 8-connected components of equal non-zero labels. comp receives a component id per pixel
- * (-1 for background); returns the number of components, or -1 when out of memory. */
-int vs_components(const uint8_t *labels, int w, int h, int32_t *comp);
 
 #endif

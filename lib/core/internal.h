@@ -24,6 +24,13 @@ int vs_mul_size(size_t a, size_t b, size_t *out);
 float vs_half_to_float(uint16_t h);
 float vs_bf16_to_float(uint16_t b);
 
+/* The struct_size protocol of result structs (the caller sets the leading uint32_t
+ * struct_size; nothing past it is written). vs_struct_check: INVALID_ARGUMENT when it
+ * cannot hold even the first field after struct_size. vs_struct_copy: copies
+ * min(struct_size, full_size) bytes of full, keeping the caller's struct_size. */
+venseg_status vs_struct_check(const char *fn, const void *out);
+void vs_struct_copy(void *out, const void *full, size_t full_size);
+
 /* Threads actually used for a requested count (0 = OpenMP default). */
 int vs_resolve_threads(int64_t requested);
 

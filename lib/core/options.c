@@ -1,4 +1,4 @@
-/* Options: enum key + integer value, with bounds (zstd's setParameter pattern). */
+/* Session configuration: enum key + integer value, with bounds and defaults (zstd's setParameter pattern). */
 #include <stdlib.h>
 
 #include "core/options.h"
@@ -46,50 +46,73 @@ void vs_option_defaults(vs_option_values *v)
         *vs_option_slot(v, specs[i].key) = specs[i].fallback;
 }
 
-venseg_status venseg_options_create(venseg_options **out)
+venseg_status venseg_session_config_create(venseg_session_config **out)
 {
     vs_clear_error();
-    if (!out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_create: out is NULL");
-    venseg_options *o = malloc(sizeof *o);
-    if (!o) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_options_create: out of memory");
+    if (!out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_config_create: out is NULL");
+    venseg_session_config *o = malloc(sizeof *o);
+    if (!o) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_session_config_create: out of memory");
     vs_option_defaults(&o->values);
     *out = o;
     return VENSEG_OK;
 }
 
-void venseg_options_free(venseg_options *options) { free(options); }
+void venseg_session_config_free(venseg_session_config *config) { free(config); }
 
-venseg_status venseg_options_set(venseg_options *options, venseg_option key, int64_t value)
+venseg_status venseg_session_config_set(venseg_session_config *config, venseg_option key, int64_t value)
 {
     vs_clear_error();
-    if (!options) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_set: options is NULL");
+    if (!config) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_config_set: config is NULL");
     const option_spec *spec = find_spec(key);
-    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_set: unknown option key %d", (int)key);
+    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_config_set: unknown option key %d", (int)key);
     if (value < spec->lower || value > spec->upper)
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: value %lld outside [%lld, %lld]", spec->name,
                        (long long)value, (long long)spec->lower, (long long)spec->upper);
-    *vs_option_slot(&options->values, key) = value;
+    *vs_option_slot(&config->values, key) = value;
     return VENSEG_OK;
 }
 
-venseg_status venseg_options_get(const venseg_options *options, venseg_option key, int64_t *value)
+venseg_status venseg_session_config_get(const venseg_session_config *config, venseg_option key, int64_t *value)
 {
     vs_clear_error();
-    if (!options || !value)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_get: %s is NULL", options ? "value" : "options");
-    if (!find_spec(key)) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_options_get: unknown option key %d", (int)key);
-    vs_option_values copy = options->values;
+    if (!config || !value)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_config_get: %s is NULL", config ? "value" : "config");
+    if (!find_spec(key))
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_config_get: unknown option key %d", (int)key);
+    vs_option_values copy = config->values;
     *value = *vs_option_slot(&copy, key);
     return VENSEG_OK;
 }
 
-venseg_status venseg_option_bounds(venseg_option key, int64_t *lower, int64_t *upper)
+venseg_status venseg_session_config_bounds(venseg_option key, int64_t *lower, int64_t *upper, int64_t *fallback)
 {
     vs_clear_error();
-    if (!lower || !upper) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_option_bounds: NULL output");
+    if (!lower || !upper) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_config_bounds: NULL output");
     const option_spec *spec = find_spec(key);
-    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_option_bounds: unknown option key %d", (int)key);
+    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_config_bounds: unknown option key %d", (int)key);
     *lower = spec->lower;
     *upper = spec->upper;
+    if (fallback) *fallback = spec->fallback;
     return VENSEG_OK;
+}
+
+/* ABI 1 names (aliases) */
+
+venseg_status venseg_options_create(venseg_options **out) { return venseg_session_config_create(out); }
+
+void venseg_options_free(venseg_options *options) { venseg_session_config_free(options); }
+
+venseg_status venseg_options_set(venseg_options *options, venseg_option key, int64_t value)
+{
+    return venseg_session_config_set(options, key, value);
+}
+
+venseg_status venseg_options_get(const venseg_options *options, venseg_option key, int64_t *value)
+{
+    return venseg_session_config_get(options, key, value);
+}
+
+venseg_status venseg_option_bounds(venseg_option key, int64_t *lower, int64_t *upper)
+{
+    return venseg_session_config_bounds(key, lower, upper, NULL);
 }

@@ -127,3 +127,23 @@ int vs_resolve_threads(int64_t requested)
     return 1;
 #endif
 }
+
+/* 8: struct_size and the first 4-byte field, the least any result struct holds */
+venseg_status vs_struct_check(const char *fn, const void *out)
+{
+    uint32_t size;
+    memcpy(&size, out, sizeof size);
+    if (size < 8)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: struct_size %u is too small (set it to sizeof the struct)", fn,
+                       size);
+    return VENSEG_OK;
+}
+
+void vs_struct_copy(void *out, const void *full, size_t full_size)
+{
+    uint32_t caller;
+    memcpy(&caller, out, sizeof caller);
+    const size_t n = caller < full_size ? caller : full_size;
+    memcpy(out, full, n);
+    memcpy(out, &caller, sizeof caller);
+}

@@ -70,18 +70,15 @@ venseg_status venseg_calibration_add_tensor(venseg_calibration *c, const float *
     if (!c || !input)
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_calibration_add_tensor: %s is NULL", c ? "input" : "calibration");
     const vs_graph *g = &c->model->graph;
-    if (channels != g->input_channels || height < g->multiple || width < g->multiple || height % g->multiple ||
-        width % g->multiple || height > 8192 || width > 8192)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT,
-                       "venseg_calibration_add_tensor: %d x %d x %d must be %d channels and multiples of %d", channels,
-                       height, width, g->input_channels, g->multiple);
+    venseg_status st = vs_check_tensor("venseg_calibration_add_tensor", channels, height, width, g->input_channels,
+                                       g->multiple);
+    if (st) return st;
     if (!c->plan || c->plan_h != height || c->plan_w != width) {
         if (c->plan) c->ops->plan_free(c->plan);
         c->plan = NULL;
         vs_plan_config cfg = {.height = height, .width = width, .threads = vs_resolve_threads(0), .batch = 1,
                               .precision = VENSEG_PRECISION_FP32};
-        venseg_status st = c->ops->plan_create(g, &cfg, &c->plan);
-        if (st) return st;
+        if ((st = c->ops->plan_create(g, &cfg, &c->plan))) return st;
         c->plan_h = height;
         c->plan_w = width;
     }
@@ -89,7 +86,7 @@ venseg_status venseg_calibration_add_tensor(venseg_calibration *c, const float *
     float *logits = malloc(classes * (size_t)height * width * sizeof *logits);
     if (!logits) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_calibration_add_tensor: out of memory");
     c->input_max = fmax(c->input_max, max_abs(input, (size_t)channels * height * width));
-    venseg_status st = c->ops->run_observed(c->plan, input, logits, observe, c);
+    st = c->ops->run_observed(c->plan, input, logits, observe, c);
     free(logits);
     if (!st) c->samples++;
     return st;
@@ -101,18 +98,15 @@ venseg_status venseg_calibration_add_frame(venseg_calibration *c, const void *pi
     vs_clear_error();
     if (!c || !pixels)
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_calibration_add_frame: %s is NULL", c ? "pixels" : "calibration");
-    const int bpp = vs_pixel_size(format);
-    if (!bpp) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_calibration_add_frame: unknown pixel format %d", (int)format);
-    if (width < 1 || height < 1 || width > 32768 || height > 32768 || row_stride < (int64_t)width * bpp)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_calibration_add_frame: bad frame %d x %d, stride %lld", width,
-                       height, (long long)row_stride);
+    venseg_status st = vs_check_frame("venseg_calibration_add_frame", format, width, height, row_stride, NULL);
+    if (st) return st;
     const venseg_model *m = c->model;
     float *t = malloc((size_t)m->in_channels * m->in_width * m->in_height * sizeof *t);
     if (!t) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_calibration_add_frame: out of memory");
     vs_mapping map;
     vs_mapping_init(&map, width, height, m->in_width, m->in_height, m->letterbox);
     vs_frame_to_tensor(pixels, format, row_stride, &map, m->in_channels, m->scale, m->mean, m->std, t);
-    venseg_status st = venseg_calibration_add_tensor(c, t, m->in_channels, m->in_height, m->in_width);
+    st = venseg_calibration_add_tensor(c, t, m->in_channels, m->in_height, m->in_width);
     free(t);
     return st;
 }

@@ -8,12 +8,13 @@
 #include "core/frame.h"
 #include "core/model.h"
 #include "core/options.h"
+#include "core/regions.h"
 #include "runtime/calibration.h"
+#include "runtime/session.h"
 
-#define VS_PI 3.14159265358979323846
 
 /* MAX_PLAN_BATCH bounds one backend call of run_tensor: activations grow with it. */
-enum { MAX_FRAME_SIDE = 32768, MAX_TENSOR_SIDE = 8192, MAX_PLAN_BATCH = 16 };
+enum { MAX_PLAN_BATCH = 16 };
 
 /* A backend plan and the input shape it was made for. */
 typedef struct vs_exec {
@@ -34,8 +35,7 @@ struct venseg_session {
     float *tensor, *logits, *roi_probs;
     size_t tensor_cap, logits_cap, roi_probs_cap;
     uint8_t *roi_labels;
-    int32_t *roi_comp;
-    size_t roi_cap;
+    vs_regions regions; /* of the last segmented frame's ROI, read by the tracker too */
     venseg_instance *instances;
     int n_instances, instances_cap;
     double *value_max; /* int8 activation ranges per graph value */
@@ -112,7 +112,7 @@ void venseg_session_free(venseg_session *s)
     free(s->logits);
     free(s->roi_probs);
     free(s->roi_labels);
-    free(s->roi_comp);
+    vs_regions_free(&s->regions);
     free(s->instances);
     free(s->value_max);
     vs_model_release(s->model);
@@ -149,8 +149,8 @@ venseg_status venseg_session_set_roi(venseg_session *s, int32_t x, int32_t y, in
         s->roi_x = s->roi_y = s->roi_w = s->roi_h = 0; /* the origin too: instances are offset by it */
         return VENSEG_OK;
     }
-    if (x < 0 || y < 0 || width < 0 || height < 0 || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE ||
-        x > MAX_FRAME_SIDE - width || y > MAX_FRAME_SIDE - height)
+    if (x < 0 || y < 0 || width < 0 || height < 0 || width > VS_MAX_FRAME_SIDE || height > VS_MAX_FRAME_SIDE ||
+        x > VS_MAX_FRAME_SIDE - width || y > VS_MAX_FRAME_SIDE - height)
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_set_roi: (%d, %d, %d x %d) is not a valid region", x,
                        y, width, height);
     s->roi_x = x;
@@ -222,24 +222,17 @@ venseg_status venseg_session_run_tensor(venseg_session *s, const float *input, i
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_run_tensor: %s is NULL",
                        !s ? "session" : !input ? "input" : "output");
     const venseg_model *m = s->model;
-    const int mult = m->graph.multiple;
     if (n < 1 || n > 4096) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_run_tensor: batch %d outside [1, 4096]", n);
-    if (channels != m->in_channels)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_run_tensor: %d channels, the model takes %d", channels,
-                       m->in_channels);
-    if (height < mult || width < mult || height > MAX_TENSOR_SIDE || width > MAX_TENSOR_SIDE || height % mult ||
-        width % mult)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT,
-                       "venseg_session_run_tensor: %d x %d must be multiples of %d in [%d, %d]", width, height, mult,
-                       mult, MAX_TENSOR_SIDE);
+    venseg_status st = vs_check_tensor("venseg_session_run_tensor", channels, height, width, m->in_channels, m->graph.multiple);
+    if (st) return st;
     const size_t plane = (size_t)height * width;
     /* whole batches in one backend call each; a shorter tail image by image */
     const int32_t chunk = n < MAX_PLAN_BATCH ? n : MAX_PLAN_BATCH;
     for (int32_t i = 0; i < n;) {
         const int32_t take = n - i >= chunk ? chunk : 1;
         float *out = output + (size_t)i * m->n_classes * plane;
-        venseg_status st = forward(s, take > 1 ? &s->batched : &s->single, input + (size_t)i * channels * plane, take,
-                                   height, width, out);
+        st = forward(s, take > 1 ? &s->batched : &s->single, input + (size_t)i * channels * plane, take, height,
+                     width, out);
         if (st) return st;
         if (apply_activation)
             for (int32_t k = 0; k < take; k++) activate(m, out + (size_t)k * m->n_classes * plane, plane);
@@ -257,7 +250,7 @@ static int by_label_then_area(const void *a, const void *b)
     return (x->bbox_x > y->bbox_x) - (x->bbox_x < y->bbox_x);
 }
 
-/* Labels, components and instances of the ROI from its probability maps. */
+/* Labels, regions and instances of the ROI from its probability maps. */
 static venseg_status label_roi(venseg_session *s, int rw, int rh)
 {
     const venseg_model *m = s->model;
@@ -269,77 +262,54 @@ static venseg_status label_roi(venseg_session *s, int rw, int rh)
             if (s->roi_probs[c * plane + i] > s->roi_probs[best * plane + i]) best = c;
         s->roi_labels[i] = s->roi_probs[best * plane + i] > thr ? (uint8_t)(best + 1) : 0;
     }
-    int count = vs_components(s->roi_labels, rw, rh, s->roi_comp);
-    if (count < 0) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory (components)");
-    typedef struct acc {
-        int64_t area;
-        double sx, sy, prob;
-        int x0, y0, x1, y1, label;
-    } acc;
-    acc *a = calloc((size_t)(count ? count : 1), sizeof *a);
-    if (!a) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory (instances)");
-    for (int i = 0; i < count; i++) {
-        a[i].x0 = rw;
-        a[i].y0 = rh;
-        a[i].x1 = a[i].y1 = -1;
-    }
-    for (int y = 0; y < rh; y++)
-        for (int x = 0; x < rw; x++) {
-            size_t i = (size_t)y * rw + x;
-            int c = s->roi_comp[i];
-            if (c < 0) continue;
-            acc *r = &a[c];
-            r->area++;
-            r->sx += x + 0.5;
-            r->sy += y + 0.5;
-            r->label = s->roi_labels[i];
-            r->prob += s->roi_probs[(size_t)(r->label - 1) * plane + i];
-            if (x < r->x0) r->x0 = x;
-            if (y < r->y0) r->y0 = y;
-            if (x > r->x1) r->x1 = x;
-            if (y > r->y1) r->y1 = y;
-        }
+    vs_regions *rg = &s->regions;
+    venseg_status st = vs_regions_find(rg, "venseg_segment", s->roi_labels, rw, rw, rh, s->roi_x, s->roi_y, s->roi_probs);
+    if (st) return st;
     int kept = 0;
-    for (int i = 0; i < count; i++) kept += a[i].area >= s->opts.min_instance_area;
+    for (int i = 0; i < rg->count; i++) kept += rg->items[i].area >= s->opts.min_instance_area;
     if (kept > s->instances_cap) {
         venseg_instance *ni = realloc(s->instances, (size_t)kept * sizeof *ni);
-        if (!ni) {
-            free(a);
-            return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory (instances)");
-        }
+        if (!ni) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory (instances)");
         s->instances = ni;
         s->instances_cap = kept;
     }
     const int spacing = s->spacing_x > 0;
     const double px_mm2 = s->spacing_x * s->spacing_y;
     s->n_instances = 0;
-    for (int i = 0; i < count; i++) {
-        if (a[i].area < s->opts.min_instance_area) continue;
+    for (int i = 0; i < rg->count; i++) {
+        const vs_region *a = &rg->items[i];
+        if (a->area < s->opts.min_instance_area) continue;
         venseg_instance *o = &s->instances[s->n_instances++];
         memset(o, 0, sizeof *o);
         o->struct_size = sizeof *o;
-        o->label = a[i].label;
-        o->area_px = a[i].area;
-        o->centroid_x = s->roi_x + a[i].sx / a[i].area;
-        o->centroid_y = s->roi_y + a[i].sy / a[i].area;
-        o->bbox_x = s->roi_x + a[i].x0;
-        o->bbox_y = s->roi_y + a[i].y0;
-        o->bbox_width = a[i].x1 - a[i].x0 + 1;
-        o->bbox_height = a[i].y1 - a[i].y0 + 1;
-        o->equivalent_diameter_px = sqrt(4.0 * (double)a[i].area / VS_PI);
-        o->area_mm2 = spacing ? (double)a[i].area * px_mm2 : NAN;
-        o->equivalent_diameter_mm = spacing ? sqrt(4.0 * o->area_mm2 / VS_PI) : NAN;
-        o->mean_probability = a[i].prob / (double)a[i].area;
+        o->label = a->label;
+        o->area_px = a->area;
+        o->centroid_x = s->roi_x + a->sx / a->area;
+        o->centroid_y = s->roi_y + a->sy / a->area;
+        o->bbox_x = s->roi_x + a->x0;
+        o->bbox_y = s->roi_y + a->y0;
+        o->bbox_width = a->x1 - a->x0 + 1;
+        o->bbox_height = a->y1 - a->y0 + 1;
+        o->equivalent_diameter_px = vs_disc_diameter((double)a->area);
+        o->area_mm2 = spacing ? (double)a->area * px_mm2 : NAN;
+        o->equivalent_diameter_mm = spacing ? vs_disc_diameter(o->area_mm2) : NAN;
+        o->mean_probability = a->prob / (double)a->area;
     }
-    /* small components leave the mask too, so mask and instances agree */
+    /* small regions leave the mask (and the regions) too, so mask, instances and tracker agree */
     for (size_t i = 0; i < plane; i++) {
-        int c = s->roi_comp[i];
-        if (c >= 0 && a[c].area < s->opts.min_instance_area) s->roi_labels[i] = 0;
+        int c = rg->comp[i];
+        if (c >= 0 && rg->items[c].area < s->opts.min_instance_area) {
+            s->roi_labels[i] = 0;
+            rg->comp[i] = -1;
+        }
     }
-    free(a);
+    for (int i = 0; i < rg->count; i++)
+        if (rg->items[i].area < s->opts.min_instance_area) rg->items[i].label = 0;
     if (s->n_instances > 1) qsort(s->instances, (size_t)s->n_instances, sizeof *s->instances, by_label_then_area);
     return VENSEG_OK;
 }
+
+const vs_regions *vs_session_regions(const venseg_session *s) { return &s->regions; }
 
 venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel_format format, int32_t width,
                              int32_t height, int64_t row_stride, uint8_t *label_mask, int64_t mask_stride,
@@ -349,23 +319,13 @@ venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel
     if (!s || !pixels || !label_mask)
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: %s is NULL",
                        !s ? "session" : !pixels ? "pixels" : "label_mask");
-    const int bpp = vs_pixel_size(format);
-    if (!bpp) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: unknown pixel format %d", (int)format);
-    if (width < 1 || height < 1 || width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: frame %d x %d outside [1, %d]", width, height,
-                       MAX_FRAME_SIDE);
-    if (row_stride < (int64_t)width * bpp)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: row_stride %lld < width %d x %d bytes per pixel",
-                       (long long)row_stride, width, bpp);
-    if (mask_stride < width)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: mask_stride %lld < width %d", (long long)mask_stride,
-                       width);
-    if (probabilities && prob_row_stride < width)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: prob_row_stride %lld < width %d",
-                       (long long)prob_row_stride, width);
-    if (row_stride > INT64_MAX / height || mask_stride > INT64_MAX / height ||
-        (probabilities && prob_row_stride > INT64_MAX / 64 / height))
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: strides overflow");
+    static const char fn[] = "venseg_segment";
+    int bpp;
+    venseg_status st = vs_check_frame(fn, format, width, height, row_stride, &bpp);
+    if (!st) st = vs_check_stride(fn, "mask_stride", mask_stride, width, height, 1);
+    /* 64: room for the class planes, rows prob_row_stride floats apart */
+    if (!st && probabilities) st = vs_check_stride(fn, "prob_row_stride", prob_row_stride, width, height, 64);
+    if (st) return st;
     int rx = 0, ry = 0, rw = width, rh = height;
     if (s->roi_w) {
         if (s->roi_x + s->roi_w > width || s->roi_y + s->roi_h > height)
@@ -380,8 +340,7 @@ venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel
     const size_t net_plane = (size_t)m->in_width * m->in_height, roi_plane = (size_t)rw * rh;
     if (!reserve((void **)&s->tensor, &s->tensor_cap, net_plane * m->in_channels, sizeof(float)) ||
         !reserve((void **)&s->logits, &s->logits_cap, net_plane * m->n_classes, sizeof(float)) ||
-        !reserve((void **)&s->roi_probs, &s->roi_probs_cap, roi_plane * m->n_classes, sizeof(float)) ||
-        !reserve((void **)&s->roi_comp, &s->roi_cap, roi_plane, sizeof(int32_t)))
+        !reserve((void **)&s->roi_probs, &s->roi_probs_cap, roi_plane * m->n_classes, sizeof(float)))
         return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory for a %d x %d frame", width, height);
     uint8_t *labels = realloc(s->roi_labels, roi_plane);
     if (!labels) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory for a %d x %d frame", width, height);
@@ -391,7 +350,7 @@ venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel
     vs_mapping_init(&map, rw, rh, m->in_width, m->in_height, m->letterbox);
     const uint8_t *roi = (const uint8_t *)pixels + (int64_t)ry * row_stride + (int64_t)rx * bpp;
     vs_frame_to_tensor(roi, format, row_stride, &map, m->in_channels, m->scale, m->mean, m->std, s->tensor);
-    venseg_status st = forward(s, &s->single, s->tensor, 1, m->in_height, m->in_width, s->logits);
+    st = forward(s, &s->single, s->tensor, 1, m->in_height, m->in_width, s->logits);
     if (st) return st;
     activate(m, s->logits, net_plane);
     vs_maps_to_frame(s->logits, m->n_classes, &map, s->roi_probs);
@@ -422,18 +381,20 @@ venseg_status venseg_session_instance_count(const venseg_session *s, int32_t *co
     return VENSEG_OK;
 }
 
-venseg_status venseg_session_instance(const venseg_session *s, int32_t index, venseg_instance *out)
+venseg_status venseg_session_instance_at(const venseg_session *s, int32_t index, venseg_instance *out)
 {
     vs_clear_error();
-    if (!s || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_instance: %s is NULL", s ? "out" : "session");
-    if (out->struct_size < offsetof(venseg_instance, label) + sizeof out->label)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_instance: out->struct_size %u is too small (set it to sizeof(venseg_instance))",
-                       out->struct_size);
+    static const char fn[] = "venseg_session_instance_at";
+    if (!s || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, s ? "out" : "session");
+    venseg_status st = vs_struct_check(fn, out);
+    if (st) return st;
     if (index < 0 || index >= s->n_instances)
-        return vs_fail(VENSEG_E_NOT_FOUND, "venseg_session_instance: index %d outside [0, %d)", index, s->n_instances);
-    size_t n = out->struct_size < sizeof *out ? out->struct_size : sizeof *out;
-    uint32_t caller_size = out->struct_size;
-    memcpy(out, &s->instances[index], n);
-    out->struct_size = caller_size;
+        return vs_fail(VENSEG_E_NOT_FOUND, "%s: index %d outside [0, %d)", fn, index, s->n_instances);
+    vs_struct_copy(out, &s->instances[index], sizeof s->instances[index]);
     return VENSEG_OK;
+}
+
+venseg_status venseg_session_instance(const venseg_session *s, int32_t index, venseg_instance *out)
+{
+    return venseg_session_instance_at(s, index, out);
 }

@@ -92,31 +92,12 @@ venseg_status venseg_exam_add(venseg_exam *e, const venseg_tracker *tracker)
     return VENSEG_OK;
 }
 
-static void copy_out(void *out, const void *full, size_t full_size)
-{
-    uint32_t caller;
-    memcpy(&caller, out, sizeof caller);
-    size_t n = caller < full_size ? caller : full_size;
-    memcpy(out, full, n);
-    memcpy(out, &caller, sizeof caller);
-}
-
-static venseg_status check_struct(const char *fn, const void *out)
-{
-    uint32_t size;
-    memcpy(&size, out, sizeof size);
-    if (size < 8)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: struct_size %u is too small (set it to sizeof the struct)", fn,
-                       size);
-    return VENSEG_OK;
-}
-
 venseg_status venseg_exam_report_get(const venseg_exam *e, venseg_exam_report *out)
 {
     vs_clear_error();
     static const char fn[] = "venseg_exam_report_get";
     if (!e || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, e ? "out" : "exam");
-    venseg_status st = check_struct(fn, out);
+    venseg_status st = vs_struct_check(fn, out);
     if (st) return st;
     venseg_exam_report r;
     memset(&r, 0, sizeof r);
@@ -143,7 +124,15 @@ venseg_status venseg_exam_report_get(const venseg_exam *e, venseg_exam_report *o
     if (r.partially_compressible + r.non_compressible > 0) r.outcome = VENSEG_EXAM_ABNORMAL;
     else if (required_ok && recorded > 0) r.outcome = VENSEG_EXAM_NORMAL;
     else r.outcome = VENSEG_EXAM_INCOMPLETE;
-    copy_out(out, &r, sizeof r);
+    vs_struct_copy(out, &r, sizeof r);
+    return VENSEG_OK;
+}
+
+venseg_status venseg_exam_site_count(const venseg_exam *e, int32_t *count)
+{
+    vs_clear_error();
+    if (!e || !count) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_exam_site_count: %s is NULL", e ? "count" : "exam");
+    *count = e->n_sites;
     return VENSEG_OK;
 }
 
@@ -152,7 +141,7 @@ venseg_status venseg_exam_site_at(const venseg_exam *e, int32_t index, venseg_ex
     vs_clear_error();
     static const char fn[] = "venseg_exam_site_at";
     if (!e || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, e ? "out" : "exam");
-    venseg_status st = check_struct(fn, out);
+    venseg_status st = vs_struct_check(fn, out);
     if (st) return st;
     if (index < 0 || index >= e->n_sites)
         return vs_fail(VENSEG_E_NOT_FOUND, "%s: index %d outside [0, %d)", fn, index, e->n_sites);
@@ -168,6 +157,6 @@ venseg_status venseg_exam_site_at(const venseg_exam *e, int32_t index, venseg_ex
     o.compressibility_percent = s->recorded ? s->summary.compressibility_percent : NAN;
     o.residual_area_mm2 = s->recorded ? s->summary.min_area_mm2 : NAN;
     o.baseline_area_mm2 = s->recorded ? s->summary.baseline_area_mm2 : NAN;
-    copy_out(out, &o, sizeof o);
+    vs_struct_copy(out, &o, sizeof o);
     return VENSEG_OK;
 }

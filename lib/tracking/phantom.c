@@ -572,16 +572,13 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
     return VENSEG_OK;
 }
 
-venseg_status venseg_phantom_truth_get(const venseg_phantom *p, int32_t index, venseg_phantom_truth *out)
+venseg_status venseg_phantom_truth_at(const venseg_phantom *p, int32_t index, venseg_phantom_truth *out)
 {
     vs_clear_error();
-    static const char fn[] = "venseg_phantom_truth_get";
+    static const char fn[] = "venseg_phantom_truth_at";
     if (!p || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, p ? "out" : "phantom");
-    uint32_t caller;
-    memcpy(&caller, out, sizeof caller);
-    if (caller < 8)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: struct_size %u is too small (set it to sizeof the struct)", fn,
-                       caller);
+    venseg_status st = vs_struct_check(fn, out);
+    if (st) return st;
     if (index < 0 || index >= p->n)
         return vs_fail(VENSEG_E_NOT_FOUND, "%s: frame %d outside [0, %d)", fn, index, p->n);
     geom g;
@@ -600,8 +597,12 @@ venseg_status venseg_phantom_truth_get(const venseg_phantom *p, int32_t index, v
     t.true_compressibility_percent =
         p->rest_vein_area > 0 ? (p->rest_vein_area - p->min_vein_area) / p->rest_vein_area * 100.0 : NAN;
     t.thrombus = (int32_t)p->v[VENSEG_PHANTOM_THROMBUS];
-    size_t n = caller < sizeof t ? caller : sizeof t;
-    memcpy(out, &t, n);
-    memcpy(out, &caller, sizeof caller);
+    vs_struct_copy(out, &t, sizeof t);
     return VENSEG_OK;
+}
+
+/* ABI 1 name (alias) */
+venseg_status venseg_phantom_truth_get(const venseg_phantom *p, int32_t index, venseg_phantom_truth *out)
+{
+    return venseg_phantom_truth_at(p, index, out);
 }

@@ -8,11 +8,12 @@
 
 #include "core/frame.h"
 #include "core/keyvalue.h"
+#include "core/regions.h"
+#include "runtime/session.h"
 #include "tracking/tracker.h"
 
-#define VS_PI 3.14159265358979323846
 
-enum { MAX_SIDE = 32768, MAX_CANDIDATES = 64, MAX_TRACKS = 256, TRACK_FORGET = 30, N_TKEYS = 18 };
+enum { MAX_CANDIDATES = 64, MAX_TRACKS = 256, TRACK_FORGET = 30, N_TKEYS = 18 };
 
 /* ------------------------------------------------------------------ config */
 
@@ -182,10 +183,10 @@ struct venseg_tracker {
     int32_t pushed;
     frame_rec *recs;
     int n_recs, recs_cap;
-    uint8_t *mask;        /* the analysed frame's labels (vessel labels only) */
-    int32_t *comp;        /* component ids */
-    int32_t *prev_cand;   /* candidate index of each pixel in the previous analysed frame, -1 */
-    int32_t *comp_cand;   /* component -> candidate index (-1: ignored) */
+    vs_regions own;       /* regions of pushed label masks (push_frame reads the session's) */
+    int32_t *prev_cand;   /* candidate index of each frame pixel in the previous analysed frame, -1 */
+    size_t prev_cap;
+    int32_t *comp_cand;   /* region -> candidate index (-1: ignored) */
     size_t comp_cand_cap;
     int prev_track[MAX_CANDIDATES]; /* previous frame: candidate -> track index... as track id */
     int n_prev;
@@ -238,8 +239,7 @@ void venseg_tracker_free(venseg_tracker *t)
 {
     if (!t) return;
     free(t->recs);
-    free(t->mask);
-    free(t->comp);
+    vs_regions_free(&t->own);
     free(t->prev_cand);
     free(t->comp_cand);
     free(t);
@@ -259,10 +259,9 @@ static double spacing_area(const venseg_tracker *t)
     return sx > 0 && sy > 0 ? sx * sy : NAN;
 }
 
-static venseg_status check_frame(const venseg_tracker *t, const char *fn, int32_t w, int32_t h)
+/* Frames of one sequence keep one size. */
+static venseg_status check_same_size(const venseg_tracker *t, const char *fn, int32_t w, int32_t h)
 {
-    if (w < 1 || h < 1 || w > MAX_SIDE || h > MAX_SIDE)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: frame %d x %d outside [1, %d]", fn, w, h, MAX_SIDE);
     if (t->w && (w != t->w || h != t->h))
         return vs_fail(VENSEG_E_INVALID_ARGUMENT,
                        "%s: frame %d x %d differs from the sequence's %d x %d (venseg_tracker_reset starts a new one)", fn,
@@ -270,29 +269,15 @@ static venseg_status check_frame(const venseg_tracker *t, const char *fn, int32_
     return VENSEG_OK;
 }
 
-/* Buffers for w x h, and one more record. */
+/* Buffers for a w x h frame, and one more record. */
 static venseg_status reserve(venseg_tracker *t, const char *fn, int w, int h)
 {
-    if (!t->mask) {
-        size_t n = (size_t)w * h;
-        t->mask = malloc(n);
-        t->comp = malloc(n * sizeof *t->comp);
-        t->prev_cand = malloc(n * sizeof *t->prev_cand);
-        if (!t->mask || !t->comp || !t->prev_cand) {
-            free(t->mask), free(t->comp), free(t->prev_cand);
-            t->mask = NULL, t->comp = NULL, t->prev_cand = NULL;
-            return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d frame", fn, w, h);
-        }
-    } else if (t->w == 0) {
-        /* after a reset the size may change */
-        size_t n = (size_t)w * h;
-        uint8_t *m = realloc(t->mask, n);
-        if (m) t->mask = m;
-        int32_t *c = m ? realloc(t->comp, n * sizeof *c) : NULL;
-        if (c) t->comp = c;
-        int32_t *p = c ? realloc(t->prev_cand, n * sizeof *p) : NULL;
-        if (p) t->prev_cand = p;
+    const size_t n = (size_t)w * h;
+    if (n > t->prev_cap) {
+        int32_t *p = realloc(t->prev_cand, n * sizeof *p);
         if (!p) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d frame", fn, w, h);
+        t->prev_cand = p;
+        t->prev_cap = n;
     }
     if (t->n_recs == t->recs_cap) {
         int cap = t->recs_cap ? t->recs_cap * 2 : 64;
@@ -335,25 +320,19 @@ static int new_track(venseg_tracker *t, const cand *c, int analysed)
     k->label = c->label;
     k->cx = c->sx / (double)c->area;
     k->cy = c->sy / (double)c->area;
-    k->diameter = sqrt(4.0 * (double)c->area / VS_PI);
+    k->diameter = vs_disc_diameter((double)c->area);
     k->last_seen = analysed;
     return t->n_tracks++;
 }
 
-/* Tracks one label mask (already validated). */
-static venseg_status track_mask(venseg_tracker *t, const char *fn, const uint8_t *labels, int64_t stride, int w, int h)
+/* Tracks the regions of one analysed w x h frame (they lie inside it, at their origin). */
+static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_regions *rg, int w, int h)
 {
     venseg_status st = reserve(t, fn, w, h);
     if (st) return st;
     const int art = (int)t->cfg.v[VENSEG_TRACKER_ARTERY_LABEL], vein = (int)t->cfg.v[VENSEG_TRACKER_VEIN_LABEL];
     const size_t plane = (size_t)w * h;
-    for (int y = 0; y < h; y++) {
-        const uint8_t *src = labels + (int64_t)y * stride;
-        uint8_t *dst = t->mask + (size_t)y * w;
-        for (int x = 0; x < w; x++) dst[x] = (src[x] == art || src[x] == vein) ? src[x] : 0;
-    }
-    int n_comp = vs_components(t->mask, w, h, t->comp);
-    if (n_comp < 0) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory (components)", fn);
+    const int n_comp = rg->count;
     cand *all = calloc((size_t)(n_comp ? n_comp : 1), sizeof *all);
     if (!all) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory (components)", fn);
     if ((size_t)n_comp > t->comp_cand_cap) {
@@ -365,37 +344,32 @@ static venseg_status track_mask(venseg_tracker *t, const char *fn, const uint8_t
         t->comp_cand = cc;
         t->comp_cand_cap = (size_t)n_comp;
     }
+    /* the vessel regions in frame coordinates (exact: sums of half-integers) */
+    const double ox = rg->ox, oy = rg->oy;
+    int n_vessel = 0;
     for (int i = 0; i < n_comp; i++) {
-        all[i].x0 = w;
-        all[i].y0 = h;
-        all[i].x1 = all[i].y1 = -1;
+        const vs_region *r = &rg->items[i];
+        if (r->label != art && r->label != vein) continue;
+        cand *c = &all[n_vessel++];
+        const double a = (double)r->area;
+        c->label = r->label;
+        c->area = r->area;
+        c->sx = r->sx + ox * a;
+        c->sy = r->sy + oy * a;
+        c->sxx = r->sxx + 2.0 * ox * r->sx + ox * ox * a;
+        c->syy = r->syy + 2.0 * oy * r->sy + oy * oy * a;
+        c->x0 = r->x0 + rg->ox;
+        c->y0 = r->y0 + rg->oy;
+        c->x1 = r->x1 + rg->ox;
+        c->y1 = r->y1 + rg->oy;
+        c->track = i; /* remember the region index while sorting */
     }
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            size_t i = (size_t)y * w + x;
-            int c = t->comp[i];
-            if (c < 0) continue;
-            cand *r = &all[c];
-            double cx = x + 0.5, cy = y + 0.5;
-            r->area++;
-            r->sx += cx;
-            r->sy += cy;
-            r->sxx += cx * cx;
-            r->syy += cy * cy;
-            r->label = t->mask[i];
-            if (x < r->x0) r->x0 = x;
-            if (y < r->y0) r->y0 = y;
-            if (x > r->x1) r->x1 = x;
-            if (y > r->y1) r->y1 = y;
-        }
     /* candidates: plausible sizes, the largest MAX_CANDIDATES */
     const int64_t min_area = (int64_t)t->cfg.v[VENSEG_TRACKER_MIN_AREA_PX];
     const double max_area = t->cfg.v[VENSEG_TRACKER_MAX_AREA_FRACTION] * (double)plane;
     int keep = 0;
-    for (int i = 0; i < n_comp; i++) {
-        all[i].track = i; /* remember the component id while sorting */
+    for (int i = 0; i < n_vessel; i++)
         if (all[i].area >= min_area && (double)all[i].area <= max_area) all[keep++] = all[i];
-    }
     if (keep > 1) qsort(all, (size_t)keep, sizeof *all, by_area_desc);
     if (keep > MAX_CANDIDATES) keep = MAX_CANDIDATES;
     for (int i = 0; i < n_comp; i++) t->comp_cand[i] = -1;
@@ -412,10 +386,13 @@ static venseg_status track_mask(venseg_tracker *t, const char *fn, const uint8_t
             free(all);
             return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory (overlaps)", fn);
         }
-        for (size_t i = 0; i < plane; i++) {
-            int c = t->comp[i] >= 0 ? t->comp_cand[t->comp[i]] : -1, p = t->prev_cand[i];
-            if (c >= 0 && p >= 0) ov[(size_t)c * t->n_prev + p]++;
-        }
+        for (int y = 0; y < rg->h; y++)
+            for (int x = 0; x < rg->w; x++) {
+                const int32_t k = rg->comp[(size_t)y * rg->w + x];
+                const int c = k >= 0 ? t->comp_cand[k] : -1;
+                const int p = t->prev_cand[(size_t)(y + rg->oy) * w + x + rg->ox];
+                if (c >= 0 && p >= 0) ov[(size_t)c * t->n_prev + p]++;
+            }
         int prev_used[MAX_CANDIDATES] = {0};
         for (;;) { /* greedy: the largest overlap first */
             int64_t best = 0;
@@ -444,7 +421,7 @@ static venseg_status track_mask(venseg_tracker *t, const char *fn, const uint8_t
         for (int c = 0; c < keep; c++) {
             if (assigned_track[c] != none) continue;
             double cx = all[c].sx / (double)all[c].area, cy = all[c].sy / (double)all[c].area;
-            double dc = sqrt(4.0 * (double)all[c].area / VS_PI);
+            double dc = vs_disc_diameter((double)all[c].area);
             for (int k = 0; k < t->n_tracks; k++) {
                 const track *tk = &t->tracks[k];
                 if (tk->label != all[c].label || tk->last_seen == analysed) continue;
@@ -475,7 +452,7 @@ static venseg_status track_mask(venseg_tracker *t, const char *fn, const uint8_t
         track *tk = &t->tracks[k];
         tk->cx = all[c].sx / (double)all[c].area;
         tk->cy = all[c].sy / (double)all[c].area;
-        double d = sqrt(4.0 * (double)all[c].area / VS_PI);
+        double d = vs_disc_diameter((double)all[c].area);
         if (d > tk->diameter) tk->diameter = d;
         tk->last_seen = analysed;
     }
@@ -534,7 +511,7 @@ static venseg_status track_mask(venseg_tracker *t, const char *fn, const uint8_t
         r->vein_area = c->area;
         r->vcx = c->sx / c->area;
         r->vcy = c->sy / c->area;
-        r->vein_diam = sqrt(4.0 * (double)c->area / VS_PI);
+        r->vein_diam = vs_disc_diameter((double)c->area);
     }
     if (a_cand >= 0) {
         const cand *c = &all[a_cand];
@@ -544,7 +521,7 @@ static venseg_status track_mask(venseg_tracker *t, const char *fn, const uint8_t
         r->artery_area = c->area;
         r->acx = mx;
         r->acy = my;
-        r->artery_diam = sqrt(4.0 * n / VS_PI);
+        r->artery_diam = vs_disc_diameter(n);
         r->artery_aspect = sqrt(fmax(vy, 1e-12) / fmax(vx, 1e-12));
     }
     r->n_instances = keep;
@@ -566,7 +543,12 @@ static venseg_status track_mask(venseg_tracker *t, const char *fn, const uint8_t
         o->bbox_height = all[c].y1 - all[c].y0 + 1;
     }
     /* this frame becomes the previous one */
-    for (size_t i = 0; i < plane; i++) t->prev_cand[i] = t->comp[i] >= 0 ? t->comp_cand[t->comp[i]] : -1;
+    for (size_t i = 0; i < plane; i++) t->prev_cand[i] = -1;
+    for (int y = 0; y < rg->h; y++)
+        for (int x = 0; x < rg->w; x++) {
+            const int32_t k = rg->comp[(size_t)y * rg->w + x];
+            t->prev_cand[(size_t)(y + rg->oy) * w + x + rg->ox] = k >= 0 ? t->comp_cand[k] : -1;
+        }
     for (int c = 0; c < keep; c++) t->prev_track[c] = assigned_track[c];
     t->n_prev = keep;
     t->n_recs++;
@@ -580,45 +562,70 @@ static int analyse_this(const venseg_tracker *t)
     return t->pushed % k == 0;
 }
 
-venseg_status venseg_tracker_push_labels(venseg_tracker *t, const uint8_t *labels, int64_t stride, int32_t w, int32_t h)
+/* Counts the pushed frame and tells the caller what became of it. */
+static void pushed(venseg_tracker *t, int analysed, venseg_push_result *result)
+{
+    if (result) {
+        venseg_push_result r;
+        memset(&r, 0, sizeof r);
+        r.struct_size = sizeof r;
+        r.analysed = analysed;
+        r.frame_index = t->pushed;
+        r.analysed_index = analysed ? t->n_recs - 1 : -1;
+        r.frames_analysed = t->n_recs;
+        vs_struct_copy(result, &r, sizeof r);
+    }
+    t->pushed++;
+}
+
+static venseg_status push_labels(const char *fn, venseg_tracker *t, const uint8_t *labels, int64_t stride, int32_t w,
+                                 int32_t h, venseg_push_result *result)
 {
     vs_clear_error();
-    static const char fn[] = "venseg_tracker_push_labels";
     if (!t || !labels) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, t ? "labels" : "tracker");
-    venseg_status st = check_frame(t, fn, w, h);
+    venseg_status st = vs_check_size(fn, w, h);
+    if (!st) st = check_same_size(t, fn, w, h);
+    if (!st) st = vs_check_stride(fn, "label_stride", stride, w, h, 1);
+    if (!st && result) st = vs_struct_check(fn, result);
     if (st) return st;
-    if (stride < w || stride > INT64_MAX / h)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: label_stride %lld invalid for width %d", fn, (long long)stride, w);
     if (t->pushed == INT32_MAX) return vs_fail(VENSEG_E_BAD_STATE, "%s: too many frames", fn);
-    if (analyse_this(t)) {
-        if ((st = track_mask(t, fn, labels, stride, w, h))) return st;
+    const int analyse = analyse_this(t);
+    if (analyse) {
+        if ((st = vs_regions_find(&t->own, fn, labels, stride, w, h, 0, 0, NULL))) return st;
+        if ((st = track_regions(t, fn, &t->own, w, h))) return st;
         t->w = w;
         t->h = h;
     }
-    t->pushed++;
+    pushed(t, analyse, result);
     return VENSEG_OK;
 }
 
-venseg_status venseg_tracker_push_frame(venseg_tracker *t, venseg_session *session, const void *pixels,
-                                        venseg_pixel_format format, int32_t w, int32_t h, int64_t row_stride,
-                                        uint8_t *label_mask, int64_t mask_stride)
+venseg_status venseg_tracker_push_labels_ex(venseg_tracker *t, const uint8_t *labels, int64_t stride, int32_t w,
+                                            int32_t h, venseg_push_result *result)
+{
+    return push_labels("venseg_tracker_push_labels_ex", t, labels, stride, w, h, result);
+}
+
+venseg_status venseg_tracker_push_labels(venseg_tracker *t, const uint8_t *labels, int64_t stride, int32_t w, int32_t h)
+{
+    return push_labels("venseg_tracker_push_labels", t, labels, stride, w, h, NULL);
+}
+
+static venseg_status push_frame(const char *fn, venseg_tracker *t, venseg_session *session, const void *pixels,
+                                venseg_pixel_format format, int32_t w, int32_t h, int64_t row_stride,
+                                uint8_t *label_mask, int64_t mask_stride, venseg_push_result *result)
 {
     vs_clear_error();
-    static const char fn[] = "venseg_tracker_push_frame";
     if (!t || !session || !pixels)
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, !t ? "tracker" : !session ? "session" : "pixels");
-    venseg_status st = check_frame(t, fn, w, h);
+    venseg_status st = vs_check_frame(fn, format, w, h, row_stride, NULL);
+    if (!st) st = check_same_size(t, fn, w, h);
+    if (!st && label_mask) st = vs_check_stride(fn, "mask_stride", mask_stride, w, h, 1);
+    if (!st && result) st = vs_struct_check(fn, result);
     if (st) return st;
-    if (label_mask && mask_stride < w)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: mask_stride %lld < width %d", fn, (long long)mask_stride, w);
-    const int bpp = vs_pixel_size(format);
-    if (!bpp) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: unknown pixel format %d", fn, (int)format);
-    if (row_stride < (int64_t)w * bpp)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: row_stride %lld < width %d x %d bytes per pixel", fn,
-                       (long long)row_stride, w, bpp);
     if (t->pushed == INT32_MAX) return vs_fail(VENSEG_E_BAD_STATE, "%s: too many frames", fn);
     if (!analyse_this(t)) {
-        t->pushed++;
+        pushed(t, 0, result);
         return VENSEG_OK;
     }
     uint8_t *own = NULL, *mask = label_mask;
@@ -629,14 +636,31 @@ venseg_status venseg_tracker_push_frame(venseg_tracker *t, venseg_session *sessi
         mask = own;
         ms = w;
     }
+    /* the session labels the frame once; the tracker reads its regions */
     st = venseg_segment(session, pixels, format, w, h, row_stride, mask, ms, NULL, 0);
-    if (!st) st = track_mask(t, fn, mask, ms, w, h);
+    if (!st) st = track_regions(t, fn, vs_session_regions(session), w, h);
     free(own);
-    if (st) return st; /* venseg_segment / track_mask set the detail */
+    if (st) return st; /* venseg_segment / track_regions set the detail */
     t->w = w;
     t->h = h;
-    t->pushed++;
+    pushed(t, 1, result);
     return VENSEG_OK;
+}
+
+venseg_status venseg_tracker_push_frame_ex(venseg_tracker *t, venseg_session *session, const void *pixels,
+                                           venseg_pixel_format format, int32_t w, int32_t h, int64_t row_stride,
+                                           uint8_t *label_mask, int64_t mask_stride, venseg_push_result *result)
+{
+    return push_frame("venseg_tracker_push_frame_ex", t, session, pixels, format, w, h, row_stride, label_mask,
+                      mask_stride, result);
+}
+
+venseg_status venseg_tracker_push_frame(venseg_tracker *t, venseg_session *session, const void *pixels,
+                                        venseg_pixel_format format, int32_t w, int32_t h, int64_t row_stride,
+                                        uint8_t *label_mask, int64_t mask_stride)
+{
+    return push_frame("venseg_tracker_push_frame", t, session, pixels, format, w, h, row_stride, label_mask,
+                      mask_stride, NULL);
 }
 
 /* ----------------------------------------------------------------- results */
@@ -665,39 +689,28 @@ static void fill_frame(const venseg_tracker *t, int i, venseg_track_frame *f)
     f->instance_count = r->n_instances;
 }
 
-/* Copies min(caller's struct_size, ours) bytes, keeping the caller's struct_size. */
-static void copy_out(void *out, const void *full, size_t full_size)
+venseg_status venseg_tracker_frame_count(const venseg_tracker *t, int32_t *count)
 {
-    uint32_t caller;
-    memcpy(&caller, out, sizeof caller);
-    size_t n = caller < full_size ? caller : full_size;
-    memcpy(out, full, n);
-    memcpy(out, &caller, sizeof caller);
-}
-
-static venseg_status check_struct(const char *fn, const void *out, size_t min_size)
-{
-    uint32_t size;
-    memcpy(&size, out, sizeof size);
-    if (size < min_size)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: struct_size %u is too small (set it to sizeof the struct)", fn,
-                       size);
+    vs_clear_error();
+    if (!t || !count)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_frame_count: %s is NULL", t ? "count" : "tracker");
+    *count = t->n_recs;
     return VENSEG_OK;
 }
 
-venseg_status venseg_tracker_frame(const venseg_tracker *t, int32_t index, venseg_track_frame *out)
+venseg_status venseg_tracker_frame_at(const venseg_tracker *t, int32_t index, venseg_track_frame *out)
 {
     vs_clear_error();
-    static const char fn[] = "venseg_tracker_frame";
+    static const char fn[] = "venseg_tracker_frame_at";
     if (!t || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, t ? "out" : "tracker");
-    venseg_status st = check_struct(fn, out, 8);
+    venseg_status st = vs_struct_check(fn, out);
     if (st) return st;
     if (index == -1) index = t->n_recs - 1;
     if (index < 0 || index >= t->n_recs)
         return vs_fail(VENSEG_E_NOT_FOUND, "%s: analysed frame %d outside [0, %d)", fn, index, t->n_recs);
     venseg_track_frame f;
     fill_frame(t, index, &f);
-    copy_out(out, &f, sizeof f);
+    vs_struct_copy(out, &f, sizeof f);
     return VENSEG_OK;
 }
 
@@ -710,16 +723,16 @@ venseg_status venseg_tracker_instance_count(const venseg_tracker *t, int32_t *co
     return VENSEG_OK;
 }
 
-venseg_status venseg_tracker_instance(const venseg_tracker *t, int32_t index, venseg_tracked_instance *out)
+venseg_status venseg_tracker_instance_at(const venseg_tracker *t, int32_t index, venseg_tracked_instance *out)
 {
     vs_clear_error();
-    static const char fn[] = "venseg_tracker_instance";
+    static const char fn[] = "venseg_tracker_instance_at";
     if (!t || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, t ? "out" : "tracker");
-    venseg_status st = check_struct(fn, out, 8);
+    venseg_status st = vs_struct_check(fn, out);
     if (st) return st;
     if (index < 0 || index >= t->n_inst)
         return vs_fail(VENSEG_E_NOT_FOUND, "%s: index %d outside [0, %d)", fn, index, t->n_inst);
-    copy_out(out, &t->inst[index], sizeof t->inst[index]);
+    vs_struct_copy(out, &t->inst[index], sizeof t->inst[index]);
     return VENSEG_OK;
 }
 
@@ -758,8 +771,21 @@ static double median_of(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* The summary; smoothed (nullable) receives the smoothed vein curve. */
-static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s, double *smoothed_out)
+/* The vein area curve from its first appearance (NaN before it, 0 where absent after
+ * it) and its running median; returns that first analysed index, -1 if none. */
+static int vein_curve(const venseg_tracker *t, double *raw, double *smoothed)
+{
+    const int n = t->n_recs;
+    int first = -1;
+    for (int i = 0; i < n; i++) {
+        if (first < 0 && t->recs[i].vein_present) first = i;
+        raw[i] = first >= 0 ? (double)t->recs[i].vein_area : NAN;
+    }
+    running_median(raw, n, (int)t->cfg.v[VENSEG_TRACKER_SMOOTH_WINDOW], smoothed);
+    return first;
+}
+
+static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
 {
     const venseg_tracker_config *c = &t->cfg;
     const int n = t->n_recs, win = (int)c->v[VENSEG_TRACKER_SMOOTH_WINDOW];
@@ -795,15 +821,7 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s,
     double *raw = calloc((size_t)n * 4, sizeof *raw);
     if (!raw) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_tracker_summary: out of memory");
     double *sm = raw + n, *tmp = raw + 2 * n, *tmp2 = raw + 3 * n;
-    /* vein curve from its first appearance (0 where absent after it) */
-    int first = -1;
-    for (int i = 0; i < n; i++) {
-        if (first < 0 && t->recs[i].vein_present) first = i;
-        raw[i] = first >= 0 ? (double)t->recs[i].vein_area : NAN;
-    }
-    running_median(raw, n, win, sm);
-    if (smoothed_out)
-        for (int i = 0; i < n; i++) smoothed_out[i] = isnan(sm[i]) ? 0.0 : sm[i];
+    const int first = vein_curve(t, raw, sm);
     double baseline = 0, minimum = 0;
     int ib = -1, im = -1;
     if (first >= 0) {
@@ -914,16 +932,16 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s,
     return VENSEG_OK;
 }
 
-venseg_status venseg_tracker_summary(const venseg_tracker *t, venseg_track_summary *out)
+venseg_status venseg_tracker_summary_get(const venseg_tracker *t, venseg_track_summary *out)
 {
     vs_clear_error();
-    static const char fn[] = "venseg_tracker_summary";
+    static const char fn[] = "venseg_tracker_summary_get";
     if (!t || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, t ? "out" : "tracker");
-    venseg_status st = check_struct(fn, out, 8);
+    venseg_status st = vs_struct_check(fn, out);
     if (st) return st;
     venseg_track_summary s;
-    if ((st = summarise(t, &s, NULL))) return st;
-    copy_out(out, &s, sizeof s);
+    if ((st = summarise(t, &s))) return st;
+    vs_struct_copy(out, &s, sizeof s);
     return VENSEG_OK;
 }
 
@@ -947,24 +965,37 @@ venseg_status venseg_tracker_curve(const venseg_tracker *t, venseg_area_unit uni
     if (n > capacity)
         return vs_fail(VENSEG_E_BUFFER_TOO_SMALL, "%s: %d analysed frames, capacity %d", fn, n, capacity);
     if (n == 0) return VENSEG_OK;
-    double *sm = NULL;
-    if (vein_area_smoothed) {
-        sm = malloc((size_t)n * sizeof *sm);
-        if (!sm) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory", fn);
-        venseg_track_summary s;
-        venseg_status st = summarise(t, &s, sm);
-        if (st) {
-            free(sm);
-            return st;
-        }
+    double *raw = NULL, *sm = NULL;
+    if (vein_area_smoothed) { /* the smoothing alone, not the whole summary */
+        raw = malloc((size_t)n * 2 * sizeof *raw);
+        if (!raw) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory", fn);
+        sm = raw + n;
+        vein_curve(t, raw, sm);
     }
     for (int i = 0; i < n; i++) {
         const frame_rec *r = &t->recs[i];
         if (frame_index) frame_index[i] = r->frame_index;
         if (vein_area) vein_area[i] = (double)r->vein_area * scale;
         if (artery_area) artery_area[i] = (double)r->artery_area * scale;
-        if (sm) vein_area_smoothed[i] = sm[i] * scale;
+        if (sm) vein_area_smoothed[i] = (isnan(sm[i]) ? 0.0 : sm[i]) * scale;
     }
-    free(sm);
+    free(raw);
     return VENSEG_OK;
+}
+
+/* ABI 1 names (aliases) */
+
+venseg_status venseg_tracker_frame(const venseg_tracker *t, int32_t index, venseg_track_frame *out)
+{
+    return venseg_tracker_frame_at(t, index, out);
+}
+
+venseg_status venseg_tracker_instance(const venseg_tracker *t, int32_t index, venseg_tracked_instance *out)
+{
+    return venseg_tracker_instance_at(t, index, out);
+}
+
+venseg_status venseg_tracker_summary(const venseg_tracker *t, venseg_track_summary *out)
+{
+    return venseg_tracker_summary_get(t, out);
 }

@@ -121,6 +121,22 @@ def test_options_defaults_set_get_and_bounds():
     o.close()
 
 
+def test_session_config_defaults_and_abi1_aliases():
+    """venseg_session_config_* with defaults; the ABI 1 names (venseg_options_*,
+    venseg_option_bounds) are aliases of the same object."""
+    assert vn.option_bounds_default("min_instance_area")[2] == 16
+    assert vn.option_bounds_default("threads") == (0, 1024, 0)
+    lib, ffi = vn._lib, vn.ffi  # the recorded library: aliases count as called
+    p = ffi.new("venseg_options **")
+    assert lib.venseg_options_create(p) == 0
+    v, lo, hi = ffi.new("int64_t *"), ffi.new("int64_t *"), ffi.new("int64_t *")
+    assert lib.venseg_options_set(p[0], int(vn.Option.NUM_THREADS), 5) == 0
+    assert lib.venseg_session_config_get(p[0], int(vn.Option.NUM_THREADS), v) == 0 and v[0] == 5
+    assert lib.venseg_options_get(p[0], int(vn.Option.NUM_THREADS), v) == 0 and v[0] == 5
+    assert lib.venseg_option_bounds(int(vn.Option.NUM_THREADS), lo, hi) == 0 and (lo[0], hi[0]) == (0, 1024)
+    lib.venseg_options_free(p[0])
+
+
 def test_experimental_option_by_name():
     """venseg_experimental.h's option macros (keys >= 1000) by their short names."""
     assert vn.EXPERIMENTAL_OPTIONS["allow_tf32"] == vn.library().VENSEG_OPT_ALLOW_TF32 == 1000

@@ -198,6 +198,36 @@ def test_tracker_flags_stride_reset_and_errors():
     assert t2.summary().frames_pushed == 6 and t2.summary().frames_analysed == 3
 
 
+def test_push_result_counts_and_abi1_aliases():
+    """push_*_ex say whether the stride analysed a frame; the ABI 1 names stay aliases."""
+    masks = _sequence(1.0)
+    t = vn.Tracker(vn.TrackerConfig(frame_stride=3))
+    results = [t.push_labels_result(m) for m in masks[:7]]
+    assert [r.analysed for r in results] == [1, 0, 0, 1, 0, 0, 1]
+    assert [r.frame_index for r in results] == list(range(7))
+    assert [r.analysed_index for r in results] == [0, -1, -1, 1, -1, -1, 2]
+    assert results[-1].frames_analysed == t.frame_count == 3 == len(t.frames())
+    lib, ffi = vn._lib, vn.ffi  # the recorded library: aliases count as called
+    a = np.ascontiguousarray(masks[7])
+    assert lib.venseg_tracker_push_labels(t.handle, ffi.cast("uint8_t *", a.ctypes.data), W, W, H) == 0
+    f, g = ffi.new("venseg_track_frame *"), ffi.new("venseg_track_frame *")
+    f.struct_size = g.struct_size = ffi.sizeof("venseg_track_frame")
+    assert lib.venseg_tracker_frame(t.handle, -1, f) == 0 and lib.venseg_tracker_frame_at(t.handle, -1, g) == 0
+    assert f.frame_index == g.frame_index == 6
+    i = ffi.new("venseg_tracked_instance *")
+    i.struct_size = ffi.sizeof("venseg_tracked_instance")
+    assert lib.venseg_tracker_instance(t.handle, 0, i) == 0 and i.track_id >= 1
+    s = ffi.new("venseg_track_summary *")
+    s.struct_size = ffi.sizeof("venseg_track_summary")
+    assert lib.venseg_tracker_summary(t.handle, s) == 0 and s.frames_pushed == 8
+    ph = vn.Phantom(width=64, height=48, frames=2)
+    tr = ffi.new("venseg_phantom_truth *")
+    tr.struct_size = ffi.sizeof("venseg_phantom_truth")
+    assert lib.venseg_phantom_truth_get(ph.handle, 1, tr) == 0 and tr.vein_area_px == ph.truth_record(1).vein_area_px
+    e = vn.Exam("three_point")
+    assert e.site_count == 3 == len(e.sites())
+
+
 def test_tracker_push_frame_segments_with_the_session():
     if not os.path.exists(UNET16):
         pytest.skip("weights/unet16.vseg is absent")
@@ -219,6 +249,17 @@ def test_tracker_push_frame_segments_with_the_session():
         assert t.frames() == by_labels.frames() and t.summary() == by_labels.summary()
         assert _status(t.push_frame, s, np.zeros((128, 160), np.int32)) == "VENSEG_E_INVALID_ARGUMENT"
         assert _status(t.push_frame, s, np.zeros((64, 64), np.uint8)) == "VENSEG_E_INVALID_ARGUMENT"  # size
+        # the ABI 1 names push_frame and session_instance are aliases
+        lib, ffi = vn._lib, vn.ffi
+        px = np.ascontiguousarray(ph.frame(6)[0])
+        assert lib.venseg_tracker_push_frame(t.handle, s.handle, ffi.cast("void *", px.ctypes.data), 1, 160, 128,
+                                             160, ffi.NULL, 0) == 0
+        assert t.frame_count == 4
+        n = s.instance_count
+        if n:
+            inst = ffi.new("venseg_instance *")
+            inst.struct_size = ffi.sizeof("venseg_instance")
+            assert lib.venseg_session_instance(s.handle, 0, inst) == 0 and inst.area_px == s.instance(0).area_px
 
 
 # ------------------------------------------------------------------ exam

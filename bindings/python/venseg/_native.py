@@ -31,11 +31,13 @@ from ._venseg_cffi import ffi, lib as _lib
 __all__ = [
     "VensegError", "Options", "Model", "Session", "Calibration", "TrackerConfig", "Tracker", "Exam",
     "PhantomConfig", "Phantom", "library", "version", "version_number", "build_info", "status_name",
-    "last_error", "option_bounds", "verdict_name", "flag_name", "flag_names", "exam_outcome_name",
+    "last_error", "option_bounds", "option_bounds_default", "verdict_name", "flag_name", "flag_names",
+    "exam_outcome_name",
     "overlap_counts", "overlap_counts_prob", "dice", "jaccard", "ssim", "surface_distance", "compressibility",
     "label_bit", "Status", "Backend", "Precision", "Option", "PixelFormat", "EmptyRule", "SsimWindow",
     "TrackerKey", "Verdict", "Flag", "AreaUnit", "ExamProtocol", "ExamOutcome", "Thrombus", "PhantomKey",
-    "Instance", "TrackFrame", "TrackedInstance", "TrackSummary", "ExamSite", "ExamReport", "PhantomTruth",
+    "Instance", "TrackFrame", "TrackedInstance", "TrackSummary", "PushResult", "ExamSite", "ExamReport",
+    "PhantomTruth",
     "TensorInfo", "EMPTY_NAN", "EMPTY_MONAI", "EMPTY_SMOOTH", "SSIM_UNIFORM", "SSIM_GAUSSIAN",
     "SITE_COMMON_FEMORAL", "SITE_FEMORAL", "SITE_POPLITEAL", "EXPERIMENTAL_OPTIONS",
 ]
@@ -209,6 +211,8 @@ TrackSummary, _new_summary, _get_summary = _record(
 ExamSite, _new_site, _get_site = _record("venseg_exam_site", "ExamSite", "One site of an Exam (venseg_exam_site).")
 ExamReport, _new_report, _get_report = _record("venseg_exam_report", "ExamReport",
                                                "The outcome of an Exam (venseg_exam_report).")
+PushResult, _new_push, _get_push = _record("venseg_push_result", "PushResult",
+                                          "What became of a pushed frame (venseg_push_result).")
 PhantomTruth, _new_truth, _get_truth = _record("venseg_phantom_truth", "PhantomTruth",
                                                "Ground truth of a phantom frame (venseg_phantom_truth).")
 TrackSummary.verdict_enum = property(lambda s: Verdict(s.verdict))
@@ -267,16 +271,16 @@ def _frame_arg(frame, bgr: bool) -> Tuple[np.ndarray, int]:
 # ------------------------------------------------------------------ options
 
 class Options:
-    """Session options (venseg_options). Keys: Option members or names ('backend',
-    'precision', 'threads'/'num_threads', 'device', 'min_instance_area',
+    """Session options (venseg_session_config; ABI 1 name venseg_options). Keys: Option
+    members or names ('backend', 'precision', 'threads'/'num_threads', 'device', 'min_instance_area',
     'threshold_permille'), experimental keys by name ('allow_tf32': GPU backends may run
     fp32 convolutions on TF32 tensor cores) or number; backend and precision values may be
     names ('onednn', 'bf16')."""
 
     def __init__(self, values: Optional[Mapping] = None, **kwargs):
-        p = ffi.new("venseg_options **")
-        _check(_lib.venseg_options_create(p))
-        self._h = ffi.gc(p[0], _lib.venseg_options_free)
+        p = ffi.new("venseg_session_config **")
+        _check(_lib.venseg_session_config_create(p))
+        self._h = ffi.gc(p[0], _lib.venseg_session_config_free)
         for k, v in {**(values or {}), **kwargs}.items():
             self.set(k, v)
 
@@ -290,10 +294,10 @@ class Options:
         k = self.key(key)
         enum_cls = _OPTION_VALUE_ENUMS.get(Option(k)) if k in Option._value2member_map_ else None
         v = _member(enum_cls, value, Option(k).name.lower()) if enum_cls else int(value)
-        _check(_lib.venseg_options_set(self._h, k, v))
+        _check(_lib.venseg_session_config_set(self._h, k, v))
 
     def get(self, key) -> int:
-        return int(_out("int64_t", _lib.venseg_options_get, self._h, self.key(key)))
+        return int(_out("int64_t", _lib.venseg_session_config_get, self._h, self.key(key)))
 
     def close(self) -> None:
         if self._h is not None:
@@ -303,9 +307,14 @@ class Options:
 
 def option_bounds(key) -> Tuple[int, int]:
     """Inclusive range of valid values of an option key."""
-    lo, hi = ffi.new("int64_t *"), ffi.new("int64_t *")
-    _check(_lib.venseg_option_bounds(Options.key(key), lo, hi))
-    return int(lo[0]), int(hi[0])
+    return option_bounds_default(key)[:2]
+
+
+def option_bounds_default(key) -> Tuple[int, int, int]:
+    """(lower, upper, default) of an option key."""
+    lo, hi, d = ffi.new("int64_t *"), ffi.new("int64_t *"), ffi.new("int64_t *")
+    _check(_lib.venseg_session_config_bounds(Options.key(key), lo, hi, d))
+    return int(lo[0]), int(hi[0]), int(d[0])
 
 
 # ------------------------------------------------------------------ model
@@ -511,7 +520,7 @@ class Session(_Handle):
         return int(_out("int32_t", _lib.venseg_session_instance_count, self.handle))
 
     def instance(self, index: int) -> Instance:
-        return _get_instance(_lib.venseg_session_instance, self.handle, index)
+        return _get_instance(_lib.venseg_session_instance_at, self.handle, index)
 
     @property
     def instances(self) -> List[Instance]:
@@ -769,24 +778,20 @@ class Tracker(_Handle):
             if cfg is not config:
                 cfg.close()
         self._h = ffi.gc(p[0], _lib.venseg_tracker_free)
-        self._pushed = 0
 
     def reset(self) -> None:
         """Forgets all frames; keeps the configuration."""
         _check(_lib.venseg_tracker_reset(self.handle))
-        self._pushed = 0
 
-    def _analysed_last(self) -> bool:
-        f = _new_track_frame()
-        return _lib.venseg_tracker_frame(self.handle, -1, f) == 0 and f.frame_index == self._pushed - 1
+    def push_labels_result(self, labels: np.ndarray) -> PushResult:
+        """Pushes a label mask (uint8 HxW); what became of it (venseg_push_result)."""
+        a = _rows(labels, np.uint8, "labels")
+        return _get_push(_lib.venseg_tracker_push_labels_ex, self.handle, _addr(a, "uint8_t *"), a.strides[0],
+                         a.shape[1], a.shape[0])
 
     def push_labels(self, labels: np.ndarray) -> bool:
         """Pushes a label mask (uint8 HxW); True if it was analysed (not skipped by the stride)."""
-        a = _rows(labels, np.uint8, "labels")
-        _check(_lib.venseg_tracker_push_labels(self.handle, _addr(a, "uint8_t *"), a.strides[0], a.shape[1],
-                                               a.shape[0]))
-        self._pushed += 1
-        return self._analysed_last()
+        return bool(self.push_labels_result(labels).analysed)
 
     def push_frame(self, session: Session, frame: np.ndarray, bgr: bool = False,
                    out: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
@@ -797,24 +802,28 @@ class Tracker(_Handle):
         mask = np.zeros((h, w), np.uint8) if out is None else _rows(out, np.uint8, "out", writable=True)
         if mask.shape != (h, w):
             raise VensegError("VENSEG_E_INVALID_ARGUMENT", f"out has shape {mask.shape}, the frame {(h, w)}")
-        _check(_lib.venseg_tracker_push_frame(self.handle, session.handle, _addr(a), fmt, w, h, a.strides[0],
-                                              _addr(mask, "uint8_t *"), mask.strides[0]))
-        self._pushed += 1
-        return mask if self._analysed_last() else None
+        r = _get_push(_lib.venseg_tracker_push_frame_ex, self.handle, session.handle, _addr(a), fmt, w, h,
+                      a.strides[0], _addr(mask, "uint8_t *"), mask.strides[0])
+        return mask if r.analysed else None
 
     def frame(self, index: int = -1) -> TrackFrame:
         """An analysed frame (index among analysed frames; -1 the latest)."""
-        return _get_track_frame(_lib.venseg_tracker_frame, self.handle, index)
+        return _get_track_frame(_lib.venseg_tracker_frame_at, self.handle, index)
+
+    @property
+    def frame_count(self) -> int:
+        """Analysed frames so far."""
+        return int(_out("int32_t", _lib.venseg_tracker_frame_count, self.handle))
 
     def frames(self) -> List[TrackFrame]:
-        return [self.frame(i) for i in range(self.summary().frames_analysed)]
+        return [self.frame(i) for i in range(self.frame_count)]
 
     @property
     def instance_count(self) -> int:
         return int(_out("int32_t", _lib.venseg_tracker_instance_count, self.handle))
 
     def instance(self, index: int) -> TrackedInstance:
-        return _get_tracked(_lib.venseg_tracker_instance, self.handle, index)
+        return _get_tracked(_lib.venseg_tracker_instance_at, self.handle, index)
 
     @property
     def instances(self) -> List[TrackedInstance]:
@@ -822,7 +831,7 @@ class Tracker(_Handle):
         return [self.instance(i) for i in range(self.instance_count)]
 
     def summary(self) -> TrackSummary:
-        return _get_summary(_lib.venseg_tracker_summary, self.handle)
+        return _get_summary(_lib.venseg_tracker_summary_get, self.handle)
 
     @property
     def verdict(self) -> "Verdict":
@@ -870,7 +879,11 @@ class Exam(_Handle):
 
     def sites(self) -> List[ExamSite]:
         """Required sites first, in protocol order, then the others."""
-        return [self.site(i) for i in range(self.report().site_count)]
+        return [self.site(i) for i in range(self.site_count)]
+
+    @property
+    def site_count(self) -> int:
+        return int(_out("int32_t", _lib.venseg_exam_site_count, self.handle))
 
     @property
     def outcome(self) -> "ExamOutcome":
@@ -916,7 +929,7 @@ class Phantom(_Handle):
         return px, lab
 
     def truth_record(self, index: int) -> PhantomTruth:
-        return _get_truth(_lib.venseg_phantom_truth_get, self.handle, index)
+        return _get_truth(_lib.venseg_phantom_truth_at, self.handle, index)
 
     def truth(self, index: int) -> Dict[str, Any]:
         """Ground truth of frame index as a dict: areas, pressure, the sequence's true
