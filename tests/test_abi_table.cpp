@@ -202,11 +202,17 @@ std::map<std::string, Case> cases() {
     add("venseg_model_free", "NULL model", [](World &) { venseg_model_free(nullptr); return noop(); });
     add("venseg_model_input_size", "NULL model", [](World &) { int32_t a, b, c; return st(venseg_model_input_size(nullptr, &a, &b, &c)); });
     add("venseg_model_input_size", "NULL out", [](World &w) { int32_t a, b; return st(venseg_model_input_size(w.model, &a, &b, nullptr)); });
+    add("venseg_model_class_count", "NULL model", [](World &) { int32_t n; return st(venseg_model_class_count(nullptr, &n)); });
     add("venseg_model_num_classes", "NULL model", [](World &) { int32_t n; return st(venseg_model_num_classes(nullptr, &n)); });
+    add("venseg_model_class_count", "NULL out", [](World &w) { return st(venseg_model_class_count(w.model, nullptr)); });
     add("venseg_model_num_classes", "NULL out", [](World &w) { return st(venseg_model_num_classes(w.model, nullptr)); });
+    add("venseg_model_class_name_at", "NULL model", [](World &) { const char *n; return st(venseg_model_class_name_at(nullptr, 0, &n)); });
     add("venseg_model_class_name", "NULL model", [](World &) { const char *n; return st(venseg_model_class_name(nullptr, 0, &n)); });
+    add("venseg_model_class_name_at", "NULL out", [](World &w) { return st(venseg_model_class_name_at(w.model, 0, nullptr)); });
     add("venseg_model_class_name", "NULL out", [](World &w) { return st(venseg_model_class_name(w.model, 0, nullptr)); });
+    add("venseg_model_class_name_at", "index -1", [](World &w) { const char *n; return st(venseg_model_class_name_at(w.model, -1, &n)); });
     add("venseg_model_class_name", "index -1", [](World &w) { const char *n; return st(venseg_model_class_name(w.model, -1, &n)); });
+    add("venseg_model_class_name_at", "index = number of classes", [](World &w) { const char *n; return st(venseg_model_class_name_at(w.model, 2, &n)); });
     add("venseg_model_class_name", "index = number of classes", [](World &w) { const char *n; return st(venseg_model_class_name(w.model, 2, &n)); });
     // the three metadata getters share their argument classes
     using MetaCall = std::function<venseg_status(const venseg_model *, const char *, bool)>;

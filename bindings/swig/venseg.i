@@ -159,7 +159,7 @@ static vs_session *vs_session_new(const vs_model *model, const vs_options *optio
         vs_fail(VENSEG_E_INVALID_ARGUMENT, "model is null or closed");
         return NULL;
     }
-    if (!vs_ok(venseg_model_num_classes(model->h, &n)))
+    if (!vs_ok(venseg_model_class_count(model->h, &n)))
         return NULL;
     if (!vs_ok(venseg_session_create(model->h, options ? options->h : NULL, &s)))
         return NULL;
@@ -665,12 +665,12 @@ static double compressibility(double area_pre, double area_compressed)
   int32_t inputChannels() { return vs_input_size($self, 2); }
   int32_t numClasses() {
     int32_t n = 0;
-    vs_ok(venseg_model_num_classes($self->h, &n));
+    vs_ok(venseg_model_class_count($self->h, &n));
     return n;
   }
   const char *className(int32_t index) {
     const char *name = NULL;
-    vs_ok(venseg_model_class_name($self->h, index, &name));
+    vs_ok(venseg_model_class_name_at($self->h, index, &name));
     return name;
   }
   const char *metaString(const char *key) {

@@ -133,9 +133,13 @@ VENSEG_API void venseg_model_free(venseg_model *model);
 /* The network's native input (frames are resized to it) and channel count. */
 VENSEG_API venseg_status venseg_model_input_size(const venseg_model *model, int32_t *width,
                                                  int32_t *height, int32_t *channels);
-VENSEG_API venseg_status venseg_model_num_classes(const venseg_model *model, int32_t *n);
+VENSEG_API venseg_status venseg_model_class_count(const venseg_model *model, int32_t *count);
 /* Class i (0-based) is label value i + 1 in masks; its name, e.g. "artery". The
  * string lives as long as the model. */
+VENSEG_API venseg_status venseg_model_class_name_at(const venseg_model *model, int32_t index,
+                                                    const char **name);
+/* Aliases of the two above (ABI 1 names). */
+VENSEG_API venseg_status venseg_model_num_classes(const venseg_model *model, int32_t *n);
 VENSEG_API venseg_status venseg_model_class_name(const venseg_model *model, int32_t index,
                                                  const char **name);
 /* Metadata by key (see docs/weights-format.md). Strings live as long as the model. */

@@ -165,20 +165,32 @@ venseg_status venseg_model_input_size(const venseg_model *model, int32_t *width,
     return VENSEG_OK;
 }
 
+venseg_status venseg_model_class_count(const venseg_model *model, int32_t *count)
+{
+    CHECK_MODEL("venseg_model_class_count", count);
+    *count = model->n_classes;
+    return VENSEG_OK;
+}
+
+venseg_status venseg_model_class_name_at(const venseg_model *model, int32_t index, const char **name)
+{
+    CHECK_MODEL("venseg_model_class_name_at", name);
+    if (index < 0 || index >= model->n_classes)
+        return vs_fail(VENSEG_E_NOT_FOUND, "venseg_model_class_name_at: index %d outside [0, %d)", index,
+                       model->n_classes);
+    *name = model->class_names[index];
+    return VENSEG_OK;
+}
+
+/* ABI 1 names (aliases) */
 venseg_status venseg_model_num_classes(const venseg_model *model, int32_t *n)
 {
-    CHECK_MODEL("venseg_model_num_classes", n);
-    *n = model->n_classes;
-    return VENSEG_OK;
+    return venseg_model_class_count(model, n);
 }
 
 venseg_status venseg_model_class_name(const venseg_model *model, int32_t index, const char **name)
 {
-    CHECK_MODEL("venseg_model_class_name", name);
-    if (index < 0 || index >= model->n_classes)
-        return vs_fail(VENSEG_E_NOT_FOUND, "venseg_model_class_name: index %d outside [0, %d)", index, model->n_classes);
-    *name = model->class_names[index];
-    return VENSEG_OK;
+    return venseg_model_class_name_at(model, index, name);
 }
 
 static venseg_status find_meta(const venseg_model *model, const char *key, vs_kv_type want, const vs_kv **kv)

@@ -137,6 +137,14 @@ def test_session_config_defaults_and_abi1_aliases():
     lib.venseg_options_free(p[0])
 
 
+def test_model_class_names_and_abi1_aliases(tiny):
+    lib, ffi = vn._lib, vn.ffi
+    n, name = ffi.new("int32_t *"), ffi.new("const char **")
+    assert lib.venseg_model_num_classes(tiny.handle, n) == 0 and n[0] == tiny.num_classes
+    assert lib.venseg_model_class_name(tiny.handle, 0, name) == 0
+    assert ffi.string(name[0]).decode() == tiny.class_names[0]
+
+
 def test_experimental_option_by_name():
     """venseg_experimental.h's option macros (keys >= 1000) by their short names."""
     assert vn.EXPERIMENTAL_OPTIONS["allow_tf32"] == vn.library().VENSEG_OPT_ALLOW_TF32 == 1000

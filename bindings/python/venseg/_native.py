@@ -374,11 +374,11 @@ class Model(_Handle):
 
     @property
     def num_classes(self) -> int:
-        return int(_out("int32_t", _lib.venseg_model_num_classes, self.handle))
+        return int(_out("int32_t", _lib.venseg_model_class_count, self.handle))
 
     def class_name(self, index: int) -> str:
         """Name of class index (label value index + 1)."""
-        return _str(_out("const char *", _lib.venseg_model_class_name, self.handle, index))
+        return _str(_out("const char *", _lib.venseg_model_class_name_at, self.handle, index))
 
     @property
     def class_names(self) -> List[str]:
