@@ -92,7 +92,7 @@ int main(int argc, char **argv)
         !check(venseg_segment(session, pixels, VENSEG_PIXEL_GRAY8, width, height, width, mask,
                               width, NULL, 0),
                "venseg_segment") ||
-        !check(venseg_model_num_classes(model, &n_classes), "venseg_model_num_classes") ||
+        !check(venseg_model_class_count(model, &n_classes), "venseg_model_num_classes") ||
         !check(venseg_session_instance_count(session, &n_instances), "venseg_session_instance_count"))
         goto done;
 
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
     for (int32_t c = 0; c < n_classes; c++) {
         const char *name = "?";
         long long area = 0;
-        venseg_model_class_name(model, c, &name);
+        venseg_model_class_name_at(model, c, &name);
         for (size_t i = 0; i < (size_t)width * (size_t)height; i++)
             area += mask[i] == c + 1;
         printf("class %d %-8s %7lld px\n", (int)(c + 1), name, area);
@@ -113,7 +113,7 @@ int main(int argc, char **argv)
         venseg_instance inst;
         memset(&inst, 0, sizeof inst);
         inst.struct_size = sizeof inst;
-        if (!check(venseg_session_instance(session, i, &inst), "venseg_session_instance"))
+        if (!check(venseg_session_instance_at(session, i, &inst), "venseg_session_instance"))
             goto done;
         if (inst.label != label) {
             label = inst.label;

@@ -177,7 +177,7 @@ static int truth_verdict(int thrombus, int frames, double spacing, double fps, v
             goto out;
     s->struct_size = sizeof *s;
     venseg_phantom_truth tr = {.struct_size = sizeof tr};
-    if (venseg_tracker_summary(t, s) || venseg_phantom_truth_get(ph, 0, &tr)) goto out;
+    if (venseg_tracker_summary_get(t, s) || venseg_phantom_truth_at(ph, 0, &tr)) goto out;
     *true_c = tr.true_compressibility_percent;
     rc = 0;
 out:

@@ -329,7 +329,7 @@ int vs_cmd_eval(int argc, char **argv)
     char err[512], path[PATH_MAX], lpath[PATH_MAX];
     venseg_model *model = NULL;
     venseg_session *session = NULL;
-    venseg_options *vopts = NULL;
+    venseg_session_config *vopts = NULL;
     vs_strlist images = {0}, other = {0}, label_files = {0}, json_stems = {0}, json_names = {0};
     int *label_used = NULL;
     row *rows = NULL;
@@ -449,10 +449,10 @@ int vs_cmd_eval(int argc, char **argv)
             fprintf(stderr, "venseg eval: %s: %s: %s\n", o.model_path, venseg_status_name(st), venseg_last_error());
             goto done;
         }
-        venseg_model_num_classes(model, &nc);
+        venseg_model_class_count(model, &nc);
         for (int32_t c = 0; c < nc; c++) {
             const char *name = "";
-            venseg_model_class_name(model, c, &name);
+            venseg_model_class_name_at(model, c, &name);
             if (strcasecmp(name, "artery") == 0)
                 artery_label = c + 1, found_a = 1;
             else if (strcasecmp(name, "vein") == 0)
@@ -474,8 +474,8 @@ int vs_cmd_eval(int argc, char **argv)
             else
                 classes[c].pred_bits = (1u << artery_label) | (1u << vein_label);
         }
-        if ((st = venseg_options_create(&vopts)) != VENSEG_OK ||
-            (st = venseg_options_set(vopts, VENSEG_OPT_NUM_THREADS, o.threads)) != VENSEG_OK ||
+        if ((st = venseg_session_config_create(&vopts)) != VENSEG_OK ||
+            (st = venseg_session_config_set(vopts, VENSEG_OPT_NUM_THREADS, o.threads)) != VENSEG_OK ||
             (st = venseg_session_create(model, vopts, &session)) != VENSEG_OK) {
             fprintf(stderr, "venseg eval: session: %s: %s\n", venseg_status_name(st), venseg_last_error());
             goto done;
@@ -822,7 +822,7 @@ done:
     vs_strlist_free(&images), vs_strlist_free(&other), vs_strlist_free(&label_files);
     vs_strlist_free(&json_stems), vs_strlist_free(&json_names);
     venseg_session_free(session);
-    venseg_options_free(vopts);
+    venseg_session_config_free(vopts);
     venseg_model_free(model);
     vs_labelmap_free(&map);
     return rc;

@@ -167,7 +167,7 @@ int vs_cmd_phantom(int argc, char **argv)
     }
     m = NULL;
     venseg_phantom_truth t = {.struct_size = sizeof t};
-    venseg_phantom_truth_get(ph, 0, &t);
+    venseg_phantom_truth_at(ph, 0, &t);
     if (!quiet)
         printf("%s: %d frames %dx%d at %g frames/s, pixel spacing %g mm, vein %s; true compressibility %.1f %%\n",
                out, n, w, h, fps, spacing, t.thrombus == 0 ? "normal" : t.thrombus == 1 ? "partly thrombosed" : "thrombosed",

@@ -92,7 +92,7 @@ int vs_cmd_segment(int argc, char **argv)
 #else
     venseg_model *model = NULL;
     venseg_session *ses = NULL;
-    venseg_options *opt = NULL;
+    venseg_session_config *opt = NULL;
     cJSON *root = cJSON_CreateObject(), *images = cJSON_CreateArray();
     char json_buf[4096];
     if ((rc = vs_load_model(model_path, &model, err, sizeof err)) != VS_EXIT_OK) {
@@ -100,7 +100,7 @@ int vs_cmd_segment(int argc, char **argv)
         goto done;
     }
     venseg_status st;
-    if ((st = venseg_options_create(&opt)) || (st = venseg_options_set(opt, VENSEG_OPT_NUM_THREADS, c.threads)) ||
+    if ((st = venseg_session_config_create(&opt)) || (st = venseg_session_config_set(opt, VENSEG_OPT_NUM_THREADS, c.threads)) ||
         (st = venseg_session_create(model, opt, &ses))) {
         fprintf(stderr, "venseg segment: session: %s: %s\n", venseg_status_name(st), venseg_last_error());
         rc = VS_EXIT_ERROR;
@@ -117,7 +117,7 @@ int vs_cmd_segment(int argc, char **argv)
         json_path = json_buf;
     }
     int32_t classes = 0;
-    venseg_model_num_classes(model, &classes);
+    venseg_model_class_count(model, &classes);
     cJSON_AddStringToObject(root, "format", "venseg-segment-1");
     cJSON_AddStringToObject(root, "model", model_path ? model_path : vs_default_model(err, sizeof err));
     cJSON_AddStringToObject(root, "session", venseg_session_describe(ses));
@@ -176,7 +176,7 @@ int vs_cmd_segment(int argc, char **argv)
         }
         for (int32_t c = 0; c < classes; c++) {
             const char *cname = "";
-            venseg_model_class_name(model, c, &cname);
+            venseg_model_class_name_at(model, c, &cname);
             int64_t count = 0;
             for (size_t i = 0; i < px; i++) count += labels[i] == c + 1;
             cJSON *a = cJSON_CreateObject();
@@ -188,9 +188,9 @@ int vs_cmd_segment(int argc, char **argv)
         venseg_session_instance_count(ses, &ni);
         for (int32_t i = 0; i < ni; i++) {
             venseg_instance in = {.struct_size = sizeof in};
-            if (venseg_session_instance(ses, i, &in)) continue;
+            if (venseg_session_instance_at(ses, i, &in)) continue;
             const char *cname = "";
-            venseg_model_class_name(model, in.label - 1, &cname);
+            venseg_model_class_name_at(model, in.label - 1, &cname);
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "class", cname);
             cJSON_AddNumberToObject(o, "area_px", (double)in.area_px);
@@ -227,7 +227,7 @@ int vs_cmd_segment(int argc, char **argv)
 done:
     cJSON_Delete(root);
     venseg_session_free(ses);
-    venseg_options_free(opt);
+    venseg_session_config_free(opt);
     venseg_model_free(model);
     vs_strlist_free(&inputs);
     return rc;

@@ -170,7 +170,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     venseg_session *ses = NULL;
     venseg_tracker_config *cfg = NULL;
     venseg_tracker *trk = NULL;
-    venseg_options *opt = NULL;
+    venseg_session_config *opt = NULL;
     vs_frames_store store = {0};
     uint8_t *labels = NULL, *full_index = NULL;
     vs_canvas plot = {0};
@@ -211,7 +211,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         snprintf(err, err_size, "no model");
         goto out;
     }
-    if (model && ((st = venseg_options_create(&opt)) || (st = venseg_options_set(opt, VENSEG_OPT_NUM_THREADS, oo.threads)) ||
+    if (model && ((st = venseg_session_config_create(&opt)) || (st = venseg_session_config_set(opt, VENSEG_OPT_NUM_THREADS, oo.threads)) ||
                   (st = venseg_session_create(model, opt, &ses)))) {
         rc = status_fail(err, err_size, "session", st);
         goto out;
@@ -258,7 +258,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
             goto out;
         }
         if (r == 0) break;
-        int analysed = pushed % oo.stride == 0;
+        venseg_push_result pushed_frame = {.struct_size = sizeof pushed_frame}; /* the tracker says if it analysed it */
         if (oo.use_labels) {
             if (label_mask_of(rd, labels, w, h, e2, sizeof e2) != 0) {
                 vs_progress_end(&bar);
@@ -266,18 +266,19 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
                 rc = VS_EXIT_INPUT;
                 goto out;
             }
-            st = venseg_tracker_push_labels(trk, labels, w, w, h);
+            st = venseg_tracker_push_labels_ex(trk, labels, w, w, h, &pushed_frame);
         } else {
-            st = venseg_tracker_push_frame(trk, ses, rgb, VENSEG_PIXEL_RGB8, w, h, (int64_t)w * 3, labels, w);
+            st = venseg_tracker_push_frame_ex(trk, ses, rgb, VENSEG_PIXEL_RGB8, w, h, (int64_t)w * 3, labels, w,
+                                              &pushed_frame);
         }
         if (st) {
             vs_progress_end(&bar);
             rc = status_fail(err, err_size, "segmenting a frame", st);
             goto out;
         }
-        if (analysed) {
+        if (pushed_frame.analysed) {
             uint8_t *idx = malloc((size_t)store.width * store.height);
-            if (!idx || vs_frames_store_add(&store, idx, pushed) != 0) {
+            if (!idx || vs_frames_store_add(&store, idx, pushed_frame.frame_index) != 0) {
                 free(idx);
                 vs_progress_end(&bar);
                 snprintf(err, err_size, "out of memory after %d frames", pushed);
@@ -292,7 +293,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
                         idx[(size_t)y * store.width + x] = full_index[(size_t)y * shrink * w + (size_t)x * shrink];
             }
             venseg_track_frame tf = {.struct_size = sizeof tf};
-            if (venseg_tracker_frame(trk, -1, &tf) == VENSEG_OK) with_artery += tf.artery_present, with_vein += tf.vein_present;
+            if (venseg_tracker_frame_at(trk, -1, &tf) == VENSEG_OK) with_artery += tf.artery_present, with_vein += tf.vein_present;
         }
         pushed++;
         vs_progress_update(&bar, pushed);
@@ -306,7 +307,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     res->with_artery = with_artery, res->with_vein = with_vein;
     res->fps = fps;
     res->summary.struct_size = sizeof res->summary;
-    if ((st = venseg_tracker_summary(trk, &res->summary))) {
+    if ((st = venseg_tracker_summary_get(trk, &res->summary))) {
         rc = status_fail(err, err_size, "tracker summary", st);
         goto out;
     }
@@ -436,7 +437,7 @@ out:
     venseg_tracker_free(trk);
     venseg_tracker_config_free(cfg);
     venseg_session_free(ses);
-    venseg_options_free(opt);
+    venseg_session_config_free(opt);
     vs_reader_close(rd);
     return rc;
 }

@@ -102,14 +102,14 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
         fprintf(stderr, "%s: %s\n", prog, err);
         return lrc;
     }
-    venseg_options *opt = NULL;
-    venseg_options_create(&opt);
-    venseg_options_set(opt, VENSEG_OPT_BACKEND, b);
-    venseg_options_set(opt, VENSEG_OPT_PRECISION, p);
-    venseg_options_set(opt, VENSEG_OPT_NUM_THREADS, threads);
+    venseg_session_config *opt = NULL;
+    venseg_session_config_create(&opt);
+    venseg_session_config_set(opt, VENSEG_OPT_BACKEND, b);
+    venseg_session_config_set(opt, VENSEG_OPT_PRECISION, p);
+    venseg_session_config_set(opt, VENSEG_OPT_NUM_THREADS, threads);
     int32_t mw, mh, channels, classes;
     venseg_model_input_size(model, &mw, &mh, &channels);
-    venseg_model_num_classes(model, &classes);
+    venseg_model_class_count(model, &classes);
     venseg_session *s = NULL;
     double calib_ms = 0;
     if (calibrate > 0) {
@@ -129,7 +129,7 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
     } else {
         st = venseg_session_create(model, opt, &s);
     }
-    venseg_options_free(opt);
+    venseg_session_config_free(opt);
     if (st) return fail("session", st);
     int64_t macs = 0;
     if ((st = venseg_model_macs(model, width, height, &macs))) return fail("macs", st);
