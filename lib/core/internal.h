@@ -31,6 +31,15 @@ float vs_bf16_to_float(uint16_t b);
 venseg_status vs_struct_check(const char *fn, const void *out);
 void vs_struct_copy(void *out, const void *full, size_t full_size);
 
+/* The checks of functions that fill a result struct, called first (they clear the
+ * error). vs_out_check: obj (named `what`) and out non-NULL, vs_struct_check.
+ * vs_item_check (_at): the same, and index in [0, count) or VENSEG_E_NOT_FOUND.
+ * vs_count_out (_count): *count = n once obj and count are non-NULL. */
+venseg_status vs_out_check(const char *fn, const void *obj, const char *what, const void *out);
+venseg_status vs_item_check(const char *fn, const void *obj, const char *what, const void *out, int32_t index,
+                            int32_t count);
+venseg_status vs_count_out(const char *fn, const void *obj, const char *what, int32_t *count, int32_t n);
+
 /* Threads actually used for a requested count (0 = OpenMP default). */
 int vs_resolve_threads(int64_t requested);
 

@@ -147,3 +147,28 @@ void vs_struct_copy(void *out, const void *full, size_t full_size)
     memcpy(out, full, n);
     memcpy(out, &caller, sizeof caller);
 }
+
+venseg_status vs_count_out(const char *fn, const void *obj, const char *what, int32_t *count, int32_t n)
+{
+    vs_clear_error();
+    if (!obj || !count) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, obj ? "count" : what);
+    *count = n;
+    return VENSEG_OK;
+}
+
+venseg_status vs_out_check(const char *fn, const void *obj, const char *what, const void *out)
+{
+    vs_clear_error();
+    if (!obj || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, obj ? "out" : what);
+    return vs_struct_check(fn, out);
+}
+
+venseg_status vs_item_check(const char *fn, const void *obj, const char *what, const void *out, int32_t index,
+                            int32_t count)
+{
+    venseg_status st = vs_out_check(fn, obj, what, out);
+    if (st) return st;
+    if (index < 0 || index >= count)
+        return vs_fail(VENSEG_E_NOT_FOUND, "%s: index %d outside [0, %d)", fn, index, count);
+    return VENSEG_OK;
+}

@@ -374,24 +374,14 @@ venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel
 
 venseg_status venseg_session_instance_count(const venseg_session *s, int32_t *count)
 {
-    vs_clear_error();
-    if (!s || !count)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_session_instance_count: %s is NULL", s ? "count" : "session");
-    *count = s->n_instances;
-    return VENSEG_OK;
+    return vs_count_out("venseg_session_instance_count", s, "session", count, s ? s->n_instances : 0);
 }
 
 venseg_status venseg_session_instance_at(const venseg_session *s, int32_t index, venseg_instance *out)
 {
-    vs_clear_error();
-    static const char fn[] = "venseg_session_instance_at";
-    if (!s || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, s ? "out" : "session");
-    venseg_status st = vs_struct_check(fn, out);
-    if (st) return st;
-    if (index < 0 || index >= s->n_instances)
-        return vs_fail(VENSEG_E_NOT_FOUND, "%s: index %d outside [0, %d)", fn, index, s->n_instances);
-    vs_struct_copy(out, &s->instances[index], sizeof s->instances[index]);
-    return VENSEG_OK;
+    venseg_status st = vs_item_check("venseg_session_instance_at", s, "session", out, index, s ? s->n_instances : 0);
+    if (!st) vs_struct_copy(out, &s->instances[index], sizeof s->instances[index]);
+    return st;
 }
 
 venseg_status venseg_session_instance(const venseg_session *s, int32_t index, venseg_instance *out)

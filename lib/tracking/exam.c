@@ -94,10 +94,7 @@ venseg_status venseg_exam_add(venseg_exam *e, const venseg_tracker *tracker)
 
 venseg_status venseg_exam_report_get(const venseg_exam *e, venseg_exam_report *out)
 {
-    vs_clear_error();
-    static const char fn[] = "venseg_exam_report_get";
-    if (!e || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, e ? "out" : "exam");
-    venseg_status st = vs_struct_check(fn, out);
+    venseg_status st = vs_out_check("venseg_exam_report_get", e, "exam", out);
     if (st) return st;
     venseg_exam_report r;
     memset(&r, 0, sizeof r);
@@ -130,21 +127,14 @@ venseg_status venseg_exam_report_get(const venseg_exam *e, venseg_exam_report *o
 
 venseg_status venseg_exam_site_count(const venseg_exam *e, int32_t *count)
 {
-    vs_clear_error();
-    if (!e || !count) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_exam_site_count: %s is NULL", e ? "count" : "exam");
-    *count = e->n_sites;
-    return VENSEG_OK;
+    return vs_count_out("venseg_exam_site_count", e, "exam", count, e ? e->n_sites : 0);
 }
 
 venseg_status venseg_exam_site_at(const venseg_exam *e, int32_t index, venseg_exam_site *out)
 {
     vs_clear_error();
-    static const char fn[] = "venseg_exam_site_at";
-    if (!e || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, e ? "out" : "exam");
-    venseg_status st = vs_struct_check(fn, out);
+    venseg_status st = vs_item_check("venseg_exam_site_at", e, "exam", out, index, e ? e->n_sites : 0);
     if (st) return st;
-    if (index < 0 || index >= e->n_sites)
-        return vs_fail(VENSEG_E_NOT_FOUND, "%s: index %d outside [0, %d)", fn, index, e->n_sites);
     const site_entry *s = &e->sites[index];
     venseg_exam_site o;
     memset(&o, 0, sizeof o);

@@ -27,64 +27,38 @@ static const vs_key_spec phantom_specs[] = {
     {VENSEG_PHANTOM_PIXEL_SPACING, "VENSEG_PHANTOM_PIXEL_SPACING", 0.02, 1, 0.15, 0},
     {VENSEG_PHANTOM_VESSELS, "VENSEG_PHANTOM_VESSELS", 0, 2, 1, 1},
 };
-#define N_SPECS (sizeof phantom_specs / sizeof phantom_specs[0])
+static const vs_key_table phantom_keys = {phantom_specs, sizeof phantom_specs / sizeof phantom_specs[0]};
 
 struct venseg_phantom_config {
     double v[N_PKEYS];
 };
 
-static void config_defaults(venseg_phantom_config *c)
-{
-    memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < N_SPECS; i++) c->v[phantom_specs[i].key] = phantom_specs[i].fallback;
-}
-
 venseg_status venseg_phantom_config_create(venseg_phantom_config **out)
 {
-    vs_clear_error();
-    if (!out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_phantom_config_create: out is NULL");
-    venseg_phantom_config *c = malloc(sizeof *c);
-    if (!c) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_phantom_config_create: out of memory");
-    config_defaults(c);
-    *out = c;
-    return VENSEG_OK;
+    void *c = NULL;
+    venseg_status st = vs_keys_new("venseg_phantom_config_create", &phantom_keys, sizeof(venseg_phantom_config),
+                                   offsetof(venseg_phantom_config, v), out ? &c : NULL);
+    if (!st) *out = c;
+    return st;
 }
 
 void venseg_phantom_config_free(venseg_phantom_config *c) { free(c); }
 
 venseg_status venseg_phantom_config_set(venseg_phantom_config *c, venseg_phantom_key key, double value)
 {
-    vs_clear_error();
-    if (!c) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_phantom_config_set: config is NULL");
-    const vs_key_spec *spec = vs_key_find(phantom_specs, N_SPECS, (int)key);
-    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_phantom_config_set: unknown key %d", (int)key);
-    venseg_status st = vs_key_check("venseg_phantom_config_set", spec, value);
-    if (st) return st;
-    c->v[key] = value;
-    return VENSEG_OK;
+    venseg_status st = vs_keys_check("venseg_phantom_config_set", &phantom_keys, c, (int)key, value);
+    if (!st) c->v[key] = value;
+    return st;
 }
 
 venseg_status venseg_phantom_config_get(const venseg_phantom_config *c, venseg_phantom_key key, double *value)
 {
-    vs_clear_error();
-    if (!c || !value)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_phantom_config_get: %s is NULL", c ? "value" : "config");
-    if (!vs_key_find(phantom_specs, N_SPECS, (int)key))
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_phantom_config_get: unknown key %d", (int)key);
-    *value = c->v[key];
-    return VENSEG_OK;
+    return vs_keys_get("venseg_phantom_config_get", &phantom_keys, c ? c->v : NULL, (int)key, value);
 }
 
 venseg_status venseg_phantom_config_bounds(venseg_phantom_key key, double *lower, double *upper, double *fallback)
 {
-    vs_clear_error();
-    if (!lower || !upper) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_phantom_config_bounds: NULL output");
-    const vs_key_spec *spec = vs_key_find(phantom_specs, N_SPECS, (int)key);
-    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_phantom_config_bounds: unknown key %d", (int)key);
-    *lower = spec->lower;
-    *upper = spec->upper;
-    if (fallback) *fallback = spec->fallback;
-    return VENSEG_OK;
+    return vs_keys_bounds("venseg_phantom_config_bounds", &phantom_keys, (int)key, lower, upper, fallback);
 }
 
 /* ------------------------------------------------------------- randomness */
@@ -333,10 +307,8 @@ venseg_status venseg_phantom_create(const venseg_phantom_config *config, venseg_
     if (!out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_phantom_create: out is NULL");
     venseg_phantom *p = calloc(1, sizeof *p);
     if (!p) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_phantom_create: out of memory");
-    venseg_phantom_config c;
-    if (config) c = *config;
-    else config_defaults(&c);
-    memcpy(p->v, c.v, sizeof p->v);
+    if (config) memcpy(p->v, config->v, sizeof p->v);
+    else vs_keys_defaults(&phantom_keys, p->v);
     p->seed = (uint64_t)p->v[VENSEG_PHANTOM_SEED];
     p->w = (int)p->v[VENSEG_PHANTOM_WIDTH];
     p->h = (int)p->v[VENSEG_PHANTOM_HEIGHT];
@@ -428,6 +400,14 @@ void venseg_phantom_free(venseg_phantom *p)
 }
 
 /* A normalised Gaussian kernel of standard deviation s px: radius returned, taps in k. */
+/* Index q of an n-sample line mirrored at its ends (-1 -> 0); -1 when still outside. */
+static int reflect(int q, int n)
+{
+    if (q < 0) q = -q - 1;
+    if (q >= n) q = 2 * n - q - 1;
+    return q < 0 || q >= n ? -1 : q;
+}
+
 static int gauss_kernel(double s, double *k)
 {
     int r = (int)ceil(3.0 * s);
@@ -460,10 +440,8 @@ static void psf_intensity(const venseg_phantom *p, const float *re, const float 
         for (int i = 0; i < w; i++) {
             double a = 0, b = 0;
             for (int t = -r; t <= r; t++) {
-                int q = i + t;
-                if (q < 0) q = -q - 1;
-                if (q >= w) q = 2 * w - q - 1;
-                if (q < 0 || q >= w) continue;
+                const int q = reflect(i + t, w);
+                if (q < 0) continue;
                 a += k[t + r] * rr[q];
                 b += k[t + r] * ii[q];
             }
@@ -476,10 +454,8 @@ static void psf_intensity(const venseg_phantom *p, const float *re, const float 
         for (int i = 0; i < w; i++) {
             double a = 0, b = 0;
             for (int t = -ra; t <= ra; t++) {
-                int q = j + t;
-                if (q < 0) q = -q - 1;
-                if (q >= h) q = 2 * h - q - 1;
-                if (q < 0 || q >= h) continue;
+                const int q = reflect(j + t, h);
+                if (q < 0) continue;
                 a += k[t + ra] * t1[(size_t)q * w + i];
                 b += k[t + ra] * t2[(size_t)q * w + i];
             }
@@ -574,13 +550,8 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
 
 venseg_status venseg_phantom_truth_at(const venseg_phantom *p, int32_t index, venseg_phantom_truth *out)
 {
-    vs_clear_error();
-    static const char fn[] = "venseg_phantom_truth_at";
-    if (!p || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, p ? "out" : "phantom");
-    venseg_status st = vs_struct_check(fn, out);
+    venseg_status st = vs_item_check("venseg_phantom_truth_at", p, "phantom", out, index, p ? p->n : 0);
     if (st) return st;
-    if (index < 0 || index >= p->n)
-        return vs_fail(VENSEG_E_NOT_FOUND, "%s: frame %d outside [0, %d)", fn, index, p->n);
     geom g;
     frame_geometry(p, index, 0, &g);
     venseg_phantom_truth t;

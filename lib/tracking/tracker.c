@@ -36,68 +36,43 @@ static const vs_key_spec tracker_specs[] = {
     {VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE, "VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE", 0, 1, 1, 1},
     {VENSEG_TRACKER_MAX_AREA_FRACTION, "VENSEG_TRACKER_MAX_AREA_FRACTION", 0, 1, 0.25, 0},
 };
-#define N_SPECS (sizeof tracker_specs / sizeof tracker_specs[0])
+static const vs_key_table tracker_keys = {tracker_specs, sizeof tracker_specs / sizeof tracker_specs[0]};
 
 struct venseg_tracker_config {
     double v[N_TKEYS];
     char site[64];
 };
 
-static void config_defaults(venseg_tracker_config *c)
-{
-    memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < N_SPECS; i++) c->v[tracker_specs[i].key] = tracker_specs[i].fallback;
-}
-
 venseg_status venseg_tracker_config_create(venseg_tracker_config **out)
 {
-    vs_clear_error();
-    if (!out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_config_create: out is NULL");
-    venseg_tracker_config *c = malloc(sizeof *c);
-    if (!c) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_tracker_config_create: out of memory");
-    config_defaults(c);
-    *out = c;
-    return VENSEG_OK;
+    void *c = NULL;
+    venseg_status st = vs_keys_new("venseg_tracker_config_create", &tracker_keys, sizeof(venseg_tracker_config),
+                                   offsetof(venseg_tracker_config, v), out ? &c : NULL);
+    if (!st) *out = c;
+    return st;
 }
 
 void venseg_tracker_config_free(venseg_tracker_config *config) { free(config); }
 
 venseg_status venseg_tracker_config_set(venseg_tracker_config *c, venseg_tracker_key key, double value)
 {
-    vs_clear_error();
-    if (!c) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_config_set: config is NULL");
-    const vs_key_spec *spec = vs_key_find(tracker_specs, N_SPECS, (int)key);
-    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_config_set: unknown key %d", (int)key);
-    venseg_status st = vs_key_check("venseg_tracker_config_set", spec, value);
+    static const char fn[] = "venseg_tracker_config_set";
+    venseg_status st = vs_keys_check(fn, &tracker_keys, c, (int)key, value);
     if (st) return st;
     if (key == VENSEG_TRACKER_SMOOTH_WINDOW && ((int)value % 2) == 0)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_config_set: VENSEG_TRACKER_SMOOTH_WINDOW = %g must be odd",
-                       value);
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: VENSEG_TRACKER_SMOOTH_WINDOW = %g must be odd", fn, value);
     c->v[key] = value;
     return VENSEG_OK;
 }
 
 venseg_status venseg_tracker_config_get(const venseg_tracker_config *c, venseg_tracker_key key, double *value)
 {
-    vs_clear_error();
-    if (!c || !value)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_config_get: %s is NULL", c ? "value" : "config");
-    if (!vs_key_find(tracker_specs, N_SPECS, (int)key))
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_config_get: unknown key %d", (int)key);
-    *value = c->v[key];
-    return VENSEG_OK;
+    return vs_keys_get("venseg_tracker_config_get", &tracker_keys, c ? c->v : NULL, (int)key, value);
 }
 
 venseg_status venseg_tracker_config_bounds(venseg_tracker_key key, double *lower, double *upper, double *fallback)
 {
-    vs_clear_error();
-    if (!lower || !upper) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_config_bounds: NULL output");
-    const vs_key_spec *spec = vs_key_find(tracker_specs, N_SPECS, (int)key);
-    if (!spec) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_config_bounds: unknown key %d", (int)key);
-    *lower = spec->lower;
-    *upper = spec->upper;
-    if (fallback) *fallback = spec->fallback;
-    return VENSEG_OK;
+    return vs_keys_bounds("venseg_tracker_config_bounds", &tracker_keys, (int)key, lower, upper, fallback);
 }
 
 venseg_status venseg_tracker_config_set_site(venseg_tracker_config *c, const char *site)
@@ -218,7 +193,7 @@ venseg_status venseg_tracker_create(const venseg_tracker_config *config, venseg_
     venseg_tracker *t = calloc(1, sizeof *t);
     if (!t) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_tracker_create: out of memory");
     if (config) t->cfg = *config;
-    else config_defaults(&t->cfg);
+    else vs_keys_defaults(&tracker_keys, t->cfg.v); /* calloc zeroed the rest */
     const double sx = t->cfg.v[VENSEG_TRACKER_PIXEL_SPACING_X], sy = t->cfg.v[VENSEG_TRACKER_PIXEL_SPACING_Y];
     const double la = t->cfg.v[VENSEG_TRACKER_ARTERY_LABEL], lv = t->cfg.v[VENSEG_TRACKER_VEIN_LABEL];
     if ((sx > 0) != (sy > 0)) {
@@ -691,49 +666,30 @@ static void fill_frame(const venseg_tracker *t, int i, venseg_track_frame *f)
 
 venseg_status venseg_tracker_frame_count(const venseg_tracker *t, int32_t *count)
 {
-    vs_clear_error();
-    if (!t || !count)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_frame_count: %s is NULL", t ? "count" : "tracker");
-    *count = t->n_recs;
-    return VENSEG_OK;
+    return vs_count_out("venseg_tracker_frame_count", t, "tracker", count, t ? t->n_recs : 0);
 }
 
 venseg_status venseg_tracker_frame_at(const venseg_tracker *t, int32_t index, venseg_track_frame *out)
 {
-    vs_clear_error();
-    static const char fn[] = "venseg_tracker_frame_at";
-    if (!t || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, t ? "out" : "tracker");
-    venseg_status st = vs_struct_check(fn, out);
+    const int32_t n = t ? t->n_recs : 0;
+    venseg_status st = vs_item_check("venseg_tracker_frame_at", t, "tracker", out, index == -1 ? n - 1 : index, n);
     if (st) return st;
-    if (index == -1) index = t->n_recs - 1;
-    if (index < 0 || index >= t->n_recs)
-        return vs_fail(VENSEG_E_NOT_FOUND, "%s: analysed frame %d outside [0, %d)", fn, index, t->n_recs);
     venseg_track_frame f;
-    fill_frame(t, index, &f);
+    fill_frame(t, index == -1 ? n - 1 : index, &f);
     vs_struct_copy(out, &f, sizeof f);
     return VENSEG_OK;
 }
 
 venseg_status venseg_tracker_instance_count(const venseg_tracker *t, int32_t *count)
 {
-    vs_clear_error();
-    if (!t || !count)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_tracker_instance_count: %s is NULL", t ? "count" : "tracker");
-    *count = t->n_inst;
-    return VENSEG_OK;
+    return vs_count_out("venseg_tracker_instance_count", t, "tracker", count, t ? t->n_inst : 0);
 }
 
 venseg_status venseg_tracker_instance_at(const venseg_tracker *t, int32_t index, venseg_tracked_instance *out)
 {
-    vs_clear_error();
-    static const char fn[] = "venseg_tracker_instance_at";
-    if (!t || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, t ? "out" : "tracker");
-    venseg_status st = vs_struct_check(fn, out);
-    if (st) return st;
-    if (index < 0 || index >= t->n_inst)
-        return vs_fail(VENSEG_E_NOT_FOUND, "%s: index %d outside [0, %d)", fn, index, t->n_inst);
-    vs_struct_copy(out, &t->inst[index], sizeof t->inst[index]);
-    return VENSEG_OK;
+    venseg_status st = vs_item_check("venseg_tracker_instance_at", t, "tracker", out, index, t ? t->n_inst : 0);
+    if (!st) vs_struct_copy(out, &t->inst[index], sizeof t->inst[index]);
+    return st;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -934,10 +890,7 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
 
 venseg_status venseg_tracker_summary_get(const venseg_tracker *t, venseg_track_summary *out)
 {
-    vs_clear_error();
-    static const char fn[] = "venseg_tracker_summary_get";
-    if (!t || !out) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, t ? "out" : "tracker");
-    venseg_status st = vs_struct_check(fn, out);
+    venseg_status st = vs_out_check("venseg_tracker_summary_get", t, "tracker", out);
     if (st) return st;
     venseg_track_summary s;
     if ((st = summarise(t, &s))) return st;
