@@ -5,6 +5,20 @@
 #include "backends/cuda_module.h"
 #include "backends/registry.h"
 
+#define VS_PRECISION_BIT(p) (1u << (unsigned)(p))
+
+/* One backend and what it can run. */
+typedef struct vs_backend_entry {
+    venseg_backend id;
+    const char *name;            /* for messages: "reference", "oneDNN", "CUDA" */
+    unsigned precisions;         /* VS_PRECISION_BIT of each precision it runs */
+    const char *precisions_text; /* the same in words, for messages */
+    int built;                   /* compiled in (CUDA: its loader; the module may still be absent) */
+    int gpu;                     /* AUTO falling back from it falls back to the CPU */
+    /* The ops for `device`, or a named error when the backend cannot run here. */
+    venseg_status (*open)(int device, const vs_backend_ops **out);
+} vs_backend_entry;
+
 static venseg_status open_reference(int device, const vs_backend_ops **out)
 {
     (void)device;
@@ -32,6 +46,7 @@ static venseg_status open_onednn(int device, const vs_backend_ops **out)
 #define VS_CUDA_BUILT 0
 #endif
 
+/* In AUTO's order of preference. */
 static const vs_backend_entry entries[] = {
     {VENSEG_BACKEND_CUDA, "CUDA", VS_PRECISION_BIT(VENSEG_PRECISION_FP32) | VS_PRECISION_BIT(VENSEG_PRECISION_FP16),
      "fp32 and fp16", VS_CUDA_BUILT, 1, vs_cuda_backend},
@@ -43,13 +58,7 @@ static const vs_backend_entry entries[] = {
      open_reference},
 };
 
-const vs_backend_entry *vs_backend_registry(int *count)
-{
-    *count = (int)(sizeof entries / sizeof entries[0]);
-    return entries;
-}
-
-const vs_backend_entry *vs_backend_find(venseg_backend id)
+static const vs_backend_entry *find(venseg_backend id)
 {
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++)
         if (entries[i].id == id) return &entries[i];
@@ -68,7 +77,7 @@ venseg_status vs_backend_pick(const char *fn, venseg_backend want, venseg_precis
     const unsigned bit = VS_PRECISION_BIT(precision);
     note[0] = '\0';
     if (want != VENSEG_BACKEND_AUTO) {
-        const vs_backend_entry *e = vs_backend_find(want);
+        const vs_backend_entry *e = find(want);
         if (!e) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: unknown backend %d", fn, (int)want);
         if (!(e->precisions & bit))
             return vs_fail(VENSEG_E_UNSUPPORTED, "%s: the %s backend runs %s, not %s", fn, e->name,
