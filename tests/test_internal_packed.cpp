@@ -52,8 +52,9 @@ bool has_onednn() { return std::string(venseg_build_info()).find("onednn") != st
 
 const vs_backend_ops *onednn() {
     const vs_backend_ops *ops = nullptr;
-    const vs_backend_entry *e = vs_backend_find(VENSEG_BACKEND_ONEDNN);
-    if (!e || !e->built || e->open(0, &ops) != VENSEG_OK) return nullptr;
+    char note[256];
+    if (vs_backend_pick("test", VENSEG_BACKEND_ONEDNN, VENSEG_PRECISION_FP32, 0, &ops, note, sizeof note) != VENSEG_OK)
+        return nullptr;
     return ops;
 }
 

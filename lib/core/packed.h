@@ -39,6 +39,8 @@ typedef struct vs_packed_stats {
 } vs_packed_stats;
 
 void vs_packed_init(vs_packed_store *s);
+/* Releases the entries newest first: an entry may use an older one (oneDNN's weights
+ * memories live on the model's engine, its first entry). */
 void vs_packed_release(vs_packed_store *s);
 /* *data of the request's entry, made by r->make on its first request. */
 venseg_status vs_packed_get(vs_packed_store *s, const vs_packed_request *r, void **data);
