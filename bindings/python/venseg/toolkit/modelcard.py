@@ -339,6 +339,25 @@ def overlay(frame: np.ndarray, pred: np.ndarray, truth: Optional[np.ndarray] = N
     return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
 
 
+def worst_frames(ev: dict, n: int = 6) -> List[str]:
+    """The ``n`` validation frames with the lowest Dice of artery or vein (from
+    ``evaluate_model(keep_rows=True)``), spread over the data sets, worst first."""
+    per_ds: Dict[str, Dict[str, float]] = {}
+    for r in ev.get("rows", []):
+        d = float(r["dice"])
+        if r["class"] in ("artery", "vein") and math.isfinite(d):
+            name = f"{r['dataset']}/{os.path.splitext(r['file'])[0]}"
+            per_ds.setdefault(r["dataset"], {})
+            per_ds[r["dataset"]][name] = min(d, per_ds[r["dataset"]].get(name, 1.0))
+    ranked = {ds: sorted(v, key=v.get) for ds, v in per_ds.items()}
+    out: List[str] = []
+    while len(out) < n and any(ranked.values()):
+        for ds in sorted(ranked):
+            if ranked[ds] and len(out) < n:
+                out.append(ranked[ds].pop(0))
+    return out
+
+
 def render_overlays(model: str, split: str, data_root: str, out_dir: str,
                     names: Optional[Sequence[str]] = None, n: int = 6, tile: int = 256,
                     montage: Optional[str] = None, cols: int = 3) -> List[str]:
@@ -363,7 +382,7 @@ def render_overlays(model: str, split: str, data_root: str, out_dir: str,
         for name in names:
             ds, stem = name.split("/", 1)
             img_rel, lab_rel, plan = EVAL_PLAN[ds]
-            frame = read_frame(os.path.join(data_root, img_rel, stem + ".png"))
+            frame = read_frame(_find_image(os.path.join(data_root, img_rel), stem))
             truth = LabelMap(plan[0][1]).codes(read_label(os.path.join(data_root, lab_rel, stem + ".png")))
             pred = s.segment(frame)
             ov = overlay(frame, pred, truth)
@@ -675,6 +694,8 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--names", nargs="*", help="data set/stem, e.g. usgra-seg/0018")
     o.add_argument("-n", type=int, default=6)
     o.add_argument("--montage", help="also write a small palette PNG montage here")
+    o.add_argument("--worst", action="store_true",
+                   help="the frames with the lowest artery or vein Dice instead of a spread")
     o.add_argument("--tile", type=int, default=256)
     ab = sub.add_parser("ablation", help="Markdown table comparing evaluation JSONs")
     ab.add_argument("runs", nargs="+", metavar="NAME=EVAL_JSON")
@@ -710,6 +731,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(f"venseg.toolkit.modelcard: {args.check} matches", file=sys.stderr)
         return 0
     if args.cmd == "overlays":
+        if args.worst and not args.names:
+            args.names = worst_frames(evaluate_model(args.model, args.split, args.data_root,
+                                                     keep_rows=True), args.n)
         for p in render_overlays(args.model, args.split, args.data_root, args.out, args.names,
                                  args.n, args.tile, args.montage):
             print(p)
