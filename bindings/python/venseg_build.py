@@ -134,15 +134,17 @@ def locate():
 
 
 def build_from_source(build_dir: str) -> Found:
-    """Compiles the shared library from this source tree with cmake (no tests, examples or
-    benchmarks) into build_dir."""
+    """Compiles the shared library from this source tree with cmake (no tests, examples, the
+    venseg program or benchmarks: a wheel's sources hold lib/, include/ and cmake/ only) into
+    build_dir."""
     inc = _tree_include()
     if not inc or not shutil.which("cmake"):
         raise SystemExit("libvenseg was not found (VENSEG_PREFIX, pkg-config, CMake package, in-tree build) "
                          "and cannot be built here: needs cmake and the libvenseg source tree")
     jobs = os.environ.get("CMAKE_BUILD_PARALLEL_LEVEL") or str(min(os.cpu_count() or 1, 4))
     subprocess.run(["cmake", "-S", SOURCE_ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release",
-                    "-DVENSEG_BUILD_TESTS=OFF", "-DVENSEG_BUILD_EXAMPLES=OFF", "-DVENSEG_BUILD_BENCHMARKS=OFF",
+                    "-DVENSEG_BUILD_TESTS=OFF", "-DVENSEG_BUILD_EXAMPLES=OFF", "-DVENSEG_BUILD_PROGRAM=OFF",
+                    "-DVENSEG_BUILD_BENCHMARKS=OFF",
                     "-DVENSEG_BUILD_STATIC=OFF", "-DVENSEG_WERROR=OFF"], check=True)
     subprocess.run(["cmake", "--build", build_dir, "--target", "venseg", "--parallel", jobs], check=True)
     return Found("a build from source", inc, os.path.join(build_dir, SONAME), bundle=True)
