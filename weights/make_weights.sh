@@ -5,6 +5,9 @@
 #
 # RUN_*: output folders of `python -m venseg.toolkit.train` (best.pt, history.json, split.json);
 # the commands that made them are in weights/resunet34.md and weights/unet16.md.
+# ABLATION_SCRATCH34: the ResUNet-34 run trained like RUN_RESUNET34 but without --init;
+# ABLATION_BEFORE (default git:cc08612): the commit whose weights/*.vseg were trained without
+# the groin labels. Both go into the ablation table of the cards (same validation split).
 # STORAGE_*: f16 or q8 (default: q8 for the ResUNet-34 when its validation Dice cost is
 # <= 0.005 in every class, else f16; f16 for the UNet). Needs libvenseg
 # (VENSEG_LIBRARY, default build/release/libvenseg.so), ../shared/data and a Python with
@@ -24,8 +27,8 @@ cmp -s <("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['val'])" 
        <("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['val'])" "$UNET/split.json") \
     || { echo "the two runs have different validation splits" >&2; exit 1; }
 
-DATA="usgra-seg, T. M. K. (github.com/tmkand/usgra-seg), CC BY 4.0 (artery/vein/vessel labels derived by libvenseg); A. Momot, Common Carotid Artery Ultrasound Images, Mendeley Data V1 (2022), doi:10.17632/d4xt63mgjm.1, CC BY 4.0 (subset via github.com/vikasvs007/carotid_artery_detection-_DL_model): artery channel only"
-LICENSE="CC BY 4.0 (trained on CC BY 4.0 data; see provenance.data for the attribution)"
+DATA="usgra-seg, T. M. K. (github.com/tmkand/usgra-seg), CC BY 4.0 (artery/vein/vessel labels derived by libvenseg); A. Momot, Common Carotid Artery Ultrasound Images, Mendeley Data V1 (2022), doi:10.17632/d4xt63mgjm.1, CC BY 4.0 (subset via github.com/vikasvs007/carotid_artery_detection-_DL_model): artery channel only; femoral-nerve-block, S. Gao et al. (2019), MIT licence (artery/vein/vessel outlines with per-vessel confidence drawn by libvenseg)"
+LICENSE="CC BY 4.0 (trained on CC BY 4.0 and MIT data; see provenance.data for the attribution)"
 
 export_model() {  # run dtype out name description [metrics]
     local args=("$1/best.pt" -o "$3" --fold-bn --dtype "$2" --name "$4" --description "$5"
@@ -87,11 +90,42 @@ export_model "$UNET" "$UNET_DT" weights/unet16.vseg "$UNET_NAME" "$UNET_DESC" "$
 evaluate weights/resunet34.vseg "$tmp/resunet34.json"
 evaluate weights/unet16.vseg "$tmp/unet16.json"
 
-# 4. overlays and cards
+# 4. ablation: the same split for every run
+BEFORE=${ABLATION_BEFORE:-git:cc08612}
+ab_rows=()
+if [[ $BEFORE == git:* ]]; then
+    git show "${BEFORE#git:}:weights/resunet34.vseg" > "$tmp/before-resunet34.vseg"
+    git show "${BEFORE#git:}:weights/unet16.vseg" > "$tmp/before-unet16.vseg"
+    evaluate "$tmp/before-resunet34.vseg" "$tmp/before-resunet34.json"
+    evaluate "$tmp/before-unet16.vseg" "$tmp/before-unet16.json"
+    ab_rows+=("ResUNet-34, no groin labels, from scratch (shipped before, 36 × 384 samples)=$tmp/before-resunet34.json"
+              "UNet-16, no groin labels, from scratch (shipped before)=$tmp/before-unet16.json")
+fi
+if [[ -n ${ABLATION_SCRATCH34:-} ]]; then
+    export_model "$ABLATION_SCRATCH34" f16 "$tmp/scratch34.vseg" "ablation" "ablation run"
+    evaluate "$tmp/scratch34.vseg" "$tmp/scratch34.json"
+    ab_rows+=("ResUNet-34, groin labels, from scratch=$tmp/scratch34.json")
+fi
+ab_rows+=("ResUNet-34, groin labels, pretrained (shipped)=$tmp/resunet34.json"
+          "UNet-16, groin labels, from scratch (shipped)=$tmp/unet16.json")
+{
+    echo "## Ablation (same validation split, mean Dice per frame, identity accuracy)"
+    echo
+    "$PY" -m venseg.toolkit.modelcard ablation "${ab_rows[@]}"
+    echo
+    echo "The runs with groin labels share one recipe and budget (weights/resunet34.md); the runs"
+    echo "shipped before this change had no groin labels and their own recipe (36 × 384 samples,"
+    echo "\`--aug full\`), so that row mixes the data with the budget. Numbers: \`venseg.toolkit.modelcard\`"
+    echo "through libvenseg; regenerate with \`bash weights/make_weights.sh\`."
+} > "$tmp/ablation.md"
+R34_EXTRA=${R34_EXTRA:-$tmp/ablation.md}
+UNET_EXTRA=${UNET_EXTRA:-$tmp/ablation.md}
+
+# 5. overlays (the worst validation frames) and cards
 "$PY" -m venseg.toolkit.modelcard overlays weights/resunet34.vseg --out "$tmp/ov-resunet34" \
-    --montage weights/resunet34-validation.png --tile 200
+    --montage weights/resunet34-validation.png --tile 200 --worst
 "$PY" -m venseg.toolkit.modelcard overlays weights/unet16.vseg --out "$tmp/ov-unet16" \
-    --montage weights/unet16-validation.png --tile 200
+    --montage weights/unet16-validation.png --tile 200 --worst
 "$PY" -m venseg.toolkit.modelcard card weights/resunet34.vseg --eval "$tmp/resunet34.json" \
     --history "$R34/history.json" --out weights/resunet34.md --curves weights/resunet34-curves.png \
     --overlay weights/resunet34-validation.png --other unet16.vseg "$tmp/unet16.json" \
@@ -103,7 +137,7 @@ evaluate weights/unet16.vseg "$tmp/unet16.json"
     --storage-json "$tmp/unet16-storage.json" --title "Plain UNet-16 baseline artery/vein model" \
     ${UNET_EXTRA:+--extra-md "$UNET_EXTRA"}
 
-# 5. the documented reproduction command must hold
+# 6. the documented reproduction command must hold
 "$PY" -m venseg.toolkit.modelcard evaluate weights/resunet34.vseg --check weights/resunet34.md >/dev/null
 "$PY" -m venseg.toolkit.modelcard evaluate weights/unet16.vseg --check weights/unet16.md >/dev/null
 ls -l weights/

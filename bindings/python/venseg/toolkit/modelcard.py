@@ -618,9 +618,10 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
     L.append("Left: training loss per epoch. Right: the quick validation run after each epoch "
              "(network resolution, pooled Dice; used only for early stopping).\n")
     if overlay_png:
-        L.append("## Validation frames\n")
+        L.append("## The worst validation frames\n")
         L.append(f"![overlays]({rel(overlay_png)})\n")
-        L.append("libvenseg's masks on validation frames: artery red, vein blue (filled); "
+        L.append("The validation frames with the lowest artery or vein Dice, spread over the "
+                 "data sets (`overlays --worst`). libvenseg's masks: artery red, vein blue (filled); "
                  "ground-truth outlines: artery yellow, vein cyan, vessel of unknown class "
                  "white.\n")
     L.append("## Limitations\n")
