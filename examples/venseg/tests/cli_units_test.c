@@ -1,14 +1,20 @@
 /*
- * Unit tests of the venseg program's dependency-free parts (examples/venseg/util): the LabelMe
- * polygon rasteriser (Pillow's rule; expected masks computed by hand) and the
- * --label-map parser. tests/python/test_evaluate.py compares the rasteriser with
+ * Unit tests of the venseg program's shared code (examples/venseg/util): the LabelMe
+ * polygon rasteriser (Pillow's rule; expected masks computed by hand), the --label-map
+ * parser, the options every command shares, and the list, folder and file helpers. tests/python/test_evaluate.py compares the rasteriser with
  * Pillow itself on random polygons.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util/labelmap.h"
+#include "util/cli_util.h"
 #include "util/labelme.h"
+#include "util/options.h"
+#include "util/png_io.h"
 
 static int failures;
 
@@ -122,10 +128,105 @@ static void label_maps(void)
     CHECK(vs_labelmap_parse("artery=A,vein=A", &map, err, sizeof err) != 0);
 }
 
+/* The shared options: both spellings of a value, the checks, and what is not theirs. */
+static void shared_options(void)
+{
+    char *argv[] = {"segment", "--threads=4", "--roi", "1,2,30,40", "--model", "m.vseg", "--json", "x.json",
+                    "--spacing", "0.1,0.2", "-q", "--threads", "x", "--modelx"};
+    const int argc = (int)(sizeof argv / sizeof argv[0]);
+    vs_common_opts o;
+    int i = 1, status = -1;
+    vs_common_opts_init(&o, "out");
+    CHECK(o.progress == -1 && o.threads == 0 && !o.has_roi && strcmp(o.out_dir, "out") == 0);
+    CHECK(vs_common_option("segment", "", VS_OPT_SEGMENTING, argc, argv, &i, &o, &status) == 1 && i == 1);
+    CHECK(o.threads == 4);
+    i = 2;
+    CHECK(vs_common_option("segment", "", VS_OPT_SEGMENTING, argc, argv, &i, &o, &status) == 1 && i == 3);
+    CHECK(o.has_roi && o.roi[0] == 1 && o.roi[1] == 2 && o.roi[2] == 30 && o.roi[3] == 40);
+    i = 4;
+    CHECK(vs_common_option("segment", "", VS_OPT_SEGMENTING, argc, argv, &i, &o, &status) == 1 && i == 5);
+    CHECK(strcmp(o.model_path, "m.vseg") == 0);
+    i = 6; /* --json is the command's own */
+    CHECK(vs_common_option("segment", "", VS_OPT_SEGMENTING, argc, argv, &i, &o, &status) == 0 && i == 6);
+    i = 8;
+    CHECK(vs_common_option("segment", "", VS_OPT_SEGMENTING, argc, argv, &i, &o, &status) == 1);
+    CHECK(o.spacing_x == 0.1 && o.spacing_y == 0.2);
+    i = 10;
+    CHECK(vs_common_option("segment", "", VS_OPT_SEGMENTING, argc, argv, &i, &o, &status) == 1 && o.quiet);
+    i = 11; /* a bad value ends the command with a usage error (printed on stderr) */
+    CHECK(vs_common_option("segment", "", VS_OPT_SEGMENTING, argc, argv, &i, &o, &status) == -1);
+    CHECK(status == VS_EXIT_USAGE);
+    i = 13; /* a longer name is not the option */
+    CHECK(vs_common_option("segment", "", VS_OPT_SEGMENTING, argc, argv, &i, &o, &status) == 0);
+    i = 10; /* an option the command does not take is not taken */
+    CHECK(vs_common_option("labelme", "", 0, argc, argv, &i, &o, &status) == 0);
+    CHECK(vs_is_option("--model=a", "--model") && !vs_is_option("-q=1", "-q") && !vs_is_option("--mode", "--model"));
+    {
+        const char *names[] = {"none", "partial", "full"};
+        CHECK(vs_parse_choice("full", names, 3) == 2 && vs_parse_choice("Full", names, 3) == -1);
+    }
+}
+
+/* The string list, the folder lister, the file reader and the label path. */
+static void files_and_lists(void)
+{
+    vs_strlist l = {0};
+    char err[256], path[512], dir[] = "/tmp/cli_units_test.XXXXXX";
+    CHECK(vs_strlist_add(&l, "b") == 0 && vs_strlist_add(&l, "a") == 0 && vs_strlist_add(&l, "c") == 0);
+    vs_strlist_sort(&l);
+    CHECK(l.n == 3 && strcmp(l.v[0], "a") == 0 && vs_strlist_find(&l, "c") == 2 && vs_strlist_find(&l, "d") == -1);
+    vs_strlist_free(&l);
+    CHECK(l.n == 0 && l.v == NULL);
+
+    CHECK(vs_label_path_beside("a/b.png", path, sizeof path) == 0 && strcmp(path, "a/b_label.png") == 0);
+    CHECK(vs_label_path_beside("a/b.png", path, 8) == -1);
+
+    if (mkdtemp(dir) == NULL) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    const char *files[] = {"f2.png", "f1.PNG", "f1_label.png", "notes.txt", ".hidden.png"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (f) fputs("abc", f), fclose(f);
+    }
+    snprintf(path, sizeof path, "%s/folder.png", dir); /* a folder is not a frame */
+    CHECK(mkdir(path, 0700) == 0);
+    vs_strlist frames = {0}, other = {0};
+    CHECK(vs_list_frames(dir, &frames, err, sizeof err) == 0);
+    CHECK(frames.n == 2 && strcmp(frames.v[0], "f1.PNG") == 0 && strcmp(frames.v[1], "f2.png") == 0);
+    vs_strlist_free(&frames);
+    static const char *const png[] = {".png"};
+    CHECK(vs_list_dir(dir, png, 1, NULL, &frames, &other) == 0);
+    CHECK(frames.n == 3 && other.n == 1 && strcmp(other.v[0], "notes.txt") == 0);
+    vs_strlist_free(&frames), vs_strlist_free(&other);
+
+    char *data = NULL;
+    size_t size = 0;
+    snprintf(path, sizeof path, "%s/notes.txt", dir);
+    CHECK(vs_read_file(path, 100, &data, &size, err, sizeof err) == 0 && size == 3 && strcmp(data, "abc") == 0);
+    free(data);
+    CHECK(vs_read_file(path, 2, &data, &size, err, sizeof err) == -1 && data == NULL);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    CHECK(vs_read_file(path, 100, &data, &size, err, sizeof err) == -1 && strstr(err, "cannot open") != NULL);
+
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/folder.png", dir);
+    rmdir(path);
+    rmdir(dir);
+}
+
 int main(void)
 {
     polygons();
     label_maps();
+    shared_options();
+    files_and_lists();
     if (failures)
         fprintf(stderr, "cli_units_test: %d failure(s)\n", failures);
     else
