@@ -38,6 +38,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 import venseg
+from venseg.toolkit.data import read_frame  # the one Python image reader (numpy and Pillow only)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_MODEL = os.path.join(HERE, "..", "..", "weights", "resunet34.vseg")
@@ -55,10 +56,11 @@ def read_clip(path: str):
     """Frames (list of HxWx3 uint8) and the frame rate (0 if unknown) of a GIF, a folder of
     PNG frames, or a video (decoded by the ffmpeg program)."""
     if os.path.isdir(path):
-        names = sorted(n for n in os.listdir(path) if n.lower().endswith(".png") and not n.endswith("_label.png"))
+        names = sorted(n for n in os.listdir(path)
+                       if n.lower().endswith(".png") and not n.lower().endswith("_label.png") and not n.startswith("."))
         if not names:
             raise ValueError(f"{path}: no PNG frames in the folder")
-        return [np.asarray(Image.open(os.path.join(path, n)).convert("RGB")) for n in names], 0.0
+        return [frame_rgb(read_frame(os.path.join(path, n), png_only=True)) for n in names], 0.0
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
     with open(path, "rb") as f:
@@ -81,6 +83,14 @@ def read_clip(path: str):
                          capture_output=True, check=True).stdout
     n = len(raw) // (w * h * 3)
     return list(np.frombuffer(raw[:n * w * h * 3], np.uint8).reshape(n, h, w, 3)), fps
+
+
+def frame_rgb(frame: np.ndarray) -> np.ndarray:
+    """A frame of read_frame as 8-bit RGB, as the venseg program shows it (16-bit grey by its
+    high byte, grey replicated)."""
+    if frame.dtype == np.uint16:
+        frame = (frame >> 8).astype(np.uint8)
+    return np.repeat(frame[..., None], 3, axis=2) if frame.ndim == 2 else frame
 
 
 def overlay(frame: np.ndarray, labels: np.ndarray) -> np.ndarray:
