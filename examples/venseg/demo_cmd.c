@@ -65,17 +65,6 @@ static int label_of(const char *image, vs_png *label)
     return -1;
 }
 
-/* Whether the label has both an artery and a vein. */
-static int has_both(const char *image)
-{
-    vs_png l;
-    int a = 0, v = 0;
-    if (label_of(image, &l) != 0) return 0;
-    for (size_t i = 0; i < (size_t)l.width * l.height; i++) a |= l.data[i] == 1, v |= l.data[i] == 2;
-    vs_png_free(&l);
-    return a && v;
-}
-
 /* Dice of the predicted label PNG against the examiner's label, artery and vein (vessel of
  * unknown class and ignore left out, as venseg eval does). */
 static void print_dice(const char *image, const char *pred_path)
@@ -105,6 +94,19 @@ static void print_dice(const char *image, const char *pred_path)
     vs_png_free(&l);
     vs_png_free(&p);
 }
+
+#ifdef VENSEG_CLI_HAVE_CJSON /* pick_image reads the validation split (JSON) only with cJSON */
+/* Whether the label has both an artery and a vein. */
+static int has_both(const char *image)
+{
+    vs_png l;
+    int a = 0, v = 0;
+    if (label_of(image, &l) != 0) return 0;
+    for (size_t i = 0; i < (size_t)l.width * l.height; i++) a |= l.data[i] == 1, v |= l.data[i] == 2;
+    vs_png_free(&l);
+    return a && v;
+}
+#endif
 
 /* The real frame: *why tells where it comes from. */
 static int pick_image(const char *data, const char *model_path, char *out, size_t size, const char **why)

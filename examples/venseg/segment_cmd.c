@@ -63,7 +63,7 @@ int vs_cmd_segment(int argc, char **argv)
 {
     const char *json_path = NULL;
     vs_common_opts c;
-    int rc = VS_EXIT_OK, status;
+    int status;
     vs_strlist inputs = {0};
     char err[1024];
 
@@ -81,15 +81,17 @@ int vs_cmd_segment(int argc, char **argv)
             return VS_EXIT_INPUT;
         }
     }
-    const char *model_path = c.model_path, *out_dir = c.out_dir;
-    double sx = c.spacing_x, sy = c.spacing_y;
-    int quiet = c.quiet, progress = c.progress;
     int n = (int)inputs.n;
     if (n == 0) return vs_usage_error("segment", "no images given", NULL);
 #ifndef VENSEG_CLI_HAVE_CJSON
     fprintf(stderr, "venseg segment: writes JSON with cJSON; this venseg was built without it\n");
+    vs_strlist_free(&inputs);
     return VS_EXIT_UNAVAILABLE;
 #else
+    int rc = VS_EXIT_OK;
+    const char *model_path = c.model_path, *out_dir = c.out_dir;
+    double sx = c.spacing_x, sy = c.spacing_y;
+    int quiet = c.quiet, progress = c.progress;
     venseg_model *model = NULL;
     venseg_session *ses = NULL;
     venseg_session_config *opt = NULL;
