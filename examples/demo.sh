@@ -6,8 +6,8 @@
 # Installs what it needs (as root on a fresh Debian 12: the Debian packages of
 # tests/ci/setup.sh), builds the library and the `venseg` program (release preset), and runs
 # `venseg demo` (docs/cli.md): the shipped ResUNet-34 (weights/resunet34.vseg, see
-# weights/resunet34.md) on a real B-mode frame (../shared/data when present, else
-# examples/data) and on two synthetic compression clips (normal and thrombosed vein),
+# weights/resunet34.md) on a real groin B-mode frame of its validation split (shipped in
+# examples/data, scored against its label) and on two synthetic compression clips (normal and thrombosed vein),
 # with an HTML report per clip. Outputs go to build/demo/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

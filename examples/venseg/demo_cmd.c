@@ -21,10 +21,9 @@ static const char demo_help[] =
     "usage: venseg demo [options]\n"
     "\n"
     "Runs the shipped ResUNet-34 on\n"
-    "  1. a real B-mode frame: the first usgra-seg validation frame (never trained on) of\n"
-    "     ../shared/data when present (validation-split.json beside the model names them),\n"
-    "     else a\n"
-    "     sample frame of examples/data (a TRAINING frame: said so);\n"
+    "  1. a real B-mode frame: the groin validation frame examples/data/groin_sample_227.png\n"
+    "     (never trained on), scored against its label; with --data DIR, the first usgra-seg\n"
+    "     validation frame there (validation-split.json beside the model names them);\n"
     "  2. two synthetic compression clips of libvenseg's phantom, a normal vein and a\n"
     "     thrombosed one: venseg phantom writes them, venseg analyze reports on them.\n"
     "Prints both verdicts next to the verdicts from the phantom's ground-truth masks, and\n"
@@ -32,15 +31,17 @@ static const char demo_help[] =
     "\n"
     "  --model FILE   the model (default: $VENSEG_MODEL, weights/resunet34.vseg, installed copy)\n"
     "  --out DIR      output folder (default venseg-demo)\n"
-    "  --data DIR     ../shared/data (its usgra-seg/images) or examples/data (default: the\n"
-    "                 first that exists)\n"
+    "  --data DIR     a folder with groin_sample_227.png (default examples/data) or a data\n"
+    "                 root with usgra-seg/images (../shared/data)\n"
     "  --frames N     phantom frames per clip (default 60)\n"
     "  --threads N    compute threads (default 0: all)\n"
     "  --progress     draw progress bars even when stderr is not a terminal\n"
     "  -h, --help     this help\n"
     "\n"
-    "The model was trained on 204 nerve-block frames and 12 carotid series, never on the\n"
-    "phantom; on phantom frames its masks are weak, and the reports say so.\n"
+    "The model was trained on nerve-block frames of the groin, knee, arm and neck and on 12\n"
+    "carotid series, never on the phantom; on phantom frames its masks can be weak, and the\n"
+    "reports say so. A verdict counts as agreeing only when both are the same and neither is\n"
+    "indeterminate.\n"
     "\n" VS_EXIT_HELP;
 
 static int is_dir(const char *p)
@@ -111,6 +112,11 @@ static int has_both(const char *image)
 /* The real frame: *why tells where it comes from. */
 static int pick_image(const char *data, const char *model_path, char *out, size_t size, const char **why)
 {
+    snprintf(out, size, "%.900s/groin_sample_227.png", data);
+    if (access(out, R_OK) == 0) {
+        *why = "a groin (femoral triangle) validation frame: the models never trained on it; examples/data/ATTRIBUTION.md";
+        return 0;
+    }
     char split[1024];
     const char *slash = strrchr(model_path, '/');
     snprintf(split, sizeof split, "%.*s%svalidation-split.json", slash ? (int)(slash - model_path) : 0, model_path,
@@ -212,7 +218,7 @@ int vs_cmd_demo(int argc, char **argv)
     }
     const char *model_path = c.model_path, *out = c.out_dir;
     snprintf(threads, sizeof threads, "%d", c.threads);
-    if (!data) data = is_dir("../shared/data") ? "../shared/data" : "examples/data";
+    if (!data) data = "examples/data";
     venseg_model *model = NULL;
     int rc = vs_load_model(model_path, &model, err, sizeof err);
     if (rc != VS_EXIT_OK) {
@@ -299,8 +305,11 @@ int vs_cmd_demo(int argc, char **argv)
         if (have_truth)
             printf("   ground-truth masks (same tracker, stride 2): %s, compressibility %.1f %% (true %.1f %%)\n", vs_verdict_words(ts.verdict),
                    ts.compressibility_percent, true_c);
-        int agree = have_truth && ts.verdict == res->summary.verdict;
+        /* two indeterminates (for whatever reasons) are no agreement on a finding */
+        int same = have_truth && ts.verdict == res->summary.verdict;
+        int agree = same && ts.verdict != VENSEG_VERDICT_INDETERMINATE;
         printf("   %s\n", agree ? "the model's verdict matches the ground truth's"
+                        : same  ? "both are indeterminate: there is no finding to agree on; see the flags in the report"
                                 : "the model's verdict does NOT match the ground truth's: the model is weak on "
                                   "phantom frames (never trained on them); see the report");
     }

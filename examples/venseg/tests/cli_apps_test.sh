@@ -157,7 +157,8 @@ step "demo"
 "$venseg" demo --model "$model" --out "$work/demo" --data "$data" --frames 12 --threads 1 | tee "$work/demo.txt"
 grep -q "model verdict (normal vein)" "$work/demo.txt" || fail "demo: no verdict for the normal clip"
 grep -q "model verdict (thrombosed vein)" "$work/demo.txt" || fail "demo: no verdict for the thrombosed clip"
-grep -q "a TRAINING frame" "$work/demo.txt" || fail "demo: the examples/data frame must be called a training frame"
+grep -q "groin (femoral triangle) validation frame" "$work/demo.txt" || fail "demo: the examples/data groin frame must be called a validation frame"
+grep -q "against the examiner.s label: artery Dice" "$work/demo.txt" || fail "demo: the frame must be scored against its label"
 [[ -s $work/demo/phantom-normal-report.html && -s $work/demo/phantom-thrombosed-report.html ]] \
     || fail "demo: reports missing"
 
