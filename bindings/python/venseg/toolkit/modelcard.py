@@ -593,7 +593,9 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
              "region's class is its class (interval: bootstrap over frames).\n")
     L.append("Reproduce (from the repository root, with libvenseg built, e.g. "
              "`cmake --preset release && cmake --build --preset release`):\n")
-    L.append("```sh\nVENSEG_LIBRARY=build/release/libvenseg.so PYTHONPATH=bindings/python \\\n"
+    L.append("```sh\npython3 bindings/python/venseg_build.py --library build/release/libvenseg.so "
+             "--out build/py   # the cffi binding\n"
+             "VENSEG_LIBRARY=build/release/libvenseg.so PYTHONPATH=build/py:bindings/python \\\n"
              f"  python3 -m venseg.toolkit.modelcard evaluate weights/{os.path.basename(model_path)} "
              f"--check weights/{os.path.basename(out_md)}\n```\n")
     if storage_cmp:
