@@ -374,12 +374,19 @@ def load_label_png_dir(image_dir: str, label_dir: str, dataset: str = "labelpng"
         img = read_image(p)
         if img.shape != lab.shape:
             raise ValueError(f"{lp}: label {lab.shape} != image {img.shape}")
-        out.append(Sample(f"{dataset}/{stem}", dataset, f"{dataset}/{_group(stem, group_regex)}",
-                          img, codes_from_labels(lab, values, supervises), p, lp,
-                          truth_from_labels(lab, values), evaluable(supervises)))
+        out.append(labelled_sample(dataset, stem, group_regex, img, lab, values, supervises, p, lp))
     if not out:
         raise ValueError(f"no image/label pairs in {image_dir} + {label_dir}")
     return out
+
+
+def labelled_sample(dataset: str, stem: str, group_regex: Optional[str], image: np.ndarray,
+                    labels: np.ndarray, values: Dict[int, str], supervises: Sequence[str],
+                    image_path: str, label_path: str) -> Sample:
+    """A user folder's frame with its label image (group from the stem)."""
+    return Sample(f"{dataset}/{stem}", dataset, f"{dataset}/{_group(stem, group_regex)}", image,
+                  codes_from_labels(labels, values, supervises), image_path, label_path,
+                  truth_from_labels(labels, values), evaluable(supervises))
 
 
 def load_labelme_dir(path: str, dataset: str = "labelme", group_regex: Optional[str] = None,
@@ -393,9 +400,8 @@ def load_labelme_dir(path: str, dataset: str = "labelme", group_regex: Optional[
         img, truth = load_labelme(jp)
         stem = os.path.splitext(os.path.basename(jp))[0]
         values = {0: "background", 1: "artery", 2: "vein", 3: "vessel", 255: "ignore"}
-        out.append(Sample(f"{dataset}/{stem}", dataset, f"{dataset}/{_group(stem, group_regex)}",
-                          img, codes_from_labels(truth, values, supervises), jp, jp,
-                          truth_from_labels(truth, values), evaluable(supervises)))
+        out.append(labelled_sample(dataset, stem, group_regex, img, truth, values, supervises,
+                                   jp, jp))
     if not out:
         raise ValueError(f"no LabelMe .json files in {path}")
     return out

@@ -30,7 +30,7 @@ from typing import List, Optional, Sequence
 import numpy as np
 
 from . import data as D
-from .train import GREY_MEAN, GREY_STD, _save, build_model, learning_rate
+from .train import GREY_MEAN, GREY_STD, _save, build_model, learning_rate, load_resume_state
 
 PRETRAIN_FORMAT = "venseg-pretrain-1"
 
@@ -143,13 +143,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     os.makedirs(args.out, exist_ok=True)
     last_path = os.path.join(args.out, "last.pt")
-    state = None
-    if args.resume:
-        if not os.path.exists(last_path):
-            raise SystemExit(f"venseg.toolkit.pretrain: --resume but {last_path} does not exist")
-        state = torch.load(last_path, map_location="cpu")
-        if state.get("format") != PRETRAIN_FORMAT:
-            raise SystemExit(f"{last_path}: not a {PRETRAIN_FORMAT} checkpoint")
+    state = load_resume_state(last_path, PRETRAIN_FORMAT, "pretrain") if args.resume else None
+    if state is not None:
         keep = {k: getattr(args, k) for k in ("resume", "threads", "time_limit", "steps")}
         args = argparse.Namespace(**{**vars(args), **state["args"], **keep})
     if args.threads:

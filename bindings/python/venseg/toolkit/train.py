@@ -99,6 +99,18 @@ def build_model(arch: str, base_channels: int = 32, depth: int = 4, in_channels:
     return m
 
 
+def load_resume_state(last_path: str, fmt: str, tool: str) -> Dict[str, Any]:
+    """The checkpoint a --resume continues from, or a clear exit."""
+    import torch
+
+    if not os.path.exists(last_path):
+        raise SystemExit(f"venseg.toolkit.{tool}: --resume but {last_path} does not exist")
+    state = torch.load(last_path, map_location="cpu")
+    if not isinstance(state, dict) or state.get("format") != fmt:
+        raise SystemExit(f"{last_path}: not a {fmt} checkpoint")
+    return state
+
+
 def load_init(model, path: str) -> int:
     """Copy every tensor of a pretraining checkpoint whose name and shape match into
     ``model``; returns how many. The restoration head never matches the 2-class head."""
@@ -495,13 +507,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     os.makedirs(args.out, exist_ok=True)
     last_path = os.path.join(args.out, "last.pt")
     best_path = os.path.join(args.out, "best.pt")
-    state = None
-    if args.resume:
-        if not os.path.exists(last_path):
-            raise SystemExit(f"venseg.toolkit.train: --resume but {last_path} does not exist")
-        state = torch.load(last_path, map_location="cpu")
-        if state.get("format") != TRAIN_FORMAT:
-            raise SystemExit(f"{last_path}: not a {TRAIN_FORMAT} checkpoint")
+    state = load_resume_state(last_path, TRAIN_FORMAT, "train") if args.resume else None
+    if state is not None:
         # the run's own configuration wins, except what only steers this process
         keep = {k: getattr(args, k) for k in ("resume", "device", "threads", "no_progress",
                                               "time_limit", "export", "export_dtype", "name",
