@@ -5,7 +5,8 @@
 #
 # RUN_*: output folders of `python -m venseg.toolkit.train` (best.pt, history.json, split.json);
 # the commands that made them are in weights/resunet34.md and weights/unet16.md.
-# ABLATION_SCRATCH34: the ResUNet-34 run trained like RUN_RESUNET34 but without --init;
+# ABLATION_SCRATCH34, ABLATION_PRE34: ResUNet-34 runs of the UNet's budget without and with
+# --init (ABLATION_EPOCHS: that budget in epochs, for the table);
 # ABLATION_BEFORE (default git:cc08612): the commit whose weights/*.vseg were trained without
 # the groin labels. Both go into the ablation table of the cards (same validation split).
 # STORAGE_*: f16 or q8 (default: q8 for the ResUNet-34 when its validation Dice cost is
@@ -101,22 +102,30 @@ if [[ $BEFORE == git:* ]]; then
     ab_rows+=("ResUNet-34, no groin labels, from scratch (shipped before, 36 × 384 samples)=$tmp/before-resunet34.json"
               "UNet-16, no groin labels, from scratch (shipped before)=$tmp/before-unet16.json")
 fi
-if [[ -n ${ABLATION_SCRATCH34:-} ]]; then
-    export_model "$ABLATION_SCRATCH34" f16 "$tmp/scratch34.vseg" "ablation" "ablation run"
-    evaluate "$tmp/scratch34.vseg" "$tmp/scratch34.json"
-    ab_rows+=("ResUNet-34, groin labels, from scratch=$tmp/scratch34.json")
-fi
-ab_rows+=("ResUNet-34, groin labels, pretrained (shipped)=$tmp/resunet34.json"
-          "UNet-16, groin labels, from scratch (shipped)=$tmp/unet16.json")
+# ABLATION_SCRATCH34 / ABLATION_PRE34: ResUNet-34 runs of one shorter budget (ABLATION_EPOCHS)
+# from scratch and from the pretraining, the UNet run's budget
+short=${ABLATION_EPOCHS:-14}
+for arm in SCRATCH34 PRE34; do
+    run_var=ABLATION_$arm
+    [[ -n ${!run_var:-} ]] || continue
+    export_model "${!run_var}" f16 "$tmp/ab-$arm.vseg" "ablation" "ablation run"
+    evaluate "$tmp/ab-$arm.vseg" "$tmp/ab-$arm.json"
+    init=$([[ $arm == PRE34 ]] && echo "pretrained" || echo "from scratch")
+    ab_rows+=("ResUNet-34, groin labels, $init, $short × 384 samples=$tmp/ab-$arm.json")
+done
+ab_rows+=("UNet-16, groin labels, from scratch, $short × 384 samples (shipped)=$tmp/unet16.json"
+          "ResUNet-34, groin labels, pretrained, longer (shipped)=$tmp/resunet34.json")
 {
     echo "## Ablation (same validation split, mean Dice per frame, identity accuracy)"
     echo
     "$PY" -m venseg.toolkit.modelcard ablation "${ab_rows[@]}"
     echo
-    echo "The runs with groin labels share one recipe and budget (weights/resunet34.md); the runs"
-    echo "shipped before this change had no groin labels and their own recipe (36 × 384 samples,"
-    echo "\`--aug full\`), so that row mixes the data with the budget. Numbers: \`venseg.toolkit.modelcard\`"
-    echo "through libvenseg; regenerate with \`bash weights/make_weights.sh\`."
+    echo "The runs with groin labels share one recipe (weights/resunet34.md: \`--aug exam\`, low-confidence"
+    echo "weight 0.25, seed 0); the $short-epoch rows share one budget, so *from scratch vs pretrained* and"
+    echo "*ResUNet-34 vs UNet* compare like with like there; the shipped ResUNet-34 is the pretrained arm"
+    echo "trained longer. The runs shipped before this change had no groin labels and their own recipe"
+    echo "(36 × 384 samples, \`--aug full\`), so *with vs without groin labels* mixes the data with the recipe."
+    echo "Numbers: \`venseg.toolkit.modelcard\` through libvenseg; regenerate with \`bash weights/make_weights.sh\`."
 } > "$tmp/ablation.md"
 R34_EXTRA=${R34_EXTRA:-$tmp/ablation.md}
 UNET_EXTRA=${UNET_EXTRA:-$tmp/ablation.md}
