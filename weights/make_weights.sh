@@ -19,9 +19,10 @@ R34=${1:?training run of the ResUNet-34}
 UNET=${2:?training run of the plain UNet}
 PY=${PYTHON:-python3}
 export VENSEG_LIBRARY=${VENSEG_LIBRARY:-build/release/libvenseg.so}
-export PYTHONPATH=bindings/python
 tmp=${TMPDIR:-/tmp}/venseg-weights
 mkdir -p "$tmp"
+"$PY" bindings/python/venseg_build.py --library "$VENSEG_LIBRARY" --out "$tmp/py" >/dev/null
+export PYTHONPATH=$tmp/py:bindings/python
 
 cp "$R34/split.json" weights/validation-split.json
 cmp -s <("$PY" -c "import json,sys; print(json.load(open(sys.argv[1]))['val'])" "$R34/split.json") \
