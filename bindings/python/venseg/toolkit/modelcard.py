@@ -497,8 +497,10 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
              f"padding), x/255 → (x − {meta['input.mean'][0]}) / {meta['input.std'][0]} |")
     L.append(f"| output | sigmoid per class, label = most probable class if p > "
              f"{meta.get('output.threshold', 0.5)} |")
-    L.append(f"| training code | `venseg.toolkit.train` at commit `{history.get('commit', '?')}` "
-             f"(`+dirty`: the training code itself was not committed yet) |")
+    commit = history.get("commit", "?")
+    L.append(f"| training code | `venseg.toolkit.train` at commit `{commit}`"
+             + (" (`+dirty`: the training code itself was not committed yet)"
+                if commit.endswith("+dirty") else "") + " |")
     L.append("")
     L.append("## Data and licences\n")
     L.append("Trained and validated on `../shared/data` (see its README and each PROVENANCE.md):\n")
@@ -532,8 +534,8 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
              "usgra-seg has no subject ids, so near-duplicate frames (48x48 thumbnail "
              "correlation ≥ 0.85, e.g. 0018/0099, 0038/0151) form groups; femoral-nerve-block "
              "frames keep the look-alike `group` of its labels.jsonl together. No validation "
-             "frame was trained on, nor pretrained on. No validation frame "
-             "was trained on. Caveats: the validation split also chose the kept epoch (early "
+             "frame was trained on, nor pretrained on. "
+             "Caveats: the validation split also chose the kept epoch (early "
              "stopping), so its numbers are slightly optimistic; usgra-seg frames of one "
              "volunteer that are not near-duplicates can sit on both sides; two cca-momot series "
              "can be the left and right side of one person.\n")
@@ -546,7 +548,7 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
         L.append("```sh\nPYTHONPATH=bindings/python python3 -m venseg.toolkit.pretrain "
                  "--data-root ../shared/data --split weights/validation-split.json "
                  f"--arch {args['arch']} --size {args['size'][0]} {args['size'][1]} "
-                 "--steps STEPS --batch 16 --out PRE\n```\n")
+                 f"--steps {_pretrain_steps(args['init'])} --batch 16 --out PRE\n```\n")
     L.append("```sh\nPYTHONPATH=bindings/python python3 -m venseg.toolkit.train "
              + train_command(args) + "\n```\n")
     L.append(f"- seed {args['seed']}; batch {args['batch']}; input {args['size'][0]}x{args['size'][1]}; "
@@ -604,6 +606,8 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
     if other:
         oname, oev = other
         L.append("## Comparison: ResUNet-34 vs plain UNet (same data, split and seed)\n")
+        L.append("The two shipped models; their budgets can differ (see each card's recipe): the "
+                 "ablation below compares them at one budget.\n")
         L.append(f"| data set / class | pooled Dice: this | pooled Dice: `{oname}` | "
                  f"mispredicted / true area: this | mispredicted / true area: `{oname}` |")
         L.append("|---|---:|---:|---:|---:|")
@@ -640,6 +644,16 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
              "label PNGs).")
     with open(out_md, "w") as fh:
         fh.write("\n".join(L).rstrip() + "\n")
+
+
+def _pretrain_steps(path: str) -> str:
+    """Steps of the pretraining checkpoint a run started from (STEPS when unreadable)."""
+    try:
+        import torch
+
+        return str(int(torch.load(path, map_location="cpu")["steps"]))
+    except Exception:  # noqa: BLE001 - a card is still written without it
+        return "STEPS"
 
 
 def train_command(args: dict) -> str:
