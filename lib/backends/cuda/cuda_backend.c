@@ -112,15 +112,22 @@ static void leave(const device_guard *gd)
     if (gd->ok) cudaSetDevice(gd->prev);
 }
 
+/* Room for one more entry in the plan's list of device allocations. */
+static venseg_status reserve_alloc_slot(vc_plan *p)
+{
+    if (p->n_allocs < p->cap_allocs) return VENSEG_OK;
+    int cap = p->cap_allocs ? p->cap_allocs * 2 : 64;
+    void **a = realloc(p->allocs, (size_t)cap * sizeof *a);
+    if (!a) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory");
+    p->allocs = a;
+    p->cap_allocs = cap;
+    return VENSEG_OK;
+}
+
 static venseg_status dev_alloc(vc_plan *p, size_t bytes, void **out)
 {
-    if (p->n_allocs == p->cap_allocs) {
-        int cap = p->cap_allocs ? p->cap_allocs * 2 : 64;
-        void **a = realloc(p->allocs, (size_t)cap * sizeof *a);
-        if (!a) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory");
-        p->allocs = a;
-        p->cap_allocs = cap;
-    }
+    venseg_status st_slot = reserve_alloc_slot(p);
+    if (st_slot != VENSEG_OK) return st_slot;
     CU(cudaMalloc(out, bytes ? bytes : 16), "cudaMalloc");
     p->allocs[p->n_allocs++] = *out;
     return VENSEG_OK;
@@ -267,13 +274,8 @@ static venseg_status shared_upload(vc_plan *p, const vs_node *n, int kind, vc_up
     vs_packed_request r = {&vc_backend_cuda, (int)(n - p->g->nodes), kind, &u->key, same_upload,
                            make_upload, release_upload, u};
     if (p->packed) return vs_packed_get(p->packed, &r, out);
-    if (p->n_allocs == p->cap_allocs) {
-        int cap = p->cap_allocs ? p->cap_allocs * 2 : 64;
-        void **a = realloc(p->allocs, (size_t)cap * sizeof *a);
-        if (!a) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory");
-        p->allocs = a;
-        p->cap_allocs = cap;
-    }
+    venseg_status st_slot = reserve_alloc_slot(p);
+    if (st_slot != VENSEG_OK) return st_slot;
     void *desc = NULL;
     size_t bytes = 0;
     venseg_status st = make_upload(u, out, &desc, &bytes);
