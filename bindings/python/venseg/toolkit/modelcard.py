@@ -94,9 +94,16 @@ def bootstrap_ci(values: Sequence[float], n: int = BOOTSTRAP, seed: int = 0) -> 
     v = np.asarray([x for x in values if math.isfinite(x)], np.float64)
     if len(v) < 2:
         return [math.nan, math.nan]
-    idx = np.random.default_rng(seed).integers(0, len(v), (n, len(v)))
-    means = v[idx].mean(axis=1)
-    return [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))]
+    return _percentile_95(v[_resamples(len(v), n, seed)].mean(axis=1))
+
+
+def _resamples(items: int, n: int = BOOTSTRAP, seed: int = 0) -> np.ndarray:
+    """n x items indices: each row one bootstrap resample with replacement."""
+    return np.random.default_rng(seed).integers(0, items, (n, items))
+
+
+def _percentile_95(stats: np.ndarray) -> List[float]:
+    return [float(np.percentile(stats, 2.5)), float(np.percentile(stats, 97.5))]
 
 
 def _agg(rows: List[dict]) -> dict:
@@ -124,7 +131,7 @@ def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFA
 
     names = _split_names(split)
     tmp = tempfile.mkdtemp(prefix="venseg-card-")
-    results, all_rows = {}, []
+    results, all_rows, pred_dirs = {}, [], {}
     try:
         m = vn.Model(model)
         try:
@@ -134,9 +141,13 @@ def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFA
                 idir, ldir = os.path.join(tmp, ds, "images"), os.path.join(tmp, ds, "labels")
                 _link_subset(os.path.join(data_root, img_rel), names[ds], idir)
                 _link_subset(os.path.join(data_root, lab_rel), names[ds], ldir)
-                for mode, lmap in plan:
+                # the first pass keeps its masks: identity is scored on them, not on a rerun
+                pred_dirs[ds] = os.path.join(tmp, ds, "pred")
+                os.makedirs(pred_dirs[ds])
+                for k, (mode, lmap) in enumerate(plan):
                     rows, summ = evaluate(m, idir, ldir, label_map=lmap, mode=mode,
                                           empty="nan", ssim="gaussian", threads=threads,
+                                          save_pred=pred_dirs[ds] if k == 0 else None,
                                           log=lambda msg: print("warning: " + msg, file=sys.stderr))
                     if summ["counts"]["evaluated"] != len(names[ds]):
                         raise RuntimeError(f"{ds}: {summ['counts']} (expected {len(names[ds])})")
@@ -144,7 +155,7 @@ def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFA
                         sel = [r for r in rows if r["class"] == cls]
                         results[f"{ds}/{cls}"] = _agg(sel)
                         all_rows += [{"dataset": ds, **r} for r in sel]
-            identity = identity_accuracy(m, names, data_root, threads)
+            identity = identity_accuracy(pred_dirs, names, data_root)
         finally:
             m.close()
     finally:
@@ -185,48 +196,42 @@ def vessel_identity(pred: np.ndarray, truth: np.ndarray, iou_min: float = IDENTI
     return out
 
 
-def identity_accuracy(model, names: Dict[str, List[str]], data_root: str,
-                      threads: int = 0) -> Dict[str, dict]:
-    """Artery/vein identity per data set: of the labelled vessels that a predicted region
-    matches with IoU >= 0.3, the share whose region has the right class (with a bootstrap
-    interval over images); also how many were matched at all."""
-    import venseg as vn
-    from .data import read_frame, read_label
+def identity_accuracy(pred_dirs: Dict[str, str], names: Dict[str, List[str]],
+                      data_root: str) -> Dict[str, dict]:
+    """Artery/vein identity per data set, from the predicted label PNGs in ``pred_dirs``
+    (``<stem>.png``): of the labelled vessels that a predicted region matches with
+    IoU >= 0.3, the share whose region has the right class (with a bootstrap interval over
+    images); also how many were matched at all."""
+    from .data import read_label
 
     out: Dict[str, dict] = {}
-    with vn.Session(model, threads=threads) as s:
-        for ds in IDENTITY_SETS:
-            if ds not in names:
-                continue
-            img_rel, lab_rel, _ = EVAL_PLAN[ds]
-            per_image = []
-            for stem in sorted(names[ds]):
-                frame = read_frame(_find_image(os.path.join(data_root, img_rel), stem))
-                truth = read_label(os.path.join(data_root, lab_rel, stem + ".png"))
-                per_image.append(vessel_identity(s.segment(frame), truth))
-            vessels = sum(len(v) for v in per_image)
-            matched = sum(1 for v in per_image for c, iou, pc in v if pc)
-            correct = sum(1 for v in per_image for c, iou, pc in v if pc == c)
-            per_class = {name: {"vessels": sum(1 for v in per_image for c, _, _ in v if c == k),
-                                "matched": sum(1 for v in per_image for c, _, pc in v
-                                               if c == k and pc),
-                                "correct": sum(1 for v in per_image for c, _, pc in v
-                                               if c == k and pc == c)}
-                         for k, name in ((1, "artery"), (2, "vein"))}
-            # bootstrap over images: resample images, pool their matched vessels
-            rng = np.random.default_rng(0)
-            m_img = np.array([sum(1 for *_, pc in v if pc) for v in per_image], np.float64)
-            c_img = np.array([sum(1 for c, _, pc in v if pc == c) for v in per_image],
-                             np.float64)
-            ci = [math.nan, math.nan]
-            if len(per_image) > 1 and matched:
-                idx = rng.integers(0, len(per_image), (BOOTSTRAP, len(per_image)))
-                acc = c_img[idx].sum(axis=1) / np.maximum(m_img[idx].sum(axis=1), 1)
-                ci = [float(np.percentile(acc, 2.5)), float(np.percentile(acc, 97.5))]
-            out[ds] = {"images": len(per_image), "vessels": vessels, "matched": matched,
-                       "correct": correct,
-                       "accuracy": correct / matched if matched else math.nan,
-                       "ci95": ci, "per_class": per_class}
+    for ds in IDENTITY_SETS:
+        if ds not in names or ds not in pred_dirs:
+            continue
+        lab_rel = EVAL_PLAN[ds][1]
+        per_image = []
+        for stem in sorted(names[ds]):
+            truth = read_label(os.path.join(data_root, lab_rel, stem + ".png"))
+            pred = read_label(os.path.join(pred_dirs[ds], stem + ".png"))
+            per_image.append(vessel_identity(pred, truth))
+        m_img = np.array([sum(1 for *_, pc in v if pc) for v in per_image], np.float64)
+        c_img = np.array([sum(1 for c, _, pc in v if pc == c) for v in per_image], np.float64)
+        vessels, matched, correct = sum(len(v) for v in per_image), int(m_img.sum()), int(c_img.sum())
+        per_class = {name: {"vessels": sum(1 for v in per_image for c, _, _ in v if c == k),
+                            "matched": sum(1 for v in per_image for c, _, pc in v
+                                           if c == k and pc),
+                            "correct": sum(1 for v in per_image for c, _, pc in v
+                                           if c == k and pc == c)}
+                     for k, name in ((1, "artery"), (2, "vein"))}
+        # bootstrap over images: resample images, pool their matched vessels
+        ci = [math.nan, math.nan]
+        if len(per_image) > 1 and matched:
+            idx = _resamples(len(per_image))
+            ci = _percentile_95(c_img[idx].sum(axis=1) / np.maximum(m_img[idx].sum(axis=1), 1))
+        out[ds] = {"images": len(per_image), "vessels": vessels, "matched": matched,
+                   "correct": correct,
+                   "accuracy": correct / matched if matched else math.nan,
+                   "ci95": ci, "per_class": per_class}
     return out
 
 
