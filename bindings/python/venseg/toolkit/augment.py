@@ -237,8 +237,11 @@ def paste_vessel(image: np.ndarray, codes: np.ndarray, donor, rng: np.random.Gen
 
     from . import data as D
 
-    vessel = np.isin(donor.codes, (D.code(D.POS, D.NEG), D.code(D.NEG, D.POS)))
-    lab, n = ndimage.label(vessel)
+    # a donor's sure vessels are labelled once and kept with it (every batch may draw it)
+    if "sure_vessels" not in donor.meta:
+        donor.meta["sure_vessels"] = ndimage.label(
+            np.isin(donor.codes, (D.code(D.POS, D.NEG), D.code(D.NEG, D.POS))))
+    lab, n = donor.meta["sure_vessels"]
     if n == 0:
         return image, codes
     pick = int(rng.integers(1, n + 1))
