@@ -50,7 +50,12 @@ typedef enum venseg_tracker_key {
     VENSEG_TRACKER_MAX_LATERAL_SHIFT = 14,    /* lateral drift, in reference-vessel diameters: PROBE_MOVED [0.75] */
     VENSEG_TRACKER_LOST_FRACTION = 15,        /* vein vanishing while above this x baseline: VEIN_LOST [0.5] */
     VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE = 16, /* 0/1: a non-compressible verdict needs the artery to deform [1] */
-    VENSEG_TRACKER_MAX_AREA_FRACTION = 17     /* components larger than this fraction of the frame are ignored [0.25] */
+    VENSEG_TRACKER_MAX_AREA_FRACTION = 17,    /* components larger than this fraction of the frame are ignored [0.25] */
+    /* since 0.2.0: identity and verdict confidence (docs/tracking.md, "Identity") */
+    VENSEG_TRACKER_MEDIAL_SIDE = 18,          /* integral: image side toward the body's midline: -1 left, +1 right,
+                                               * 0 unknown [0] (then it is detected from the other cues) */
+    VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE = 19, /* artery/vein identity less sure than this: IDENTITY_UNCERTAIN [0.75] */
+    VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE = 20   /* verdict confidence below this: LOW_CONFIDENCE, indeterminate [0.6] */
 } venseg_tracker_key;
 
 VENSEG_API venseg_status venseg_tracker_config_create(venseg_tracker_config **out);
@@ -97,6 +102,12 @@ typedef enum venseg_verdict {
 #define VENSEG_FLAG_NO_RELEASE           (1u << 8) /* informational: the vein did not reopen after the minimum */
 #define VENSEG_FLAG_SPACING_UNKNOWN      (1u << 9) /* informational: no pixel spacing, mm values are NaN */
 #define VENSEG_FLAG_UNSTABLE             (1u << 10) /* the vein area jumps between frames like noise, not like a compression */
+/* since 0.2.0 */
+#define VENSEG_FLAG_IDENTITY_CONFLICT    (1u << 11) /* the network's artery/vein labels disagree with the dynamics and anatomy */
+#define VENSEG_FLAG_IDENTITY_UNCERTAIN   (1u << 12) /* which vessel is the vein is not clear enough: indeterminate */
+#define VENSEG_FLAG_LOW_CONFIDENCE       (1u << 13) /* the verdict's confidence is below MIN_VERDICT_CONFIDENCE: indeterminate */
+#define VENSEG_FLAG_VESSELS_MERGED       (1u << 14) /* informational: touching vessels were split into artery and vein */
+#define VENSEG_FLAG_VEIN_INTERMITTENT    (1u << 15) /* informational: the vein was missed in some open frames; they were skipped */
 
 VENSEG_API const char *venseg_verdict_name(venseg_verdict verdict); /* "VENSEG_VERDICT_..." / "VENSEG_VERDICT_UNKNOWN" */
 /* Name of one flag bit ("VENSEG_FLAG_NO_VEIN"); "VENSEG_FLAG_UNKNOWN" if flag is not exactly one known bit. */
@@ -208,11 +219,55 @@ typedef struct venseg_track_summary {
     double max_lateral_shift_px;     /* largest sideways drift of the reference vessel */
     int32_t vein_track_id;
     int32_t artery_track_id;
+    /* since 0.2.0 */
+    double verdict_confidence;       /* 0..1: how strongly the evidence supports the verdict (before the
+                                      * MIN_VERDICT_CONFIDENCE cut); NaN when there is nothing to judge */
+    double identity_confidence;      /* 0..1: that the vein of interest is the vein and the artery the artery; NaN without vessels */
+    int32_t medial_side;             /* -1 left, +1 right, 0 unknown: the side used for the position cue */
+    int32_t medial_side_source;      /* 0 unknown, 1 configured (MEDIAL_SIDE), 2 detected from the other cues */
+    int32_t vessel_count;            /* = venseg_tracker_vessel_count() */
+    int32_t identity_frames;         /* analysed frames before compression that identity was decided from */
 } venseg_track_summary;
 
 VENSEG_API venseg_status venseg_tracker_summary_get(const venseg_tracker *tracker, venseg_track_summary *out);
 /* Alias of venseg_tracker_summary_get (ABI 1 name). */
 VENSEG_API venseg_status venseg_tracker_summary(const venseg_tracker *tracker, venseg_track_summary *out);
+
+/* since 0.2.0: every vessel track of the sequence with its identity and the evidence for it.
+ * Identity is decided from the frames before compression and then held, so a vein that
+ * does not collapse never becomes "the artery" for that reason. Cues are NaN when they
+ * could not be measured (e.g. pulsation without a frame rate, wall brightness from masks). */
+typedef enum venseg_vessel_identity {
+    VENSEG_IDENTITY_UNKNOWN = 0,
+    VENSEG_IDENTITY_ARTERY = 1,
+    VENSEG_IDENTITY_VEIN = 2,
+    VENSEG_IDENTITY_OTHER = 3    /* a short-lived or small track: not one of the pair */
+} venseg_vessel_identity;
+
+typedef struct venseg_vessel {
+    uint32_t struct_size;
+    int32_t track_id;
+    int32_t identity;              /* venseg_vessel_identity */
+    int32_t role;                  /* 0 other, 1 the artery of interest, 2 the vein of interest */
+    double identity_confidence;    /* 0..1 that identity is right */
+    int32_t frames_present;        /* analysed frames the track was seen in */
+    int32_t first_frame;           /* pushed-frame index of its first appearance */
+    double network_vein_fraction;  /* share of the network's (or the masks') vessel probability labelled vein, before compression */
+    double pulsatility_percent;    /* amplitude of the area's cardiac-band (0.7-3 Hz) oscillation, % of its mean */
+    double pulse_rate_bpm;         /* frequency of that oscillation; NaN when not significant */
+    double roundness;              /* minor / major axis of its moment ellipse (1 = circle) */
+    double wall_contrast;          /* brightness of a 2 px ring around the lumen over the tissue beyond it (pixels only) */
+    double size_ratio;             /* mean area over that of the other vessel of the pair */
+    double position_score;         /* -1..1: +1 where the site's anatomy puts the vein, -1 where it puts the artery, 0 no cue */
+    double mean_area_px;           /* before compression */
+    double compressibility_percent;/* of this track's smoothed area curve; NaN if undefined */
+    char evidence[192];            /* one line for people, e.g. "vein: medial to the artery, no pulsation, 94 % compressed" */
+} venseg_vessel;
+
+VENSEG_API venseg_status venseg_tracker_vessel_count(const venseg_tracker *tracker, int32_t *count);
+/* Vessels in order: the vein of interest, the artery of interest, then the others by size. */
+VENSEG_API venseg_status venseg_tracker_vessel_at(const venseg_tracker *tracker, int32_t index, venseg_vessel *out);
+VENSEG_API const char *venseg_identity_name(venseg_vessel_identity identity); /* "VENSEG_IDENTITY_VEIN" ... */
 
 typedef enum venseg_area_unit { VENSEG_AREA_PX = 0, VENSEG_AREA_MM2 = 1 } venseg_area_unit;
 
@@ -300,7 +355,19 @@ typedef enum venseg_phantom_key {
     VENSEG_PHANTOM_GAIN_DB = 10,        /* overall gain, dB [0] */
     VENSEG_PHANTOM_NOISE = 11,          /* electronic noise level relative to tissue echo, 0..1 [0.05] */
     VENSEG_PHANTOM_PIXEL_SPACING = 12,  /* mm per px (square pixels) [0.15] */
-    VENSEG_PHANTOM_VESSELS = 13         /* integral: 0 none, 1 artery + vein, 2 artery only [1] */
+    VENSEG_PHANTOM_VESSELS = 13,        /* integral: 0 none, 1 artery + vein, 2 artery only [1] */
+    /* since 0.2.0: an exam that moves like one */
+    VENSEG_PHANTOM_VEIN_SIDE = 14,      /* integral: image side of the vein: 0 seeded, 1 left of the artery, 2 right [0] */
+    VENSEG_PHANTOM_VEIN_TO_ARTERY = 15, /* vein/artery equivalent-diameter ratio at rest, 0 = seeded (1.2..1.6) [0] */
+    VENSEG_PHANTOM_PULSE_AMPLITUDE = 16,/* artery diameter change with each beat, fraction [0.06] */
+    VENSEG_PHANTOM_RESPIRATION = 17,    /* vein area variation with breathing, fraction [0] */
+    VENSEG_PHANTOM_RESPIRATORY_RATE = 18, /* breaths per minute [15] */
+    VENSEG_PHANTOM_THROMBUS_AGE = 19,   /* integral: 0 acute (faint, soft), 1 chronic (bright, stiffer) [0] */
+    VENSEG_PHANTOM_PROBE_TILT = 20,     /* peak probe tilt, degrees (vessel sections elongate, echoes dim) [0] */
+    VENSEG_PHANTOM_OUT_OF_PLANE = 21,   /* integral: 0 none, 1 the vein leaves the plane for a while (no label there) [0] */
+    VENSEG_PHANTOM_DECORRELATION = 22,  /* share of the speckle renewed from one frame to the next, 0..1 [0] */
+    VENSEG_PHANTOM_ATTENUATION = 23,    /* tissue attenuation, dB/mm (TGC compensates ATTENUATION - 0.13) [0.75] */
+    VENSEG_PHANTOM_BASELINE_S = 24      /* seconds before the probe presses; 0 = 20 % of the clip [0] */
 } venseg_phantom_key;
 
 VENSEG_API venseg_status venseg_phantom_config_create(venseg_phantom_config **out);
@@ -334,6 +401,12 @@ typedef struct venseg_phantom_truth {
     double rest_vein_area_px;    /* vein area with no pressure */
     double min_vein_area_px;     /* smallest vein area over the sequence */
     int32_t thrombus;            /* venseg_thrombus */
+    /* since 0.2.0 */
+    int32_t vein_side;           /* -1 the vein is left of the artery in the image, +1 right, 0 no vein */
+    int32_t vein_visible;        /* 0 while the vein is out of the imaging plane (OUT_OF_PLANE) */
+    double artery_centroid_x, artery_centroid_y; /* px; NaN when absent */
+    double vein_centroid_x, vein_centroid_y;
+    double heart_rate_bpm;       /* as configured (0: no pulsation) */
 } venseg_phantom_truth;
 
 /* index: a frame index (0..frames-1). */

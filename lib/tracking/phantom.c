@@ -10,7 +10,7 @@
 
 #define VS_PI 3.14159265358979323846
 
-enum { N_PKEYS = 14, MAX_SEPTA = 10, MAX_STREAKS = 48, MAX_KERNEL = 64 };
+enum { N_PKEYS = 25, MAX_SEPTA = 10, MAX_STREAKS = 48, MAX_KERNEL = 64 };
 
 static const vs_key_spec phantom_specs[] = {
     {VENSEG_PHANTOM_SEED, "VENSEG_PHANTOM_SEED", 0, 9007199254740992.0, 1, 1},

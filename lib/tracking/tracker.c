@@ -13,7 +13,7 @@
 #include "tracking/tracker.h"
 
 
-enum { MAX_CANDIDATES = 64, MAX_TRACKS = 256, TRACK_FORGET = 30, N_TKEYS = 18 };
+enum { MAX_CANDIDATES = 64, MAX_TRACKS = 256, TRACK_FORGET = 30, N_TKEYS = 21 };
 
 /* ------------------------------------------------------------------ config */
 
@@ -35,6 +35,9 @@ static const vs_key_spec tracker_specs[] = {
     {VENSEG_TRACKER_LOST_FRACTION, "VENSEG_TRACKER_LOST_FRACTION", 0, 1, 0.5, 0},
     {VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE, "VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE", 0, 1, 1, 1},
     {VENSEG_TRACKER_MAX_AREA_FRACTION, "VENSEG_TRACKER_MAX_AREA_FRACTION", 0, 1, 0.25, 0},
+    {VENSEG_TRACKER_MEDIAL_SIDE, "VENSEG_TRACKER_MEDIAL_SIDE", -1, 1, 0, 1},
+    {VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE, "VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE", 0, 1, 0.75, 0},
+    {VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE, "VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE", 0, 1, 0.6, 0},
 };
 static const vs_key_table tracker_keys = {tracker_specs, sizeof tracker_specs / sizeof tracker_specs[0]};
 
@@ -951,4 +954,27 @@ venseg_status venseg_tracker_instance(const venseg_tracker *t, int32_t index, ve
 venseg_status venseg_tracker_summary(const venseg_tracker *t, venseg_track_summary *out)
 {
     return venseg_tracker_summary_get(t, out);
+}
+
+/* ------------------------------------------------------------ identity (in progress) */
+
+const char *venseg_identity_name(venseg_vessel_identity identity)
+{
+    switch (identity) {
+    case VENSEG_IDENTITY_UNKNOWN: return "VENSEG_IDENTITY_UNKNOWN";
+    case VENSEG_IDENTITY_ARTERY: return "VENSEG_IDENTITY_ARTERY";
+    case VENSEG_IDENTITY_VEIN: return "VENSEG_IDENTITY_VEIN";
+    case VENSEG_IDENTITY_OTHER: return "VENSEG_IDENTITY_OTHER";
+    }
+    return "VENSEG_IDENTITY_UNKNOWN";
+}
+
+venseg_status venseg_tracker_vessel_count(const venseg_tracker *t, int32_t *count)
+{
+    return vs_count_out("venseg_tracker_vessel_count", t, "tracker", count, 0);
+}
+
+venseg_status venseg_tracker_vessel_at(const venseg_tracker *t, int32_t index, venseg_vessel *out)
+{
+    return vs_item_check("venseg_tracker_vessel_at", t, "tracker", out, index, 0);
 }
