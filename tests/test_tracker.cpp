@@ -716,6 +716,17 @@ TEST(TrackerFloWave, PulsingArteryNeverYieldsACompressibleVein) {
             << venseg_last_error();
     }
     EXPECT_GT(lumen_px / frames, 3000); // the mask found the lumen
+    for (auto *t : {as_artery.get(), as_vein.get()}) {
+        int32_t nv = 0;
+        venseg_tracker_vessel_count(t, &nv);
+        for (int i = 0; i < nv; i++) {
+            venseg_vessel v{};
+            v.struct_size = sizeof v;
+            venseg_tracker_vessel_at(t, i, &v);
+            std::printf("[ flowave  ] track %d: %s (confidence %.2f, %d frames)\n", v.track_id, v.evidence,
+                        v.identity_confidence, v.frames_present);
+        }
+    }
     // 1. the lumen segmented as what it is, an artery: no vein, indeterminate
     auto r1 = summary(as_artery.get());
     EXPECT_EQ(r1.verdict, VENSEG_VERDICT_INDETERMINATE);

@@ -54,7 +54,7 @@ typedef enum venseg_tracker_key {
     /* since 0.2.0: identity and verdict confidence (docs/tracking.md, "Identity") */
     VENSEG_TRACKER_MEDIAL_SIDE = 18,          /* integral: image side toward the body's midline: -1 left, +1 right,
                                                * 0 unknown [0] (then it is detected from the other cues) */
-    VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE = 19, /* artery/vein identity less sure than this: IDENTITY_UNCERTAIN [0.75] */
+    VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE = 19, /* artery/vein identity less sure than this: IDENTITY_UNCERTAIN [0.85] */
     VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE = 20   /* verdict confidence below this: LOW_CONFIDENCE, indeterminate [0.6] */
 } venseg_tracker_key;
 

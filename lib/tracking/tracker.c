@@ -1,6 +1,6 @@
-/* Compression-sequence tracker: persistent vessel tracks over label masks, the vein of
- * interest beside the artery, its area curve, compressibility, verdict and quality flags.
- * See docs/tracking.md. */
+/* Compression-sequence tracker: vessel components (artery and vein labels together),
+ * touching vessels split apart, persistent tracks over the analysed frames. Identity,
+ * the vein's curve and the verdict are in analysis.c. See docs/tracking.md. */
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 #include "tracking/tracker.h"
 
 
-enum { MAX_CANDIDATES = 64, MAX_TRACKS = 256, TRACK_FORGET = 30, N_TKEYS = 21 };
+enum { TRACK_FORGET = 30 };
 
 /* ------------------------------------------------------------------ config */
 
@@ -36,15 +36,11 @@ static const vs_key_spec tracker_specs[] = {
     {VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE, "VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE", 0, 1, 1, 1},
     {VENSEG_TRACKER_MAX_AREA_FRACTION, "VENSEG_TRACKER_MAX_AREA_FRACTION", 0, 1, 0.25, 0},
     {VENSEG_TRACKER_MEDIAL_SIDE, "VENSEG_TRACKER_MEDIAL_SIDE", -1, 1, 0, 1},
-    {VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE, "VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE", 0, 1, 0.75, 0},
+    {VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE, "VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE", 0, 1, 0.85, 0},
     {VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE, "VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE", 0, 1, 0.6, 0},
 };
 static const vs_key_table tracker_keys = {tracker_specs, sizeof tracker_specs / sizeof tracker_specs[0]};
 
-struct venseg_tracker_config {
-    double v[N_TKEYS];
-    char site[64];
-};
 
 venseg_status venseg_tracker_config_create(venseg_tracker_config **out)
 {
@@ -123,70 +119,48 @@ const char *venseg_flag_name(uint32_t flag)
     case VENSEG_FLAG_NO_RELEASE: return "VENSEG_FLAG_NO_RELEASE";
     case VENSEG_FLAG_SPACING_UNKNOWN: return "VENSEG_FLAG_SPACING_UNKNOWN";
     case VENSEG_FLAG_UNSTABLE: return "VENSEG_FLAG_UNSTABLE";
+    case VENSEG_FLAG_IDENTITY_CONFLICT: return "VENSEG_FLAG_IDENTITY_CONFLICT";
+    case VENSEG_FLAG_IDENTITY_UNCERTAIN: return "VENSEG_FLAG_IDENTITY_UNCERTAIN";
+    case VENSEG_FLAG_LOW_CONFIDENCE: return "VENSEG_FLAG_LOW_CONFIDENCE";
+    case VENSEG_FLAG_VESSELS_MERGED: return "VENSEG_FLAG_VESSELS_MERGED";
+    case VENSEG_FLAG_VEIN_INTERMITTENT: return "VENSEG_FLAG_VEIN_INTERMITTENT";
     }
     return "VENSEG_FLAG_UNKNOWN";
 }
 
+const char *venseg_identity_name(venseg_vessel_identity identity)
+{
+    switch (identity) {
+    case VENSEG_IDENTITY_UNKNOWN: return "VENSEG_IDENTITY_UNKNOWN";
+    case VENSEG_IDENTITY_ARTERY: return "VENSEG_IDENTITY_ARTERY";
+    case VENSEG_IDENTITY_VEIN: return "VENSEG_IDENTITY_VEIN";
+    case VENSEG_IDENTITY_OTHER: return "VENSEG_IDENTITY_OTHER";
+    }
+    return "VENSEG_IDENTITY_UNKNOWN";
+}
+
 /* ----------------------------------------------------------------- tracker */
 
-typedef struct track {
-    int id, label;
-    double cx, cy;     /* last centroid */
-    double diameter;   /* largest equivalent diameter seen, px */
-    int last_seen;     /* analysed index */
-} track;
-
-typedef struct frame_rec {
-    int32_t frame_index;
-    int32_t vein_id, artery_id;
-    int vein_present, artery_present;
-    int64_t vein_area, artery_area;
-    double vcx, vcy, acx, acy;
-    double vein_diam, artery_diam;
-    double artery_aspect; /* sqrt(var_y / var_x) of the artery; NaN when absent */
-    int32_t n_instances;
-} frame_rec;
-
-typedef struct cand {
-    int label;
-    int64_t area;
-    double sx, sy, sxx, syy;
-    int x0, y0, x1, y1;
-    int track; /* index into tracks, -1 */
-} cand;
-
-struct venseg_tracker {
-    venseg_tracker_config cfg;
-    int w, h;
-    int32_t pushed;
-    frame_rec *recs;
-    int n_recs, recs_cap;
-    vs_regions own;       /* regions of pushed label masks (push_frame reads the session's) */
-    int32_t *prev_cand;   /* candidate index of each frame pixel in the previous analysed frame, -1 */
-    size_t prev_cap;
-    int32_t *comp_cand;   /* region -> candidate index (-1: ignored) */
-    size_t comp_cand_cap;
-    int prev_track[MAX_CANDIDATES]; /* previous frame: candidate -> track index... as track id */
-    int n_prev;
-    track tracks[MAX_TRACKS];
-    int n_tracks, next_id;
-    int vein_id, artery_id;
-    venseg_tracked_instance inst[MAX_CANDIDATES];
-    int n_inst;
-};
-
 const char *vs_tracker_site(const venseg_tracker *t) { return t ? t->cfg.site : ""; }
+
+static void identity_clear(vs_identity *id)
+{
+    memset(id, 0, sizeof *id);
+    id->vein_id = id->artery_id = -1;
+    id->confidence = NAN;
+}
 
 static void tracker_clear(venseg_tracker *t)
 {
     t->pushed = 0;
     t->n_recs = 0;
-    t->n_prev = 0;
+    t->n_obs = 0;
     t->n_tracks = 0;
     t->next_id = 1;
-    t->vein_id = t->artery_id = -1;
+    t->merged_frames = 0;
     t->n_inst = 0;
     t->w = t->h = 0;
+    identity_clear(&t->id);
 }
 
 venseg_status venseg_tracker_create(const venseg_tracker_config *config, venseg_tracker **out)
@@ -217,9 +191,11 @@ void venseg_tracker_free(venseg_tracker *t)
 {
     if (!t) return;
     free(t->recs);
+    free(t->obs);
     vs_regions_free(&t->own);
-    free(t->prev_cand);
-    free(t->comp_cand);
+    free(t->cur);
+    free(t->prev_map);
+    free(t->region_root);
     free(t);
 }
 
@@ -231,7 +207,7 @@ venseg_status venseg_tracker_reset(venseg_tracker *t)
     return VENSEG_OK;
 }
 
-static double spacing_area(const venseg_tracker *t)
+double vs_spacing_area(const venseg_tracker *t)
 {
     double sx = t->cfg.v[VENSEG_TRACKER_PIXEL_SPACING_X], sy = t->cfg.v[VENSEG_TRACKER_PIXEL_SPACING_Y];
     return sx > 0 && sy > 0 ? sx * sy : NAN;
@@ -247,32 +223,32 @@ static venseg_status check_same_size(const venseg_tracker *t, const char *fn, in
     return VENSEG_OK;
 }
 
-/* Buffers for a w x h frame, and one more record. */
-static venseg_status reserve(venseg_tracker *t, const char *fn, int w, int h)
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
 {
-    const size_t n = (size_t)w * h;
-    if (n > t->prev_cap) {
-        int32_t *p = realloc(t->prev_cand, n * sizeof *p);
-        if (!p) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d frame", fn, w, h);
-        t->prev_cand = p;
-        t->prev_cap = n;
-    }
-    if (t->n_recs == t->recs_cap) {
-        int cap = t->recs_cap ? t->recs_cap * 2 : 64;
-        frame_rec *r = realloc(t->recs, (size_t)cap * sizeof *r);
-        if (!r) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory", fn);
-        t->recs = r;
-        t->recs_cap = cap;
-    }
-    return VENSEG_OK;
+    if (need <= *cap) return 1;
+    void *q = realloc(*p, need * elem);
+    if (!q) return 0;
+    *p = q;
+    *cap = need;
+    return 1;
 }
 
-static int by_area_desc(const void *a, const void *b)
+/* Buffers for a w x h frame whose labelled area is rw x rh with n regions, one more
+ * record and up to VS_MAX_CANDIDATES more observations. */
+static venseg_status reserve(venseg_tracker *t, const char *fn, int w, int h, int rw, int rh, int n)
 {
-    const cand *x = a, *y = b;
-    if (x->area != y->area) return x->area > y->area ? -1 : 1;
-    if (x->y0 != y->y0) return x->y0 < y->y0 ? -1 : 1;
-    return (x->x0 > y->x0) - (x->x0 < y->x0);
+    size_t rc = (size_t)t->recs_cap, oc = (size_t)t->obs_cap;
+    int ok = grow((void **)&t->prev_map, &t->prev_cap, (size_t)w * h, sizeof *t->prev_map) &&
+             grow((void **)&t->cur, &t->cur_cap, (size_t)rw * rh, sizeof *t->cur) &&
+             grow((void **)&t->region_root, &t->region_cap, (size_t)(n ? n : 1), sizeof *t->region_root) &&
+             grow((void **)&t->recs, &rc, (size_t)t->n_recs + 1 + (t->n_recs >> 1), sizeof *t->recs) &&
+             grow((void **)&t->obs, &oc, (size_t)t->n_obs + VS_MAX_CANDIDATES + (t->n_obs >> 1), sizeof *t->obs);
+    t->recs_cap = (int)rc;
+    t->obs_cap = (int)oc;
+    if (!ok) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d frame", fn, w, h);
+    if (t->n_recs == 0)
+        for (size_t i = 0; i < (size_t)w * h; i++) t->prev_map[i] = -1;
+    return VENSEG_OK;
 }
 
 static int find_track(const venseg_tracker *t, int id)
@@ -282,256 +258,550 @@ static int find_track(const venseg_tracker *t, int id)
     return -1;
 }
 
-static int new_track(venseg_tracker *t, const cand *c, int analysed)
+static int uf_find(int32_t *p, int i)
 {
-    if (t->n_tracks == MAX_TRACKS) { /* forget the stalest track that is not of interest */
+    while (p[i] != i) i = p[i] = p[p[i]];
+    return i;
+}
+
+/* A candidate: pixels of the labelled area with cur == its index. */
+typedef struct cand {
+    int64_t area;
+    int x0, y0, x1, y1;      /* labelled-area px */
+    double sx, sy, sxx, syy, sxy;
+    double vein_mass, artery_mass, prob_sum;
+    int track;               /* assigned track id, -1 */
+    int keep;
+} cand;
+
+/* 8-neighbour offsets */
+static const int NB_X[8] = {-1, 0, 1, -1, 1, -1, 0, 1}, NB_Y[8] = {-1, -1, -1, 0, 0, 1, 1, 1};
+
+/* Chamfer (3-4) distance to the nearest pixel outside m, in thirds of a pixel. */
+static void chamfer(const uint8_t *m, int bw, int bh, int inside, int32_t *d)
+{
+    const int32_t big = 1 << 28;
+    for (int j = 0; j < bh; j++)
+        for (int i = 0; i < bw; i++) d[j * bw + i] = (m[j * bw + i] == inside) ? big : 0;
+    for (int j = 0; j < bh; j++)
+        for (int i = 0; i < bw; i++) {
+            int32_t v = d[j * bw + i];
+            if (!v) continue;
+            if (i > 0 && d[j * bw + i - 1] + 3 < v) v = d[j * bw + i - 1] + 3;
+            if (j > 0) {
+                if (d[(j - 1) * bw + i] + 3 < v) v = d[(j - 1) * bw + i] + 3;
+                if (i > 0 && d[(j - 1) * bw + i - 1] + 4 < v) v = d[(j - 1) * bw + i - 1] + 4;
+                if (i + 1 < bw && d[(j - 1) * bw + i + 1] + 4 < v) v = d[(j - 1) * bw + i + 1] + 4;
+            }
+            d[j * bw + i] = v;
+        }
+    for (int j = bh - 1; j >= 0; j--)
+        for (int i = bw - 1; i >= 0; i--) {
+            int32_t v = d[j * bw + i];
+            if (!v) continue;
+            if (i + 1 < bw && d[j * bw + i + 1] + 3 < v) v = d[j * bw + i + 1] + 3;
+            if (j + 1 < bh) {
+                if (d[(j + 1) * bw + i] + 3 < v) v = d[(j + 1) * bw + i] + 3;
+                if (i + 1 < bw && d[(j + 1) * bw + i + 1] + 4 < v) v = d[(j + 1) * bw + i + 1] + 4;
+                if (i > 0 && d[(j + 1) * bw + i - 1] + 4 < v) v = d[(j + 1) * bw + i - 1] + 4;
+            }
+            d[j * bw + i] = v;
+        }
+}
+
+/* Grows the seeds (part index >= 0 in part[], -1 unassigned) through the pixels of m
+ * (breadth first, 8-connected): each pixel joins the geodesically nearest seed. */
+static void grow_parts(const uint8_t *m, int bw, int bh, int32_t *part, int32_t *queue)
+{
+    int head = 0, tail = 0;
+    for (int k = 0; k < bw * bh; k++)
+        if (part[k] >= 0) queue[tail++] = k;
+    while (head < tail) {
+        int k = queue[head++], i = k % bw, j = k / bw;
+        for (int q = 0; q < 8; q++) {
+            int x = i + NB_X[q], y = j + NB_Y[q];
+            if (x < 0 || y < 0 || x >= bw || y >= bh) continue;
+            int n = y * bw + x;
+            if (!m[n] || part[n] >= 0) continue;
+            part[n] = part[k];
+            queue[tail++] = n;
+        }
+    }
+}
+
+/* Splits candidate c at a neck (two vessels drawn as one region): cores are the parts of
+ * the distance map above a level that each rise well above it; every pixel joins the
+ * nearest core. Returns the number of parts made (1: unchanged). New parts get the
+ * candidate indices *n_cand, *n_cand + 1, ... */
+static int neck_split(int32_t *cur, int rw, cand *cands, int c, int *n_cand, int min_area)
+{
+    const cand *k = &cands[c];
+    const int bw = k->x1 - k->x0 + 3, bh = k->y1 - k->y0 + 3, n = bw * bh;
+    if (k->area < 4 * (int64_t)min_area || *n_cand >= VS_MAX_CANDIDATES * 2 - 4) return 1;
+    uint8_t *m = calloc((size_t)n, 2);
+    int32_t *d = malloc((size_t)n * 3 * sizeof *d);
+    if (!m || !d) {
+        free(m), free(d);
+        return 1; /* no memory: keep the region whole (a coarser result, not a failure) */
+    }
+    uint8_t *seen = m + n;
+    int32_t *part = d + n, *queue = d + 2 * n;
+    for (int j = 1; j < bh - 1; j++)
+        for (int i = 1; i < bw - 1; i++) m[j * bw + i] = cur[(size_t)(k->y0 + j - 1) * rw + k->x0 + i - 1] == c;
+    chamfer(m, bw, bh, 1, d);
+    int32_t dmax = 0;
+    for (int i = 0; i < n; i++) dmax = d[i] > dmax ? d[i] : dmax;
+    int cores = 0;
+    /* levels from 1 px up: the first that leaves >= 2 significant cores cuts the neck. A
+     * core is significant when its peak is >= 2 px above the level, at least twice it (a
+     * neck narrower than either vessel's radius) and >= 35 % of the deepest point. */
+    for (int32_t level = 3; level + 6 <= dmax && cores < 2; level += 3) {
+        memset(seen, 0, (size_t)n);
+        for (int i = 0; i < n; i++) part[i] = -1;
+        cores = 0;
+        for (int s = 0; s < n; s++) {
+            if (seen[s] || d[s] < level) continue;
+            int head = 0, tail = 0;
+            int32_t peak = 0;
+            queue[tail++] = s;
+            seen[s] = 1;
+            while (head < tail) {
+                int q = queue[head++], i = q % bw, j = q / bw;
+                peak = d[q] > peak ? d[q] : peak;
+                for (int e = 0; e < 8; e++) {
+                    int x = i + NB_X[e], y = j + NB_Y[e], r = y * bw + x;
+                    if (x < 0 || y < 0 || x >= bw || y >= bh || seen[r] || d[r] < level) continue;
+                    seen[r] = 1;
+                    queue[tail++] = r;
+                }
+            }
+            if (peak >= level + 6 && peak >= 2 * level && peak * 100 >= dmax * 35) {
+                for (int q = 0; q < tail; q++) part[queue[q]] = cores;
+                cores++;
+            }
+        }
+    }
+    int made = 1;
+    if (cores >= 2 && *n_cand + cores - 1 <= VS_MAX_CANDIDATES * 2) {
+        grow_parts(m, bw, bh, part, queue);
+        int64_t areas[VS_MAX_CANDIDATES] = {0};
+        for (int i = 0; i < n; i++)
+            if (m[i] && part[i] >= 0 && part[i] < VS_MAX_CANDIDATES) areas[part[i]]++;
+        int ok = cores <= VS_MAX_CANDIDATES;
+        for (int p = 0; p < cores && ok; p++) ok = areas[p] >= min_area;
+        if (ok) {
+            for (int j = 1; j < bh - 1; j++)
+                for (int i = 1; i < bw - 1; i++) {
+                    int q = j * bw + i;
+                    if (!m[q] || part[q] <= 0) continue;
+                    cur[(size_t)(k->y0 + j - 1) * rw + k->x0 + i - 1] = *n_cand + part[q] - 1;
+                }
+            *n_cand += cores - 1;
+            made = cores;
+        }
+    }
+    free(m);
+    free(d);
+    return made;
+}
+
+/* Splits candidate c between the previous frame's tracks it covers (two vessels that
+ * now touch): a pixel keeps the track it had, others join the nearest of them. */
+static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, int w, cand *cands, int c, int *n_cand)
+{
+    const cand *k = &cands[c];
+    int ids[8], n_ids = 0;
+    int64_t ov[8] = {0};
+    for (int y = k->y0; y <= k->y1; y++)
+        for (int x = k->x0; x <= k->x1; x++) {
+            if (cur[(size_t)y * rg->w + x] != c) continue;
+            int id = t->prev_map[(size_t)(y + rg->oy) * w + x + rg->ox];
+            if (id < 0) continue;
+            int s = 0;
+            while (s < n_ids && ids[s] != id) s++;
+            if (s == n_ids) {
+                if (n_ids == 8) continue;
+                ids[n_ids++] = id;
+            }
+            ov[s]++;
+        }
+    /* the tracks it covers substantially: a quarter of their previous area */
+    int sig[8], n_sig = 0;
+    double px[8], py[8], pd[8];
+    const vs_frame_rec *prev = &t->recs[t->n_recs - 1];
+    for (int s = 0; s < n_ids; s++)
+        for (int o = prev->first_obs; o < prev->first_obs + prev->n_obs; o++) {
+            const vs_obs *b = &t->obs[o];
+            if (b->track != ids[s] || ov[s] < 8 || ov[s] * 4 < b->area) continue;
+            sig[n_sig] = ids[s];
+            px[n_sig] = b->cx - rg->ox;
+            py[n_sig] = b->cy - rg->oy;
+            pd[n_sig] = vs_disc_diameter((double)b->area);
+            n_sig++;
+        }
+    if (n_sig < 2 || *n_cand + n_sig - 1 > VS_MAX_CANDIDATES * 2) return 1;
+    for (int y = k->y0; y <= k->y1; y++)
+        for (int x = k->x0; x <= k->x1; x++) {
+            size_t q = (size_t)y * rg->w + x;
+            if (cur[q] != c) continue;
+            int id = t->prev_map[(size_t)(y + rg->oy) * w + x + rg->ox], p = -1;
+            for (int s = 0; s < n_sig; s++)
+                if (sig[s] == id) p = s;
+            if (p < 0) { /* nearest, in diameters */
+                double best = INFINITY;
+                for (int s = 0; s < n_sig; s++) {
+                    double dd = hypot(x + 0.5 - px[s], y + 0.5 - py[s]) / fmax(pd[s], 1.0);
+                    if (dd < best) best = dd, p = s;
+                }
+            }
+            if (p > 0) cur[q] = *n_cand + p - 1;
+        }
+    *n_cand += n_sig - 1;
+    return n_sig;
+}
+
+/* Ring brightness around a component over the tissue beyond it: mean grey 1-2 px
+ * outside its edge over 4-6 px outside (frame pixels; NaN if undefined). */
+static double wall_contrast(const int32_t *cur, const vs_regions *rg, int c, const cand *k, const void *pixels,
+                            venseg_pixel_format format, int64_t stride, int w, int h)
+{
+    const int pad = 7, x0 = k->x0 - pad, y0 = k->y0 - pad;
+    const int bw = k->x1 - k->x0 + 1 + 2 * pad, bh = k->y1 - k->y0 + 1 + 2 * pad, n = bw * bh;
+    uint8_t *m = calloc((size_t)n, 1);
+    int32_t *d = malloc((size_t)n * sizeof *d);
+    double s1 = 0, s2 = 0;
+    int n1 = 0, n2 = 0;
+    if (!m || !d) goto done;
+    for (int j = 0; j < bh; j++)
+        for (int i = 0; i < bw; i++) {
+            int x = x0 + i, y = y0 + j;
+            m[j * bw + i] = x >= 0 && y >= 0 && x < rg->w && y < rg->h && cur[(size_t)y * rg->w + x] == c;
+        }
+    chamfer(m, bw, bh, 0, d); /* distance outside the component */
+    for (int j = 0; j < bh; j++)
+        for (int i = 0; i < bw; i++) {
+            int32_t v = d[j * bw + i];
+            int fx = x0 + i + rg->ox, fy = y0 + j + rg->oy;
+            if (v == 0 || fx < 0 || fy < 0 || fx >= w || fy >= h) continue;
+            int in1 = v >= 3 && v <= 7, in2 = v >= 12 && v <= 18;
+            if (!in1 && !in2) continue;
+            const uint8_t *row = (const uint8_t *)pixels + (int64_t)fy * stride;
+            double g;
+            switch (format) {
+            case VENSEG_PIXEL_GRAY8: g = row[fx]; break;
+            case VENSEG_PIXEL_RGB8:
+            case VENSEG_PIXEL_BGR8: g = (row[3 * fx] + row[3 * fx + 1] + row[3 * fx + 2]) / 3.0; break;
+            case VENSEG_PIXEL_GRAY16: g = ((const uint16_t *)row)[fx] / 257.0; break;
+            case VENSEG_PIXEL_FLOAT32: g = ((const float *)row)[fx] * 255.0; break;
+            default: goto done;
+            }
+            if (!(g >= 0) || !isfinite(g)) continue;
+            if (in1) s1 += g, n1++;
+            else s2 += g, n2++;
+        }
+done:
+    free(m);
+    free(d);
+    return n1 > 0 && n2 > 0 && s2 > 0 ? (s1 / n1) / (s2 / n2) : NAN;
+}
+
+static int by_area_desc(const void *a, const void *b)
+{
+    const cand *x = *(const cand *const *)a, *y = *(const cand *const *)b;
+    if (x->area != y->area) return x->area > y->area ? -1 : 1;
+    if (x->y0 != y->y0) return x->y0 < y->y0 ? -1 : 1;
+    return (x->x0 > y->x0) - (x->x0 < y->x0);
+}
+
+static int new_track(venseg_tracker *t, double cx, double cy, double diam, int analysed)
+{
+    if (t->n_tracks == VS_MAX_TRACKS) { /* forget the stalest track that is not of interest */
         int worst = -1;
         for (int i = 0; i < t->n_tracks; i++) {
-            if (t->tracks[i].id == t->vein_id || t->tracks[i].id == t->artery_id) continue;
+            if (t->tracks[i].id == t->id.vein_id || t->tracks[i].id == t->id.artery_id) continue;
             if (worst < 0 || t->tracks[i].last_seen < t->tracks[worst].last_seen) worst = i;
         }
         if (worst < 0) return -1;
         t->tracks[worst] = t->tracks[--t->n_tracks];
     }
-    track *k = &t->tracks[t->n_tracks];
+    vs_track *k = &t->tracks[t->n_tracks];
     k->id = t->next_id++;
-    k->label = c->label;
-    k->cx = c->sx / (double)c->area;
-    k->cy = c->sy / (double)c->area;
-    k->diameter = vs_disc_diameter((double)c->area);
+    k->cx = cx;
+    k->cy = cy;
+    k->diameter = diam;
     k->last_seen = analysed;
     return t->n_tracks++;
 }
 
-/* Tracks the regions of one analysed w x h frame (they lie inside it, at their origin). */
-static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_regions *rg, int w, int h)
+/* Tracks the regions of one analysed w x h frame (they lie inside it, at their origin);
+ * pixels (nullable) give the wall brightness. */
+static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_regions *rg, int w, int h,
+                                   const void *pixels, venseg_pixel_format format, int64_t stride)
 {
-    venseg_status st = reserve(t, fn, w, h);
+    venseg_status st = reserve(t, fn, w, h, rg->w, rg->h, rg->count);
     if (st) return st;
     const int art = (int)t->cfg.v[VENSEG_TRACKER_ARTERY_LABEL], vein = (int)t->cfg.v[VENSEG_TRACKER_VEIN_LABEL];
-    const size_t plane = (size_t)w * h;
-    const int n_comp = rg->count;
-    cand *all = calloc((size_t)(n_comp ? n_comp : 1), sizeof *all);
-    if (!all) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory (components)", fn);
-    if ((size_t)n_comp > t->comp_cand_cap) {
-        int32_t *cc = realloc(t->comp_cand, (size_t)n_comp * sizeof *cc);
-        if (!cc) {
-            free(all);
-            return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory (components)", fn);
+    const int min_area = (int)t->cfg.v[VENSEG_TRACKER_MIN_AREA_PX];
+    const double max_area = t->cfg.v[VENSEG_TRACKER_MAX_AREA_FRACTION] * (double)w * h;
+    const int rw = rg->w, rh = rg->h, n_reg = rg->count;
+    int32_t *root = t->region_root, *cur = t->cur;
+    /* vessel regions that touch (any label mix) are one component */
+    for (int i = 0; i < n_reg; i++) root[i] = i;
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+            int32_t a = rg->comp[(size_t)y * rw + x];
+            if (a < 0 || (rg->items[a].label != art && rg->items[a].label != vein)) continue;
+            static const int dx[4] = {1, -1, 0, 1}, dy[4] = {0, 1, 1, 1};
+            for (int e = 0; e < 4; e++) {
+                int u = x + dx[e], v = y + dy[e];
+                if (u < 0 || u >= rw || v >= rh) continue;
+                int32_t b = rg->comp[(size_t)v * rw + u];
+                if (b < 0 || b == a || (rg->items[b].label != art && rg->items[b].label != vein)) continue;
+                int ra = uf_find(root, a), rb = uf_find(root, b);
+                if (ra != rb) root[ra > rb ? ra : rb] = ra < rb ? ra : rb;
+            }
         }
-        t->comp_cand = cc;
-        t->comp_cand_cap = (size_t)n_comp;
+    /* the largest plausible components, at most VS_MAX_CANDIDATES (room is left for splits) */
+    cand cands[VS_MAX_CANDIDATES * 2];
+    int n_cand = 0;
+    int32_t *root_cand = malloc((size_t)(n_reg ? n_reg : 1) * (sizeof(int32_t) + sizeof(int64_t)));
+    if (!root_cand) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory (components)", fn);
+    int64_t *root_area = (int64_t *)(root_cand + n_reg + (n_reg & 1));
+    for (int i = 0; i < n_reg; i++) {
+        root[i] = uf_find(root, i);
+        root_cand[i] = -1;
+        root_area[i] = 0;
     }
-    /* the vessel regions in frame coordinates (exact: sums of half-integers) */
-    const double ox = rg->ox, oy = rg->oy;
-    int n_vessel = 0;
-    for (int i = 0; i < n_comp; i++) {
-        const vs_region *r = &rg->items[i];
-        if (r->label != art && r->label != vein) continue;
-        cand *c = &all[n_vessel++];
-        const double a = (double)r->area;
-        c->label = r->label;
-        c->area = r->area;
-        c->sx = r->sx + ox * a;
-        c->sy = r->sy + oy * a;
-        c->sxx = r->sxx + 2.0 * ox * r->sx + ox * ox * a;
-        c->syy = r->syy + 2.0 * oy * r->sy + oy * oy * a;
-        c->x0 = r->x0 + rg->ox;
-        c->y0 = r->y0 + rg->oy;
-        c->x1 = r->x1 + rg->ox;
-        c->y1 = r->y1 + rg->oy;
-        c->track = i; /* remember the region index while sorting */
+    for (int i = 0; i < n_reg; i++)
+        if (rg->items[i].label == art || rg->items[i].label == vein) root_area[root[i]] += rg->items[i].area;
+    int64_t kept_area[VS_MAX_CANDIDATES];
+    int kept_root[VS_MAX_CANDIDATES];
+    for (int i = 0; i < n_reg; i++) {
+        if (root[i] != i || root_area[i] < min_area || (double)root_area[i] > max_area) continue;
+        int pos;
+        if (n_cand < VS_MAX_CANDIDATES) pos = n_cand++;
+        else if (kept_area[VS_MAX_CANDIDATES - 1] >= root_area[i]) continue;
+        else pos = VS_MAX_CANDIDATES - 1; /* replaces the smallest */
+        /* insertion into the list sorted by area */
+        while (pos > 0 && kept_area[pos - 1] < root_area[i]) {
+            kept_area[pos] = kept_area[pos - 1];
+            kept_root[pos] = kept_root[pos - 1];
+            pos--;
+        }
+        kept_area[pos] = root_area[i];
+        kept_root[pos] = i;
     }
-    /* candidates: plausible sizes, the largest MAX_CANDIDATES */
-    const int64_t min_area = (int64_t)t->cfg.v[VENSEG_TRACKER_MIN_AREA_PX];
-    const double max_area = t->cfg.v[VENSEG_TRACKER_MAX_AREA_FRACTION] * (double)plane;
+    for (int c = 0; c < n_cand; c++) root_cand[kept_root[c]] = c;
+    for (int c = 0; c < n_cand; c++) {
+        cands[c].area = 0;
+        cands[c].x0 = rw, cands[c].y0 = rh, cands[c].x1 = -1, cands[c].y1 = -1;
+    }
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+            size_t q = (size_t)y * rw + x;
+            int32_t a = rg->comp[q];
+            int c = a >= 0 && (rg->items[a].label == art || rg->items[a].label == vein) ? root_cand[root[a]] : -1;
+            cur[q] = c;
+            if (c < 0) continue;
+            cand *k = &cands[c];
+            k->area++;
+            if (x < k->x0) k->x0 = x;
+            if (x > k->x1) k->x1 = x;
+            if (y < k->y0) k->y0 = y;
+            if (y > k->y1) k->y1 = y;
+        }
+    /* touching vessels: split between the tracks they were, else at a neck */
+    int merged = 0;
+    const int n_whole = n_cand;
+    for (int c = 0; c < n_whole; c++) {
+        int parts = t->n_recs > 0 ? track_split(t, cur, rg, w, cands, c, &n_cand) : 1;
+        if (parts < 2) parts = neck_split(cur, rw, cands, c, &n_cand, min_area);
+        merged |= parts > 1;
+    }
+    t->merged_frames += merged;
+    /* moments and label masses of the final candidates */
+    for (int c = 0; c < n_cand; c++) {
+        cand *k = &cands[c];
+        memset(k, 0, sizeof *k);
+        k->x0 = rw, k->y0 = rh, k->x1 = -1, k->y1 = -1;
+        k->track = -1;
+    }
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+            size_t q = (size_t)y * rw + x;
+            int c = cur[q];
+            if (c < 0) continue;
+            cand *k = &cands[c];
+            const vs_region *r = &rg->items[rg->comp[q]];
+            const double fx = x + 0.5 + rg->ox, fy = y + 0.5 + rg->oy;
+            const double p = r->prob > 0 ? r->prob / (double)r->area : 1.0;
+            k->area++;
+            k->sx += fx, k->sy += fy, k->sxx += fx * fx, k->syy += fy * fy, k->sxy += fx * fy;
+            if (r->label == vein) k->vein_mass += p;
+            else k->artery_mass += p;
+            k->prob_sum += p;
+            if (x < k->x0) k->x0 = x;
+            if (x > k->x1) k->x1 = x;
+            if (y < k->y0) k->y0 = y;
+            if (y > k->y1) k->y1 = y;
+        }
+    free(root_cand);
+    /* keep parts of plausible size, the largest VS_MAX_CANDIDATES */
+    cand *order[VS_MAX_CANDIDATES * 2];
     int keep = 0;
-    for (int i = 0; i < n_vessel; i++)
-        if (all[i].area >= min_area && (double)all[i].area <= max_area) all[keep++] = all[i];
-    if (keep > 1) qsort(all, (size_t)keep, sizeof *all, by_area_desc);
-    if (keep > MAX_CANDIDATES) keep = MAX_CANDIDATES;
-    for (int i = 0; i < n_comp; i++) t->comp_cand[i] = -1;
-    for (int i = 0; i < keep; i++) t->comp_cand[all[i].track] = i;
+    for (int c = 0; c < n_cand; c++)
+        if (cands[c].area >= min_area) order[keep++] = &cands[c];
+    if (keep > 1) qsort(order, (size_t)keep, sizeof *order, by_area_desc);
+    if (keep > VS_MAX_CANDIDATES) keep = VS_MAX_CANDIDATES;
+    for (int c = 0; c < keep; c++) order[c]->keep = 1;
     const int analysed = t->n_recs;
 
-    /* overlap with the previous analysed frame's candidates */
-    static const int none = -1;
-    int assigned_track[MAX_CANDIDATES];
-    for (int i = 0; i < keep; i++) assigned_track[i] = none;
-    if (analysed > 0 && t->n_prev > 0 && keep > 0) {
-        int64_t *ov = calloc((size_t)keep * t->n_prev, sizeof *ov);
-        if (!ov) {
-            free(all);
-            return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory (overlaps)", fn);
-        }
-        for (int y = 0; y < rg->h; y++)
-            for (int x = 0; x < rg->w; x++) {
-                const int32_t k = rg->comp[(size_t)y * rg->w + x];
-                const int c = k >= 0 ? t->comp_cand[k] : -1;
-                const int p = t->prev_cand[(size_t)(y + rg->oy) * w + x + rg->ox];
-                if (c >= 0 && p >= 0) ov[(size_t)c * t->n_prev + p]++;
+    /* overlap with the previous analysed frame's tracks, largest overlap first */
+    if (analysed > 0) {
+        int ids[VS_MAX_CANDIDATES * 2];
+        int64_t ov[VS_MAX_CANDIDATES][16];
+        int n_ids = 0;
+        const vs_frame_rec *prev = &t->recs[analysed - 1];
+        for (int o = 0; o < prev->n_obs && n_ids < 16; o++) ids[n_ids++] = t->obs[prev->first_obs + o].track;
+        memset(ov, 0, sizeof ov);
+        int idx_of[VS_MAX_CANDIDATES * 2];
+        for (int c = 0; c < n_cand; c++) idx_of[c] = -1;
+        for (int c = 0; c < keep; c++) idx_of[order[c] - cands] = c;
+        for (int y = 0; y < rh; y++)
+            for (int x = 0; x < rw; x++) {
+                int c = cur[(size_t)y * rw + x];
+                if (c < 0 || idx_of[c] < 0) continue;
+                int id = t->prev_map[(size_t)(y + rg->oy) * w + x + rg->ox];
+                if (id < 0) continue;
+                for (int s = 0; s < n_ids; s++)
+                    if (ids[s] == id) {
+                        ov[idx_of[c]][s]++;
+                        break;
+                    }
             }
-        int prev_used[MAX_CANDIDATES] = {0};
-        for (;;) { /* greedy: the largest overlap first */
+        int used[16] = {0};
+        for (;;) {
             int64_t best = 0;
-            int bc = -1, bp = -1;
+            int bc = -1, bs = -1;
             for (int c = 0; c < keep; c++) {
-                if (assigned_track[c] != none) continue;
-                for (int p = 0; p < t->n_prev; p++) {
-                    if (prev_used[p] || ov[(size_t)c * t->n_prev + p] <= best) continue;
-                    int k = find_track(t, t->prev_track[p]);
-                    if (k < 0 || t->tracks[k].label != all[c].label) continue;
-                    best = ov[(size_t)c * t->n_prev + p];
-                    bc = c;
-                    bp = p;
-                }
+                if (order[c]->track >= 0) continue;
+                for (int s = 0; s < n_ids; s++)
+                    if (!used[s] && ov[c][s] > best) best = ov[c][s], bc = c, bs = s;
             }
             if (bc < 0) break;
-            assigned_track[bc] = t->prev_track[bp];
-            prev_used[bp] = 1;
+            order[bc]->track = ids[bs];
+            used[bs] = 1;
         }
-        free(ov);
     }
-    /* no overlap: the nearest unassigned live track of the label within a diameter */
+    /* no overlap: the nearest unassigned track not seen in this frame, within a diameter */
     for (;;) {
         double best = INFINITY;
         int bc = -1, bk = -1;
         for (int c = 0; c < keep; c++) {
-            if (assigned_track[c] != none) continue;
-            double cx = all[c].sx / (double)all[c].area, cy = all[c].sy / (double)all[c].area;
-            double dc = vs_disc_diameter((double)all[c].area);
-            for (int k = 0; k < t->n_tracks; k++) {
-                const track *tk = &t->tracks[k];
-                if (tk->label != all[c].label || tk->last_seen == analysed) continue;
-                int taken = 0;
-                for (int o = 0; o < keep; o++) taken |= assigned_track[o] == tk->id;
+            const cand *k = order[c];
+            if (k->track >= 0) continue;
+            double cx = k->sx / (double)k->area, cy = k->sy / (double)k->area;
+            double dc = vs_disc_diameter((double)k->area);
+            for (int j = 0; j < t->n_tracks; j++) {
+                const vs_track *tk = &t->tracks[j];
+                int taken = tk->last_seen == analysed;
+                for (int o = 0; o < keep && !taken; o++) taken = order[o]->track == tk->id;
                 if (taken) continue;
-                double d = hypot(cx - tk->cx, cy - tk->cy);
-                double gate = fmax(tk->diameter, dc);
-                if (gate < 5) gate = 5;
-                if (d <= gate && d < best) {
-                    best = d;
-                    bc = c;
-                    bk = k;
-                }
+                double d = hypot(cx - tk->cx, cy - tk->cy), gate = fmax(fmax(tk->diameter, dc), 5.0);
+                if (d <= gate && d < best) best = d, bc = c, bk = j;
             }
         }
         if (bc < 0) break;
-        assigned_track[bc] = t->tracks[bk].id;
+        order[bc]->track = t->tracks[bk].id;
     }
-    /* update or create tracks */
+    /* update or create tracks; the frame's observations */
+    vs_frame_rec *rec = &t->recs[analysed];
+    rec->frame_index = t->pushed;
+    rec->first_obs = t->n_obs;
+    rec->n_obs = 0;
     for (int c = 0; c < keep; c++) {
-        int k = assigned_track[c] != none ? find_track(t, assigned_track[c]) : -1;
-        if (k < 0) {
-            k = new_track(t, &all[c], analysed);
-            if (k < 0) continue; /* every slot holds a track of interest: cannot happen with 2 of 256 */
-            assigned_track[c] = t->tracks[k].id;
+        cand *k = order[c];
+        const double n = (double)k->area, mx = k->sx / n, my = k->sy / n;
+        int j = k->track >= 0 ? find_track(t, k->track) : -1;
+        if (j < 0) {
+            j = new_track(t, mx, my, vs_disc_diameter(n), analysed);
+            if (j < 0) continue; /* every slot holds a track of interest: cannot happen with 2 of 256 */
+            k->track = t->tracks[j].id;
         }
-        track *tk = &t->tracks[k];
-        tk->cx = all[c].sx / (double)all[c].area;
-        tk->cy = all[c].sy / (double)all[c].area;
-        double d = vs_disc_diameter((double)all[c].area);
-        if (d > tk->diameter) tk->diameter = d;
+        vs_track *tk = &t->tracks[j];
+        tk->cx = mx;
+        tk->cy = my;
+        tk->diameter = fmax(tk->diameter, vs_disc_diameter(n));
         tk->last_seen = analysed;
+        const double vx = k->sxx / n - mx * mx + 1.0 / 12, vy = k->syy / n - my * my + 1.0 / 12,
+                     cxy = k->sxy / n - mx * my;
+        const double tr = vx + vy, det = vx * vy - cxy * cxy, disc = sqrt(fmax(tr * tr / 4 - det, 0));
+        const double l1 = tr / 2 + disc, l2 = tr / 2 - disc;
+        vs_obs *o = &t->obs[t->n_obs++];
+        rec->n_obs++;
+        o->track = k->track;
+        o->label = k->vein_mass > k->artery_mass ? vein : art;
+        o->area = k->area;
+        o->cx = mx;
+        o->cy = my;
+        o->roundness = l1 > 0 ? sqrt(fmax(l2, 0) / l1) : 1.0;
+        o->aspect = sqrt(fmax(vy, 1e-12) / fmax(vx, 1e-12));
+        o->vein_mass = k->vein_mass;
+        o->artery_mass = k->artery_mass;
+        o->prob_mean = k->prob_sum / n;
+        o->wall = pixels && c < 8 ? wall_contrast(cur, rg, (int)(k - cands), k, pixels, format, stride, w, h) : NAN;
+        o->x0 = k->x0 + rg->ox;
+        o->y0 = k->y0 + rg->oy;
+        o->x1 = k->x1 + rg->ox;
+        o->y1 = k->y1 + rg->oy;
     }
     /* forget stale tracks that are not of interest */
-    for (int k = 0; k < t->n_tracks;) {
-        if (t->tracks[k].id != t->vein_id && t->tracks[k].id != t->artery_id &&
-            analysed - t->tracks[k].last_seen > TRACK_FORGET)
-            t->tracks[k] = t->tracks[--t->n_tracks];
+    for (int j = 0; j < t->n_tracks;) {
+        if (t->tracks[j].id != t->id.vein_id && t->tracks[j].id != t->id.artery_id &&
+            analysed - t->tracks[j].last_seen > TRACK_FORGET)
+            t->tracks[j] = t->tracks[--t->n_tracks];
         else
-            k++;
-    }
-    /* the artery of interest: the largest artery when there is none yet */
-    int a_cand = -1, v_cand = -1;
-    for (int c = 0; c < keep; c++) {
-        if (all[c].label == art && assigned_track[c] == t->artery_id && t->artery_id >= 0) a_cand = c;
-        if (all[c].label == vein && assigned_track[c] == t->vein_id && t->vein_id >= 0) v_cand = c;
-    }
-    if (t->artery_id < 0) {
-        for (int c = 0; c < keep && a_cand < 0; c++)
-            if (all[c].label == art) a_cand = c; /* sorted by area */
-        if (a_cand >= 0) t->artery_id = assigned_track[a_cand];
-    }
-    /* the vein of interest: the one beside the artery (nearest among the sizeable veins),
-     * else the largest vein */
-    if (t->vein_id < 0) {
-        int64_t largest = 0;
-        for (int c = 0; c < keep; c++)
-            if (all[c].label == vein && all[c].area > largest) largest = all[c].area;
-        double best = INFINITY;
-        for (int c = 0; c < keep; c++) {
-            if (all[c].label != vein || all[c].area * 4 < largest) continue;
-            double d = 0;
-            if (a_cand >= 0)
-                d = hypot(all[c].sx / all[c].area - all[a_cand].sx / all[a_cand].area,
-                          all[c].sy / all[c].area - all[a_cand].sy / all[a_cand].area);
-            else
-                d = -(double)all[c].area;
-            if (d < best) {
-                best = d;
-                v_cand = c;
-            }
-        }
-        if (v_cand >= 0) t->vein_id = assigned_track[v_cand];
-    }
-    /* the frame's record and instances */
-    const double px_mm2 = spacing_area(t);
-    frame_rec *r = &t->recs[t->n_recs];
-    memset(r, 0, sizeof *r);
-    r->frame_index = t->pushed;
-    r->vein_id = t->vein_id;
-    r->artery_id = t->artery_id;
-    r->vcx = r->vcy = r->acx = r->acy = r->artery_aspect = NAN;
-    if (v_cand >= 0) {
-        const cand *c = &all[v_cand];
-        r->vein_present = 1;
-        r->vein_area = c->area;
-        r->vcx = c->sx / c->area;
-        r->vcy = c->sy / c->area;
-        r->vein_diam = vs_disc_diameter((double)c->area);
-    }
-    if (a_cand >= 0) {
-        const cand *c = &all[a_cand];
-        double n = (double)c->area, mx = c->sx / n, my = c->sy / n;
-        double vx = c->sxx / n - mx * mx + 1.0 / 12, vy = c->syy / n - my * my + 1.0 / 12;
-        r->artery_present = 1;
-        r->artery_area = c->area;
-        r->acx = mx;
-        r->acy = my;
-        r->artery_diam = vs_disc_diameter(n);
-        r->artery_aspect = sqrt(fmax(vy, 1e-12) / fmax(vx, 1e-12));
-    }
-    r->n_instances = keep;
-    t->n_inst = keep;
-    for (int c = 0; c < keep; c++) {
-        venseg_tracked_instance *o = &t->inst[c];
-        memset(o, 0, sizeof *o);
-        o->struct_size = sizeof *o;
-        o->track_id = assigned_track[c];
-        o->label = all[c].label;
-        o->role = c == a_cand ? 1 : c == v_cand ? 2 : 0;
-        o->area_px = all[c].area;
-        o->area_mm2 = (double)all[c].area * px_mm2;
-        o->centroid_x = all[c].sx / all[c].area;
-        o->centroid_y = all[c].sy / all[c].area;
-        o->bbox_x = all[c].x0;
-        o->bbox_y = all[c].y0;
-        o->bbox_width = all[c].x1 - all[c].x0 + 1;
-        o->bbox_height = all[c].y1 - all[c].y0 + 1;
+            j++;
     }
     /* this frame becomes the previous one */
-    for (size_t i = 0; i < plane; i++) t->prev_cand[i] = -1;
-    for (int y = 0; y < rg->h; y++)
-        for (int x = 0; x < rg->w; x++) {
-            const int32_t k = rg->comp[(size_t)y * rg->w + x];
-            t->prev_cand[(size_t)(y + rg->oy) * w + x + rg->ox] = k >= 0 ? t->comp_cand[k] : -1;
+    for (size_t i = 0; i < (size_t)w * h; i++) t->prev_map[i] = -1;
+    for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++) {
+            int c = cur[(size_t)y * rw + x];
+            if (c >= 0 && cands[c].keep) t->prev_map[(size_t)(y + rg->oy) * w + x + rg->ox] = cands[c].track;
         }
-    for (int c = 0; c < keep; c++) t->prev_track[c] = assigned_track[c];
-    t->n_prev = keep;
     t->n_recs++;
-    free(all);
+    vs_identity_update(t);
+    /* the latest frame's instances with their roles */
+    const double px_mm2 = vs_spacing_area(t);
+    t->n_inst = rec->n_obs;
+    for (int c = 0; c < rec->n_obs; c++) {
+        const vs_obs *o = &t->obs[rec->first_obs + c];
+        venseg_tracked_instance *q = &t->inst[c];
+        memset(q, 0, sizeof *q);
+        q->struct_size = sizeof *q;
+        q->track_id = o->track;
+        q->label = o->label;
+        q->role = o->track == t->id.artery_id ? 1 : o->track == t->id.vein_id ? 2 : 0;
+        q->area_px = o->area;
+        q->area_mm2 = (double)o->area * px_mm2;
+        q->centroid_x = o->cx;
+        q->centroid_y = o->cy;
+        q->bbox_x = o->x0;
+        q->bbox_y = o->y0;
+        q->bbox_width = o->x1 - o->x0 + 1;
+        q->bbox_height = o->y1 - o->y0 + 1;
+    }
     return VENSEG_OK;
+}
+
+const vs_obs *vs_obs_of(const venseg_tracker *t, int i, int track_id)
+{
+    if (track_id < 0 || i < 0 || i >= t->n_recs) return NULL;
+    const vs_frame_rec *r = &t->recs[i];
+    for (int o = r->first_obs; o < r->first_obs + r->n_obs; o++)
+        if (t->obs[o].track == track_id) return &t->obs[o];
+    return NULL;
 }
 
 static int analyse_this(const venseg_tracker *t)
@@ -570,7 +840,7 @@ static venseg_status push_labels(const char *fn, venseg_tracker *t, const uint8_
     const int analyse = analyse_this(t);
     if (analyse) {
         if ((st = vs_regions_find(&t->own, fn, labels, stride, w, h, 0, 0, NULL))) return st;
-        if ((st = track_regions(t, fn, &t->own, w, h))) return st;
+        if ((st = track_regions(t, fn, &t->own, w, h, NULL, VENSEG_PIXEL_GRAY8, 0))) return st;
         t->w = w;
         t->h = h;
     }
@@ -616,7 +886,7 @@ static venseg_status push_frame(const char *fn, venseg_tracker *t, venseg_sessio
     }
     /* the session labels the frame once; the tracker reads its regions */
     st = venseg_segment(session, pixels, format, w, h, row_stride, mask, ms, NULL, 0);
-    if (!st) st = track_regions(t, fn, vs_session_regions(session), w, h);
+    if (!st) st = track_regions(t, fn, vs_session_regions(session), w, h, pixels, format, row_stride);
     free(own);
     if (st) return st; /* venseg_segment / track_regions set the detail */
     t->w = w;
@@ -643,28 +913,30 @@ venseg_status venseg_tracker_push_frame(venseg_tracker *t, venseg_session *sessi
 
 /* ----------------------------------------------------------------- results */
 
+/* Roles follow the current identity (held once compression starts). */
 static void fill_frame(const venseg_tracker *t, int i, venseg_track_frame *f)
 {
-    const frame_rec *r = &t->recs[i];
-    const double px = spacing_area(t), fps = t->cfg.v[VENSEG_TRACKER_FRAME_RATE];
+    const vs_frame_rec *r = &t->recs[i];
+    const double px = vs_spacing_area(t), fps = t->cfg.v[VENSEG_TRACKER_FRAME_RATE];
+    const vs_obs *v = vs_obs_of(t, i, t->id.vein_id), *a = vs_obs_of(t, i, t->id.artery_id);
     memset(f, 0, sizeof *f);
     f->struct_size = sizeof *f;
     f->frame_index = r->frame_index;
     f->analysed_index = i;
     f->time_s = fps > 0 ? r->frame_index / fps : NAN;
-    f->vein_track_id = r->vein_id;
-    f->artery_track_id = r->artery_id;
-    f->vein_present = r->vein_present;
-    f->artery_present = r->artery_present;
-    f->vein_area_px = r->vein_area;
-    f->artery_area_px = r->artery_area;
-    f->vein_area_mm2 = (double)r->vein_area * px;
-    f->artery_area_mm2 = (double)r->artery_area * px;
-    f->vein_centroid_x = r->vcx;
-    f->vein_centroid_y = r->vcy;
-    f->artery_centroid_x = r->acx;
-    f->artery_centroid_y = r->acy;
-    f->instance_count = r->n_instances;
+    f->vein_track_id = t->id.vein_id;
+    f->artery_track_id = t->id.artery_id;
+    f->vein_present = v != NULL;
+    f->artery_present = a != NULL;
+    f->vein_area_px = v ? v->area : 0;
+    f->artery_area_px = a ? a->area : 0;
+    f->vein_area_mm2 = (double)f->vein_area_px * px;
+    f->artery_area_mm2 = (double)f->artery_area_px * px;
+    f->vein_centroid_x = v ? v->cx : NAN;
+    f->vein_centroid_y = v ? v->cy : NAN;
+    f->artery_centroid_x = a ? a->cx : NAN;
+    f->artery_centroid_y = a ? a->cy : NAN;
+    f->instance_count = r->n_obs;
 }
 
 venseg_status venseg_tracker_frame_count(const venseg_tracker *t, int32_t *count)
@@ -695,248 +967,16 @@ venseg_status venseg_tracker_instance_at(const venseg_tracker *t, int32_t index,
     return st;
 }
 
-static int cmp_double(const void *a, const void *b)
+venseg_status venseg_tracker_vessel_count(const venseg_tracker *t, int32_t *count)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    return vs_count_out("venseg_tracker_vessel_count", t, "tracker", count, t ? t->id.n : 0);
 }
 
-/* Running median of width win (odd) over n values; the window shrinks symmetrically at
- * the ends. NaN inputs are left out; a window of NaNs gives NaN. */
-static void running_median(const double *in, int n, int win, double *out)
+venseg_status venseg_tracker_vessel_at(const venseg_tracker *t, int32_t index, venseg_vessel *out)
 {
-    double buf[16];
-    const int half = win / 2;
-    for (int i = 0; i < n; i++) {
-        int h = half;
-        if (i < h) h = i;
-        if (n - 1 - i < h) h = n - 1 - i;
-        int m = 0;
-        for (int j = i - h; j <= i + h; j++)
-            if (!isnan(in[j])) buf[m++] = in[j];
-        if (!m) {
-            out[i] = NAN;
-            continue;
-        }
-        qsort(buf, (size_t)m, sizeof *buf, cmp_double);
-        out[i] = m % 2 ? buf[m / 2] : 0.5 * (buf[m / 2 - 1] + buf[m / 2]);
-    }
-}
-
-static double median_of(double *v, int n)
-{
-    if (n <= 0) return NAN;
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* The vein area curve from its first appearance (NaN before it, 0 where absent after
- * it) and its running median; returns that first analysed index, -1 if none. */
-static int vein_curve(const venseg_tracker *t, double *raw, double *smoothed)
-{
-    const int n = t->n_recs;
-    int first = -1;
-    for (int i = 0; i < n; i++) {
-        if (first < 0 && t->recs[i].vein_present) first = i;
-        raw[i] = first >= 0 ? (double)t->recs[i].vein_area : NAN;
-    }
-    running_median(raw, n, (int)t->cfg.v[VENSEG_TRACKER_SMOOTH_WINDOW], smoothed);
-    return first;
-}
-
-static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
-{
-    const venseg_tracker_config *c = &t->cfg;
-    const int n = t->n_recs, win = (int)c->v[VENSEG_TRACKER_SMOOTH_WINDOW];
-    const double px = spacing_area(t);
-    memset(s, 0, sizeof *s);
-    s->struct_size = sizeof *s;
-    s->verdict = VENSEG_VERDICT_INDETERMINATE;
-    s->frames_pushed = t->pushed;
-    s->frames_analysed = n;
-    s->baseline_frame = s->min_frame = -1;
-    s->baseline_area_px = s->min_area_px = NAN;
-    s->baseline_area_mm2 = s->min_area_mm2 = NAN;
-    s->compressibility_percent = NAN;
-    s->artery_deformation_percent = NAN;
-    s->max_lateral_shift_px = 0;
-    s->vein_track_id = t->vein_id;
-    s->artery_track_id = t->artery_id;
-    uint32_t flags = 0;
-    if (isnan(px)) flags |= VENSEG_FLAG_SPACING_UNKNOWN;
-    if (n < (int)c->v[VENSEG_TRACKER_MIN_FRAMES]) flags |= VENSEG_FLAG_SEQUENCE_TOO_SHORT;
-    int any_vein = 0, any_artery = 0;
-    for (int i = 0; i < n; i++) {
-        any_vein |= t->recs[i].vein_present;
-        any_artery |= t->recs[i].artery_present;
-    }
-    if (!any_vein) flags |= VENSEG_FLAG_NO_VEIN;
-    if (!any_artery) flags |= VENSEG_FLAG_NO_ARTERY;
-    if (!any_vein && !any_artery) flags |= VENSEG_FLAG_NO_VESSEL;
-    if (n == 0) {
-        s->flags = flags;
-        return VENSEG_OK;
-    }
-    double *raw = calloc((size_t)n * 4, sizeof *raw);
-    if (!raw) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_tracker_summary: out of memory");
-    double *sm = raw + n, *tmp = raw + 2 * n, *tmp2 = raw + 3 * n;
-    const int first = vein_curve(t, raw, sm);
-    double baseline = 0, minimum = 0;
-    int ib = -1, im = -1;
-    if (first >= 0) {
-        /* the deepest relative drop from an earlier peak of the smoothed curve */
-        double peak = -1, best = -1;
-        int ipeak = -1;
-        for (int i = first; i < n; i++) {
-            if (sm[i] > peak) {
-                peak = sm[i];
-                ipeak = i;
-            }
-            double rel = peak > 0 ? (peak - sm[i]) / peak : 0;
-            if (rel > best + 1e-12) {
-                best = rel;
-                ib = ipeak;
-                im = i;
-            }
-        }
-        baseline = sm[ib];
-        minimum = sm[im];
-    }
-    if (first >= 0 && baseline > 0) {
-        s->baseline_frame = t->recs[ib].frame_index;
-        s->min_frame = t->recs[im].frame_index;
-        s->baseline_area_px = baseline;
-        s->min_area_px = minimum;
-        s->baseline_area_mm2 = baseline * px;
-        s->min_area_mm2 = minimum * px;
-        s->compressibility_percent = (baseline - minimum) / baseline * 100.0;
-        /* vein lost: it vanished while still open, for longer than the median hides */
-        const double lost = c->v[VENSEG_TRACKER_LOST_FRACTION] * baseline;
-        for (int i = first + 1; i < n; i++) {
-            if (t->recs[i].vein_present || !t->recs[i - 1].vein_present) continue;
-            int j = i;
-            while (j < n && !t->recs[j].vein_present) j++;
-            int gap = j - i;
-            if ((double)t->recs[i - 1].vein_area > lost && (gap > win / 2 || j == n)) flags |= VENSEG_FLAG_VEIN_LOST;
-            i = j;
-        }
-        /* no release: the vein never reopened to half its baseline after the minimum */
-        double after = 0;
-        for (int i = im; i < n; i++) after = fmax(after, sm[i]);
-        if (after < 0.5 * baseline && s->compressibility_percent > 50) flags |= VENSEG_FLAG_NO_RELEASE;
-        /* unstable: typical frame-to-frame jumps like noise, not a compression */
-        int m = 0;
-        for (int i = first + 1; i < n; i++) tmp[m++] = fabs(raw[i] - raw[i - 1]) / baseline;
-        if (m >= 4 && median_of(tmp, m) > 0.2) flags |= VENSEG_FLAG_UNSTABLE;
-    } else if (first >= 0) {
-        flags |= VENSEG_FLAG_NO_VEIN; /* seen too briefly to survive the smoothing */
-    }
-    /* artery deformation: drop of its height/width ratio from the baseline period */
-    if (any_artery) {
-        for (int i = 0; i < n; i++) tmp[i] = t->recs[i].artery_present ? t->recs[i].artery_aspect : NAN;
-        running_median(tmp, n, win, tmp2);
-        int end = ib >= 0 ? ib : 0, m = 0;
-        for (int i = 0; i < n && (i <= end || m < 3); i++)
-            if (!isnan(tmp2[i])) tmp[m++] = tmp2[i];
-        double ref = median_of(tmp, m), low = INFINITY;
-        for (int i = 0; i < n; i++)
-            if (!isnan(tmp2[i]) && tmp2[i] < low) low = tmp2[i];
-        if (ref > 0 && isfinite(low)) s->artery_deformation_percent = fmax(0.0, (ref - low) / ref * 100.0);
-        if (!(s->artery_deformation_percent >= c->v[VENSEG_TRACKER_ARTERY_DEFORMATION_PERCENT]))
-            flags |= VENSEG_FLAG_ARTERY_NOT_DEFORMED;
-    }
-    /* probe motion: lateral drift of the reference vessel (the artery, else the vein) */
-    {
-        int use_artery = any_artery, m = 0, md = 0;
-        for (int i = 0; i < n; i++) {
-            const frame_rec *r = &t->recs[i];
-            int present = use_artery ? r->artery_present : r->vein_present;
-            if (!present) continue;
-            if (m < 3) {
-                tmp[m++] = use_artery ? r->acx : r->vcx;
-                tmp2[md++] = use_artery ? r->artery_diam : r->vein_diam;
-            }
-        }
-        if (m > 0) {
-            double x0 = median_of(tmp, m), d0 = median_of(tmp2, md), shift = 0;
-            for (int i = 0; i < n; i++) {
-                const frame_rec *r = &t->recs[i];
-                int present = use_artery ? r->artery_present : r->vein_present;
-                if (present) shift = fmax(shift, fabs((use_artery ? r->acx : r->vcx) - x0));
-            }
-            s->max_lateral_shift_px = shift;
-            if (shift > c->v[VENSEG_TRACKER_MAX_LATERAL_SHIFT] * d0) flags |= VENSEG_FLAG_PROBE_MOVED;
-        }
-    }
-    free(raw);
-    /* verdict */
-    const uint32_t unsafe = VENSEG_FLAG_NO_VEIN | VENSEG_FLAG_VEIN_LOST | VENSEG_FLAG_SEQUENCE_TOO_SHORT |
-                            VENSEG_FLAG_PROBE_MOVED | VENSEG_FLAG_UNSTABLE;
-    const double cp = s->compressibility_percent;
-    if (!isnan(cp)) {
-        int deformed = any_artery && !(flags & VENSEG_FLAG_ARTERY_NOT_DEFORMED);
-        if (cp < c->v[VENSEG_TRACKER_NONCOMPRESSIBLE_PERCENT] && !deformed) flags |= VENSEG_FLAG_NO_COMPRESSION;
-        if (!(flags & unsafe)) {
-            int residual_ok = !isnan(s->min_area_mm2) && s->min_area_mm2 <= c->v[VENSEG_TRACKER_COMPRESSIBLE_RESIDUAL_MM2] &&
-                              cp >= c->v[VENSEG_TRACKER_NONCOMPRESSIBLE_PERCENT];
-            if (cp >= c->v[VENSEG_TRACKER_COMPRESSIBLE_PERCENT] || residual_ok)
-                s->verdict = VENSEG_VERDICT_COMPRESSIBLE;
-            else if (cp >= c->v[VENSEG_TRACKER_NONCOMPRESSIBLE_PERCENT])
-                s->verdict = VENSEG_VERDICT_PARTIALLY_COMPRESSIBLE;
-            else if (!(flags & VENSEG_FLAG_NO_COMPRESSION) || c->v[VENSEG_TRACKER_REQUIRE_PRESSURE_EVIDENCE] == 0)
-                s->verdict = VENSEG_VERDICT_NON_COMPRESSIBLE;
-        }
-    }
-    s->flags = flags;
-    return VENSEG_OK;
-}
-
-venseg_status venseg_tracker_summary_get(const venseg_tracker *t, venseg_track_summary *out)
-{
-    venseg_status st = vs_out_check("venseg_tracker_summary_get", t, "tracker", out);
-    if (st) return st;
-    venseg_track_summary s;
-    if ((st = summarise(t, &s))) return st;
-    vs_struct_copy(out, &s, sizeof s);
-    return VENSEG_OK;
-}
-
-venseg_status venseg_tracker_curve(const venseg_tracker *t, venseg_area_unit unit, int32_t capacity, int32_t *count,
-                                   int32_t *frame_index, double *vein_area, double *vein_area_smoothed,
-                                   double *artery_area)
-{
-    vs_clear_error();
-    static const char fn[] = "venseg_tracker_curve";
-    if (!t || !count) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: %s is NULL", fn, t ? "count" : "tracker");
-    if (unit != VENSEG_AREA_PX && unit != VENSEG_AREA_MM2)
-        return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: unknown unit %d", fn, (int)unit);
-    if (capacity < 0) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: capacity %d < 0", fn, capacity);
-    const int n = t->n_recs;
-    *count = n;
-    double scale = 1.0;
-    if (unit == VENSEG_AREA_MM2) {
-        scale = spacing_area(t);
-        if (isnan(scale)) return vs_fail(VENSEG_E_UNDEFINED, "%s: mm2 asked but the pixel spacing is unknown", fn);
-    }
-    if (n > capacity)
-        return vs_fail(VENSEG_E_BUFFER_TOO_SMALL, "%s: %d analysed frames, capacity %d", fn, n, capacity);
-    if (n == 0) return VENSEG_OK;
-    double *raw = NULL, *sm = NULL;
-    if (vein_area_smoothed) { /* the smoothing alone, not the whole summary */
-        raw = malloc((size_t)n * 2 * sizeof *raw);
-        if (!raw) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory", fn);
-        sm = raw + n;
-        vein_curve(t, raw, sm);
-    }
-    for (int i = 0; i < n; i++) {
-        const frame_rec *r = &t->recs[i];
-        if (frame_index) frame_index[i] = r->frame_index;
-        if (vein_area) vein_area[i] = (double)r->vein_area * scale;
-        if (artery_area) artery_area[i] = (double)r->artery_area * scale;
-        if (sm) vein_area_smoothed[i] = (isnan(sm[i]) ? 0.0 : sm[i]) * scale;
-    }
-    free(raw);
-    return VENSEG_OK;
+    venseg_status st = vs_item_check("venseg_tracker_vessel_at", t, "tracker", out, index, t ? t->id.n : 0);
+    if (!st) vs_struct_copy(out, &t->id.v[index], sizeof t->id.v[index]);
+    return st;
 }
 
 /* ABI 1 names (aliases) */
@@ -949,32 +989,4 @@ venseg_status venseg_tracker_frame(const venseg_tracker *t, int32_t index, vense
 venseg_status venseg_tracker_instance(const venseg_tracker *t, int32_t index, venseg_tracked_instance *out)
 {
     return venseg_tracker_instance_at(t, index, out);
-}
-
-venseg_status venseg_tracker_summary(const venseg_tracker *t, venseg_track_summary *out)
-{
-    return venseg_tracker_summary_get(t, out);
-}
-
-/* ------------------------------------------------------------ identity (in progress) */
-
-const char *venseg_identity_name(venseg_vessel_identity identity)
-{
-    switch (identity) {
-    case VENSEG_IDENTITY_UNKNOWN: return "VENSEG_IDENTITY_UNKNOWN";
-    case VENSEG_IDENTITY_ARTERY: return "VENSEG_IDENTITY_ARTERY";
-    case VENSEG_IDENTITY_VEIN: return "VENSEG_IDENTITY_VEIN";
-    case VENSEG_IDENTITY_OTHER: return "VENSEG_IDENTITY_OTHER";
-    }
-    return "VENSEG_IDENTITY_UNKNOWN";
-}
-
-venseg_status venseg_tracker_vessel_count(const venseg_tracker *t, int32_t *count)
-{
-    return vs_count_out("venseg_tracker_vessel_count", t, "tracker", count, 0);
-}
-
-venseg_status venseg_tracker_vessel_at(const venseg_tracker *t, int32_t index, venseg_vessel *out)
-{
-    return vs_item_check("venseg_tracker_vessel_at", t, "tracker", out, index, 0);
 }
