@@ -429,6 +429,223 @@ TEST(Tracker, TrackIdsPersistThroughCollapseAndCurve) {
     EXPECT_GT(a[0], 0);
 }
 
+// ------------------------------------------------------------------ identity
+
+namespace {
+// Label corruptions of a truth mask, the way segmenters fail.
+enum Corruption { CLEAN, SWAP_ALL, SWAP_SOME, MISS_SOME, MERGE };
+
+void corrupt(std::vector<uint8_t> &lab, int w, int h, Corruption c, int frame) {
+    std::mt19937 rng(1234u + unsigned(frame));
+    const bool hit = std::uniform_real_distribution<double>(0, 1)(rng) < 0.3;
+    if (c == SWAP_ALL || (c == SWAP_SOME && hit))
+        for (auto &v : lab) v = v == 1 ? 2 : v == 2 ? 1 : v;
+    if (c == MISS_SOME && hit)
+        for (auto &v : lab) v = v == 2 ? 0 : v;
+    if (c == MERGE) { // a 4 px bridge between the centroids, everything labelled vein
+        double ax = 0, ay = 0, vx = 0, vy = 0;
+        int na = 0, nv = 0;
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                uint8_t v = lab[size_t(y) * w + x];
+                if (v == 1) ax += x, ay += y, na++;
+                if (v == 2) vx += x, vy += y, nv++;
+            }
+        if (na && nv) {
+            ax /= na, ay /= na, vx /= nv, vy /= nv;
+            for (int k = 0; k <= 200; k++) {
+                double x = ax + (vx - ax) * k / 200.0, y = ay + (vy - ay) * k / 200.0;
+                for (int dy = -2; dy < 2; dy++)
+                    for (int dx = -2; dx < 2; dx++) {
+                        int xx = int(x) + dx, yy = int(y) + dy;
+                        if (xx >= 0 && yy >= 0 && xx < w && yy < h && lab[size_t(yy) * w + xx] == 0)
+                            lab[size_t(yy) * w + xx] = 2;
+                    }
+            }
+        }
+        for (auto &v : lab) v = v == 1 ? 2 : v;
+    }
+}
+
+// Image side of the vein relative to the artery in a truth mask: -1 left, +1 right.
+int vein_side(const std::vector<uint8_t> &lab, int w) {
+    double ax = 0, vx = 0;
+    int na = 0, nv = 0;
+    for (size_t i = 0; i < lab.size(); i++) {
+        if (lab[i] == 1) ax += double(i % w), na++;
+        if (lab[i] == 2) vx += double(i % w), nv++;
+    }
+    return vx / std::max(nv, 1) < ax / std::max(na, 1) ? -1 : 1;
+}
+
+struct IdentityRun {
+    venseg_track_summary s;
+    std::vector<venseg_vessel> vessels;
+    int true_vein_track = -1;
+};
+
+// A long clip (240 frames at 30 fps: 1.6 s before the probe presses, pulsation measurable)
+// of truth masks, corrupted, at the common femoral site with the medial side set.
+IdentityRun run_identity(int seed, int thrombus, Corruption c, bool medial_known = true) {
+    PhantomSpec spec;
+    spec.seed = seed;
+    spec.thrombus = thrombus;
+    spec.frames = 240;
+    auto p = make_phantom(spec);
+    std::vector<uint8_t> lab(size_t(spec.w) * spec.h);
+    EXPECT_EQ(venseg_phantom_frame(p.get(), 0, nullptr, 0, lab.data(), spec.w), VENSEG_OK);
+    venseg_tracker_config *cfg = nullptr;
+    EXPECT_EQ(venseg_tracker_config_create(&cfg), VENSEG_OK);
+    venseg_tracker_config_set(cfg, VENSEG_TRACKER_PIXEL_SPACING_X, spec.spacing);
+    venseg_tracker_config_set(cfg, VENSEG_TRACKER_PIXEL_SPACING_Y, spec.spacing);
+    venseg_tracker_config_set(cfg, VENSEG_TRACKER_FRAME_RATE, 30);
+    venseg_tracker_config_set(cfg, VENSEG_TRACKER_FRAME_STRIDE, 2);
+    venseg_tracker_config_set_site(cfg, VENSEG_SITE_COMMON_FEMORAL);
+    if (medial_known)
+        EXPECT_EQ(venseg_tracker_config_set(cfg, VENSEG_TRACKER_MEDIAL_SIDE, vein_side(lab, spec.w)), VENSEG_OK);
+    venseg_tracker *raw = nullptr;
+    EXPECT_EQ(venseg_tracker_create(cfg, &raw), VENSEG_OK);
+    venseg_tracker_config_free(cfg);
+    TrackerPtr t(raw);
+    IdentityRun r;
+    for (int i = 0; i < spec.frames; i++) {
+        EXPECT_EQ(venseg_phantom_frame(p.get(), i, nullptr, 0, lab.data(), spec.w), VENSEG_OK);
+        std::vector<uint8_t> truth = lab;
+        corrupt(lab, spec.w, spec.h, c, i);
+        venseg_push_result pr{};
+        pr.struct_size = sizeof pr;
+        EXPECT_EQ(venseg_tracker_push_labels_ex(t.get(), lab.data(), spec.w, spec.w, spec.h, &pr), VENSEG_OK);
+        if (pr.analysed && i == 0) { // the truth vein's track: the instance over its pixels
+            int32_t n = 0;
+            venseg_tracker_instance_count(t.get(), &n);
+            for (int k = 0; k < n; k++) {
+                venseg_tracked_instance in{};
+                in.struct_size = sizeof in;
+                venseg_tracker_instance_at(t.get(), k, &in);
+                int cx = int(in.centroid_x), cy = int(in.centroid_y);
+                if (truth[size_t(cy) * spec.w + cx] == 2) r.true_vein_track = in.track_id;
+            }
+        }
+    }
+    r.s = summary(t.get());
+    int32_t n = 0;
+    EXPECT_EQ(venseg_tracker_vessel_count(t.get(), &n), VENSEG_OK);
+    EXPECT_EQ(n, r.s.vessel_count);
+    for (int k = 0; k < n; k++) {
+        venseg_vessel v{};
+        v.struct_size = sizeof v;
+        EXPECT_EQ(venseg_tracker_vessel_at(t.get(), k, &v), VENSEG_OK);
+        r.vessels.push_back(v);
+    }
+    return r;
+}
+} // namespace
+
+TEST(TrackerIdentity, CleanMasksNameTheVeinWithItsEvidence) {
+    auto r = run_identity(21, 0, CLEAN);
+    EXPECT_EQ(r.s.verdict, VENSEG_VERDICT_COMPRESSIBLE) << flags_text(r.s.flags);
+    ASSERT_GE(r.vessels.size(), 2u);
+    EXPECT_EQ(r.vessels[0].identity, VENSEG_IDENTITY_VEIN);
+    EXPECT_EQ(r.vessels[0].track_id, r.true_vein_track);
+    EXPECT_EQ(r.vessels[1].identity, VENSEG_IDENTITY_ARTERY);
+    EXPECT_GT(r.s.identity_confidence, 0.95);
+    EXPECT_GT(r.s.verdict_confidence, 0.8);
+    EXPECT_EQ(r.s.medial_side_source, 1);
+    EXPECT_FALSE(r.s.flags & VENSEG_FLAG_IDENTITY_CONFLICT);
+    // the artery pulses at the phantom's 72 bpm; the vein does not
+    EXPECT_NEAR(r.vessels[1].pulse_rate_bpm, 72, 6) << r.vessels[1].evidence;
+    EXPECT_TRUE(std::isnan(r.vessels[0].pulse_rate_bpm)) << r.vessels[0].evidence;
+    EXPECT_EQ(r.vessels[0].network_vein_fraction, 1.0);
+    EXPECT_GT(r.vessels[0].position_score, 0.5);
+    EXPECT_LT(r.vessels[1].position_score, -0.5);
+    EXPECT_GT(r.vessels[1].roundness, r.vessels[0].roundness);
+    const std::string ev = r.vessels[0].evidence;
+    EXPECT_EQ(ev.rfind("vein: medial to the artery, no pulsation", 0), 0u) << ev;
+    EXPECT_NE(ev.find("% compressed"), std::string::npos) << ev;
+    EXPECT_EQ(std::string(r.vessels[1].evidence).rfind("artery: lateral to the vein, pulsating", 0), 0u)
+        << r.vessels[1].evidence;
+    EXPECT_EQ(std::string(venseg_identity_name(VENSEG_IDENTITY_VEIN)), "VENSEG_IDENTITY_VEIN");
+    EXPECT_EQ(std::string(venseg_flag_name(VENSEG_FLAG_IDENTITY_CONFLICT)), "VENSEG_FLAG_IDENTITY_CONFLICT");
+}
+
+TEST(TrackerIdentity, LabelsSwappedOnTheWholeClipAreOverruledAndFlagged) {
+    for (int thrombus = 0; thrombus <= 2; thrombus++) {
+        auto r = run_identity(30 + thrombus, thrombus, SWAP_ALL);
+        EXPECT_EQ(r.s.verdict, expected_verdict(thrombus)) << "thrombus " << thrombus << ": " << flags_text(r.s.flags);
+        EXPECT_TRUE(r.s.flags & VENSEG_FLAG_IDENTITY_CONFLICT) << flags_text(r.s.flags);
+        ASSERT_FALSE(r.vessels.empty());
+        EXPECT_EQ(r.vessels[0].track_id, r.true_vein_track) << r.vessels[0].evidence;
+        EXPECT_EQ(r.vessels[0].network_vein_fraction, 0.0);
+    }
+}
+
+TEST(TrackerIdentity, AThrombosedVeinNeverBecomesTheArtery) {
+    // it does not collapse, and the labels say artery in 30 % of frames
+    auto r = run_identity(41, 2, SWAP_SOME);
+    EXPECT_EQ(r.s.verdict, VENSEG_VERDICT_NON_COMPRESSIBLE) << flags_text(r.s.flags);
+    ASSERT_FALSE(r.vessels.empty());
+    EXPECT_EQ(r.vessels[0].identity, VENSEG_IDENTITY_VEIN);
+    EXPECT_EQ(r.vessels[0].track_id, r.true_vein_track);
+    EXPECT_LT(r.s.compressibility_percent, 25);
+}
+
+TEST(TrackerIdentity, VeinMissedInSomeFramesIsSkippedNotCollapsed) {
+    for (int thrombus = 0; thrombus <= 2; thrombus++) {
+        auto r = run_identity(50 + thrombus, thrombus, MISS_SOME);
+        EXPECT_EQ(r.s.verdict, expected_verdict(thrombus)) << "thrombus " << thrombus << ": " << flags_text(r.s.flags)
+                                                            << " C " << r.s.compressibility_percent;
+        EXPECT_TRUE(r.s.flags & VENSEG_FLAG_VEIN_INTERMITTENT) << flags_text(r.s.flags);
+    }
+}
+
+TEST(TrackerIdentity, MergedVesselsAreSplitApart) {
+    for (int thrombus = 0; thrombus <= 2; thrombus++) {
+        auto r = run_identity(60 + thrombus, thrombus, MERGE);
+        EXPECT_EQ(r.s.verdict, expected_verdict(thrombus)) << "thrombus " << thrombus << ": " << flags_text(r.s.flags)
+                                                            << " C " << r.s.compressibility_percent;
+        EXPECT_TRUE(r.s.flags & VENSEG_FLAG_VESSELS_MERGED) << flags_text(r.s.flags);
+    }
+}
+
+TEST(TrackerIdentity, WithoutTheMedialSideItIsDetected) {
+    auto r = run_identity(70, 0, CLEAN, false);
+    EXPECT_EQ(r.s.verdict, VENSEG_VERDICT_COMPRESSIBLE) << flags_text(r.s.flags);
+    EXPECT_EQ(r.s.medial_side_source, 2);
+    EXPECT_NE(r.s.medial_side, 0);
+}
+
+TEST(TrackerIdentity, VesselAccessorErrors) {
+    auto t = make_tracker(0.3);
+    int32_t n = -1;
+    EXPECT_EQ(venseg_tracker_vessel_count(t.get(), &n), VENSEG_OK);
+    EXPECT_EQ(n, 0);
+    EXPECT_EQ(venseg_tracker_vessel_count(nullptr, &n), VENSEG_E_INVALID_ARGUMENT);
+    EXPECT_EQ(venseg_tracker_vessel_count(t.get(), nullptr), VENSEG_E_INVALID_ARGUMENT);
+    venseg_vessel v{};
+    v.struct_size = sizeof v;
+    EXPECT_EQ(venseg_tracker_vessel_at(t.get(), 0, &v), VENSEG_E_NOT_FOUND);
+    EXPECT_EQ(venseg_tracker_vessel_at(t.get(), 0, nullptr), VENSEG_E_INVALID_ARGUMENT);
+    // an old, shorter summary struct is filled up to its size and no further
+    auto full = summary(t.get());
+    (void)full;
+    const size_t old_size = offsetof(venseg_track_summary, verdict_confidence);
+    std::vector<unsigned char> buf(sizeof(venseg_track_summary) + 8, 0xAB);
+    uint32_t sz = uint32_t(old_size);
+    std::memcpy(buf.data(), &sz, sizeof sz);
+    EXPECT_EQ(venseg_tracker_summary_get(t.get(), reinterpret_cast<venseg_track_summary *>(buf.data())), VENSEG_OK);
+    for (size_t i = old_size; i < buf.size(); i++) EXPECT_EQ(buf[i], 0xAB) << "byte " << i;
+    double lo, hi, def;
+    EXPECT_EQ(venseg_tracker_config_bounds(VENSEG_TRACKER_MEDIAL_SIDE, &lo, &hi, &def), VENSEG_OK);
+    EXPECT_EQ(lo, -1);
+    EXPECT_EQ(hi, 1);
+    EXPECT_EQ(def, 0);
+    venseg_tracker_config *cfg = nullptr;
+    ASSERT_EQ(venseg_tracker_config_create(&cfg), VENSEG_OK);
+    EXPECT_EQ(venseg_tracker_config_set(cfg, VENSEG_TRACKER_MEDIAL_SIDE, 0.5), VENSEG_E_INVALID_ARGUMENT);
+    EXPECT_EQ(venseg_tracker_config_set(cfg, VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE, 1.5), VENSEG_E_INVALID_ARGUMENT);
+    venseg_tracker_config_free(cfg);
+}
+
 TEST(Tracker, StructSizeContract) {
     auto t = make_tracker(0.3);
     std::vector<uint8_t> lab(32 * 32, 0);

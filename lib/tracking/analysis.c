@@ -130,8 +130,11 @@ static double pulsation(const double *t, const double *y, int n, double sample_r
         if (rss < best) best = rss, best_f = f, best_amp = amp;
     }
     if (!isfinite(best) || !(rss0 >= 0)) return NAN;
-    const double fstat = best > 1e-12 ? ((rss0 - best) / 2) / (best / (n - 5)) : INFINITY;
-    if (fstat < 8) return 0.0;
+    /* a floor of 0.5 % rms for the residual: masks without noise must not make any
+     * ripple "significant"; and below 1.5 % no pulse is claimed */
+    const double floor_rss = n * 0.005 * 0.005;
+    const double fstat = ((rss0 - best) / 2) / (fmax(best, floor_rss) / (n - 5));
+    if (fstat < 8 || best_amp < 0.015) return 0.0;
     *bpm = best_f * 60.0;
     return 100.0 * best_amp;
 }
@@ -511,7 +514,9 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
 {
     const int n = t->n_recs, win = (int)t->cfg.v[VENSEG_TRACKER_SMOOTH_WINDOW];
     const double fps = t->cfg.v[VENSEG_TRACKER_FRAME_RATE], stride = t->cfg.v[VENSEG_TRACKER_FRAME_STRIDE];
-    const int short_gap = fps > 0 ? (int)fmax(3.0, floor(0.3 * fps / stride + 0.5)) : 3;
+    /* gaps up to long_gap analysed frames (0.5 s) between open frames are dropouts: a
+     * segmenter missing the vein at random leaves longer runs too rarely to matter */
+    const int long_gap = fps > 0 ? (int)fmax(6.0, floor(0.5 * fps / stride + 0.5)) : 6;
     double *tmp = buf, *aspect_sm = buf + n;
     int *pressed = (int *)(buf + 2 * n);
     c->first = -1;
@@ -543,14 +548,19 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
         int j = i;
         while (j < n && isnan(c->raw[j])) j++;
         const double prev = c->raw[i - 1], next = j < n ? c->raw[j] : NAN;
+        double prev2 = NAN;
+        for (int k = i - 2; k >= 0 && isnan(prev2); k--) prev2 = c->raw[k];
         const int len = j - i;
         int press = 0;
         for (int k = i; k < j; k++) press |= pressed[k];
-        const int nearly_closed = prev < 0.15 * c->ref || (j < n && next < 0.15 * c->ref);
+        /* a collapse: nearly closed beside the gap, closing fast enough to shut within it,
+         * or gone for longer than a dropout while the artery is pressed */
+        const int nearly_closed = prev < 0.2 * c->ref || (j < n && next < 0.2 * c->ref);
+        const int closing = !isnan(prev2) && prev < prev2 && prev + (prev - prev2) * len <= 0.2 * c->ref;
         double fill = NAN;
-        if (nearly_closed || (len > short_gap && press)) fill = 0;
-        else if (len <= short_gap && j < n) c->dropouts += len;
-        else if (prev > t->cfg.v[VENSEG_TRACKER_LOST_FRACTION] * c->ref && (len > short_gap || len > win / 2))
+        if (nearly_closed || closing || (len > long_gap && press)) fill = 0;
+        else if (len <= long_gap && j < n) c->dropouts += len;
+        else if (prev > t->cfg.v[VENSEG_TRACKER_LOST_FRACTION] * c->ref && (j < n || len > win / 2))
             c->lost = 1;
         for (int k = i; k < j; k++) c->raw[k] = fill;
         i = j;
