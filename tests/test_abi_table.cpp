@@ -357,7 +357,7 @@ std::map<std::string, Case> cases() {
     add("venseg_tracker_config_set", "even smoothing window", [](World &w) { return st(venseg_tracker_config_set(w.tcfg, VENSEG_TRACKER_SMOOTH_WINDOW, 4)); });
     add("venseg_tracker_config_get", "NULL config", [](World &) { double v; return st(venseg_tracker_config_get(nullptr, VENSEG_TRACKER_MIN_AREA_PX, &v)); });
     add("venseg_tracker_config_get", "NULL value", [](World &w) { return st(venseg_tracker_config_get(w.tcfg, VENSEG_TRACKER_MIN_AREA_PX, nullptr)); });
-    add("venseg_tracker_config_get", "unknown key", [](World &w) { double v; return st(venseg_tracker_config_get(w.tcfg, venseg_tracker_key(18), &v)); });
+    add("venseg_tracker_config_get", "unknown key", [](World &w) { double v; return st(venseg_tracker_config_get(w.tcfg, venseg_tracker_key(99), &v)); });
     add("venseg_tracker_config_bounds", "NULL lower or upper", [](World &) { double l; return st(venseg_tracker_config_bounds(VENSEG_TRACKER_MIN_AREA_PX, &l, nullptr, nullptr)); });
     add("venseg_tracker_config_bounds", "unknown key", [](World &) { double l, u; return st(venseg_tracker_config_bounds(venseg_tracker_key(-1), &l, &u, nullptr)); });
     add("venseg_tracker_config_set_site", "NULL config", [](World &) { return st(venseg_tracker_config_set_site(nullptr, "femoral")); });
@@ -439,6 +439,13 @@ std::map<std::string, Case> cases() {
         auto f = sized<venseg_track_frame>(sizeof(venseg_track_frame));
         return st(venseg_tracker_frame(w.tracker, -1, &f));
     });
+    add("venseg_tracker_vessel_count", "NULL tracker", [](World &) { int32_t n; return st(venseg_tracker_vessel_count(nullptr, &n)); });
+    add("venseg_tracker_vessel_count", "NULL count", [](World &w) { return st(venseg_tracker_vessel_count(w.tracker, nullptr)); });
+    add("venseg_tracker_vessel_at", "NULL tracker", [](World &) { auto v = sized<venseg_vessel>(sizeof(venseg_vessel)); return st(venseg_tracker_vessel_at(nullptr, 0, &v)); });
+    add("venseg_tracker_vessel_at", "NULL out", [](World &w) { return st(venseg_tracker_vessel_at(w.tracker, 0, nullptr)); });
+    add("venseg_tracker_vessel_at", "struct_size 0", [](World &w) { auto v = sized<venseg_vessel>(0); return st(venseg_tracker_vessel_at(w.tracker, 0, &v)); });
+    add("venseg_tracker_vessel_at", "index = vessel count", [](World &w) { int32_t n = 0; venseg_tracker_vessel_count(w.tracker, &n); auto v = sized<venseg_vessel>(sizeof(venseg_vessel)); return st(venseg_tracker_vessel_at(w.tracker, n, &v)); });
+    add("venseg_identity_name", "value not in the enum", [](World &) { return str(venseg_identity_name(venseg_vessel_identity(9))); });
     add("venseg_tracker_instance_count", "NULL tracker", [](World &) { int32_t n; return st(venseg_tracker_instance_count(nullptr, &n)); });
     add("venseg_tracker_instance_count", "NULL count", [](World &w) { return st(venseg_tracker_instance_count(w.tracker, nullptr)); });
     add("venseg_tracker_instance_at", "NULL tracker", [](World &) { auto i = sized<venseg_tracked_instance>(sizeof(venseg_tracked_instance)); return st(venseg_tracker_instance_at(nullptr, 0, &i)); });
@@ -522,7 +529,7 @@ std::map<std::string, Case> cases() {
     add("venseg_phantom_config_create", "NULL out", [](World &) { return st(venseg_phantom_config_create(nullptr)); });
     add("venseg_phantom_config_free", "NULL config", [](World &) { venseg_phantom_config_free(nullptr); return noop(); });
     add("venseg_phantom_config_set", "NULL config", [](World &) { return st(venseg_phantom_config_set(nullptr, VENSEG_PHANTOM_SEED, 1)); });
-    add("venseg_phantom_config_set", "unknown key", [](World &w) { return st(venseg_phantom_config_set(w.pcfg, venseg_phantom_key(14), 1)); });
+    add("venseg_phantom_config_set", "unknown key", [](World &w) { return st(venseg_phantom_config_set(w.pcfg, venseg_phantom_key(99), 1)); });
     add("venseg_phantom_config_set", "NaN", [](World &w) { return st(venseg_phantom_config_set(w.pcfg, VENSEG_PHANTOM_NOISE, NAN)); });
     add("venseg_phantom_config_set", "value above the key's range", [](World &w) { return st(venseg_phantom_config_set(w.pcfg, VENSEG_PHANTOM_NOISE, 2)); });
     add("venseg_phantom_config_set", "fraction for an integral key", [](World &w) { return st(venseg_phantom_config_set(w.pcfg, VENSEG_PHANTOM_FRAMES, 2.5)); });
