@@ -227,6 +227,8 @@ typedef struct venseg_track_summary {
     int32_t medial_side_source;      /* 0 unknown, 1 configured (MEDIAL_SIDE), 2 detected from the other cues */
     int32_t vessel_count;            /* = venseg_tracker_vessel_count() */
     int32_t identity_frames;         /* analysed frames before compression that identity was decided from */
+    double pressure_correlation;     /* -1..1: correlation of the vein's smoothed area with the artery's shape
+                                      * ratio; a real compression flattens both together. NaN without both */
 } venseg_track_summary;
 
 VENSEG_API venseg_status venseg_tracker_summary_get(const venseg_tracker *tracker, venseg_track_summary *out);

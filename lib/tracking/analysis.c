@@ -703,6 +703,20 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
         if (!(s->artery_deformation_percent >= c->v[VENSEG_TRACKER_ARTERY_DEFORMATION_PERCENT]))
             flags |= VENSEG_FLAG_ARTERY_NOT_DEFORMED;
     }
+    /* a real compression flattens the artery while the vein shrinks, and both recover */
+    s->pressure_correlation = NAN;
+    if (id->artery_id >= 0 && cv.first >= 0) {
+        double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+        int m = 0;
+        for (int i = cv.first; i < n; i++) {
+            const double x = cv.sm[i], y = aspect_sm[i];
+            if (isnan(x) || isnan(y)) continue;
+            sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
+            m++;
+        }
+        const double vx = sxx - sx * sx / fmax(m, 1), vy = syy - sy * sy / fmax(m, 1);
+        if (m >= 6 && vx > 0 && vy > 0) s->pressure_correlation = (sxy - sx * sy / m) / sqrt(vx * vy);
+    }
     /* probe motion: lateral drift of the reference vessel (the artery, else the vein) */
     {
         const int ref_id = id->artery_id >= 0 ? id->artery_id : id->vein_id;
@@ -756,6 +770,10 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
             }
             seg = m ? fmin(1.0, seg / m / 0.85) : 0;
             double curve_ok = 1.0;
+            /* a drop the probe does not explain (the vein shrinks while the artery recovers:
+             * a segmentation that fragments, not a compression) */
+            if (verdict != VENSEG_VERDICT_NON_COMPRESSIBLE && !isnan(s->pressure_correlation))
+                curve_ok *= fmax(0.0, fmin(1.0, (s->pressure_correlation + 0.2) / 0.6));
             if (verdict == VENSEG_VERDICT_COMPRESSIBLE && (flags & VENSEG_FLAG_NO_RELEASE)) curve_ok = 0.75;
             if (verdict != VENSEG_VERDICT_COMPRESSIBLE && !deformed) curve_ok = 0.7;
             const int w = id->window > 0 && id->window <= n ? id->window : n;
