@@ -439,6 +439,21 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, in
             pd[n_sig] = vs_disc_diameter((double)b->area);
             n_sig++;
         }
+    /* only vessel-sized tracks (by the largest diameter each ever had) split a component:
+     * a small blob touching a vessel is absorbed, a vein that is being squashed is not */
+    double dmax = 0;
+    for (int s = 0; s < n_sig; s++) {
+        int j = find_track(t, sig[s]);
+        pd[s] = fmax(pd[s], j >= 0 ? t->tracks[j].diameter : 0);
+        dmax = fmax(dmax, pd[s]);
+    }
+    int kept = 0;
+    for (int s = 0; s < n_sig; s++)
+        if (pd[s] >= 0.5 * dmax) {
+            sig[kept] = sig[s], px[kept] = px[s], py[kept] = py[s], pd[kept] = pd[s];
+            kept++;
+        }
+    n_sig = kept;
     if (n_sig < 2 || *n_cand + n_sig - 1 > VS_MAX_CANDIDATES * 2) return 1;
     for (int y = k->y0; y <= k->y1; y++)
         for (int x = k->x0; x <= k->x1; x++) {
