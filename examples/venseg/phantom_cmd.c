@@ -33,6 +33,19 @@ static const char phantom_help[] =
     "  --probe-motion MM  lateral probe slide over the clip (default 0)\n"
     "  --noise X          electronic noise 0..1 (default 0.05)\n"
     "  --spacing MM       pixel size in mm (default 0.15)\n"
+    "An exam that moves like one (docs/phantom.md; all off by default):\n"
+    "  --baseline S       seconds at rest before the probe presses (default: 20 % of the clip)\n"
+    "  --heart-rate BPM   artery pulse rate, 0 = none (default 72)\n"
+    "  --pulse-amplitude F  artery diameter change per beat (default 0.06)\n"
+    "  --respiration F    vein area change with breathing, peak to peak (default 0)\n"
+    "  --respiratory-rate BPM  breaths per minute (default 15)\n"
+    "  --vein-side seeded|left|right  the vein's side of the artery in the image\n"
+    "  --vein-to-artery R vein/artery diameter ratio, 0.5..3 (default: seeded)\n"
+    "  --thrombus-age acute|chronic  faint soft thrombus or a bright organised one\n"
+    "  --probe-tilt DEG   peak probe tilt mid-clip (default 0)\n"
+    "  --out-of-plane     the vein leaves the plane for a while after the release\n"
+    "  --decorrelation D  share of the speckle renewed each frame, 0..1 (default 0)\n"
+    "  --attenuation DB   tissue attenuation in dB/mm (default 0.75)\n"
     "  -q, --quiet        print nothing but errors\n"
     "  -h, --help         this help\n"
     "\n" VS_EXIT_HELP;
@@ -50,16 +63,40 @@ int vs_cmd_phantom(int argc, char **argv)
     } keys[] = {{VENSEG_PHANTOM_THROMBUS, 0, 0},   {VENSEG_PHANTOM_FRAMES, 60, 1},        {VENSEG_PHANTOM_WIDTH, 256, 0},
                 {VENSEG_PHANTOM_HEIGHT, 256, 0},   {VENSEG_PHANTOM_FRAME_RATE, 30, 0},    {VENSEG_PHANTOM_SEED, 1, 0},
                 {VENSEG_PHANTOM_COMPRESSION, 1, 0}, {VENSEG_PHANTOM_PROBE_MOTION, 0, 0}, {VENSEG_PHANTOM_NOISE, 0, 0},
-                {VENSEG_PHANTOM_PIXEL_SPACING, 0, 0}};
-    enum { K_THROMBUS, K_FRAMES, K_W, K_H, K_FPS, K_SEED, K_COMP, K_MOTION, K_NOISE, K_SPACING, K_N };
+                {VENSEG_PHANTOM_PIXEL_SPACING, 0, 0}, {VENSEG_PHANTOM_BASELINE_S, 0, 0}, {VENSEG_PHANTOM_HEART_RATE, 0, 0},
+                {VENSEG_PHANTOM_PULSE_AMPLITUDE, 0, 0}, {VENSEG_PHANTOM_RESPIRATION, 0, 0},
+                {VENSEG_PHANTOM_RESPIRATORY_RATE, 0, 0}, {VENSEG_PHANTOM_VEIN_SIDE, 0, 0},
+                {VENSEG_PHANTOM_VEIN_TO_ARTERY, 0, 0}, {VENSEG_PHANTOM_THROMBUS_AGE, 0, 0},
+                {VENSEG_PHANTOM_PROBE_TILT, 0, 0}, {VENSEG_PHANTOM_OUT_OF_PLANE, 0, 0},
+                {VENSEG_PHANTOM_DECORRELATION, 0, 0}, {VENSEG_PHANTOM_ATTENUATION, 0, 0}};
+    enum { K_THROMBUS, K_FRAMES, K_W, K_H, K_FPS, K_SEED, K_COMP, K_MOTION, K_NOISE, K_SPACING, K_BASELINE, K_HR,
+           K_PULSE, K_RESP, K_RESP_RATE, K_SIDE, K_RATIO, K_AGE, K_TILT, K_OOP, K_DECOR, K_ATTEN, K_N };
     static const char *const thrombus_names[] = {"none", "partial", "full"};
+    static const char *const side_names[] = {"seeded", "left", "right"};
+    static const char *const age_names[] = {"acute", "chronic"};
     static const struct {
         const char *name;
         int key;
-    } numeric[] = {{"--frames", K_FRAMES},        {"--fps", K_FPS},
-                   {"--seed", K_SEED},            {"--compression", K_COMP},
-                   {"--probe-motion", K_MOTION}, {"--noise", K_NOISE},
-                   {"--spacing", K_SPACING}};
+        const char *const *choices; /* named values (index = value), or NULL: a number */
+        int n_choices;
+    } numeric[] = {{"--frames", K_FRAMES, NULL, 0},
+                   {"--fps", K_FPS, NULL, 0},
+                   {"--seed", K_SEED, NULL, 0},
+                   {"--compression", K_COMP, NULL, 0},
+                   {"--probe-motion", K_MOTION, NULL, 0},
+                   {"--noise", K_NOISE, NULL, 0},
+                   {"--spacing", K_SPACING, NULL, 0},
+                   {"--baseline", K_BASELINE, NULL, 0},
+                   {"--heart-rate", K_HR, NULL, 0},
+                   {"--pulse-amplitude", K_PULSE, NULL, 0},
+                   {"--respiration", K_RESP, NULL, 0},
+                   {"--respiratory-rate", K_RESP_RATE, NULL, 0},
+                   {"--vein-side", K_SIDE, side_names, 3},
+                   {"--vein-to-artery", K_RATIO, NULL, 0},
+                   {"--thrombus-age", K_AGE, age_names, 2},
+                   {"--probe-tilt", K_TILT, NULL, 0},
+                   {"--decorrelation", K_DECOR, NULL, 0},
+                   {"--attenuation", K_ATTEN, NULL, 0}};
     vs_common_opts c;
     int status;
     vs_common_opts_init(&c, NULL);
@@ -74,6 +111,10 @@ int vs_cmd_phantom(int argc, char **argv)
             keys[K_THROMBUS].set = 1;
             continue;
         }
+        if (vs_is_option(a, "--out-of-plane")) {
+            keys[K_OOP].value = 1, keys[K_OOP].set = 1;
+            continue;
+        }
         if (vs_is_option(a, "--size") && (val = vs_option_value(argc, argv, &i))) {
             int w, h;
             char tail;
@@ -81,7 +122,8 @@ int vs_cmd_phantom(int argc, char **argv)
             keys[K_W].value = w, keys[K_H].value = h, keys[K_W].set = keys[K_H].set = 1;
             continue;
         }
-        for (size_t m = 0; m < sizeof numeric / sizeof numeric[0] && k < 0; m++)
+        size_t m = 0;
+        for (; m < sizeof numeric / sizeof numeric[0] && k < 0; m++)
             if (vs_is_option(a, numeric[m].name)) k = numeric[m].key;
         if (k < 0 || !(val = vs_option_value(argc, argv, &i))) {
             if (a[0] == '-' && a[1]) return vs_usage_error("phantom", "unknown or incomplete option ", a);
@@ -89,7 +131,15 @@ int vs_cmd_phantom(int argc, char **argv)
             out = a;
             continue;
         }
-        if (k == K_FRAMES || k == K_SEED) {
+        if (numeric[m - 1].choices) {
+            int c = vs_parse_choice(val, numeric[m - 1].choices, numeric[m - 1].n_choices);
+            if (c < 0) {
+                char msg[64];
+                snprintf(msg, sizeof msg, "%s: unknown value ", numeric[m - 1].name);
+                return vs_usage_error("phantom", msg, val);
+            }
+            v = c;
+        } else if (k == K_FRAMES || k == K_SEED) {
             if (!vs_parse_long(val, 0, 1L << 40, &lv)) return vs_usage_error("phantom", "expected an integer, not ", val);
             v = (double)lv;
         } else if (!vs_parse_double(val, -1e9, 1e9, &v)) {
@@ -106,9 +156,10 @@ int vs_cmd_phantom(int argc, char **argv)
     for (int k = 0; !st && k < K_N; k++)
         if (keys[k].set && (st = venseg_phantom_config_set(cfg, keys[k].key, keys[k].value))) {
             double lo = 0, hi = 0;
+            char why[512]; /* copied: the bounds call clears the library's error */
+            snprintf(why, sizeof why, "%s", venseg_last_error());
             venseg_phantom_config_bounds(keys[k].key, &lo, &hi, NULL);
-            fprintf(stderr, "venseg phantom: value %g out of range %g..%g (%s)\n", keys[k].value, lo, hi,
-                    venseg_last_error());
+            fprintf(stderr, "venseg phantom: value %g out of range %g..%g (%s)\n", keys[k].value, lo, hi, why);
             venseg_phantom_config_free(cfg);
             return VS_EXIT_USAGE;
         }

@@ -1,7 +1,9 @@
 /* Synthetic B-mode compression phantom of a transverse leg (groin / popliteal fossa):
  * layered tissue, a pulsating artery beside a vein, a probe compression cycle, optional
  * thrombus; speckle from a point-spread model, depth attenuation with TGC, log
- * compression; ground-truth labels and areas. See docs/tracking.md. */
+ * compression; ground-truth labels and areas. Since 0.2.0 also the nuisances of a real
+ * exam (breathing, probe tilt, the vein leaving the plane, decorrelating speckle), all
+ * off by default so that default frames stay bit-identical to 0.1. See docs/phantom.md. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,17 @@ static const vs_key_spec phantom_specs[] = {
     {VENSEG_PHANTOM_NOISE, "VENSEG_PHANTOM_NOISE", 0, 1, 0.05, 0},
     {VENSEG_PHANTOM_PIXEL_SPACING, "VENSEG_PHANTOM_PIXEL_SPACING", 0.02, 1, 0.15, 0},
     {VENSEG_PHANTOM_VESSELS, "VENSEG_PHANTOM_VESSELS", 0, 2, 1, 1},
+    {VENSEG_PHANTOM_VEIN_SIDE, "VENSEG_PHANTOM_VEIN_SIDE", 0, 2, 0, 1},
+    {VENSEG_PHANTOM_VEIN_TO_ARTERY, "VENSEG_PHANTOM_VEIN_TO_ARTERY", 0, 3, 0, 0}, /* 0 or 0.5..3, see _set */
+    {VENSEG_PHANTOM_PULSE_AMPLITUDE, "VENSEG_PHANTOM_PULSE_AMPLITUDE", 0, 0.2, 0.06, 0},
+    {VENSEG_PHANTOM_RESPIRATION, "VENSEG_PHANTOM_RESPIRATION", 0, 0.5, 0, 0},
+    {VENSEG_PHANTOM_RESPIRATORY_RATE, "VENSEG_PHANTOM_RESPIRATORY_RATE", 4, 40, 15, 0},
+    {VENSEG_PHANTOM_THROMBUS_AGE, "VENSEG_PHANTOM_THROMBUS_AGE", 0, 1, 0, 1},
+    {VENSEG_PHANTOM_PROBE_TILT, "VENSEG_PHANTOM_PROBE_TILT", 0, 30, 0, 0},
+    {VENSEG_PHANTOM_OUT_OF_PLANE, "VENSEG_PHANTOM_OUT_OF_PLANE", 0, 1, 0, 1},
+    {VENSEG_PHANTOM_DECORRELATION, "VENSEG_PHANTOM_DECORRELATION", 0, 1, 0, 0},
+    {VENSEG_PHANTOM_ATTENUATION, "VENSEG_PHANTOM_ATTENUATION", 0, 3, 0.75, 0},
+    {VENSEG_PHANTOM_BASELINE_S, "VENSEG_PHANTOM_BASELINE_S", 0, 600, 0, 0},
 };
 static const vs_key_table phantom_keys = {phantom_specs, sizeof phantom_specs / sizeof phantom_specs[0]};
 
@@ -47,6 +60,10 @@ void venseg_phantom_config_free(venseg_phantom_config *c) { free(c); }
 venseg_status venseg_phantom_config_set(venseg_phantom_config *c, venseg_phantom_key key, double value)
 {
     venseg_status st = vs_keys_check("venseg_phantom_config_set", &phantom_keys, c, (int)key, value);
+    /* below half the artery's size a vein is no longer a plausible companion vein */
+    if (!st && key == VENSEG_PHANTOM_VEIN_TO_ARTERY && value > 0 && value < 0.5)
+        st = vs_fail(VENSEG_E_INVALID_ARGUMENT,
+                     "venseg_phantom_config_set: VENSEG_PHANTOM_VEIN_TO_ARTERY %g: 0 (seeded) or 0.5..3", value);
     if (!st) c->v[key] = value;
     return st;
 }
@@ -117,12 +134,21 @@ struct venseg_phantom {
     double xv, zv, av, bv;   /* vein centre and semi-axes at rest */
     double collapse;         /* fraction of the vein height that can collapse (1 normal) */
     double pulse_phase;
+    double resp_phase;       /* radians */
+    double base_tau;         /* end of the rest before the press, fraction of the clip; 0: profile() as in 0.1 */
+    double oop_t0, oop_len;  /* out-of-plane window, fraction of the clip (len 0: none) */
+    int chronic;             /* THROMBUS_AGE 1 with a thrombus */
     septum septa[MAX_SEPTA];
     int n_septa;
     septum streaks[MAX_STREAKS]; /* muscle fascicle echoes */
     int n_streaks;
-    int64_t *vein_area, *artery_area;
+    struct frame_truth *truth; /* per frame, from the labels */
     double rest_vein_area, min_vein_area;
+};
+
+struct frame_truth {
+    int64_t vein_area, artery_area;
+    double acx, acy, vcx, vcy; /* label centroids, px (pixel centres at +0.5); NaN when absent */
 };
 
 /* Geometry of one frame, image coordinates in mm. */
@@ -131,8 +157,15 @@ typedef struct geom {
     double ax, az, aa, ab;                    /* artery lumen ellipse */
     double vx, vz, va, vb;                    /* vein lumen ellipse (vb may be 0) */
     double v_bottom, thrombus_top;            /* thrombus fills the vein below thrombus_top */
+    double vis;                               /* 1 vein in plane .. 0 out of it (then vein = 0) */
+    double spec, dim_db;                      /* probe tilt: specular echo factor, overall dB */
     int artery, vein;
 } geom;
+
+/* What frame_geometry models: the frame as rendered, the anatomy at rest (no pressure,
+ * no slide), or only what the probe pressure does (for the true compressibility:
+ * breathing, tilt and out-of-plane frames are not compression). */
+enum { GEOM_FRAME, GEOM_REST, GEOM_PRESSURE };
 
 static double profile(double tau)
 {
@@ -143,39 +176,81 @@ static double profile(double tau)
     return 0.5 + 0.5 * cos(VS_PI * (tau - 0.65) / 0.2);
 }
 
-static void frame_geometry(const venseg_phantom *p, int index, int rest, geom *g)
+/* profile() after a rest of base_tau: press, hold, release and rest keep their proportions. */
+static double pressure_profile(const venseg_phantom *p, double tau)
+{
+    if (p->base_tau <= 0) return profile(tau);
+    if (p->base_tau >= 1 || tau < p->base_tau) return 0.0;
+    return profile(0.2 + 0.8 * (tau - p->base_tau) / (1.0 - p->base_tau));
+}
+
+/* How much of the vein section is in the imaging plane at tau: 1, or inside the
+ * out-of-plane window a raised-cosine fade out (30 %), gone (40 %), back (30 %). */
+static double in_plane(const venseg_phantom *p, double tau)
+{
+    if (p->oop_len <= 0) return 1.0;
+    double x = (tau - p->oop_t0) / p->oop_len;
+    if (x <= 0 || x >= 1) return 1.0;
+    if (x < 0.3) return 0.5 + 0.5 * cos(VS_PI * x / 0.3);
+    if (x < 0.7) return 0.0;
+    return 0.5 - 0.5 * cos(VS_PI * (x - 0.7) / 0.3);
+}
+
+static void frame_geometry(const venseg_phantom *p, int index, int mode, geom *g)
 {
     const double fps = p->v[VENSEG_PHANTOM_FRAME_RATE], t = index / fps, total = p->n / fps;
     const double tau = p->n > 1 ? (double)index / (p->n - 1) : 0.0;
+    const int rest = mode == GEOM_REST, frame = mode == GEOM_FRAME;
     memset(g, 0, sizeof *g);
-    g->pressure = rest ? 0.0 : p->v[VENSEG_PHANTOM_COMPRESSION] * profile(tau);
+    g->pressure = rest ? 0.0 : p->v[VENSEG_PHANTOM_COMPRESSION] * pressure_profile(p, tau);
     g->shift = rest ? 0.0 : p->v[VENSEG_PHANTOM_PROBE_MOTION] * 0.5 * (1 - cos(VS_PI * t / total));
     const double d = g->pressure * p->d_max;
     g->squeeze = (p->zb - d) / p->zb;
     const int vessels = (int)p->v[VENSEG_PHANTOM_VESSELS];
     g->artery = vessels >= 1;
     g->vein = vessels == 1;
+    g->vis = 1.0;
+    g->spec = 1.0;
+    /* nuisances of a real exam (each exactly neutral at its default) */
+    double stretch = 1.0, sv = 1.0;
+    const double tilt_max = p->v[VENSEG_PHANTOM_PROBE_TILT], resp = p->v[VENSEG_PHANTOM_RESPIRATION];
+    if (frame && tilt_max > 0) {
+        /* the probe tilts up to the peak mid-clip and back: an oblique section is
+         * longer by 1/cos laterally, and oblique interfaces return less */
+        double c = cos(tilt_max * (VS_PI / 180.0) * (0.5 - 0.5 * cos(2 * VS_PI * tau)));
+        stretch = 1.0 / c;
+        g->spec = c * c * c * c;
+        g->dim_db = 20.0 * log10(c);
+    }
+    if (frame && resp > 0) /* area x (1 + resp/2 sin): resp is the peak-to-peak share */
+        sv = sqrt(1.0 + 0.5 * resp * sin(2 * VS_PI * t * p->v[VENSEG_PHANTOM_RESPIRATORY_RATE] / 60.0 + p->resp_phase));
+    if (frame && g->vein) {
+        g->vis = in_plane(p, tau);
+        if (g->vis <= 0) g->vein = 0;
+        sv *= g->vis;
+    }
     const double k = fmin(1.0, g->pressure / 0.75); /* share of the collapse reached */
     /* artery: systolic pulse of the radius, flattened by pressure ("wink") */
     const double hr = p->v[VENSEG_PHANTOM_HEART_RATE];
     double ph = hr > 0 ? fmod(t * hr / 60.0 + p->pulse_phase, 1.0) : 0.5;
     double pulse = ph < 0.35 ? sin(VS_PI * ph / 0.35) : 0.0;
-    double r = p->ra * (1.0 + 0.06 * pulse * (hr > 0));
+    double r = p->ra * (1.0 + p->v[VENSEG_PHANTOM_PULSE_AMPLITUDE] * pulse * (hr > 0));
     double pa = fmin(g->pressure, 1.2);
-    g->aa = r * (1.0 + 0.10 * pa);
+    g->aa = r * (1.0 + 0.10 * pa) * stretch;
     g->ab = r * (1.0 - 0.28 * pa);
     g->ax = p->xa - g->shift;
     g->az = p->za * g->squeeze + (r - g->ab) * 0.3;
     /* vein: the anterior wall moves onto the posterior one */
+    const double av = p->av * sv, bv = p->bv * sv; /* this frame's section at rest */
     double c = p->collapse * k;
-    g->vb = p->bv * (1.0 - c);
-    g->va = p->av * (1.0 + 0.25 * c);
-    g->v_bottom = (p->zv + p->bv) * g->squeeze;
+    g->vb = bv * (1.0 - c);
+    g->va = av * (1.0 + 0.25 * c) * stretch;
+    g->v_bottom = (p->zv + bv) * g->squeeze;
     g->vz = g->v_bottom - g->vb;
     g->vx = p->xv - g->shift;
     int thrombus = (int)p->v[VENSEG_PHANTOM_THROMBUS];
     g->thrombus_top = thrombus == 0 ? INFINITY : thrombus == 2 ? -INFINITY
-                                                                : g->v_bottom - 2.0 * p->bv * (1.0 - p->collapse) - 0.2;
+                                                                : g->v_bottom - 2.0 * bv * (1.0 - p->collapse) - 0.2;
 }
 
 static int in_ellipse(double x, double z, double cx, double cz, double a, double b)
@@ -201,19 +276,26 @@ static int label_at(const venseg_phantom *p, const geom *g, int i, int j)
     return 0;
 }
 
-static void rasterize(const venseg_phantom *p, const geom *g, uint8_t *labels, int64_t stride, int64_t *art,
-                      int64_t *vein)
+/* Labels (nullable) and their areas and centroids (ft nullable). */
+static void rasterize(const venseg_phantom *p, const geom *g, uint8_t *labels, int64_t stride,
+                      struct frame_truth *ft)
 {
     int64_t na = 0, nv = 0;
+    double ax = 0, ay = 0, vx = 0, vy = 0;
     for (int j = 0; j < p->h; j++)
         for (int i = 0; i < p->w; i++) {
             int l = label_at(p, g, i, j);
-            na += l == 1;
-            nv += l == 2;
+            if (l == 1) na++, ax += i + 0.5, ay += j + 0.5;
+            if (l == 2) nv++, vx += i + 0.5, vy += j + 0.5;
             if (labels) labels[(int64_t)j * stride + i] = (uint8_t)l;
         }
-    if (art) *art = na;
-    if (vein) *vein = nv;
+    if (!ft) return;
+    ft->artery_area = na;
+    ft->vein_area = nv;
+    ft->acx = na ? ax / (double)na : NAN;
+    ft->acy = na ? ay / (double)na : NAN;
+    ft->vcx = nv ? vx / (double)nv : NAN;
+    ft->vcy = nv ? vy / (double)nv : NAN;
 }
 
 /* Smooth value noise in [-1, 1] on a grid of `cell` mm. */
@@ -261,18 +343,27 @@ static double echogenicity(const venseg_phantom *p, const geom *g, double x, dou
     if (g->vein) {
         double vb = fmax(g->vb, 0.0);
         double r = ellipse_r(x, z, g->vx, g->vz, g->va, vb > 1e-3 ? vb : 1e-3);
+        /* leaving the plane, the section fills with the partial volume of the tissue around it */
+        const double fade = 1.0 - g->vis, tissue = 0.45 * fade;
         if (vb > 1e-3 && r < 1.0) {
             if (z >= g->thrombus_top) {
-                /* echogenic, heterogeneous thrombus */
                 double n = value_noise(p->seed, x - g->vx, z - g->v_bottom, 0.8, 77);
-                return 0.16 * exp(0.8 * n);
+                if (p->chronic) { /* organised: bright, coarse and heterogeneous */
+                    double n2 = value_noise(p->seed, x - g->vx, z - g->v_bottom, 0.3, 78);
+                    return (1.1 * exp(0.9 * n + 0.5 * n2)) * g->vis + tissue;
+                }
+                /* acute: faint, a few dB above the blood */
+                double e = 0.16 * exp(0.8 * n);
+                return fade > 0 ? e * g->vis + tissue : e;
             }
-            *fluid = 1;
-            return 0.025;
+            *fluid = g->vis > 0.5;
+            return fade > 0 ? 0.025 * g->vis + tissue : 0.025;
         }
-        /* thin wall: ~0.25 mm around the lumen (a bright line when collapsed) */
-        double dx = (x - g->vx) / (g->va + 0.25), dz = (z - g->vz) / (vb + 0.25);
-        if (dx * dx + dz * dz < 1.0) return 8.0;
+        /* thin wall: ~0.25 mm around the lumen (a bright line when collapsed); a chronic
+         * thrombus thickens it */
+        const double wall = p->chronic ? 0.5 : 0.25;
+        double dx = (x - g->vx) / (g->va + wall), dz = (z - g->vz) / (vb + wall);
+        if (dx * dx + dz * dz < 1.0) return fade > 0 ? 8.0 * g->vis + tissue : 8.0;
     }
     /* tissue, in tissue coordinates */
     const double tx = x + g->shift, tz = z / g->squeeze;
@@ -287,11 +378,14 @@ static double echogenicity(const venseg_phantom *p, const geom *g, double x, dou
     r *= exp(het);
     /* fascia: bright specular interfaces */
     double df = (tz - fat_z) / 0.28, dd = (tz - deep_z) / 0.35;
+    const double diffuse = r;
     r += 60.0 * exp(-0.5 * df * df) * (0.6 + 0.4 * value_noise(p->seed, tx, 0, 3.0, 13));
     r += 30.0 * exp(-0.5 * dd * dd) * (0.5 + 0.5 * value_noise(p->seed, tx, 0, 4.0, 14));
     for (int i = 0; i < p->n_septa; i++) r += p->septa[i].r * line_weight(&p->septa[i], tx, tz);
     if (tz > fat_z)
         for (int i = 0; i < p->n_streaks; i++) r += p->streaks[i].r * line_weight(&p->streaks[i], tx, tz);
+    /* a tilted probe meets these interfaces obliquely: they return less */
+    if (g->spec != 1.0) r = diffuse + (r - diffuse) * g->spec;
     /* perivascular fat around the vessels: slightly darker halo */
     if (g->artery || g->vein) {
         double ra = g->artery ? ellipse_r(x, z, g->ax, g->az, g->aa + 2.0, g->ab + 2.0) : 9;
@@ -332,11 +426,25 @@ venseg_status venseg_phantom_create(const venseg_phantom_config *config, venseg_
     p->ra = rnd(&r, 3.0, 4.0);
     p->av = rnd(&r, 4.3, 5.8);
     p->bv = rnd(&r, 2.8, 3.8);
+    const double ratio = p->v[VENSEG_PHANTOM_VEIN_TO_ARTERY];
+    if (ratio > 0) { /* equivalent diameters 2 sqrt(av bv) : 2 ra, the vein's aspect kept */
+        const double f = ratio * p->ra / sqrt(p->av * p->bv);
+        p->av *= f;
+        p->bv *= f;
+    }
     p->za = rnd(&r, 0.40, 0.50) * D;
     p->xa = rnd(&r, 0.38, 0.62) * W;
     double side = rnd(&r, 0, 1) < 0.5 ? -1.0 : 1.0;
     double gap = p->ra + p->av + rnd(&r, 0.8, 2.0);
-    if (p->xa + side * gap + p->av > W - 1 || p->xa + side * gap - p->av < 1) side = -side;
+    const int want_side = (int)p->v[VENSEG_PHANTOM_VEIN_SIDE];
+    if (want_side) side = want_side == 1 ? -1.0 : 1.0;
+    else if (p->xa + side * gap + p->av > W - 1 || p->xa + side * gap - p->av < 1) side = -side;
+    if (want_side || ratio > 0) { /* imposed side or size: slide the pair into the image (centred if too wide) */
+        double lo = fmin(p->xa - p->ra, p->xa + side * gap - p->av), hi = fmax(p->xa + p->ra, p->xa + side * gap + p->av);
+        if (hi - lo > W - 2) p->xa += 0.5 * W - 0.5 * (lo + hi);
+        else if (lo < 1) p->xa += 1 - lo;
+        else if (hi > W - 1) p->xa -= hi - (W - 1);
+    }
     p->xv = p->xa + side * gap;
     p->zv = p->za + rnd(&r, -1.0, 1.5);
     p->pulse_phase = rnd(&r, 0, 1);
@@ -369,24 +477,54 @@ venseg_status venseg_phantom_create(const venseg_phantom_config *config, venseg_
         s->thick = rnd(&r, 0.05, 0.10);
         s->r = rnd(&r, 20.0, 120.0);
     }
-    /* ground truth areas of every frame */
-    p->vein_area = malloc((size_t)p->n * sizeof *p->vein_area);
-    p->artery_area = malloc((size_t)p->n * sizeof *p->artery_area);
-    if (!p->vein_area || !p->artery_area) {
+    /* 0.2.0 keys draw from their own stream: the 0.1 anatomy of a seed stays as it was */
+    rng r2 = {mix64(p->seed ^ 0x13198a2e03707344ull)};
+    p->resp_phase = rnd(&r2, 0, 2 * VS_PI);
+    p->chronic = thrombus != 0 && p->v[VENSEG_PHANTOM_THROMBUS_AGE] >= 1;
+    const double fps = p->v[VENSEG_PHANTOM_FRAME_RATE], base_s = p->v[VENSEG_PHANTOM_BASELINE_S];
+    p->base_tau = base_s <= 0 ? 0.0 : p->n > 1 ? base_s * fps / (p->n - 1) : 1.0;
+    if (p->v[VENSEG_PHANTOM_OUT_OF_PLANE] >= 1 && p->n > 1) {
+        /* the window lies where there is no pressure, after the release (release ends at
+         * 85 % of profile()), so that the compression itself stays measurable; before the
+         * press when the clip ends too soon after the release */
+        const double press = p->base_tau > 0 ? fmin(p->base_tau, 1.0) : 0.2;
+        const double release = p->base_tau >= 1 ? 1.0 : p->base_tau > 0 ? p->base_tau + 0.8125 * (1.0 - p->base_tau) : 0.85;
+        double lo = release, hi = 1.0;
+        if (1.0 - release < 0.05) lo = 0.0, hi = press;
+        const double len = fmin(rnd(&r2, 0.10, 0.20), 0.9 * (hi - lo));
+        p->oop_len = len;
+        p->oop_t0 = lo + rnd(&r2, 0.2, 0.8) * (hi - lo - len);
+    }
+    /* ground truth of every frame */
+    p->truth = malloc((size_t)p->n * sizeof *p->truth);
+    if (!p->truth) {
         venseg_phantom_free(p);
         return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_phantom_create: out of memory");
     }
     geom g;
-    int64_t rest;
-    frame_geometry(p, 0, 1, &g);
-    rasterize(p, &g, NULL, 0, NULL, &rest);
-    p->rest_vein_area = (double)rest;
+    struct frame_truth ft;
+    frame_geometry(p, 0, GEOM_REST, &g);
+    rasterize(p, &g, NULL, 0, &ft);
+    p->rest_vein_area = (double)ft.vein_area;
     p->min_vein_area = INFINITY;
+    /* the true compressibility is what the pressure does: with breathing, tilt or an
+     * out-of-plane window the minimum comes from the pressure-only geometry, and frames
+     * out of the plane do not count */
+    const int nuisance = p->v[VENSEG_PHANTOM_RESPIRATION] > 0 || p->v[VENSEG_PHANTOM_PROBE_TILT] > 0 || p->oop_len > 0;
     for (int i = 0; i < p->n; i++) {
-        frame_geometry(p, i, 0, &g);
-        rasterize(p, &g, NULL, 0, &p->artery_area[i], &p->vein_area[i]);
-        if ((double)p->vein_area[i] < p->min_vein_area) p->min_vein_area = (double)p->vein_area[i];
+        frame_geometry(p, i, GEOM_FRAME, &g);
+        rasterize(p, &g, NULL, 0, &p->truth[i]);
+        double a = (double)p->truth[i].vein_area;
+        if (nuisance) {
+            const double tau = p->n > 1 ? (double)i / (p->n - 1) : 0.0;
+            if (in_plane(p, tau) < 1.0) continue;
+            frame_geometry(p, i, GEOM_PRESSURE, &g);
+            rasterize(p, &g, NULL, 0, &ft);
+            a = (double)ft.vein_area;
+        }
+        if (a < p->min_vein_area) p->min_vein_area = a;
     }
+    if (p->min_vein_area == INFINITY) p->min_vein_area = p->rest_vein_area;
     *out = p;
     return VENSEG_OK;
 }
@@ -394,8 +532,7 @@ venseg_status venseg_phantom_create(const venseg_phantom_config *config, venseg_
 void venseg_phantom_free(venseg_phantom *p)
 {
     if (!p) return;
-    free(p->vein_area);
-    free(p->artery_area);
+    free(p->truth);
     free(p);
 }
 
@@ -477,8 +614,8 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: row stride %lld < width %d", fn,
                        (long long)(pixels && pixel_stride < p->w ? pixel_stride : label_stride), p->w);
     geom g;
-    frame_geometry(p, index, 0, &g);
-    if (labels) rasterize(p, &g, labels, label_stride, NULL, NULL);
+    frame_geometry(p, index, GEOM_FRAME, &g);
+    if (labels) rasterize(p, &g, labels, label_stride, NULL);
     if (!pixels) return VENSEG_OK;
 
     const int w = p->w, h = p->h;
@@ -505,7 +642,11 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
      * for scatterers of uniformly random phase the carrier only rotates phases, so the
      * envelope of the RF convolution has the statistics of the modulus of this one
      * (Rayleigh speckle). Axial sigma ~0.12 mm; lateral ~0.42 mm at the focus, wider
-     * away from it. COMPOUND steered looks with independent speckle are averaged. */
+     * away from it. COMPOUND steered looks with independent speckle are averaged.
+     * DECORRELATION d mixes in a field drawn for this frame alone, sqrt(1-d) a + sqrt(d) b:
+     * the same variance, and a correlation of 1 - d between the amplitudes of two frames
+     * (out-of-plane motion, tissue deformation) without a recursion over frames. */
+    const double decor = p->v[VENSEG_PHANTOM_DECORRELATION], keep = sqrt(1.0 - decor), renew = sqrt(decor);
     for (int look = 0; look < COMPOUND; look++) {
         for (int j = 0; j < h; j++)
             for (int i = 0; i < w; i++) {
@@ -515,6 +656,13 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
                                     (uint64_t)(int64_t)floor(tz / p->sp));
                 double g1, g2;
                 gauss2(hc, &g1, &g2);
+                if (decor > 0) { /* renewed share: O(1) per frame, any order */
+                    double h1, h2;
+                    gauss2(hash4(p->seed, 0xdec0 + (uint64_t)look, (uint64_t)index, (uint64_t)j * (uint64_t)w + (uint64_t)i),
+                           &h1, &h2);
+                    g1 = keep * g1 + renew * h1;
+                    g2 = keep * g2 + renew * h2;
+                }
                 double a = sqrt(echo[(size_t)j * w + i] / 2.0);
                 re[(size_t)j * w + i] = (float)(a * g1);
                 im[(size_t)j * w + i] = (float)(a * g2);
@@ -523,7 +671,7 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
     }
     /* depth attenuation (less through fluid: posterior acoustic enhancement), TGC that
      * compensates most of it, electronic noise, log compression */
-    const double atten_db_mm = 0.75, tgc_db_mm = 0.62, lumen_db_mm = 0.03;
+    const double atten_db_mm = p->v[VENSEG_PHANTOM_ATTENUATION], tgc_db_mm = atten_db_mm - 0.13, lumen_db_mm = 0.03;
     const double gain = p->v[VENSEG_PHANTOM_GAIN_DB], noise = p->v[VENSEG_PHANTOM_NOISE];
     const double dyn_range = 50.0, ref_db = 10.0 * log10(0.55); /* muscle echo level */
     for (int i = 0; i < w; i++) att[i] = 0;
@@ -532,6 +680,7 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
         for (int i = 0; i < w; i++) {
             att[i] += (fluid[(size_t)j * w + i] ? lumen_db_mm : atten_db_mm) * p->sp;
             double g_db = gain + tgc_db_mm * z - att[i] - 3.0 * exp(-z / 1.5);
+            if (g.dim_db != 0) g_db += g.dim_db;
             double n1, n2;
             gauss2(hash4(p->seed, 0xe1ec, (uint64_t)index, (uint64_t)j * (uint64_t)w + (uint64_t)i), &n1, &n2);
             double intensity = acc[(size_t)j * w + i] / COMPOUND * pow(10.0, g_db / 10.0) +
@@ -553,13 +702,14 @@ venseg_status venseg_phantom_truth_at(const venseg_phantom *p, int32_t index, ve
     venseg_status st = vs_item_check("venseg_phantom_truth_at", p, "phantom", out, index, p ? p->n : 0);
     if (st) return st;
     geom g;
-    frame_geometry(p, index, 0, &g);
+    frame_geometry(p, index, GEOM_FRAME, &g);
+    const struct frame_truth *ft = &p->truth[index];
     venseg_phantom_truth t;
     memset(&t, 0, sizeof t);
     t.struct_size = sizeof t;
     const double mm2 = p->sp * p->sp;
-    t.vein_area_px = p->vein_area[index];
-    t.artery_area_px = p->artery_area[index];
+    t.vein_area_px = ft->vein_area;
+    t.artery_area_px = ft->artery_area;
     t.vein_area_mm2 = (double)t.vein_area_px * mm2;
     t.artery_area_mm2 = (double)t.artery_area_px * mm2;
     t.pressure = g.pressure;
@@ -568,6 +718,14 @@ venseg_status venseg_phantom_truth_at(const venseg_phantom *p, int32_t index, ve
     t.true_compressibility_percent =
         p->rest_vein_area > 0 ? (p->rest_vein_area - p->min_vein_area) / p->rest_vein_area * 100.0 : NAN;
     t.thrombus = (int32_t)p->v[VENSEG_PHANTOM_THROMBUS];
+    /* the anatomy's side, also while the vein is collapsed or out of the plane */
+    t.vein_side = p->v[VENSEG_PHANTOM_VESSELS] == 1 ? (p->xv < p->xa ? -1 : 1) : 0;
+    t.vein_visible = g.vein;
+    t.artery_centroid_x = ft->acx;
+    t.artery_centroid_y = ft->acy;
+    t.vein_centroid_x = ft->vcx;
+    t.vein_centroid_y = ft->vcy;
+    t.heart_rate_bpm = p->v[VENSEG_PHANTOM_HEART_RATE];
     vs_struct_copy(out, &t, sizeof t);
     return VENSEG_OK;
 }

@@ -899,8 +899,10 @@ class Phantom(_Handle):
     Keyword options are the phantom keys: seed, width, height, frames, frame_rate,
     heart_rate, thrombus ('none' | 'partial' | 'full' or 0..2), compression,
     probe_motion, gain_db, noise, pixel_spacing, vessels (0 none, 1 artery + vein,
-    2 artery only); or config=PhantomConfig. Frames depend only on (options, index);
-    any number of threads may render at once."""
+    2 artery only), and since 0.2.0 vein_side, vein_to_artery, pulse_amplitude,
+    respiration, respiratory_rate, thrombus_age, probe_tilt, out_of_plane,
+    decorrelation, attenuation, baseline_s (docs/phantom.md); or config=PhantomConfig.
+    Frames depend only on (options, index); any number of threads may render at once."""
 
     _what = "phantom"
 
@@ -933,5 +935,5 @@ class Phantom(_Handle):
 
     def truth(self, index: int) -> Dict[str, Any]:
         """Ground truth of frame index as a dict: areas, pressure, the sequence's true
-        compressibility, thrombus."""
+        compressibility, thrombus, vein side and visibility, centroids, heart rate."""
         return dict(self.truth_record(index).__dict__)
