@@ -614,6 +614,43 @@ TEST(TrackerIdentity, WithoutTheMedialSideItIsDetected) {
     EXPECT_NE(r.s.medial_side, 0);
 }
 
+TEST(TrackerIdentity, AVeinLeavingThePlaneAfterReleaseIsNotACollapse) {
+    // 8 s exam-like clips: the vein shrinks and vanishes out of plane after the release, with
+    // the probe no longer pressing; only the drop while the artery is pressed counts
+    for (int thrombus = 0; thrombus <= 2; thrombus++) {
+        venseg_phantom_config *pc = nullptr;
+        ASSERT_EQ(venseg_phantom_config_create(&pc), VENSEG_OK);
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_SEED, 80 + thrombus);
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_THROMBUS, thrombus);
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_WIDTH, 128);
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_HEIGHT, 128);
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_PIXEL_SPACING, 0.3);
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_FRAMES, 240);
+        ASSERT_EQ(venseg_phantom_config_set(pc, VENSEG_PHANTOM_BASELINE_S, 2.5), VENSEG_OK);
+        ASSERT_EQ(venseg_phantom_config_set(pc, VENSEG_PHANTOM_OUT_OF_PLANE, 1), VENSEG_OK);
+        venseg_phantom *raw = nullptr;
+        ASSERT_EQ(venseg_phantom_create(pc, &raw), VENSEG_OK);
+        venseg_phantom_config_free(pc);
+        PhantomPtr p(raw);
+        auto t = make_tracker(0.3, 2, VENSEG_SITE_COMMON_FEMORAL);
+        std::vector<uint8_t> lab(128 * 128);
+        int hidden = 0;
+        for (int i = 0; i < 240; i++) {
+            ASSERT_EQ(venseg_phantom_frame(p.get(), i, nullptr, 0, lab.data(), 128), VENSEG_OK);
+            venseg_phantom_truth tr{};
+            tr.struct_size = sizeof tr;
+            ASSERT_EQ(venseg_phantom_truth_at(p.get(), i, &tr), VENSEG_OK);
+            hidden += !tr.vein_visible;
+            ASSERT_EQ(venseg_tracker_push_labels(t.get(), lab.data(), 128, 128, 128), VENSEG_OK);
+        }
+        EXPECT_GE(hidden, 8);
+        auto s = summary(t.get());
+        EXPECT_EQ(s.verdict, expected_verdict(thrombus))
+            << "thrombus " << thrombus << ": C " << s.compressibility_percent << " " << flags_text(s.flags);
+        EXPECT_NEAR(s.compressibility_percent, true_compressibility(p.get()), 3.0);
+    }
+}
+
 TEST(TrackerIdentity, VesselAccessorErrors) {
     auto t = make_tracker(0.3);
     int32_t n = -1;

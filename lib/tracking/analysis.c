@@ -489,6 +489,8 @@ typedef struct curve {
     int dropouts;      /* frames skipped as dropouts */
     int lost;          /* vanished while open for longer than a dropout */
     double ref;        /* its open area before compression */
+    int phase_lo, phase_hi; /* analysed frames where the probe presses (the artery is flattened),
+                             * widened by the smoothing; all frames when it never is */
 } curve;
 
 /* The artery's flattening per analysed frame: 1 where its smoothed aspect is below
@@ -543,6 +545,17 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
             if (!isnan(c->raw[i])) c->ref = fmax(c->ref, c->raw[i]);
     }
     artery_pressed(t, aspect_sm, pressed, tmp);
+    c->phase_lo = 0;
+    c->phase_hi = n - 1;
+    {
+        int lo = -1, hi = -1;
+        for (int i = 0; i < n; i++)
+            if (pressed[i]) hi = i, lo = lo < 0 ? i : lo;
+        if (lo >= 0) {
+            c->phase_lo = lo - win > 0 ? lo - win : 0;
+            c->phase_hi = hi + win < n - 1 ? hi + win : n - 1;
+        }
+    }
     for (int i = c->first + 1; i < n; i++) {
         if (!isnan(c->raw[i])) continue;
         int j = i;
@@ -577,6 +590,7 @@ static double deepest_drop(const curve *c, int n, int *ib, int *im)
     for (int i = c->first; i >= 0 && i < n; i++) {
         if (isnan(c->sm[i])) continue;
         if (c->sm[i] > peak) peak = c->sm[i], ipeak = i;
+        if (i < c->phase_lo || i > c->phase_hi) continue; /* a drop without pressure: out of plane, not compressed */
         double rel = peak > 0 ? (peak - c->sm[i]) / peak : 0;
         if (rel > best + 1e-12) best = rel, *ib = ipeak, *im = i;
     }
@@ -588,7 +602,7 @@ static double track_compressibility(const venseg_tracker *t, int track, double *
     const int n = t->n_recs;
     double *mem = malloc((size_t)n * 5 * sizeof *mem + 16);
     if (!mem) return NAN;
-    curve c = {mem, mem + n, -1, 0, 0, NAN};
+    curve c = {mem, mem + n, -1, 0, 0, NAN, 0, n - 1};
     track_curve(t, track, &c, mem + 2 * n);
     int ib, im;
     deepest_drop(&c, n, &ib, &im);
@@ -642,7 +656,7 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
     double *mem = calloc((size_t)n * 7 + 16, sizeof *mem);
     if (!mem) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_tracker_summary: out of memory");
     double *tmp = mem + 2 * n, *tmp2 = mem + 5 * n, *aspect_sm = mem + 6 * n;
-    curve cv = {mem, mem + n, -1, 0, 0, NAN};
+    curve cv = {mem, mem + n, -1, 0, 0, NAN, 0, n - 1};
     int ib = -1, im = -1, vein_frames_window = 0;
     double baseline = 0, minimum = 0, sigma_rel = 0;
     if (id->vein_id >= 0) {
@@ -832,7 +846,7 @@ venseg_status venseg_tracker_curve(const venseg_tracker *t, venseg_area_unit uni
         return vs_fail(VENSEG_E_BUFFER_TOO_SMALL, "%s: %d analysed frames, capacity %d", fn, n, capacity);
     if (n == 0) return VENSEG_OK;
     double *mem = NULL;
-    curve cv = {NULL, NULL, -1, 0, 0, NAN};
+    curve cv = {NULL, NULL, -1, 0, 0, NAN, 0, n - 1};
     if (vein_area_smoothed) { /* the vein's curve alone, not the whole summary */
         mem = malloc((size_t)n * 5 * sizeof *mem + 16);
         if (!mem) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory", fn);
