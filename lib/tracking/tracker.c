@@ -579,7 +579,8 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
     /* the largest plausible components, at most VS_MAX_CANDIDATES (room is left for splits) */
     cand cands[VS_MAX_CANDIDATES * 2];
     int n_cand = 0;
-    int32_t *root_cand = malloc((size_t)(n_reg ? n_reg : 1) * (sizeof(int32_t) + sizeof(int64_t)));
+    /* one block: n_reg candidate indices, padded to 8 bytes, then n_reg areas */
+    int32_t *root_cand = malloc((size_t)(n_reg ? n_reg : 1) * (sizeof(int32_t) + sizeof(int64_t)) + sizeof(int32_t));
     if (!root_cand) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory (components)", fn);
     int64_t *root_area = (int64_t *)(root_cand + n_reg + (n_reg & 1));
     for (int i = 0; i < n_reg; i++) {
