@@ -4,8 +4,9 @@
  *
  *   Model, Options, Session, TrackerConfig, Tracker, PhantomConfig, Phantom, Exam
  *       handles; free them with close() (Java, AutoCloseable) / Dispose() (C#).
- *   Instance, TrackFrame, TrackSummary, TrackedInstance, PhantomTruth, ExamSite,
- *   ExamReport    read-only result records (the C structs, members in lowerCamelCase).
+ *   Instance, TrackFrame, TrackSummary, TrackedInstance, Vessel, PhantomTruth, ExamSite,
+ *   ExamReport    read-only result records (the C structs, members in lowerCamelCase;
+ *                 char arrays such as Vessel.getEvidence() are strings).
  *   Venseg        module class: metrics, version, names, the VENSEG_* constants.
  *   VensegException   every failed call: status, status name, venseg_last_error() detail.
  *
@@ -448,7 +449,7 @@ VS_ARRAY(int32_t, int)
 /* ------------------------------------------------------ names and records */
 
 /* The C enums under short names: Backend.REFERENCE, Status.E_IO, TrackerKey.FRAME_RATE ... */
-%rename("%(regex:/^VENSEG_(?:(?:BACKEND|PRECISION|OPT|PIXEL|EMPTY|SSIM|TRACKER|VERDICT|EXAM|THROMBUS|PHANTOM|AREA)_)?(.*)$/\\1/)s",
+%rename("%(regex:/^VENSEG_(?:(?:BACKEND|PRECISION|OPT|PIXEL|EMPTY|SSIM|TRACKER|VERDICT|EXAM|THROMBUS|PHANTOM|AREA|IDENTITY)_)?(.*)$/\\1/)s",
         %$isenumitem) "";
 /* Constants of the headers in the module class: Venseg.FLAG_NO_VEIN, Venseg.SITE_POPLITEAL ... */
 %rename("%(strip:[VENSEG_])s", %$isconstant) "";
@@ -468,6 +469,7 @@ VS_ARRAY(int32_t, int)
 %rename(ExamOutcome) venseg_exam_outcome;
 %rename(Thrombus) venseg_thrombus;
 %rename(PhantomKey) venseg_phantom_key;
+%rename(VesselIdentity) venseg_vessel_identity;
 
 /* Result records: the C structs, read-only, made only by the library calls below. */
 %rename(Instance) venseg_instance;
@@ -478,6 +480,7 @@ VS_ARRAY(int32_t, int)
 %rename(ExamSite) venseg_exam_site;
 %rename(ExamReport) venseg_exam_report;
 %rename(PushResult) venseg_push_result;
+%rename(Vessel) venseg_vessel;
 %rename("%(lowercamelcase)s", %$isvariable, %$ismember) "";
 %ignore struct_size;
 %nodefaultctor venseg_instance;
@@ -488,6 +491,7 @@ VS_ARRAY(int32_t, int)
 %nodefaultctor venseg_exam_site;
 %nodefaultctor venseg_exam_report;
 %nodefaultctor venseg_push_result;
+%nodefaultctor venseg_vessel;
 
 /* The C functions are wrapped by the classes and functions below, not directly. */
 %rename("$ignore", regextarget=1, %$isfunction) "^venseg_";
@@ -541,6 +545,7 @@ typedef struct vs_exam {} vs_exam;
 %newobject vs_tracker::frame;
 %newobject vs_tracker::summary;
 %newobject vs_tracker::instance;
+%newobject vs_tracker::vessel;
 %newobject vs_phantom::truth;
 %newobject vs_exam::report;
 %newobject vs_exam::site;
@@ -552,6 +557,7 @@ static const char *buildInfo(void) { return venseg_build_info(); }
 static const char *statusName(int32_t status) { return venseg_status_name((venseg_status)status); }
 static const char *verdictName(int32_t verdict) { return venseg_verdict_name((venseg_verdict)verdict); }
 static const char *flagName(uint32_t flag) { return venseg_flag_name(flag); }
+static const char *identityName(int32_t identity) { return venseg_identity_name((venseg_vessel_identity)identity); }
 static const char *examOutcomeName(int32_t outcome)
 {
     return venseg_exam_outcome_name((venseg_exam_outcome)outcome);
@@ -834,6 +840,16 @@ static double compressibility(double area_pre, double area_compressed)
   }
   venseg_tracked_instance *instance(int32_t index) {
     VS_RECORD(venseg_tracked_instance, venseg_tracker_instance_at($self->h, index, r));
+  }
+  /* Every vessel track with its identity (VesselIdentity value) and evidence: the vein of
+   * interest first, then the artery, then the others by size. */
+  int32_t vesselCount() {
+    int32_t n = 0;
+    vs_ok(venseg_tracker_vessel_count($self->h, &n));
+    return n;
+  }
+  venseg_vessel *vessel(int32_t index) {
+    VS_RECORD(venseg_vessel, venseg_tracker_vessel_at($self->h, index, r));
   }
   /* The area curve: returns the number of analysed frames; each array (nullable, at
    * least that long) receives the pushed-frame index, raw and smoothed vein area and

@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <venseg/venseg.h>
 
 #include "report/analysis.h"
+#include "report/html_report.h"
 #include "commands.h"
 #include "util/cli_util.h"
 #include "util/options.h"
@@ -27,7 +29,11 @@ static const char analyze_help[] =
     "  NAME-overlay.gif   analysed frames, artery red, vein blue\n"
     "  NAME-overlay.mp4   the same as video (when FFmpeg can encode: libx264 or MPEG-4)\n"
     "  NAME-curve.png     vein (raw, smoothed) and artery area over time\n"
-    "  NAME.json, NAME.csv  summary and per-frame areas\n"
+    "  NAME.json          summary (verdict, its confidence, flags), the vessels with their\n"
+    "                     identity and evidence, per-frame areas\n"
+    "  NAME.csv           per-frame areas\n"
+    "  NAME-summary.csv   one row: verdict, confidences, medial side, flags, vein and artery\n"
+    "                     evidence\n"
     "\n"
     "  --model FILE       the .vseg model (default: $VENSEG_MODEL, weights/resunet34.vseg,\n"
     "                     or the installed copy)\n"
@@ -36,7 +42,13 @@ static const char analyze_help[] =
     "  --spacing MM[,MMY] pixel size in mm (areas in mm2, residual lumen); default unknown\n"
     "  --fps HZ           frame rate (default: the clip's; PNG folders have none)\n"
     "  --stride K         analyse every K-th frame (default 1; Chen et al. used 2)\n"
-    "  --site LABEL       site, e.g. common_femoral, femoral, popliteal (shown in the report)\n"
+    "  --site LABEL       site, e.g. common_femoral, femoral, popliteal (shown in the report;\n"
+    "                     these three give the tracker the anatomy cue of where the vein\n"
+    "                     lies); up to 63 printable characters\n"
+    "  --medial-side left|right|unknown\n"
+    "                     the image side toward the body's midline (usual transverse view:\n"
+    "                     right for a right leg, left for a left leg); at the common femoral\n"
+    "                     site the vein lies medial to the artery; default unknown: detected\n"
     "  --roi X,Y,W,H      segment only this rectangle (e.g. the B-mode sector of a screen)\n"
     "  --max-frames N     stop after N frames\n"
     "  --threads N        compute threads (default 0: all)\n"
@@ -48,7 +60,9 @@ static const char analyze_help[] =
     "  -q, --quiet        print nothing but errors\n"
     "  -h, --help         this help\n"
     "\n"
-    "Prints the verdict, the compressibility and where the outputs are.\n"
+    "Prints the verdict with its confidence (and, when indeterminate, the flags that are the\n"
+    "reason), the compressibility, one line per vessel with its identity and the evidence for\n"
+    "it, and where the outputs are.\n"
     "\n" VS_EXIT_HELP;
 
 static void join_args(char *out, size_t size, int argc, char **argv)
@@ -67,10 +81,35 @@ void vs_print_analysis(const vs_analysis_result *r, const char *label)
            r->with_artery, r->with_vein);
     if (s->baseline_frame >= 0) printf("; baseline frame %d, maximum compression frame %d", s->baseline_frame, s->min_frame);
     printf(")\n");
+    vs_print_identity(s, r->vessels, r->vessel_count < VS_MAX_VESSELS ? r->vessel_count : VS_MAX_VESSELS,
+                      r->vessel_count, "  ");
     for (int b = 0; b < 32; b++)
-        if (s->flags & (1u << b)) printf("  flag %s: %s\n", venseg_flag_name(1u << b) + 12, vs_flag_text(1u << b));
-    printf("  report   %s\n  overlay  %s%s%s\n  curve    %s\n  data     %s, %s\n", r->report, r->gif,
-           r->mp4[0] ? ", " : "", r->mp4, r->curve, r->json, r->csv);
+        if (s->flags & (1u << b)) printf("  flag %s: %s\n", vs_flag_short(1u << b), vs_flag_text(1u << b));
+    printf("  report   %s\n  overlay  %s%s%s\n  curve    %s\n  data     %s, %s, %s\n", r->report, r->gif,
+           r->mp4[0] ? ", " : "", r->mp4, r->curve, r->json, r->csv, r->summary_csv);
+}
+
+void vs_print_identity(const venseg_track_summary *s, const venseg_vessel *vessels, int32_t shown, int32_t count,
+                       const char *indent)
+{
+    char vc[32], ic[32], line[512], why[512];
+    vs_confidence_text(s->verdict_confidence, vc, sizeof vc);
+    vs_confidence_text(s->identity_confidence, ic, sizeof ic);
+    printf("%sverdict confidence %s, identity confidence %s; medial side %s (%s)", indent, vc, ic,
+           vs_medial_side_name(s->medial_side), vs_medial_source_name(s->medial_side_source));
+    if (s->identity_frames > 0)
+        printf(", identity from %d frame%s before compression", s->identity_frames, s->identity_frames == 1 ? "" : "s");
+    printf("\n");
+    if (s->verdict == VENSEG_VERDICT_INDETERMINATE) {
+        vs_indeterminate_reasons(s->flags, why, sizeof why);
+        printf("%sNO VERDICT (indeterminate) because: %s\n", indent, why);
+    }
+    for (int32_t i = 0; i < shown; i++) {
+        vs_vessel_line(&vessels[i], line, sizeof line);
+        printf("%svessel %s\n", indent, line);
+    }
+    if (count > shown) printf("%s(%d more vessels in the JSON's count only)\n", indent, count - shown);
+    if (count == 0) printf("%sno vessel tracks\n", indent);
 }
 
 int vs_cmd_analyze(int argc, char **argv)
@@ -95,7 +134,14 @@ int vs_cmd_analyze(int argc, char **argv)
         if (!strcmp(a, "--no-mp4")) o.mp4 = 0;
         else if (!strcmp(a, "--use-labels")) o.use_labels = 1;
         else if (vs_is_option(a, "--name") && (v = vs_option_value(argc, argv, &i))) o.name = v;
-        else if (vs_is_option(a, "--site") && (v = vs_option_value(argc, argv, &i))) o.site = v;
+        else if (vs_is_option(a, "--site") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_site_valid(v))
+                return vs_usage_error("analyze", "--site must be at most 63 printable ASCII characters, not ", v);
+            o.site = v;
+        } else if (vs_is_option(a, "--medial-side") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_parse_medial_side(v, &o.medial_side))
+                return vs_usage_error("analyze", "--medial-side must be left, right or unknown, not ", v);
+        }
         else if (vs_is_option(a, "--fps") && (v = vs_option_value(argc, argv, &i))) {
             if (!vs_parse_double(v, 0.01, 10000, &o.fps)) return vs_usage_error("analyze", "--fps must be > 0, not ", v);
         } else if (vs_is_option(a, "--stride") && (v = vs_option_value(argc, argv, &i))) {
@@ -110,6 +156,10 @@ int vs_cmd_analyze(int argc, char **argv)
         else return vs_usage_error("analyze", "one CLIP only; extra argument ", a);
     }
     if (!o.input) return vs_usage_error("analyze", "no CLIP given", NULL);
+    if (o.medial_side && strcasecmp(o.site, VENSEG_SITE_COMMON_FEMORAL) != 0)
+        fprintf(stderr, "venseg analyze: note: --medial-side is used with --site %s only (the vein lies medial "
+                        "to the artery there); here the tracker does not use it\n",
+                VENSEG_SITE_COMMON_FEMORAL);
     const char *model_path = c.model_path;
     int quiet = c.quiet;
     o.out_dir = c.out_dir;

@@ -26,14 +26,19 @@ static const char demo_help[] =
     "     validation frame there (validation-split.json beside the model names them);\n"
     "  2. two synthetic compression clips of libvenseg's phantom, a normal vein and a\n"
     "     thrombosed one: venseg phantom writes them, venseg analyze reports on them.\n"
-    "Prints both verdicts next to the verdicts from the phantom's ground-truth masks, and\n"
-    "where the outputs are (an HTML report per clip).\n"
+    "Prints both verdicts, with their confidence and each vessel's identity and evidence,\n"
+    "next to the verdicts from the phantom's ground-truth masks, and where the outputs are\n"
+    "(an HTML report per clip).\n"
     "\n"
     "  --model FILE   the model (default: $VENSEG_MODEL, weights/resunet34.vseg, installed copy)\n"
     "  --out DIR      output folder (default venseg-demo)\n"
     "  --data DIR     a folder with groin_sample_227.png (default examples/data) or a data\n"
     "                 root with usgra-seg/images (../shared/data)\n"
     "  --frames N     phantom frames per clip (default 60)\n"
+    "  --site LABEL   the clips' site label (default common_femoral)\n"
+    "  --medial-side left|right|unknown\n"
+    "                 the image side toward the body's midline for both trackers (default\n"
+    "                 unknown: detected)\n"
     "  --threads N    compute threads (default 0: all)\n"
     "  --progress     draw progress bars even when stderr is not a terminal\n"
     "  -h, --help     this help\n"
@@ -159,7 +164,8 @@ static int pick_image(const char *data, const char *model_path, char *out, size_
 }
 
 /* Verdict of the tracker on the phantom's ground-truth masks, for comparison. */
-static int truth_verdict(int thrombus, int frames, double spacing, double fps, venseg_track_summary *s, double *true_c)
+static int truth_verdict(int thrombus, int frames, double spacing, double fps, const char *site, int medial_side,
+                         venseg_track_summary *s, double *true_c, venseg_vessel *vessels, int32_t *vessel_count)
 {
     venseg_phantom_config *pc = NULL;
     venseg_phantom *ph = NULL;
@@ -177,7 +183,9 @@ static int truth_verdict(int thrombus, int frames, double spacing, double fps, v
     if (venseg_tracker_config_create(&tc) || venseg_tracker_config_set(tc, VENSEG_TRACKER_PIXEL_SPACING_X, spacing) ||
         venseg_tracker_config_set(tc, VENSEG_TRACKER_PIXEL_SPACING_Y, spacing) ||
         venseg_tracker_config_set(tc, VENSEG_TRACKER_FRAME_RATE, fps) ||
-        venseg_tracker_config_set(tc, VENSEG_TRACKER_FRAME_STRIDE, 2) || venseg_tracker_create(tc, &t))
+        venseg_tracker_config_set(tc, VENSEG_TRACKER_FRAME_STRIDE, 2) ||
+        venseg_tracker_config_set(tc, VENSEG_TRACKER_MEDIAL_SIDE, medial_side) ||
+        venseg_tracker_config_set_site(tc, site) || venseg_tracker_create(tc, &t))
         goto out;
     for (int i = 0; i < frames; i++)
         if (venseg_phantom_frame(ph, i, NULL, 0, lab, (int64_t)w) ||
@@ -185,7 +193,9 @@ static int truth_verdict(int thrombus, int frames, double spacing, double fps, v
             goto out;
     s->struct_size = sizeof *s;
     venseg_phantom_truth tr = {.struct_size = sizeof tr};
-    if (venseg_tracker_summary_get(t, s) || venseg_phantom_truth_at(ph, 0, &tr)) goto out;
+    if (venseg_tracker_summary_get(t, s) || venseg_phantom_truth_at(ph, 0, &tr) ||
+        vs_analysis_read_vessels(t, vessel_count, vessels, VS_MAX_VESSELS))
+        goto out;
     *true_c = tr.true_compressibility_percent;
     rc = 0;
 out:
@@ -199,7 +209,8 @@ out:
 
 int vs_cmd_demo(int argc, char **argv)
 {
-    const char *data = NULL, *v;
+    const char *data = NULL, *v, *site = VENSEG_SITE_COMMON_FEMORAL;
+    int medial_side = 0;
     vs_common_opts c;
     int status;
     long frames = 60;
@@ -214,6 +225,13 @@ int vs_cmd_demo(int argc, char **argv)
         if (vs_is_option(a, "--data") && (v = vs_option_value(argc, argv, &i))) data = v;
         else if (vs_is_option(a, "--frames") && (v = vs_option_value(argc, argv, &i))) {
             if (!vs_parse_long(v, 10, 2000, &frames)) return vs_usage_error("demo", "--frames must be 10..2000, not ", v);
+        } else if (vs_is_option(a, "--site") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_site_valid(v))
+                return vs_usage_error("demo", "--site must be at most 63 printable ASCII characters, not ", v);
+            site = v;
+        } else if (vs_is_option(a, "--medial-side") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_parse_medial_side(v, &medial_side))
+                return vs_usage_error("demo", "--medial-side must be left, right or unknown, not ", v);
         } else return vs_usage_error("demo", "unknown or incomplete option ", a);
     }
     const char *model_path = c.model_path, *out = c.out_dir;
@@ -274,12 +292,17 @@ int vs_cmd_demo(int argc, char **argv)
         }
         venseg_track_summary ts;
         double true_c = NAN;
-        int have_truth = truth_verdict(k ? 2 : 0, (int)frames, 0.15, 30, &ts, &true_c) == 0;
+        int32_t truth_vessels = 0;
+        venseg_vessel tv[VS_MAX_VESSELS];
+        int have_truth = truth_verdict(k ? 2 : 0, (int)frames, 0.15, 30, site, medial_side, &ts, &true_c, tv,
+                                       &truth_vessels) == 0;
+        char truth_conf[32] = "n/a";
+        if (have_truth) vs_confidence_text(ts.verdict_confidence, truth_conf, sizeof truth_conf);
         snprintf(report_note, sizeof report_note,
                  "Synthetic phantom clip (%s vein; true compressibility %.1f %%; the tracker on the phantom's "
-                 "ground-truth masks says: %s). The shipped model was never trained on phantom frames, so its "
-                 "masks here can be poor: compare the verdict below with that one.",
-                 kinds[k], true_c, have_truth ? vs_verdict_words(ts.verdict) : "n/a");
+                 "ground-truth masks says: %s, verdict confidence %s). The shipped model was never trained on "
+                 "phantom frames, so its masks here can be poor: compare the verdict below with that one.",
+                 kinds[k], true_c, have_truth ? vs_verdict_words(ts.verdict) : "n/a", truth_conf);
         vs_analysis_opts o;
         memset(&o, 0, sizeof o);
         o.input = clip;
@@ -287,7 +310,8 @@ int vs_cmd_demo(int argc, char **argv)
         o.model_path = model_path;
         o.spacing_x = o.spacing_y = 0.15;
         o.stride = 2; /* Chen et al.: every 2nd frame; halves the demo's time */
-        o.site = "common_femoral (phantom)";
+        o.site = site;
+        o.medial_side = medial_side;
         o.threads = c.threads;
         o.mp4 = 1;
         o.progress = c.progress;
@@ -302,9 +326,12 @@ int vs_cmd_demo(int argc, char **argv)
         char label[128];
         snprintf(label, sizeof label, "   model verdict (%s vein)", kinds[k]);
         vs_print_analysis(res, label);
-        if (have_truth)
+        if (have_truth) {
             printf("   ground-truth masks (same tracker, stride 2): %s, compressibility %.1f %% (true %.1f %%)\n", vs_verdict_words(ts.verdict),
                    ts.compressibility_percent, true_c);
+            vs_print_identity(&ts, tv, truth_vessels < VS_MAX_VESSELS ? truth_vessels : VS_MAX_VESSELS, truth_vessels,
+                              "     ");
+        }
         /* two indeterminates (for whatever reasons) are no agreement on a finding */
         int same = have_truth && ts.verdict == res->summary.verdict;
         int agree = same && ts.verdict != VENSEG_VERDICT_INDETERMINATE;
@@ -315,7 +342,7 @@ int vs_cmd_demo(int argc, char **argv)
     }
     free(res);
     printf("\nOutputs in %s/: image/ (labels, overlay, segment.json), phantom-*-report.html (open in a browser),\n"
-           "phantom-*-overlay.gif/.mp4, -curve.png, .json, .csv. A research tool, not a medical device.\n",
+           "phantom-*-overlay.gif/.mp4, -curve.png, .json, .csv, -summary.csv. A research tool, not a medical device.\n",
            out);
     venseg_model_free(model);
     return rc;

@@ -3,12 +3,15 @@
 
     python3 examples/viewer/viewer.py [CLIP] [--model weights/resunet34.vseg] [--spacing MM]
                                       [--site popliteal] [--stride K] [--threads N]
+                                      [--medial-side left|right|unknown]
 
 Open a clip (a video through the ffmpeg program, an animated GIF, or a folder of PNG
 frames), press Play: each frame is segmented by libvenseg (through the Python binding,
 ``venseg.Session``) and tracked (``venseg.Tracker``), the overlay shows the artery red and
 the vein blue, and the vein-area curve, the compressibility and the verdict update as it
-plays. Pick the site (common femoral, femoral, popliteal), then save the overlay as GIF.
+plays, with the verdict's confidence, why it is indeterminate when it is (its flags by
+name), and each vessel's identity (artery, vein, other) with the evidence for it. Pick the
+site (common femoral, femoral, popliteal) and the medial side, then save the overlay as GIF.
 Like the paper's GUI (Chen et al., iScience 2024), in Tkinter.
 
 A research tool, not a medical device: the verdict is decision support.
@@ -48,6 +51,25 @@ SITES = ("common_femoral", "femoral", "popliteal", "other")
 ARTERY_RGB = np.array([255, 40, 40], np.float32)
 VEIN_RGB = np.array([40, 140, 255], np.float32)
 VERDICT_WORDS = {0: "indeterminate", 1: "compressible", 2: "PARTIALLY compressible", 3: "NON-COMPRESSIBLE"}
+MEDIAL_SIDES = ("unknown", "left", "right")
+
+
+def confidence_text(c: float) -> str:
+    return f"{c:.2f}" if c == c else "n/a"
+
+
+def vessel_line(v) -> str:
+    """One vessel as the venseg program prints it: identity, track, identity confidence, evidence."""
+    name = v.identity.name if isinstance(v.identity, venseg.VesselIdentity) else str(v.identity)
+    return f"{name} track {v.track_id}, identity {confidence_text(v.identity_confidence)}: " \
+           f"{v.evidence or 'no evidence measured'}"
+
+
+def confidence_line(s) -> str:
+    """The verdict's and the identity's confidence and the medial side of a summary."""
+    d = s.as_dict()
+    return (f"verdict confidence {confidence_text(s.verdict_confidence)}, identity "
+            f"{confidence_text(s.identity_confidence)}; medial side {d['medial_side']} ({d['medial_side_source']})")
 
 
 # ------------------------------------------------------------------- clips
@@ -120,7 +142,7 @@ class Viewer:
     CURVE_W, CURVE_H = 520, 190
 
     def __init__(self, root: tk.Tk, model_path: str, threads: int = 0, spacing: float = 0.0,
-                 site: str = "common_femoral", stride: int = 1):
+                 site: str = "common_femoral", stride: int = 1, medial_side: str = "unknown"):
         self.root = root
         self.model = venseg.Model(model_path)
         self.model_path = model_path
@@ -166,26 +188,40 @@ class Viewer:
         ent = ttk.Entry(right, textvariable=self.spacing_var, width=10)
         ent.grid(row=4, column=0, sticky="w")
         ent.bind("<Return>", lambda e: self.restart())
+        ttk.Label(right, text="Medial side (toward the midline)").grid(row=5, column=0, sticky="w", pady=(8, 0))
+        self.medial_var = tk.StringVar(value=medial_side)
+        self.medial_box = ttk.Combobox(right, textvariable=self.medial_var, values=MEDIAL_SIDES, width=10,
+                                       state="readonly")
+        self.medial_box.grid(row=6, column=0, sticky="w")
+        self.medial_box.bind("<<ComboboxSelected>>", lambda e: self.restart())
 
         self.status = tk.StringVar(value="Open a clip (video, GIF, folder of PNG frames).")
         self.areas = tk.StringVar(value="")
         self.comp = tk.StringVar(value="compressibility: -")
         self.verdict = tk.StringVar(value="verdict: -")
         self.flags = tk.StringVar(value="")
-        ttk.Label(right, textvariable=self.status, wraplength=300).grid(row=5, column=0, sticky="w", pady=(12, 0))
-        ttk.Label(right, textvariable=self.areas, wraplength=300).grid(row=6, column=0, sticky="w", pady=(6, 0))
-        ttk.Label(right, textvariable=self.comp, font=("DejaVu Sans", 13, "bold")).grid(row=7, column=0,
+        self.confidence = tk.StringVar(value="")  # the verdict's and the identity's confidence
+        self.reasons = tk.StringVar(value="")     # why the verdict is indeterminate
+        self.vessels = tk.StringVar(value="")     # one line per vessel: identity and evidence
+        ttk.Label(right, textvariable=self.status, wraplength=300).grid(row=7, column=0, sticky="w", pady=(12, 0))
+        ttk.Label(right, textvariable=self.areas, wraplength=300).grid(row=8, column=0, sticky="w", pady=(6, 0))
+        ttk.Label(right, textvariable=self.comp, font=("DejaVu Sans", 13, "bold")).grid(row=9, column=0,
                                                                                         sticky="w", pady=(8, 0))
         self.verdict_label = tk.Label(right, textvariable=self.verdict, font=("DejaVu Sans", 13, "bold"),
                                       background="#eceff3", padx=6, pady=3)
-        self.verdict_label.grid(row=8, column=0, sticky="w", pady=(4, 0))
-        ttk.Label(right, textvariable=self.flags, wraplength=300, foreground="#8a4b00").grid(row=9, column=0,
+        self.verdict_label.grid(row=10, column=0, sticky="w", pady=(4, 0))
+        ttk.Label(right, textvariable=self.confidence, wraplength=300).grid(row=11, column=0, sticky="w")
+        ttk.Label(right, textvariable=self.reasons, wraplength=300, foreground="#9c1c13").grid(row=12, column=0,
+                                                                                               sticky="w")
+        ttk.Label(right, textvariable=self.flags, wraplength=300, foreground="#8a4b00").grid(row=13, column=0,
                                                                                             sticky="w")
+        ttk.Label(right, textvariable=self.vessels, wraplength=300, justify="left",
+                  font=("DejaVu Sans", 9)).grid(row=14, column=0, sticky="w", pady=(4, 0))
         ttk.Label(right, text="Artery red, vein blue.\nDecision support only: a research\ntool, "
-                              "not a medical device.", foreground="#555").grid(row=10, column=0, sticky="w",
+                              "not a medical device.", foreground="#555").grid(row=15, column=0, sticky="w",
                                                                               pady=(12, 0))
         ttk.Label(right, text=f"model: {os.path.basename(model_path)}\nlibvenseg {venseg.version()}",
-                  foreground="#555").grid(row=11, column=0, sticky="w", pady=(8, 0))
+                  foreground="#555").grid(row=16, column=0, sticky="w", pady=(8, 0))
 
     # -- actions (the buttons call these; --selftest too)
     def open_dialog(self):
@@ -220,7 +256,7 @@ class Viewer:
             self.spacing = max(0.0, float(self.spacing_var.get() or 0))
         except ValueError:
             self.spacing = 0.0
-        cfg = {"frame_stride": self.stride}
+        cfg = {"frame_stride": self.stride, "medial_side": self.medial_var.get()}
         if self.fps:
             cfg["frame_rate"] = self.fps
         if self.spacing > 0:
@@ -297,6 +333,11 @@ class Viewer:
         names = [n.replace("VENSEG_FLAG_", "") for n in venseg.flag_names(s.flags)
                  if n not in ("VENSEG_FLAG_SPACING_UNKNOWN",)]
         self.flags.set(("flags: " + ", ".join(names)) if names else "")
+        self.confidence.set(confidence_line(s))
+        reasons = s.indeterminate_reasons
+        self.reasons.set(("no verdict because: " + ", ".join(reasons or ["no flag set"]))
+                         if s.verdict == venseg.Verdict.INDETERMINATE else "")
+        self.vessels.set("\n".join(vessel_line(v) for v in self.tracker.vessels()) or "vessels: none tracked")
 
     def draw_curve(self):
         c = self.curve
@@ -367,7 +408,10 @@ def selftest(viewer: Viewer, clip: str, out: str):
                       verdict_name=venseg.verdict_name(s.verdict), flags=venseg.flag_names(s.flags),
                       compressibility_percent=None if s.compressibility_percent != s.compressibility_percent
                       else s.compressibility_percent, site=viewer.site_var.get(),
-                      shown_compressibility=viewer.comp.get(), shown_verdict=viewer.verdict.get())
+                      shown_compressibility=viewer.comp.get(), shown_verdict=viewer.verdict.get(),
+                      summary=s.as_dict(), vessels=[v.as_dict() for v in viewer.tracker.vessels()],
+                      shown_confidence=viewer.confidence.get(), shown_reasons=viewer.reasons.get(),
+                      shown_vessels=viewer.vessels.get(), medial_side=viewer.medial_var.get())
         with open(os.path.join(out, "selftest.json"), "w") as f:
             json.dump(result, f, indent=2)
         root.destroy()
@@ -392,6 +436,8 @@ def main(argv=None) -> int:
     ap.add_argument("--spacing", type=float, default=0.0, help="pixel size in mm (0: unknown)")
     ap.add_argument("--site", default="common_femoral", choices=SITES)
     ap.add_argument("--stride", type=int, default=1, help="analyse every K-th frame")
+    ap.add_argument("--medial-side", default="unknown", choices=MEDIAL_SIDES,
+                    help="image side toward the body's midline (default unknown: detected)")
     ap.add_argument("--selftest", metavar="OUTDIR", help="drive open -> play -> save, screenshot, then exit")
     a = ap.parse_args(argv)
     if not os.path.exists(a.model):
@@ -401,7 +447,8 @@ def main(argv=None) -> int:
         print("viewer: --selftest needs a CLIP", file=sys.stderr)
         return 2
     root = tk.Tk()
-    viewer = Viewer(root, a.model, threads=a.threads, spacing=a.spacing, site=a.site, stride=a.stride)
+    viewer = Viewer(root, a.model, threads=a.threads, spacing=a.spacing, site=a.site, stride=a.stride,
+                    medial_side=a.medial_side)
     if a.selftest:
         selftest(viewer, a.clip, a.selftest)
     elif a.clip:

@@ -7,7 +7,8 @@
 # from the X server. Checked here, independently of the viewer: the GIF (Pillow: frame
 # count and size = the clip's), the screenshot (not blank; the overlay's red, the curve's
 # blue, the verdict badge present), and the JSON the viewer wrote (every frame analysed,
-# the site picked, the numbers shown = the tracker's).
+# the site picked, the numbers shown = the tracker's; so are the verdict's confidence, the
+# reasons for no verdict and one line per vessel with its identity and evidence).
 # The Python binding's cffi extension is built for LIBVENSEG into WORK_DIR/py first
 # (bindings/python/venseg_build.py) unless $VENSEG_PY_EXT_DIR already holds one.
 # SHOT_COPY (optional): where to copy the screenshot. Skips (77) without xvfb-run or Tk.
@@ -48,6 +49,20 @@ words = {"VENSEG_VERDICT_INDETERMINATE": "indeterminate", "VENSEG_VERDICT_COMPRE
          "VENSEG_VERDICT_PARTIALLY_COMPRESSIBLE": "PARTIALLY compressible",
          "VENSEG_VERDICT_NON_COMPRESSIBLE": "NON-COMPRESSIBLE"}
 assert r["shown_verdict"] == "verdict: " + words[r["verdict_name"]], r
+# confidence, reasons and vessels shown = the tracker's summary and vessels
+s = r["summary"]
+conf = lambda c: "n/a" if c is None or c != c else f"{c:.2f}"
+assert s["verdict"] == r["verdict_name"][len("VENSEG_VERDICT_"):] and r["medial_side"] == "unknown", s
+assert r["shown_confidence"] == (f"verdict confidence {conf(s['verdict_confidence'])}, identity "
+                                 f"{conf(s['identity_confidence'])}; medial side {s['medial_side']} "
+                                 f"({s['medial_side_source']})"), r["shown_confidence"]
+want = ("no verdict because: " + ", ".join(s["indeterminate_reasons"] or ["no flag set"])
+        if s["verdict"] == "INDETERMINATE" else "")
+assert r["shown_reasons"] == want, (r["shown_reasons"], want)
+assert len(r["vessels"]) == s["vessel_count"], (len(r["vessels"]), s["vessel_count"])
+lines = [f"{v['identity']} track {v['track_id']}, identity {conf(v['identity_confidence'])}: "
+         f"{v['evidence'] or 'no evidence measured'}" for v in r["vessels"]]
+assert r["shown_vessels"] == ("\n".join(lines) or "vessels: none tracked"), (r["shown_vessels"], lines)
 shot = np.asarray(Image.open(os.path.join(out, "viewer.png")).convert("RGB")).astype(int)
 assert shot.shape[0] > 300 and shot.shape[1] > 600, shot.shape
 assert len(np.unique(shot.reshape(-1, 3), axis=0)) > 200, "the screenshot is nearly blank"
@@ -59,7 +74,8 @@ assert blue > 100, f"no vein curve in the screenshot ({blue} px)"
 # the overlay frames carry the overlay colours too
 last = np.asarray(frames[0]).astype(int)
 assert ((last[..., 0] > last[..., 1] + 60)).sum() > 50, "no artery overlay in the saved GIF"
-print(f"viewer_test: {r['frames']} frames, {r['verdict_name']}, shown '{r['shown_compressibility']}'; "
+print(f"viewer_test: {r['frames']} frames, {r['verdict_name']}, shown '{r['shown_compressibility']}', "
+      f"'{r['shown_confidence']}', {len(r['vessels'])} vessel lines; "
       f"screenshot {shot.shape[1]}x{shot.shape[0]}: {red} red px, {blue} curve px")
 PY
 if [[ -n $copy ]]; then cp "$work/out/viewer.png" "$copy"; fi

@@ -2,7 +2,9 @@
 
 The tracker gets synthetic label sequences drawn here with numpy (an artery that flattens
 and a vein that collapses by a chosen amount); expected areas, centroids, times and
-compressibility are counted on those masks, and the defaults are the header's.
+compressibility are counted on those masks, and the defaults are the header's. The vessel
+identities (Tracker.vessels()) are checked on the phantom's ground-truth masks, whose artery
+and vein are known.
 """
 
 import math
@@ -62,6 +64,7 @@ HEADER_DEFAULTS = {  # the bracketed defaults of venseg_tracking.h
     "compressible_residual_mm2": 0.5, "noncompressible_percent": 25, "min_frames": 10,
     "artery_deformation_percent": 10, "max_lateral_shift": 0.75, "lost_fraction": 0.5,
     "require_pressure_evidence": 1, "max_area_fraction": 0.25,
+    "medial_side": 0, "min_identity_confidence": 0.85, "min_verdict_confidence": 0.6,
 }
 
 
@@ -98,11 +101,38 @@ def test_tracker_config_defaults_bounds_and_site():
     cfg.close()
 
 
+def test_medial_side_round_trips_by_value_and_name():
+    cfg = vn.TrackerConfig()
+    assert cfg["medial_side"] == 0 and vn.TrackerConfig.bounds("medial_side") == (-1, 1, 0)
+    cfg["medial_side"] = "left"
+    assert cfg["medial_side"] == -1 == vn.MedialSide.LEFT
+    cfg[vn.TrackerKey.MEDIAL_SIDE] = vn.MedialSide.RIGHT
+    assert cfg.get("medial_side") == 1
+    cfg.set("medial_side", "Unknown")
+    assert cfg["medial_side"] == 0
+    assert _status(cfg.set, "medial_side", 2) == "VENSEG_E_INVALID_ARGUMENT"
+    assert _status(cfg.set, "medial_side", 0.5) == "VENSEG_E_INVALID_ARGUMENT"  # integral
+    assert _status(cfg.set, "medial_side", "middle") == "VENSEG_E_INVALID_ARGUMENT"
+    assert cfg["medial_side"] == 0 and cfg.as_dict()["medial_side"] == 0
+    cfg["min_verdict_confidence"] = 0.8
+    assert cfg["min_verdict_confidence"] == 0.8
+    assert [vn.medial_side_name(v) for v in (-1, 0, 1)] == ["left", "unknown", "right"]
+    # a configured side is the one the tracker uses at the common femoral site, and says so
+    # (the drawn vein lies right of the artery: medial when the right side is)
+    t = _tracker(_sequence(1.0), medial_side="right", site="common_femoral")
+    s = t.summary()
+    assert (s.medial_side, s.medial_side_source) == (1, 1) and s.as_dict()["medial_side_source"] == "configured"
+    assert s.medial_side_name == "right" and s.as_dict()["medial_side"] == "right"
+    assert t.vessels()[0].identity is vn.VesselIdentity.VEIN and "medial to the artery" in t.vessels()[0].evidence
+    cfg.close()
+
+
 def test_names_of_verdicts_flags_and_outcomes():
     for v in vn.Verdict:
         assert vn.verdict_name(v) == "VENSEG_VERDICT_" + v.name
     assert vn.verdict_name(99) == "VENSEG_VERDICT_UNKNOWN"
-    assert len(vn.Flag) == 11 and vn.Flag.NO_VESSEL == 1 and vn.Flag.UNSTABLE == 1 << 10
+    assert len(vn.Flag) == 16 and vn.Flag.NO_VESSEL == 1 and vn.Flag.UNSTABLE == 1 << 10
+    assert vn.Flag.IDENTITY_CONFLICT == 1 << 11 and vn.Flag.VEIN_INTERMITTENT == 1 << 15
     for f in vn.Flag:
         assert vn.flag_name(f) == "VENSEG_FLAG_" + f.name
     assert vn.flag_name(3) == vn.flag_name(1 << 20) == "VENSEG_FLAG_UNKNOWN"
@@ -110,6 +140,12 @@ def test_names_of_verdicts_flags_and_outcomes():
     for o in vn.ExamOutcome:
         assert vn.exam_outcome_name(o) == "VENSEG_EXAM_" + o.name
     assert vn.exam_outcome_name(7) == "VENSEG_EXAM_UNKNOWN"
+    assert [(m.name, int(m)) for m in vn.VesselIdentity] == [("UNKNOWN", 0), ("ARTERY", 1), ("VEIN", 2), ("OTHER", 3)]
+    for i in vn.VesselIdentity:
+        assert vn.identity_name(i) == "VENSEG_IDENTITY_" + i.name
+    assert vn.identity_name(9) == "VENSEG_IDENTITY_UNKNOWN"
+    assert vn.INFORMATIONAL_FLAGS == (vn.Flag.NO_RELEASE | vn.Flag.SPACING_UNKNOWN | vn.Flag.VESSELS_MERGED
+                                      | vn.Flag.VEIN_INTERMITTENT)
 
 
 # ------------------------------------------------------------------ tracker on drawn masks
@@ -125,6 +161,14 @@ def test_tracker_verdicts_and_measurements(collapse, verdict):
     s = t.summary()
     assert s.frames_pushed == s.frames_analysed == len(masks)
     assert t.verdict == verdict == s.verdict_enum, vn.flag_names(s.flags)
+    # the enums print by name: in the record, its repr and its dict
+    assert s.verdict is verdict and isinstance(s.flags, vn.Flag)
+    assert f"Verdict.{verdict.name}" in repr(s) and "Flag" in repr(s)
+    d = s.as_dict()
+    assert d["verdict"] == verdict.name and d["flags"] == [n[len("VENSEG_FLAG_"):] for n in vn.flag_names(s.flags)]
+    assert d["indeterminate_reasons"] == [] and s.indeterminate_reasons == []
+    assert 0 <= s.verdict_confidence <= 1 and 0 <= s.identity_confidence <= 1, d
+    assert s.vessel_count == len(t.vessels()) >= 2 and s.identity_frames > 0, d
     # rest and hold are flat for longer than the median window: baseline and minimum are exact
     assert s.baseline_area_px == vein[0] and s.min_area_px == vein[8 + 7 + 2]
     assert s.compressibility_percent == pytest.approx((vein[0] - vein[17]) / vein[0] * 100)
@@ -179,6 +223,10 @@ def test_tracker_flags_stride_reset_and_errors():
     s = t.summary()
     assert t.verdict == vn.Verdict.INDETERMINATE
     assert s.flag_set & vn.Flag.SEQUENCE_TOO_SHORT and s.flag_set & vn.Flag.SPACING_UNKNOWN
+    # why there is no verdict: its flags that are not informational, by name
+    assert "SEQUENCE_TOO_SHORT" in s.indeterminate_reasons and "SPACING_UNKNOWN" not in s.indeterminate_reasons
+    assert s.as_dict()["indeterminate_reasons"] == s.indeterminate_reasons
+    assert "Verdict.INDETERMINATE" in repr(s)
     assert math.isnan(s.baseline_area_mm2) and math.isnan(t.frame().vein_area_mm2)
     assert _status(t.curve, "mm2") == "VENSEG_E_UNDEFINED"
     assert _status(t.push_labels, np.zeros((H, W + 2), np.uint8)) == "VENSEG_E_INVALID_ARGUMENT"  # size change
@@ -246,7 +294,11 @@ def test_tracker_push_frame_segments_with_the_session():
             by_labels.push_labels(ref.segment(px))
         # = segmenting, then pushing the labels (the header's definition)
         assert t.summary().frames_analysed == 3 and t.frame().frame_index == 4
-        assert t.frames() == by_labels.frames() and t.summary() == by_labels.summary()
+        # the identity cues of pixels and probabilities (network share, wall) come with push_frame only
+        cues = ("verdict_confidence", "identity_confidence", "network_vein_fraction", "wall_contrast", "evidence")
+        assert t.frames() == by_labels.frames() and _same(t.summary(), by_labels.summary(), cues)
+        assert len(t.vessels()) == len(by_labels.vessels())
+        assert all(_same(a, b, cues) for a, b in zip(t.vessels(), by_labels.vessels()))
         assert _status(t.push_frame, s, np.zeros((128, 160), np.int32)) == "VENSEG_E_INVALID_ARGUMENT"
         assert _status(t.push_frame, s, np.zeros((64, 64), np.uint8)) == "VENSEG_E_INVALID_ARGUMENT"  # size
         # the ABI 1 names push_frame and session_instance are aliases
@@ -260,6 +312,66 @@ def test_tracker_push_frame_segments_with_the_session():
             inst = ffi.new("venseg_instance *")
             inst.struct_size = ffi.sizeof("venseg_instance")
             assert lib.venseg_session_instance(s.handle, 0, inst) == 0 and inst.area_px == s.instance(0).area_px
+
+
+def _same(a, b, ignore=()) -> bool:
+    """Records equal field by field (but the fields in ignore), NaN equal to NaN."""
+    da, db = a.as_dict(), b.as_dict()
+    return da.keys() == db.keys() and all(
+        x == y or (isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y))
+        for x, y in ((da[k], db[k]) for k in da if k not in ignore))
+
+
+# ------------------------------------------------------------------ vessels on phantom truth
+
+def _phantom_tracker(seed, thrombus="none", **cfg):
+    """A tracker fed the ground-truth masks of a phantom clip (256x256, 60 frames, 30 Hz)."""
+    ph = vn.Phantom(seed=seed, frames=60, thrombus=thrombus)
+    t = vn.Tracker(frame_rate=30, pixel_spacing_x=0.15, pixel_spacing_y=0.15, **cfg)
+    for i in range(len(ph)):
+        t.push_labels(ph.frame(i, pixels=False)[1])
+    return ph, t
+
+
+@pytest.mark.parametrize("seed, thrombus", [(4, "none"), (5, "full")])
+def test_vessels_on_phantom_truth_masks(seed, thrombus):
+    ph, t = _phantom_tracker(seed, thrombus, site="common_femoral")
+    vessels, s = t.vessels(), t.summary()
+    assert t.vessel_count == len(vessels) == s.vessel_count >= 2
+    vein, artery = vessels[0], vessels[1]
+    # one VEIN track (the vein of interest) and one ARTERY track, the others OTHER
+    assert vein.identity is vn.VesselIdentity.VEIN and artery.identity is vn.VesselIdentity.ARTERY, vessels
+    assert [v.identity for v in vessels[2:]] == [vn.VesselIdentity.OTHER] * (len(vessels) - 2)
+    assert (vein.role, artery.role) == (2, 1) and (vein.role_name, artery.role_name) == ("vein", "artery")
+    assert (vein.track_id, artery.track_id) == (s.vein_track_id, s.artery_track_id)
+    for v in (vein, artery):
+        assert isinstance(v.evidence, str) and 0 < len(v.evidence) < 192, v
+        assert 0 <= v.identity_confidence <= 1 and v.frames_present > 0 and v.first_frame >= 0
+        assert v.mean_area_px > 0
+        assert repr(v).startswith("Vessel(") and f"VesselIdentity.{v.identity.name}" in repr(v)
+        d = v.as_dict()
+        assert d["identity"] == v.identity.name and d["role"] == v.role_name and d["evidence"] == v.evidence
+    truth = ph.truth_record(0)  # before the probe presses
+    assert vein.mean_area_px == pytest.approx(truth.rest_vein_area_px, rel=0.05)
+    assert artery.mean_area_px == pytest.approx(truth.artery_area_px, rel=0.1)  # it pulses
+    assert _same(t.vessel(0), vein) and _status(t.vessel, len(vessels)) == "VENSEG_E_NOT_FOUND"
+    # the summary: the verdict of the truth and how sure it is
+    want = vn.Verdict.COMPRESSIBLE if thrombus == "none" else vn.Verdict.NON_COMPRESSIBLE
+    assert s.verdict is want, s.as_dict()
+    assert 0 < s.verdict_confidence <= 1 and 0 < s.identity_confidence <= 1 and s.identity_frames > 0
+    assert s.medial_side in (-1, 0, 1) and s.medial_side_source in (0, 2)  # not configured: detected or unknown
+    # configured as the phantom's vein side (the femoral vein is medial): used as given, and
+    # the position cue points at the vein
+    side = truth.vein_side
+    _, sided = _phantom_tracker(seed, thrombus, site="common_femoral", medial_side=side)
+    ss, sv = sided.summary(), sided.vessels()
+    assert (ss.medial_side, ss.medial_side_source) == (side, 1) and ss.verdict is want
+    assert [v.identity for v in sv[:2]] == [vn.VesselIdentity.VEIN, vn.VesselIdentity.ARTERY]
+    assert sv[0].position_score > 0 > sv[1].position_score and "medial to the artery" in sv[0].evidence
+    if s.medial_side_source == 2:  # detected: the same side
+        assert s.medial_side == side
+    t.reset()
+    assert t.vessel_count == 0 and t.vessels() == []
 
 
 # ------------------------------------------------------------------ exam
@@ -304,7 +416,9 @@ def test_exam_two_and_three_point():
 
 PHANTOM_DEFAULTS = {"seed": 1, "width": 256, "height": 256, "frames": 90, "frame_rate": 30, "heart_rate": 72,
                     "thrombus": 0, "compression": 1, "probe_motion": 0, "gain_db": 0, "noise": 0.05,
-                    "pixel_spacing": 0.15, "vessels": 1}
+                    "pixel_spacing": 0.15, "vessels": 1, "vein_side": 0, "vein_to_artery": 0,
+                    "pulse_amplitude": 0.06, "respiration": 0, "respiratory_rate": 15, "thrombus_age": 0,
+                    "probe_tilt": 0, "out_of_plane": 0, "decorrelation": 0, "attenuation": 0.75, "baseline_s": 0}
 
 
 def test_phantom_config_and_truth():

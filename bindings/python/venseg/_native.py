@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 import os
-from dataclasses import make_dataclass
+from dataclasses import fields as _fields, make_dataclass, replace as _replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
@@ -32,14 +32,16 @@ __all__ = [
     "VensegError", "Options", "Model", "Session", "Calibration", "TrackerConfig", "Tracker", "Exam",
     "PhantomConfig", "Phantom", "library", "version", "version_number", "build_info", "status_name",
     "last_error", "option_bounds", "option_bounds_default", "verdict_name", "flag_name", "flag_names",
-    "exam_outcome_name",
+    "exam_outcome_name", "identity_name", "medial_side_name",
     "overlap_counts", "overlap_counts_prob", "dice", "jaccard", "ssim", "surface_distance", "compressibility",
     "label_bit", "Status", "Backend", "Precision", "Option", "PixelFormat", "EmptyRule", "SsimWindow",
-    "TrackerKey", "Verdict", "Flag", "AreaUnit", "ExamProtocol", "ExamOutcome", "Thrombus", "PhantomKey",
-    "Instance", "TrackFrame", "TrackedInstance", "TrackSummary", "PushResult", "ExamSite", "ExamReport",
+    "TrackerKey", "Verdict", "Flag", "VesselIdentity", "MedialSide", "AreaUnit", "ExamProtocol", "ExamOutcome",
+    "Thrombus", "PhantomKey",
+    "Instance", "TrackFrame", "TrackedInstance", "TrackSummary", "Vessel", "PushResult", "ExamSite",
+    "ExamReport",
     "PhantomTruth",
     "TensorInfo", "EMPTY_NAN", "EMPTY_MONAI", "EMPTY_SMOOTH", "SSIM_UNIFORM", "SSIM_GAUSSIAN",
-    "SITE_COMMON_FEMORAL", "SITE_FEMORAL", "SITE_POPLITEAL", "EXPERIMENTAL_OPTIONS",
+    "SITE_COMMON_FEMORAL", "SITE_FEMORAL", "SITE_POPLITEAL", "EXPERIMENTAL_OPTIONS", "INFORMATIONAL_FLAGS",
 ]
 
 
@@ -59,6 +61,10 @@ EmptyRule = _enum("venseg_empty_rule", "VENSEG_EMPTY_", "EmptyRule")
 SsimWindow = _enum("venseg_ssim_window", "VENSEG_SSIM_", "SsimWindow")
 TrackerKey = _enum("venseg_tracker_key", "VENSEG_TRACKER_", "TrackerKey")
 Verdict = _enum("venseg_verdict", "VENSEG_VERDICT_", "Verdict")
+VesselIdentity = _enum("venseg_vessel_identity", "VENSEG_IDENTITY_", "VesselIdentity")
+#: VENSEG_TRACKER_MEDIAL_SIDE values (the image side toward the body's midline); the key
+#: takes these names too: TrackerConfig(medial_side="left").
+MedialSide = enum.IntEnum("MedialSide", [("LEFT", -1), ("UNKNOWN", 0), ("RIGHT", 1)], module=__name__)
 AreaUnit = _enum("venseg_area_unit", "VENSEG_AREA_", "AreaUnit")
 ExamProtocol = _enum("venseg_exam_protocol", "VENSEG_EXAM_", "ExamProtocol")
 ExamOutcome = _enum("venseg_exam_outcome", "VENSEG_EXAM_", "ExamOutcome")
@@ -217,6 +223,10 @@ PhantomTruth, _new_truth, _get_truth = _record("venseg_phantom_truth", "PhantomT
                                                "Ground truth of a phantom frame (venseg_phantom_truth).")
 TrackSummary.verdict_enum = property(lambda s: Verdict(s.verdict))
 TrackSummary.flag_set = property(lambda s: Flag(s.flags))
+Vessel, _new_vessel, _get_vessel = _record(
+    "venseg_vessel", "Vessel",
+    "A vessel track with its identity (a VesselIdentity) and the evidence for it (venseg_vessel): "
+    "cues NaN where not measured, evidence a line for people.")
 ExamReport.outcome_enum = property(lambda r: ExamOutcome(r.outcome))
 TensorInfo = make_dataclass("TensorInfo", ["name", "shape", "stored_dtype"], frozen=True)
 TensorInfo.__module__ = __name__
@@ -716,7 +726,8 @@ class TrackerConfig(_KeyedConfig):
     """Tracker configuration (venseg_tracker_config); keys are TrackerKey members or
     names (pixel_spacing_x, frame_rate, frame_stride, ...); ``site`` its site label."""
 
-    _keys, _prefix, _ctype, _value_enums = TrackerKey, "venseg_tracker_config", "venseg_tracker_config", {}
+    _keys, _prefix, _ctype = TrackerKey, "venseg_tracker_config", "venseg_tracker_config"
+    _value_enums = {int(TrackerKey.MEDIAL_SIDE): MedialSide}  # medial_side="left" | "right" | "unknown"
     _what = "tracker config"
 
     def __init__(self, site: Optional[str] = None, **values):
@@ -759,6 +770,69 @@ def flag_names(flags: int) -> List[str]:
 
 def exam_outcome_name(outcome: int) -> str:
     return _str(_lib.venseg_exam_outcome_name(int(outcome)))
+
+
+def identity_name(identity: int) -> str:
+    """venseg_identity_name: 'VENSEG_IDENTITY_VEIN', ...."""
+    return _str(_lib.venseg_identity_name(int(identity)))
+
+
+def medial_side_name(side: int) -> str:
+    """'left' (-1), 'right' (+1) or 'unknown' (0) for a medial_side value."""
+    return "left" if side < 0 else "right" if side > 0 else "unknown"
+
+
+#: Flags that only inform; the others set on an INDETERMINATE verdict are its reasons.
+INFORMATIONAL_FLAGS = Flag.NO_RELEASE | Flag.SPACING_UNKNOWN | Flag.VESSELS_MERGED | Flag.VEIN_INTERMITTENT
+_MEDIAL_SOURCES = {0: "unknown", 1: "configured", 2: "detected"}
+_ROLES = {0: "other", 1: "artery", 2: "vein"}
+
+
+def _as_enum(cls, value):
+    """value as a member of cls (so that it prints by name), or the int when cls lacks it."""
+    try:
+        return cls(value)
+    except ValueError:
+        return int(value)
+
+
+def _short_flags(flags: int) -> List[str]:
+    return [n[len("VENSEG_FLAG_"):] for n in flag_names(flags)]
+
+
+def _summary_reasons(s) -> List[str]:
+    """Why the verdict is indeterminate: the names of its flags that are not informational
+    ([] when there is a verdict)."""
+    if s.verdict != Verdict.INDETERMINATE:
+        return []
+    return _short_flags(int(s.flags) & ~int(INFORMATIONAL_FLAGS))
+
+
+def _summary_as_dict(s) -> Dict[str, Any]:
+    """The summary's fields with names for the enums: verdict 'COMPRESSIBLE', flags
+    ['NO_RELEASE'], medial_side 'left', medial_side_source 'configured'."""
+    d = {f.name: getattr(s, f.name) for f in _fields(s)}
+    d["verdict"] = verdict_name(s.verdict)[len("VENSEG_VERDICT_"):]
+    d["flags"] = _short_flags(s.flags)
+    d["medial_side"] = medial_side_name(s.medial_side)
+    d["medial_side_source"] = _MEDIAL_SOURCES.get(s.medial_side_source, str(s.medial_side_source))
+    d["indeterminate_reasons"] = _summary_reasons(s)
+    return d
+
+
+def _vessel_as_dict(v) -> Dict[str, Any]:
+    """The vessel's fields with identity and role by name ('VEIN', 'vein')."""
+    d = {f.name: getattr(v, f.name) for f in _fields(v)}
+    d["identity"] = identity_name(v.identity)[len("VENSEG_IDENTITY_"):]
+    d["role"] = _ROLES.get(v.role, str(v.role))
+    return d
+
+
+TrackSummary.indeterminate_reasons = property(_summary_reasons)
+TrackSummary.medial_side_name = property(lambda s: medial_side_name(s.medial_side))
+TrackSummary.as_dict = _summary_as_dict
+Vessel.role_name = property(lambda v: _ROLES.get(v.role, str(v.role)))
+Vessel.as_dict = _vessel_as_dict
 
 
 class Tracker(_Handle):
@@ -831,7 +905,24 @@ class Tracker(_Handle):
         return [self.instance(i) for i in range(self.instance_count)]
 
     def summary(self) -> TrackSummary:
-        return _get_summary(_lib.venseg_tracker_summary_get, self.handle)
+        """The sequence so far; verdict is a Verdict and flags a Flag (they print by name;
+        .as_dict() gives names throughout)."""
+        s = _get_summary(_lib.venseg_tracker_summary_get, self.handle)
+        return _replace(s, verdict=_as_enum(Verdict, s.verdict), flags=_as_enum(Flag, s.flags))
+
+    @property
+    def vessel_count(self) -> int:
+        return int(_out("int32_t", _lib.venseg_tracker_vessel_count, self.handle))
+
+    def vessel(self, index: int) -> Vessel:
+        """A vessel track (the vein of interest first, then the artery, then the others by
+        size) with identity as a VesselIdentity and its evidence line."""
+        v = _get_vessel(_lib.venseg_tracker_vessel_at, self.handle, index)
+        return _replace(v, identity=_as_enum(VesselIdentity, v.identity))
+
+    def vessels(self) -> List[Vessel]:
+        """Every vessel track of the sequence with its identity and the evidence for it."""
+        return [self.vessel(i) for i in range(self.vessel_count)]
 
     @property
     def verdict(self) -> "Verdict":

@@ -191,13 +191,43 @@ class VensegTest {
           if (index[i] == s.minFrame) found = smoothed[i] == s.minAreaPx;
         check(n == 45 && found, "the smoothed curve holds the summary's minimum");
         fails("VENSEG_E_NOT_FOUND", "tracker frame 45", () => t.frame(45));
+        vessels(t, s, thrombus.ToString());
         if (exam != null) exam.add(t);
         return s;
       }
     }
   }
 
+  // The tracker's vessels on the phantom's truth masks: the vein of interest first, then the
+  // artery, each with its identity and a line of evidence.
+  static void vessels(Tracker t, TrackSummary s, string what) {
+    int n = t.vesselCount();
+    check(n >= 2 && s.vesselCount == n, what + ": " + n + " vessel tracks, the summary says " + s.vesselCount);
+    if (n < 2) return;
+    Vessel vein = t.vessel(0), artery = t.vessel(1);
+    check(vein.identity == (int)VesselIdentity.VEIN && vein.role == 2 && vein.trackId == s.veinTrackId,
+          what + ": vessel 0 is the vein of interest, " + Venseg.identityName(vein.identity) + ": " + vein.evidence);
+    check(artery.identity == (int)VesselIdentity.ARTERY && artery.role == 1 && artery.trackId == s.arteryTrackId,
+          what + ": vessel 1 is the artery, " + Venseg.identityName(artery.identity) + ": " + artery.evidence);
+    check(vein.evidence.Length > 0 && artery.evidence.Length > 0 && vein.evidence.Length < 192,
+          what + ": each has its evidence line");
+    check(vein.identityConfidence >= 0 && vein.identityConfidence <= 1 && vein.framesPresent > 0,
+          what + ": identity confidence " + vein.identityConfidence + ", seen in " + vein.framesPresent + " frames");
+    check(s.identityConfidence >= 0 && s.identityConfidence <= 1
+              && (double.IsNaN(s.verdictConfidence) || s.verdictConfidence >= 0 && s.verdictConfidence <= 1),
+          what + ": verdict confidence " + s.verdictConfidence + ", identity confidence " + s.identityConfidence);
+    fails("VENSEG_E_NOT_FOUND", "vessel " + n, () => t.vessel(n));
+  }
+
   static void tracker(string trained) {
+    using (var tc = new TrackerConfig()) {
+      tc.set(TrackerKey.MEDIAL_SIDE, -1);
+      check(tc.get(TrackerKey.MEDIAL_SIDE) == -1, "MEDIAL_SIDE -1 (left) round-trips");
+      fails("VENSEG_E_INVALID_ARGUMENT", "MEDIAL_SIDE 2", () => tc.set(TrackerKey.MEDIAL_SIDE, 2));
+    }
+    check(Venseg.identityName((int)VesselIdentity.VEIN) == "VENSEG_IDENTITY_VEIN"
+              && Venseg.identityName((int)VesselIdentity.OTHER) == "VENSEG_IDENTITY_OTHER",
+          "identity names");
     using (var exam = new Exam(ExamProtocol.TWO_POINT)) {
       TrackSummary normal = trackPhantom(1000, Thrombus.NONE, exam, Venseg.SITE_COMMON_FEMORAL);
       check(normal.verdict == (int)Verdict.COMPRESSIBLE, "normal vein: compressible");

@@ -191,13 +191,48 @@ public class VensegTest {
           if (index[i] == s.getMinFrame()) found = smoothed[i] == s.getMinAreaPx();
         check(n == 45 && found, "the smoothed curve holds the summary's minimum");
         fails("VENSEG_E_NOT_FOUND", "tracker frame 45", () -> t.frame(45));
+        vessels(t, s, thrombus.toString());
         if (exam != null) exam.add(t);
         return s;
       }
     }
   }
 
+  // The tracker's vessels on the phantom's truth masks: the vein of interest first, then the
+  // artery, each with its identity and a line of evidence.
+  static void vessels(Tracker t, TrackSummary s, String what) {
+    int n = t.vesselCount();
+    check(n >= 2 && s.getVesselCount() == n, what + ": " + n + " vessel tracks, the summary says " + s.getVesselCount());
+    if (n < 2) return;
+    Vessel vein = t.vessel(0), artery = t.vessel(1);
+    check(vein.getIdentity() == VesselIdentity.VEIN.swigValue() && vein.getRole() == 2
+              && vein.getTrackId() == s.getVeinTrackId(),
+          what + ": vessel 0 is the vein of interest, " + Venseg.identityName(vein.getIdentity()) + ": "
+              + vein.getEvidence());
+    check(artery.getIdentity() == VesselIdentity.ARTERY.swigValue() && artery.getRole() == 1
+              && artery.getTrackId() == s.getArteryTrackId(),
+          what + ": vessel 1 is the artery, " + Venseg.identityName(artery.getIdentity()) + ": "
+              + artery.getEvidence());
+    check(!vein.getEvidence().isEmpty() && !artery.getEvidence().isEmpty() && vein.getEvidence().length() < 192,
+          what + ": each has its evidence line");
+    check(vein.getIdentityConfidence() >= 0 && vein.getIdentityConfidence() <= 1 && vein.getFramesPresent() > 0,
+          what + ": identity confidence " + vein.getIdentityConfidence() + ", seen in " + vein.getFramesPresent()
+              + " frames");
+    check(s.getIdentityConfidence() >= 0 && s.getIdentityConfidence() <= 1
+              && (Double.isNaN(s.getVerdictConfidence()) || s.getVerdictConfidence() >= 0 && s.getVerdictConfidence() <= 1),
+          what + ": verdict confidence " + s.getVerdictConfidence() + ", identity confidence " + s.getIdentityConfidence());
+    fails("VENSEG_E_NOT_FOUND", "vessel " + n, () -> t.vessel(n));
+  }
+
   static void tracker(String trained) {
+    try (TrackerConfig tc = new TrackerConfig()) {
+      tc.set(TrackerKey.MEDIAL_SIDE, -1);
+      check(tc.get(TrackerKey.MEDIAL_SIDE) == -1, "MEDIAL_SIDE -1 (left) round-trips");
+      fails("VENSEG_E_INVALID_ARGUMENT", "MEDIAL_SIDE 2", () -> tc.set(TrackerKey.MEDIAL_SIDE, 2));
+    }
+    check(Venseg.identityName(VesselIdentity.VEIN.swigValue()).equals("VENSEG_IDENTITY_VEIN")
+              && Venseg.identityName(VesselIdentity.OTHER.swigValue()).equals("VENSEG_IDENTITY_OTHER"),
+          "identity names");
     try (Exam exam = new Exam(ExamProtocol.TWO_POINT)) {
       TrackSummary normal = trackPhantom(1000, Thrombus.NONE, exam, Venseg.SITE_COMMON_FEMORAL);
       check(normal.getVerdict() == Verdict.COMPRESSIBLE.swigValue(), "normal vein: compressible");

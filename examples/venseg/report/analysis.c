@@ -40,8 +40,125 @@ const char *vs_flag_text(uint32_t flag)
     case VENSEG_FLAG_NO_RELEASE: return "informational: the vein did not reopen after the minimum";
     case VENSEG_FLAG_SPACING_UNKNOWN: return "informational: no pixel spacing, so no mm values";
     case VENSEG_FLAG_UNSTABLE: return "the vein area jumps between frames like noise, not like a compression";
+    case VENSEG_FLAG_IDENTITY_CONFLICT:
+        return "the network's artery/vein labels disagree with the dynamics and the anatomy";
+    case VENSEG_FLAG_IDENTITY_UNCERTAIN: return "which vessel is the vein is not clear enough";
+    case VENSEG_FLAG_LOW_CONFIDENCE: return "the evidence is too weak for a verdict (verdict confidence below the minimum)";
+    case VENSEG_FLAG_VESSELS_MERGED: return "informational: touching vessels were split into artery and vein";
+    case VENSEG_FLAG_VEIN_INTERMITTENT:
+        return "informational: the vein was missed in some open frames; they were skipped";
     default: return "unknown flag";
     }
+}
+
+int vs_flag_informational(uint32_t flag)
+{
+    return flag == VENSEG_FLAG_NO_RELEASE || flag == VENSEG_FLAG_SPACING_UNKNOWN || flag == VENSEG_FLAG_VESSELS_MERGED ||
+           flag == VENSEG_FLAG_VEIN_INTERMITTENT;
+}
+
+int vs_indeterminate_reasons(uint32_t flags, char *out, size_t size)
+{
+    int n = 0;
+    size_t at = 0;
+    if (size) out[0] = '\0';
+    for (int b = 0; b < 32; b++) {
+        uint32_t bit = 1u << b;
+        if (!(flags & bit) || vs_flag_informational(bit)) continue;
+        if (size > at) at += (size_t)snprintf(out + at, size - at, "%s%s", n ? ", " : "", vs_flag_short(bit));
+        n++;
+    }
+    if (n == 0 && size) snprintf(out, size, "no flag set");
+    return n;
+}
+
+int vs_parse_medial_side(const char *s, int *side)
+{
+    static const char *const names[] = {"left", "unknown", "right"};
+    int k = s ? vs_parse_choice(s, names, 3) : -1;
+    if (k < 0) return 0;
+    *side = k - 1;
+    return 1;
+}
+
+const char *vs_medial_side_name(int side) { return side < 0 ? "left" : side > 0 ? "right" : "unknown"; }
+
+const char *vs_medial_source_name(int source)
+{
+    return source == 1 ? "configured" : source == 2 ? "detected" : "unknown";
+}
+
+int vs_site_valid(const char *site)
+{
+    venseg_tracker_config *c = NULL;
+    int ok = venseg_tracker_config_create(&c) == VENSEG_OK && venseg_tracker_config_set_site(c, site) == VENSEG_OK;
+    venseg_tracker_config_free(c);
+    return ok;
+}
+
+const char *vs_identity_short(int identity)
+{
+    const char *n = venseg_identity_name((venseg_vessel_identity)identity);
+    return strncmp(n, "VENSEG_IDENTITY_", 16) == 0 ? n + 16 : n;
+}
+
+const char *vs_role_short(int role)
+{
+    return role == 2 ? "VEIN_OF_INTEREST" : role == 1 ? "ARTERY_OF_INTEREST" : "OTHER";
+}
+
+void vs_confidence_text(double c, char *out, size_t size)
+{
+    if (isfinite(c)) snprintf(out, size, "%.2f", c);
+    else snprintf(out, size, "n/a");
+}
+
+/* Appends one measured cue (fmt with its value) at out + at; a NaN one is left out. */
+static size_t cue(char *out, size_t size, size_t at, const char *fmt, double v)
+{
+    if (!isfinite(v) || at >= size) return at;
+    return at + (size_t)snprintf(out + at, size - at, fmt, v);
+}
+
+void vs_vessel_line(const venseg_vessel *v, char *out, size_t size)
+{
+    char conf[32];
+    vs_confidence_text(v->identity_confidence, conf, sizeof conf);
+    size_t at = (size_t)snprintf(out, size, "%-6s track %d, identity %s: ", vs_identity_short(v->identity),
+                                 v->track_id, conf);
+    if (at >= size) return;
+    char evidence[sizeof v->evidence + 1];
+    memcpy(evidence, v->evidence, sizeof v->evidence);
+    evidence[sizeof v->evidence] = '\0'; /* the library terminates it; a copy bounds a bad one */
+    if (evidence[0]) {
+        snprintf(out + at, size - at, "%s", evidence);
+        return;
+    }
+    size_t start = at; /* no evidence line: the measured cues */
+    at = cue(out, size, at, "network vein share %.2f, ", v->network_vein_fraction);
+    at = cue(out, size, at, "pulsatility %.1f %%, ", v->pulsatility_percent);
+    at = cue(out, size, at, "pulse %.0f bpm, ", v->pulse_rate_bpm);
+    at = cue(out, size, at, "roundness %.2f, ", v->roundness);
+    at = cue(out, size, at, "position %+.2f, ", v->position_score);
+    at = cue(out, size, at, "%.0f %% compressed, ", v->compressibility_percent);
+    if (at == start) snprintf(out + at, size - at, "no evidence measured");
+    else if (at < size && at >= 2) out[at - 2] = '\0';
+}
+
+venseg_status vs_analysis_read_vessels(const venseg_tracker *tracker, int32_t *count, venseg_vessel *vessels,
+                                       int32_t capacity)
+{
+    int32_t n = 0;
+    venseg_status st = venseg_tracker_vessel_count(tracker, &n);
+    *count = 0;
+    if (st) return st;
+    for (int32_t i = 0; i < n && i < capacity; i++) {
+        memset(&vessels[i], 0, sizeof vessels[i]);
+        vessels[i].struct_size = sizeof vessels[i];
+        if ((st = venseg_tracker_vessel_at(tracker, i, &vessels[i]))) return st;
+    }
+    *count = n;
+    return VENSEG_OK;
 }
 
 static void path_join(char *out, size_t size, const char *dir, const char *name, const char *suffix)
@@ -73,6 +190,7 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
     cJSON_AddItemToObject(in, "fps", num_or_null(c->fps > 0 ? c->fps : NAN));
     cJSON_AddNumberToObject(in, "stride", c->o->stride);
     cJSON_AddStringToObject(in, "site", c->o->site ? c->o->site : "");
+    cJSON_AddStringToObject(in, "medial_side", vs_medial_side_name(c->o->medial_side));
     cJSON_AddItemToObject(in, "pixel_spacing_mm", c->o->spacing_x > 0 ? cJSON_CreateDoubleArray((double[]){c->o->spacing_x, c->o->spacing_y}, 2) : cJSON_CreateNull());
     cJSON_AddItemToObject(in, "roi", c->o->roi[2] > 0 ? cJSON_CreateIntArray((const int[]){c->o->roi[0], c->o->roi[1], c->o->roi[2], c->o->roi[3]}, 4) : cJSON_CreateNull());
     cJSON_AddItemToObject(root, "input", in);
@@ -99,7 +217,45 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
     cJSON_AddItemToObject(sum, "compressibility_percent", num_or_null(s->compressibility_percent));
     cJSON_AddItemToObject(sum, "artery_deformation_percent", num_or_null(s->artery_deformation_percent));
     cJSON_AddItemToObject(sum, "max_lateral_shift_px", num_or_null(s->max_lateral_shift_px));
+    cJSON_AddItemToObject(sum, "verdict_confidence", num_or_null(s->verdict_confidence));
+    cJSON_AddItemToObject(sum, "identity_confidence", num_or_null(s->identity_confidence));
+    cJSON_AddItemToObject(sum, "pressure_correlation", num_or_null(s->pressure_correlation));
+    cJSON_AddStringToObject(sum, "medial_side", vs_medial_side_name(s->medial_side));
+    cJSON_AddStringToObject(sum, "medial_side_source", vs_medial_source_name(s->medial_side_source));
+    cJSON_AddNumberToObject(sum, "identity_frames", s->identity_frames);
+    cJSON_AddNumberToObject(sum, "vessel_count", s->vessel_count);
+    cJSON *reasons = cJSON_CreateArray(); /* why there is no verdict: [] when there is one */
+    for (int b = 0; b < 32 && s->verdict == VENSEG_VERDICT_INDETERMINATE; b++)
+        if ((s->flags & (1u << b)) && !vs_flag_informational(1u << b))
+            cJSON_AddItemToArray(reasons, cJSON_CreateString(vs_flag_short(1u << b)));
+    cJSON_AddItemToObject(sum, "indeterminate_reasons", reasons);
     cJSON_AddItemToObject(root, "summary", sum);
+    cJSON *vessels = cJSON_CreateArray();
+    for (int32_t i = 0; i < c->vessel_shown; i++) {
+        const venseg_vessel *v = &c->vessels[i];
+        cJSON *o = cJSON_CreateObject();
+        char evidence[sizeof v->evidence + 1];
+        memcpy(evidence, v->evidence, sizeof v->evidence);
+        evidence[sizeof v->evidence] = '\0';
+        cJSON_AddNumberToObject(o, "track_id", v->track_id);
+        cJSON_AddStringToObject(o, "identity", vs_identity_short(v->identity));
+        cJSON_AddStringToObject(o, "role", vs_role_short(v->role));
+        cJSON_AddItemToObject(o, "identity_confidence", num_or_null(v->identity_confidence));
+        cJSON_AddNumberToObject(o, "frames_present", v->frames_present);
+        cJSON_AddNumberToObject(o, "first_frame", v->first_frame);
+        cJSON_AddItemToObject(o, "network_vein_fraction", num_or_null(v->network_vein_fraction));
+        cJSON_AddItemToObject(o, "pulsatility_percent", num_or_null(v->pulsatility_percent));
+        cJSON_AddItemToObject(o, "pulse_rate_bpm", num_or_null(v->pulse_rate_bpm));
+        cJSON_AddItemToObject(o, "roundness", num_or_null(v->roundness));
+        cJSON_AddItemToObject(o, "wall_contrast", num_or_null(v->wall_contrast));
+        cJSON_AddItemToObject(o, "size_ratio", num_or_null(v->size_ratio));
+        cJSON_AddItemToObject(o, "position_score", num_or_null(v->position_score));
+        cJSON_AddItemToObject(o, "mean_area_px", num_or_null(v->mean_area_px));
+        cJSON_AddItemToObject(o, "compressibility_percent", num_or_null(v->compressibility_percent));
+        cJSON_AddStringToObject(o, "evidence", evidence);
+        cJSON_AddItemToArray(vessels, o);
+    }
+    cJSON_AddItemToObject(root, "vessels", vessels);
     for (int32_t i = 0; i < n; i++) {
         cJSON *fr = cJSON_CreateObject();
         cJSON_AddNumberToObject(fr, "frame", fi[i]);
@@ -128,6 +284,75 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
     return 0;
 }
 #endif
+
+/* ------------------------------------------------------------ summary CSV */
+
+static void csv_number(FILE *f, double v, const char *fmt)
+{
+    fputc(',', f);
+    if (isfinite(v)) fprintf(f, fmt, v);
+}
+
+/* NAME-summary.csv: one header row and one row for the clip (the per-frame areas are in
+ * NAME.csv): the verdict, its confidence, the identity and, per vessel of the pair, its
+ * identity and evidence. */
+static int write_summary_csv(const char *path, const vs_report_ctx *c, char *err, size_t err_size)
+{
+    const venseg_track_summary *s = c->s;
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        snprintf(err, err_size, "%s: cannot write", path);
+        return -1;
+    }
+    fputs("name,site,verdict,compressibility_percent,verdict_confidence,identity_confidence,medial_side,"
+          "medial_side_source,flags,indeterminate_reasons,frames_analysed,vessel_count,"
+          "vein_track_id,vein_identity_confidence,vein_evidence,artery_track_id,artery_identity_confidence,"
+          "artery_evidence\n",
+          f);
+    vs_csv_field(f, c->o->name);
+    fputc(',', f);
+    vs_csv_field(f, c->o->site ? c->o->site : "");
+    fprintf(f, ",%s", vs_verdict_short(s->verdict));
+    csv_number(f, s->compressibility_percent, "%.2f");
+    csv_number(f, s->verdict_confidence, "%.4f");
+    csv_number(f, s->identity_confidence, "%.4f");
+    fprintf(f, ",%s,%s,", vs_medial_side_name(s->medial_side), vs_medial_source_name(s->medial_side_source));
+    char names[512] = "", reasons[512] = ""; /* ';'-separated short names */
+    size_t at = 0, at_r = 0;
+    for (int b = 0; b < 32; b++) {
+        uint32_t bit = 1u << b;
+        if (!(s->flags & bit)) continue;
+        if (at < sizeof names) at += (size_t)snprintf(names + at, sizeof names - at, "%s%s", at ? ";" : "", vs_flag_short(bit));
+        if (s->verdict == VENSEG_VERDICT_INDETERMINATE && !vs_flag_informational(bit) && at_r < sizeof reasons)
+            at_r += (size_t)snprintf(reasons + at_r, sizeof reasons - at_r, "%s%s", at_r ? ";" : "", vs_flag_short(bit));
+    }
+    vs_csv_field(f, names);
+    fputc(',', f);
+    vs_csv_field(f, reasons);
+    fprintf(f, ",%d,%d", s->frames_analysed, s->vessel_count);
+    for (int role = 2; role >= 1; role--) { /* the vein of interest, then the artery */
+        const venseg_vessel *v = NULL;
+        for (int32_t i = 0; i < c->vessel_shown && !v; i++)
+            if (c->vessels[i].role == role) v = &c->vessels[i];
+        char evidence[sizeof v->evidence + 1] = "";
+        if (v) {
+            memcpy(evidence, v->evidence, sizeof v->evidence);
+            evidence[sizeof v->evidence] = '\0';
+            fprintf(f, ",%d", v->track_id);
+        } else {
+            fputc(',', f);
+        }
+        csv_number(f, v ? v->identity_confidence : NAN, "%.4f");
+        fputc(',', f);
+        vs_csv_field(f, evidence);
+    }
+    fputc('\n', f);
+    if (fclose(f) != 0) {
+        snprintf(err, err_size, "%s: write failed", path);
+        return -1;
+    }
+    return 0;
+}
 
 /* -------------------------------------------------------------------- run */
 
@@ -225,6 +450,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         (oo.spacing_y > 0 && (st = venseg_tracker_config_set(cfg, VENSEG_TRACKER_PIXEL_SPACING_Y, oo.spacing_y))) ||
         (fps > 0 && (st = venseg_tracker_config_set(cfg, VENSEG_TRACKER_FRAME_RATE, fps))) ||
         (oo.site && *oo.site && (st = venseg_tracker_config_set_site(cfg, oo.site))) ||
+        (oo.medial_side && (st = venseg_tracker_config_set(cfg, VENSEG_TRACKER_MEDIAL_SIDE, oo.medial_side))) ||
         (st = venseg_tracker_create(cfg, &trk))) {
         rc = status_fail(err, err_size, "tracker configuration", st);
         goto out;
@@ -308,6 +534,10 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     res->summary.struct_size = sizeof res->summary;
     if ((st = venseg_tracker_summary_get(trk, &res->summary))) {
         rc = status_fail(err, err_size, "tracker summary", st);
+        goto out;
+    }
+    if ((st = vs_analysis_read_vessels(trk, &res->vessel_count, res->vessels, VS_MAX_VESSELS))) {
+        rc = status_fail(err, err_size, "tracker vessels", st);
         goto out;
     }
     /* the curve, in px and (with spacing) mm2 */
@@ -396,7 +626,8 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         }
     }
     vs_report_ctx rc_ = {&oo, s, model, ses ? venseg_session_describe(ses) : "none (--use-labels)", vs_reader_kind(rd), w, h, pushed, fps, &store,
-                      &plot, gif_path, mp4_path, mp4_codec, n, with_artery, with_vein};
+                      &plot, gif_path, mp4_path, mp4_codec, n, with_artery, with_vein, res->vessels,
+                      res->vessel_count < VS_MAX_VESSELS ? res->vessel_count : VS_MAX_VESSELS, res->vessel_count};
     /* CSV */
     path_join(res->csv, sizeof res->csv, oo.out_dir, oo.name, ".csv");
     FILE *csv = fopen(res->csv, "w");
@@ -417,6 +648,8 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         snprintf(err, err_size, "%s: write failed", res->csv);
         goto out;
     }
+    path_join(res->summary_csv, sizeof res->summary_csv, oo.out_dir, oo.name, "-summary.csv");
+    if (write_summary_csv(res->summary_csv, &rc_, err, err_size) != 0) goto out;
 #ifdef VENSEG_CLI_HAVE_CJSON
     path_join(res->json, sizeof res->json, oo.out_dir, oo.name, ".json");
     if (write_json(res->json, &rc_, n, fi, curve[0], curve[1], curve[2], have_mm ? curve[3] : NULL, curve[4],

@@ -26,24 +26,63 @@ typedef struct vs_analysis_opts {
     const char *command_line; /* shown in the report */
     const char *note;      /* extra HTML-escaped line in the report (nullable) */
     int use_labels;        /* PNG folders: track the frames' <stem>_label.png masks, not the model's */
+    int medial_side;       /* image side toward the body's midline: -1 left, +1 right, 0 unknown (detected) */
 } vs_analysis_opts;
+
+/* The vessels a result keeps (the tracker may have more: vessel_count says how many). */
+#define VS_MAX_VESSELS 8
 
 typedef struct vs_analysis_result {
     venseg_track_summary summary;
     int32_t frames_read;
     int32_t with_artery, with_vein; /* analysed frames where the tracker found the artery / the vein of interest */
     double fps;
-    char report[4096], json[4096], csv[4096], gif[4096], mp4[4096], curve[4096];
+    int32_t vessel_count;            /* the tracker's vessels; the first VS_MAX_VESSELS are in vessels */
+    venseg_vessel vessels[VS_MAX_VESSELS]; /* the vein of interest, the artery, then the others by size */
+    char report[4096], json[4096], csv[4096], summary_csv[4096], gif[4096], mp4[4096], curve[4096];
 } vs_analysis_result;
 
 /* Returns a VS_EXIT_* status; err receives the message of a failure. */
 int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_result *res, char *err,
                     size_t err_size);
-/* Prints the verdict, flags and output paths (analyze_cmd.c). */
+/* Prints the verdict, its confidence, the vessels, flags and output paths (analyze_cmd.c). */
 void vs_print_analysis(const vs_analysis_result *r, const char *label);
+/* Prints the verdict and identity confidence, the medial side, why the verdict is
+ * indeterminate (flags by name) and one line per vessel (shown of count) with its evidence,
+ * each line led by indent (analyze_cmd.c; the demo prints its ground truth with it). */
+void vs_print_identity(const venseg_track_summary *s, const venseg_vessel *vessels, int32_t shown, int32_t count,
+                       const char *indent);
 /* Human words for a verdict: "compressible", "NON-COMPRESSIBLE", ... */
 const char *vs_verdict_words(int verdict);
 /* One line explaining a flag bit. */
 const char *vs_flag_text(uint32_t flag);
+/* Whether a flag bit only informs (NO_RELEASE, SPACING_UNKNOWN, VESSELS_MERGED,
+ * VEIN_INTERMITTENT) rather than being a reason for an indeterminate verdict. */
+int vs_flag_informational(uint32_t flag);
+/* Why a verdict is indeterminate: the short names of the flags that are not informational,
+ * ", "-separated ("IDENTITY_UNCERTAIN, LOW_CONFIDENCE"), or "no flag set" when none is.
+ * Returns the number of such flags. */
+int vs_indeterminate_reasons(uint32_t flags, char *out, size_t size);
+
+/* --medial-side: "left" -1, "right" +1, "unknown" 0. 1 when s is one of them, else 0. */
+int vs_parse_medial_side(const char *s, int *side);
+/* "left", "right", "unknown" (any other value). */
+const char *vs_medial_side_name(int side);
+/* venseg_track_summary.medial_side_source: "configured", "detected", "unknown". */
+const char *vs_medial_source_name(int source);
+/* A site label the tracker accepts (venseg_tracker_config_set_site: 0..63 printable ASCII). */
+int vs_site_valid(const char *site);
+/* The identity's name without its prefix: "VEIN", "ARTERY", "OTHER", "UNKNOWN". */
+const char *vs_identity_short(int identity);
+/* venseg_vessel.role: "VEIN_OF_INTEREST", "ARTERY_OF_INTEREST", "OTHER". */
+const char *vs_role_short(int role);
+/* One line for people about a vessel: "VEIN   track 2, identity 0.94: <evidence>"; when the
+ * library gave no evidence, its measured cues instead. */
+void vs_vessel_line(const venseg_vessel *v, char *out, size_t size);
+/* "0.91", or "n/a" for NaN. */
+void vs_confidence_text(double c, char *out, size_t size);
+/* Reads the tracker's vessels into res (vessel_count, vessels). VENSEG_OK or the failure. */
+venseg_status vs_analysis_read_vessels(const venseg_tracker *tracker, int32_t *count, venseg_vessel *vessels,
+                                       int32_t capacity);
 
 #endif

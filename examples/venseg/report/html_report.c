@@ -162,8 +162,25 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
     html_text(f, vs_verdict_words(s->verdict));
     fmt_num(b1, sizeof b1, s->compressibility_percent, " %");
     fputs("</div>\n", f);
-    if (s->verdict == VENSEG_VERDICT_INDETERMINATE)
-        fputs("<p>No verdict: the quality flags below say why. Check the overlay: did the model find the vein?</p>\n", f);
+    char vc[32], ic[32];
+    vs_confidence_text(s->verdict_confidence, vc, sizeof vc);
+    vs_confidence_text(s->identity_confidence, ic, sizeof ic);
+    fprintf(f, "<p id=\"confidence\">Verdict confidence <b id=\"verdict-confidence\">%s</b> &middot; identity "
+               "confidence (that the vein is the vein and the artery the artery) <b id=\"identity-confidence\">%s</b> "
+               "&middot; medial side <b id=\"medial-side\">%s</b> (%s)</p>\n",
+            vc, ic, vs_medial_side_name(s->medial_side), vs_medial_source_name(s->medial_side_source));
+    if (s->verdict == VENSEG_VERDICT_INDETERMINATE) {
+        fputs("<p id=\"indeterminate\"><b>No verdict (indeterminate)</b> because ", f);
+        int n = 0;
+        for (int b = 0; b < 32; b++) {
+            uint32_t bit = 1u << b;
+            if (!(s->flags & bit) || vs_flag_informational(bit)) continue;
+            fprintf(f, "%s<code data-reason=\"%s\">%s</code>: ", n++ ? "; " : "", vs_flag_short(bit), vs_flag_short(bit));
+            html_text(f, vs_flag_text(bit));
+        }
+        if (!n) fputs("no quality flag is set (no data to judge)", f);
+        fputs(". Check the overlay: did the model find the vein?</p>\n", f);
+    }
     fprintf(f, "<p>Compressibility (Chen et al.: (A<sub>baseline</sub> &minus; A<sub>min</sub>) / "
                "A<sub>baseline</sub>): <b id=\"compressibility\">%s</b>",
             b1);
@@ -192,6 +209,9 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
     fprintf(f, "<tr><th>artery deformation</th><td>%s</td><td></td></tr>\n", b5);
     fmt_num(b5, sizeof b5, s->max_lateral_shift_px, " px");
     fprintf(f, "<tr><th>largest lateral drift</th><td>%s</td><td></td></tr>\n", b5);
+    vs_confidence_text(s->pressure_correlation, b5, sizeof b5);
+    fprintf(f, "<tr><th>pressure correlation</th><td id=\"pressure-correlation\">%s</td><td>vein area vs artery "
+               "flattening: a real compression moves both together</td></tr>\n", b5);
     fprintf(f, "<tr><th>frames</th><td>%d read, %d analysed (every %d)</td><td>%s, %dx%d, %.3g frames/s</td></tr>\n",
             c->frames_read, c->analysed, c->o->stride, c->kind, c->width, c->height, c->fps);
     if (mm) fprintf(f, "<tr><th>pixel spacing</th><td>%.4g x %.4g mm</td><td></td></tr>\n", c->o->spacing_x, c->o->spacing_y);
@@ -199,6 +219,25 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
     if (c->o->roi[2] > 0)
         fprintf(f, "<tr><th>region of interest</th><td>x %d, y %d, %d x %d</td><td></td></tr>\n", c->o->roi[0],
                 c->o->roi[1], c->o->roi[2], c->o->roi[3]);
+    fputs("</table>\n<h2>Vessels</h2>\n<p>Each vessel track with the identity the tracker gave it (decided from the "
+          "frames before compression, then held) and the evidence for it.</p>\n<table id=\"vessels\">\n"
+          "<tr><th>identity</th><th>role</th><th>track</th><th>identity confidence</th><th>evidence</th></tr>\n",
+          f);
+    for (int32_t i = 0; i < c->vessel_shown; i++) {
+        const venseg_vessel *v = &c->vessels[i];
+        char line[512], conf[32];
+        vs_vessel_line(v, line, sizeof line);
+        vs_confidence_text(v->identity_confidence, conf, sizeof conf);
+        const char *colon = strstr(line, ": "); /* the evidence part of the line */
+        fprintf(f, "<tr data-identity=\"%s\" data-track=\"%d\"><td><b>%s</b></td><td>%s</td><td>%d</td><td>%s</td><td>",
+                vs_identity_short(v->identity), v->track_id, vs_identity_short(v->identity),
+                v->role == 2 ? "vein of interest" : v->role == 1 ? "artery of interest" : "other", v->track_id, conf);
+        html_text(f, colon ? colon + 2 : line);
+        fputs("</td></tr>\n", f);
+    }
+    if (c->vessel_count > c->vessel_shown)
+        fprintf(f, "<tr><td colspan=\"5\">and %d smaller tracks</td></tr>\n", c->vessel_count - c->vessel_shown);
+    if (c->vessel_count == 0) fputs("<tr data-identity=\"NONE\"><td colspan=\"5\">no vessel tracks</td></tr>\n", f);
     fputs("</table>\n<h2>Quality flags</h2>\n<ul id=\"flags\">\n", f);
     int any = 0;
     for (int b = 0; b < 32; b++) {

@@ -40,6 +40,8 @@ typedef struct vs_report_ctx {
     const char *gif_path, *mp4_path, *mp4_codec;
     int analysed;
     int32_t with_artery, with_vein; /* analysed frames where the tracker found them */
+    const venseg_vessel *vessels;   /* the tracker's vessels with their identity and evidence */
+    int32_t vessel_shown, vessel_count; /* in vessels; of the tracker */
 } vs_report_ctx;
 
 /* Writes the report to path. 0, or -1 with a message in err. */

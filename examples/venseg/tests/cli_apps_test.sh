@@ -10,11 +10,15 @@
 #      frames and the lossless grey GIF give the identical CSV; the JSON frame list, the
 #      CSV and the GIF frame count match the clip; --stride halves them);
 #      --use-labels on phantom frames (the ground-truth masks) gives the phantom's verdicts
-#      (normal: compressible; occlusive thrombus: non-compressible at its true percentage);
+#      (normal: compressible; occlusive thrombus: non-compressible at its true percentage),
+#      one VEIN and one ARTERY track with their evidence in the JSON, the summary CSV, the
+#      console and the report, the verdict's confidence, and --medial-side as configured;
+#      a clip too short for a verdict says why (its flags by name) everywhere;
 #   4. segment: the label PNGs equal `venseg eval --save-pred`'s masks (another code path),
 #      and the JSON areas equal the label pixel counts;
 #   5. bench prints its JSON; demo runs end to end and prints both verdicts;
-#   6. errors: missing files 4, bad options 2, broken inputs 1, with messages naming them;
+#   6. errors: missing files 4, bad options 2 (--medial-side, --site too), broken inputs 1,
+#      with messages naming them;
 #      the progress bar appears with --progress only.
 set -euo pipefail
 test_name=cli_apps_test
@@ -40,9 +44,10 @@ for cmd in segment analyze phantom bench demo; do
     grep -q "not a medical device" <<<"$help" || fail "venseg $cmd --help lacks the disclaimer"
 done
 help=$("$venseg" analyze --help)
-for opt in --spacing --stride --site --roi --fps --out --name --model --progress --no-mp4 --max-frames; do
+for opt in --spacing --stride --site --medial-side --roi --fps --out --name --model --progress --no-mp4 --max-frames; do
     grep -q -- "$opt" <<<"$help" || fail "venseg analyze --help does not document $opt"
 done
+"$venseg" demo --help | grep -q -- "--medial-side" || fail "venseg demo --help does not document --medial-side"
 "$venseg" --version | grep -q "video FFmpeg; GIF giflib" || fail "venseg --version: built without FFmpeg or giflib"
 
 step "phantom: GIF, MP4, PNG frames"
@@ -60,10 +65,12 @@ step "analyze: frames folder, GIF, MP4"
 common=(--model "$model" --threads 1 --spacing 0.15 --fps 30 --site popliteal)
 "$venseg" analyze "${common[@]}" --out "$work/a" --name frames "$work/frames" | tee "$work/analyze.txt"
 grep -q "report   $work/a/frames-report.html" "$work/analyze.txt" || fail "analyze does not say where the report is"
+grep -q "^  verdict confidence .*, identity confidence .*; medial side [a-z]* (" "$work/analyze.txt" \
+    || fail "analyze does not print the verdict's confidence and the medial side"
 "$venseg" analyze "${common[@]}" --out "$work/a" --name gif "$work/clip.gif" -q
 "$venseg" analyze "${common[@]}" --out "$work/a" --name mp4 --stride 2 --roi 8,8,112,80 "$work/clip.mp4" -q
 for n in frames gif mp4; do
-    for f in $n-report.html $n-overlay.gif $n-overlay.mp4 $n-curve.png $n.json $n.csv; do
+    for f in $n-report.html $n-overlay.gif $n-overlay.mp4 $n-curve.png $n.json $n.csv $n-summary.csv; do
         [[ -s $work/a/$f ]] || fail "analyze did not write $f"
     done
 done
@@ -85,8 +92,34 @@ for name, n in (('gif', 16), ('mp4', 8)):
         assert int(r['frame']) == f['frame'] and float(r['vein_area_px']) == f['vein_area_px']
         assert abs(float(r['vein_area_mm2']) - f['vein_area_px'] * 0.0225) < 1e-3
 assert json.load(open('$work/a/mp4.json'))['input']['roi'] == [8, 8, 112, 80]
+# identity and confidence keys, whatever the tiny model found
+VESSEL_KEYS = {'track_id', 'identity', 'role', 'identity_confidence', 'frames_present', 'first_frame',
+               'network_vein_fraction', 'pulsatility_percent', 'pulse_rate_bpm', 'roundness', 'wall_contrast',
+               'size_ratio', 'position_score', 'mean_area_px', 'compressibility_percent', 'evidence'}
+INFORMATIONAL = {'NO_RELEASE', 'SPACING_UNKNOWN', 'VESSELS_MERGED', 'VEIN_INTERMITTENT'}
+for name in ('frames', 'gif', 'mp4'):
+    j = json.load(open('$work/a/%s.json' % name))
+    s = j['summary']
+    for k in ('verdict_confidence', 'identity_confidence', 'pressure_correlation', 'medial_side',
+              'medial_side_source', 'identity_frames', 'vessel_count', 'indeterminate_reasons'):
+        assert k in s, (name, k)
+    assert j['input']['medial_side'] == 'unknown' and s['medial_side_source'] in ('unknown', 'detected'), s
+    assert s['medial_side'] in ('left', 'right', 'unknown')
+    for k in ('verdict_confidence', 'identity_confidence'):
+        assert s[k] is None or 0 <= s[k] <= 1, (k, s[k])
+    assert isinstance(j['vessels'], list) and len(j['vessels']) == min(s['vessel_count'], 8), j['vessels']
+    for v in j['vessels']:
+        assert set(v) == VESSEL_KEYS, set(v) ^ VESSEL_KEYS
+        assert v['identity'] in ('ARTERY', 'VEIN', 'OTHER', 'UNKNOWN') and isinstance(v['evidence'], str)
+    want = [f for f in s['flags'] if f not in INFORMATIONAL] if s['verdict'] == 'INDETERMINATE' else []
+    assert s['indeterminate_reasons'] == want, (s['indeterminate_reasons'], want)
+    row = list(csv.DictReader(open('$work/a/%s-summary.csv' % name)))
+    assert len(row) == 1 and row[0]['verdict'] == s['verdict'] and row[0]['medial_side'] == s['medial_side'], row
+    assert (row[0]['verdict_confidence'] == '') == (s['verdict_confidence'] is None), row
+    assert row[0]['flags'] == ';'.join(s['flags']), row
 html = open('$work/a/gif-report.html').read()
 for key in ('id=\"verdict\"', 'id=\"curve\"', 'id=\"keyframe-baseline\"', 'id=\"keyframe-min\"', 'id=\"flags\"',
+            'id=\"verdict-confidence\"', 'id=\"identity-confidence\"', 'id=\"medial-side\"', 'id=\"vessels\"',
             'not a medical device', 'data:image/png;base64,', 'data:image/gif;base64,', 'popliteal'):
     assert key in html, key
 assert 'src=\"http' not in html and 'src=\"/' not in html, 'the report must be self-contained'
@@ -97,21 +130,69 @@ step "analyze --use-labels: the phantom's ground-truth masks give the phantom's 
 "$venseg" phantom --frames 40 --seed 2 "$work/normal" -q
 "$venseg" phantom --frames 40 --seed 2 --thrombus full "$work/clot" | tee "$work/clot.txt"
 true_clot=$(sed -n 's/.*true compressibility \([0-9.]*\) %.*/\1/p' "$work/clot.txt")
-for c in normal clot; do
-    "$venseg" analyze --use-labels --spacing 0.15 --fps 30 --no-mp4 --out "$work/truth" "$work/$c" -q
-done
+"$venseg" analyze --use-labels --spacing 0.15 --fps 30 --no-mp4 --out "$work/truth" "$work/normal" | tee "$work/normal.txt"
+"$venseg" analyze --use-labels --spacing 0.15 --fps 30 --no-mp4 --out "$work/truth" "$work/clot" -q
+# the side of the vein in the masks, read here from the label PNG (the femoral vein is medial
+# to the artery): configured, it is what the tracker uses
+side=$(py "
+import numpy as np
+from PIL import Image
+lab = np.asarray(Image.open('$work/clot/frame-0000_label.png'))
+print('left' if np.nonzero(lab == 2)[1].mean() < np.nonzero(lab == 1)[1].mean() else 'right')
+")
+"$venseg" analyze --use-labels --spacing 0.15 --fps 30 --no-mp4 --site common_femoral --medial-side "$side" --name clot-sided \
+    --out "$work/truth" "$work/clot" -q
+"$venseg" analyze --use-labels --no-mp4 --site popliteal --medial-side left --max-frames 12 --name pop --out "$work/truth" \
+    "$work/clot" -q 2>"$work/note.txt"
+grep -q "note: --medial-side is used with --site common_femoral only" "$work/note.txt" \
+    || fail "--medial-side at another site: no note that the tracker does not use it"
+"$venseg" analyze --use-labels --spacing 0.15 --fps 30 --no-mp4 --max-frames 5 --name short --out "$work/truth" \
+    "$work/normal" | tee "$work/short.txt"
 py "
-import json
-n = json.load(open('$work/truth/normal.json'))['summary']
-c = json.load(open('$work/truth/clot.json'))['summary']
+import csv, json
+n = json.load(open('$work/truth/normal.json'))
+c = json.load(open('$work/truth/clot.json'))
+for j in (n, c):
+    s, v = j['summary'], j['vessels']
+    # one vein and one artery track, the vein of interest first, each with its evidence
+    assert s['vessel_count'] == len(v) >= 2, (s['vessel_count'], v)
+    assert [x['identity'] for x in v[:2]] == ['VEIN', 'ARTERY'], v
+    assert [x['role'] for x in v[:2]] == ['VEIN_OF_INTEREST', 'ARTERY_OF_INTEREST'], v
+    assert all(x['identity'] == 'OTHER' for x in v[2:]), v
+    assert v[0]['evidence'] and v[1]['evidence'], v
+    assert 0 <= v[0]['identity_confidence'] <= 1 and 0 < s['verdict_confidence'] <= 1, (v[0], s)
+    assert s['indeterminate_reasons'] == [], s
+n, c = n['summary'], c['summary']
 assert n['verdict'] == 'COMPRESSIBLE' and n['compressibility_percent'] > 95, n
 assert c['verdict'] == 'NON_COMPRESSIBLE', c
 assert abs(c['compressibility_percent'] - $true_clot) < 5, (c['compressibility_percent'], $true_clot)
 assert json.load(open('$work/truth/clot.json'))['model']['masks_from_labels'] is True
-print('ground truth: normal', n['verdict'], round(n['compressibility_percent'], 1), '| thrombosed', c['verdict'],
-      round(c['compressibility_percent'], 1), '(phantom: $true_clot)')
+sided = json.load(open('$work/truth/clot-sided.json'))
+assert sided['input']['medial_side'] == '$side' and sided['input']['site'] == 'common_femoral', sided['input']
+assert sided['summary']['medial_side'] == '$side' and sided['summary']['medial_side_source'] == 'configured', \
+    sided['summary']
+assert sided['summary']['verdict'] == 'NON_COMPRESSIBLE' and sided['vessels'][0]['identity'] == 'VEIN', sided['summary']
+assert 'medial to the artery' in sided['vessels'][0]['evidence'] and sided['vessels'][0]['position_score'] > 0, \
+    sided['vessels'][0]
+row = list(csv.DictReader(open('$work/truth/normal-summary.csv')))[0]
+assert row['verdict'] == 'COMPRESSIBLE' and 0 < float(row['verdict_confidence']) <= 1, row
+assert row['vein_evidence'] and row['artery_evidence'] and row['indeterminate_reasons'] == '', row
+short = json.load(open('$work/truth/short.json'))['summary']
+assert short['verdict'] == 'INDETERMINATE' and 'SEQUENCE_TOO_SHORT' in short['indeterminate_reasons'], short
+print('ground truth: normal', n['verdict'], round(n['compressibility_percent'], 1), 'confidence',
+      round(n['verdict_confidence'], 2), '| thrombosed', c['verdict'], round(c['compressibility_percent'], 1),
+      '(phantom: $true_clot), confidence', round(c['verdict_confidence'], 2))
 "
 grep -q 'data-verdict="NON_COMPRESSIBLE"' "$work/truth/clot-report.html" || fail "the report's verdict"
+grep -q '<tr data-identity="VEIN"' "$work/truth/clot-report.html" || fail "the report does not show the vein's identity"
+grep -q '<tr data-identity="ARTERY"' "$work/truth/clot-report.html" || fail "the report does not show the artery's identity"
+grep -q '^  vessel VEIN   track [0-9]*, identity [0-9.]*: ..*' "$work/normal.txt" || fail "analyze prints no vein line"
+grep -q '^  vessel ARTERY track [0-9]*, identity [0-9.]*: ..*' "$work/normal.txt" || fail "analyze prints no artery line"
+grep -q '^  NO VERDICT' "$work/normal.txt" && fail "a verdict was called indeterminate"
+grep -q '^  NO VERDICT (indeterminate) because: .*SEQUENCE_TOO_SHORT' "$work/short.txt" \
+    || fail "a short clip does not say why there is no verdict"
+grep -q 'id="indeterminate".*data-reason="SEQUENCE_TOO_SHORT"' "$work/truth/short-report.html" \
+    || fail "the report does not say why there is no verdict"
 
 step "analyze a real video (FloWave brachial cine, FFmpeg decoding)"
 video=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/../shared/data/flowave-brachial-video/video/DemoBMode.mov
@@ -159,6 +240,8 @@ grep -q "model verdict (normal vein)" "$work/demo.txt" || fail "demo: no verdict
 grep -q "model verdict (thrombosed vein)" "$work/demo.txt" || fail "demo: no verdict for the thrombosed clip"
 grep -q "groin (femoral triangle) validation frame" "$work/demo.txt" || fail "demo: the examples/data groin frame must be called a validation frame"
 grep -q "against the examiner.s label: artery Dice" "$work/demo.txt" || fail "demo: the frame must be scored against its label"
+grep -q "^     verdict confidence" "$work/demo.txt" || fail "demo: no confidence for the ground truth's verdict"
+grep -q "^     vessel VEIN " "$work/demo.txt" || fail "demo: the ground truth's vein and its evidence are not shown"
 [[ -s $work/demo/phantom-normal-report.html && -s $work/demo/phantom-thrombosed-report.html ]] \
     || fail "demo: reports missing"
 
@@ -189,6 +272,14 @@ expect 4 "needs a folder of PNG frames" "$venseg" analyze --model "$model" --use
 rm "$work/normal/frame-0003_label.png"
 expect 4 "frame-0003_label.png" "$venseg" analyze --model "$model" --use-labels --out "$work/truth" "$work/normal"
 expect 2 "unknown or incomplete option --frobnicate" "$venseg" analyze --frobnicate "$work/clip.gif"
+expect 2 "--medial-side must be left, right or unknown, not middle" \
+    "$venseg" analyze --model "$model" --medial-side middle "$work/clip.gif"
+expect 2 "--medial-side must be left, right or unknown, not Left" \
+    "$venseg" analyze --model "$model" --medial-side=Left "$work/clip.gif"
+expect 2 "unknown or incomplete option --medial-side" "$venseg" analyze --model "$model" "$work/clip.gif" --medial-side
+expect 2 "--site must be at most 63 printable ASCII characters" \
+    "$venseg" analyze --model "$model" --site "$(printf 'x%.0s' {1..64})" "$work/clip.gif"
+expect 2 "--medial-side must be left, right or unknown, not up" "$venseg" demo --medial-side up
 expect 4 "missing.png" "$venseg" segment --model "$model" "$work/missing.png"
 expect 1 "not a PNG" "$venseg" segment --model "$model" --out "$work/seg2" "$work/bad.vseg"
 expect 2 "no images" "$venseg" segment --model "$model"

@@ -1,9 +1,12 @@
 /*
  * Unit tests of the venseg program's shared code (examples/venseg/util): the LabelMe
  * polygon rasteriser (Pillow's rule; expected masks computed by hand), the --label-map
- * parser, the options every command shares, and the list, folder and file helpers. tests/python/test_evaluate.py compares the rasteriser with
- * Pillow itself on random polygons.
+ * parser, the options every command shares, the list, folder and file helpers, and the words
+ * the reports give a verdict's identity evidence (medial side, flags as reasons, vessel
+ * lines). tests/python/test_evaluate.py compares the rasteriser with Pillow itself on random
+ * polygons.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,8 @@
 #include "util/labelme.h"
 #include "util/options.h"
 #include "util/png_io.h"
+#include "report/analysis.h"
+#include "report/html_report.h"
 
 static int failures;
 
@@ -221,12 +226,79 @@ static void files_and_lists(void)
     rmdir(dir);
 }
 
+/* --medial-side and --site values, flags as the reasons for no verdict, and vessel lines. */
+static void identity_words(void)
+{
+    int side = 7;
+    CHECK(vs_parse_medial_side("left", &side) && side == -1);
+    CHECK(vs_parse_medial_side("right", &side) && side == 1);
+    CHECK(vs_parse_medial_side("unknown", &side) && side == 0);
+    side = 7;
+    CHECK(!vs_parse_medial_side("Left", &side) && !vs_parse_medial_side("middle", &side) &&
+          !vs_parse_medial_side("", &side) && !vs_parse_medial_side("-1", &side) && side == 7);
+    CHECK(!strcmp(vs_medial_side_name(-1), "left") && !strcmp(vs_medial_side_name(1), "right") &&
+          !strcmp(vs_medial_side_name(0), "unknown"));
+    CHECK(!strcmp(vs_medial_source_name(1), "configured") && !strcmp(vs_medial_source_name(2), "detected") &&
+          !strcmp(vs_medial_source_name(0), "unknown"));
+    char site[80];
+    memset(site, 'x', 63), site[63] = '\0';
+    CHECK(vs_site_valid("popliteal") && vs_site_valid("common_femoral (phantom)") && vs_site_valid(site));
+    site[63] = 'x', site[64] = '\0';
+    CHECK(!vs_site_valid(site) && !vs_site_valid("tab\there"));
+
+    /* every flag has its words; the reasons are the flags that are not informational */
+    for (int b = 0; b < 16; b++) CHECK(strcmp(vs_flag_text(1u << b), "unknown flag") != 0);
+    CHECK(!strcmp(vs_flag_short(VENSEG_FLAG_IDENTITY_UNCERTAIN), "IDENTITY_UNCERTAIN"));
+    char why[256];
+    CHECK(vs_indeterminate_reasons(VENSEG_FLAG_IDENTITY_UNCERTAIN | VENSEG_FLAG_LOW_CONFIDENCE |
+                                       VENSEG_FLAG_SPACING_UNKNOWN | VENSEG_FLAG_VESSELS_MERGED,
+                                   why, sizeof why) == 2);
+    CHECK(!strcmp(why, "IDENTITY_UNCERTAIN, LOW_CONFIDENCE"));
+    CHECK(vs_indeterminate_reasons(VENSEG_FLAG_NO_RELEASE | VENSEG_FLAG_VEIN_INTERMITTENT, why, sizeof why) == 0);
+    CHECK(!strcmp(why, "no flag set"));
+    CHECK(vs_indeterminate_reasons(VENSEG_FLAG_NO_VEIN, why, 4) == 1 && strlen(why) == 3); /* truncated, terminated */
+    CHECK(vs_flag_informational(VENSEG_FLAG_VESSELS_MERGED) && !vs_flag_informational(VENSEG_FLAG_IDENTITY_CONFLICT));
+
+    /* a vessel's line: its identity, track, identity confidence and evidence */
+    venseg_vessel v;
+    memset(&v, 0, sizeof v);
+    v.struct_size = sizeof v;
+    v.track_id = 3, v.identity = VENSEG_IDENTITY_VEIN, v.role = 2, v.identity_confidence = 0.936;
+    snprintf(v.evidence, sizeof v.evidence, "vein: medial to the artery, no pulsation, 94 %% compressed");
+    char line[512];
+    vs_vessel_line(&v, line, sizeof line);
+    CHECK(!strcmp(line, "VEIN   track 3, identity 0.94: vein: medial to the artery, no pulsation, 94 % compressed"));
+    CHECK(!strcmp(vs_identity_short(VENSEG_IDENTITY_ARTERY), "ARTERY") && !strcmp(vs_role_short(2), "VEIN_OF_INTEREST"));
+    /* no evidence line: the measured cues, NaN ones left out */
+    v.evidence[0] = '\0';
+    v.identity = VENSEG_IDENTITY_ARTERY, v.identity_confidence = NAN;
+    v.network_vein_fraction = 0.1, v.pulsatility_percent = 6.5, v.pulse_rate_bpm = NAN, v.roundness = 0.9;
+    v.position_score = -1, v.compressibility_percent = NAN;
+    vs_vessel_line(&v, line, sizeof line);
+    CHECK(!strcmp(line, "ARTERY track 3, identity n/a: network vein share 0.10, pulsatility 6.5 %, roundness 0.90, "
+                        "position -1.00"));
+    v.network_vein_fraction = v.pulsatility_percent = v.roundness = v.position_score = NAN;
+    vs_vessel_line(&v, line, sizeof line);
+    CHECK(!strcmp(line, "ARTERY track 3, identity n/a: no evidence measured"));
+    vs_vessel_line(&v, line, 10); /* a short buffer: cut, terminated */
+    CHECK(strlen(line) == 9);
+    memset(v.evidence, 'e', sizeof v.evidence); /* an unterminated evidence field is bounded */
+    vs_vessel_line(&v, line, sizeof line);
+    CHECK(strlen(line) == strlen("ARTERY track 3, identity n/a: ") + sizeof v.evidence);
+    char c[16];
+    vs_confidence_text(0.905, c, sizeof c);
+    CHECK(!strcmp(c, "0.91") || !strcmp(c, "0.90"));
+    vs_confidence_text(NAN, c, sizeof c);
+    CHECK(!strcmp(c, "n/a"));
+}
+
 int main(void)
 {
     polygons();
     label_maps();
     shared_options();
     files_and_lists();
+    identity_words();
     if (failures)
         fprintf(stderr, "cli_units_test: %d failure(s)\n", failures);
     else
