@@ -651,6 +651,44 @@ TEST(TrackerIdentity, AVeinLeavingThePlaneAfterReleaseIsNotACollapse) {
     }
 }
 
+TEST(TrackerIdentity, AVeinShrinkingEveryWayIsNotACompression) {
+    // a segmenter that loses a thrombosed vein under the probe: the mask shrinks around its
+    // centre as the pressure rises (the vein itself barely compresses)
+    PhantomSpec spec;
+    spec.seed = 90;
+    spec.thrombus = 2;
+    spec.frames = 240;
+    auto p = make_phantom(spec);
+    auto t = make_tracker(spec.spacing, 2, VENSEG_SITE_COMMON_FEMORAL);
+    std::vector<uint8_t> lab(size_t(spec.w) * spec.h), out(lab.size());
+    for (int i = 0; i < spec.frames; i++) {
+        ASSERT_EQ(venseg_phantom_frame(p.get(), i, nullptr, 0, lab.data(), spec.w), VENSEG_OK);
+        venseg_phantom_truth tr{};
+        tr.struct_size = sizeof tr;
+        ASSERT_EQ(venseg_phantom_truth_at(p.get(), i, &tr), VENSEG_OK);
+        double cx = 0, cy = 0;
+        int nv = 0;
+        for (int y = 0; y < spec.h; y++)
+            for (int x = 0; x < spec.w; x++)
+                if (lab[size_t(y) * spec.w + x] == 2) cx += x, cy += y, nv++;
+        cx /= std::max(nv, 1), cy /= std::max(nv, 1);
+        const double k = std::sqrt(1.0 - 0.7 * tr.pressure); // area down to 30 %
+        for (int y = 0; y < spec.h; y++)
+            for (int x = 0; x < spec.w; x++) {
+                uint8_t v = lab[size_t(y) * spec.w + x];
+                if (v == 2) v = 0;
+                int sx = int(std::lround(cx + (x - cx) / k)), sy = int(std::lround(cy + (y - cy) / k));
+                if (sx >= 0 && sy >= 0 && sx < spec.w && sy < spec.h && lab[size_t(sy) * spec.w + sx] == 2) v = 2;
+                out[size_t(y) * spec.w + x] = v;
+            }
+        ASSERT_EQ(venseg_tracker_push_labels(t.get(), out.data(), spec.w, spec.w, spec.h), VENSEG_OK);
+    }
+    auto s = summary(t.get());
+    EXPECT_EQ(s.verdict, VENSEG_VERDICT_INDETERMINATE) << "C " << s.compressibility_percent << " " << flags_text(s.flags);
+    EXPECT_TRUE(s.flags & VENSEG_FLAG_SHRANK_NOT_FLATTENED) << flags_text(s.flags);
+    EXPECT_GT(s.compressibility_percent, 50); // what area alone would have claimed
+}
+
 TEST(TrackerIdentity, VesselAccessorErrors) {
     auto t = make_tracker(0.3);
     int32_t n = -1;

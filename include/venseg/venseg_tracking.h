@@ -108,6 +108,8 @@ typedef enum venseg_verdict {
 #define VENSEG_FLAG_LOW_CONFIDENCE       (1u << 13) /* the verdict's confidence is below MIN_VERDICT_CONFIDENCE: indeterminate */
 #define VENSEG_FLAG_VESSELS_MERGED       (1u << 14) /* informational: touching vessels were split into artery and vein */
 #define VENSEG_FLAG_VEIN_INTERMITTENT    (1u << 15) /* informational: the vein was missed in some open frames; they were skipped */
+#define VENSEG_FLAG_SHRANK_NOT_FLATTENED (1u << 16) /* the vein's area fell but its width fell too: segmentation losing
+                                                     * the vein, not a probe flattening it */
 
 VENSEG_API const char *venseg_verdict_name(venseg_verdict verdict); /* "VENSEG_VERDICT_..." / "VENSEG_VERDICT_UNKNOWN" */
 /* Name of one flag bit ("VENSEG_FLAG_NO_VEIN"); "VENSEG_FLAG_UNKNOWN" if flag is not exactly one known bit. */

@@ -31,18 +31,21 @@ static double median_of(double *v, int n)
     return m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
 }
 
-/* Running median of width win (odd) over n values; the window shrinks symmetrically at
- * the ends. NaN inputs are left out; a window of NaNs gives NaN. */
+/* Running median of width win (odd) over n values; at the ends the window keeps its
+ * width and shifts inwards, so the first and last frames are smoothed too (a lone
+ * outlier there must not become the baseline). NaN inputs are left out; a window of NaNs
+ * gives NaN. */
 static void running_median(const double *in, int n, int win, double *out)
 {
     double buf[16];
     const int half = win / 2;
     for (int i = 0; i < n; i++) {
-        int h = half;
-        if (i < h) h = i;
-        if (n - 1 - i < h) h = n - 1 - i;
+        int lo = i - half, hi = i + half;
+        if (lo < 0) hi -= lo, lo = 0;
+        if (hi > n - 1) lo -= hi - (n - 1), hi = n - 1;
+        if (lo < 0) lo = 0;
         int m = 0;
-        for (int j = i - h; j <= i + h; j++) buf[m++] = in[j];
+        for (int j = lo; j <= hi; j++) buf[m++] = in[j];
         out[i] = median_of(buf, m);
     }
 }
@@ -614,6 +617,8 @@ static double track_compressibility(const venseg_tracker *t, int track, double *
 
 /* ----------------------------------------------------------------- summary */
 
+static double lo_threshold(const venseg_tracker_config *c) { return c->v[VENSEG_TRACKER_NONCOMPRESSIBLE_PERCENT]; }
+
 static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
 {
     const venseg_tracker_config *c = &t->cfg;
@@ -717,6 +722,23 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
         if (!(s->artery_deformation_percent >= c->v[VENSEG_TRACKER_ARTERY_DEFORMATION_PERCENT]))
             flags |= VENSEG_FLAG_ARTERY_NOT_DEFORMED;
     }
+    /* a probe flattens the vein: its width holds (or grows) while its area falls; a
+     * segmentation that loses the vein shrinks it every way */
+    if (cv.first >= 0 && baseline > 0 && s->compressibility_percent >= lo_threshold(c)) {
+        const int w = id->window > 0 && id->window <= n ? id->window : n;
+        int m = 0;
+        for (int i = 0; i < w; i++) {
+            const vs_obs *v = vs_obs_of(t, i, id->vein_id);
+            if (v) tmp2[m++] = v->width;
+        }
+        const double ref_width = median_of(tmp2, m);
+        m = 0;
+        for (int i = cv.phase_lo; i <= cv.phase_hi && i < n; i++) {
+            const vs_obs *v = vs_obs_of(t, i, id->vein_id);
+            if (v && v->area > 0.15 * baseline && v->area < 0.75 * baseline) tmp2[m++] = v->width / ref_width;
+        }
+        if (m >= 2 && ref_width > 0 && median_of(tmp2, m) < 0.7) flags |= VENSEG_FLAG_SHRANK_NOT_FLATTENED;
+    }
     /* a real compression flattens the artery while the vein shrinks, and both recover */
     s->pressure_correlation = NAN;
     if (id->artery_id >= 0 && cv.first >= 0) {
@@ -754,7 +776,8 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
     }
     /* the verdict from the thresholds, where no flag makes it unsafe */
     const uint32_t unsafe = VENSEG_FLAG_NO_VEIN | VENSEG_FLAG_VEIN_LOST | VENSEG_FLAG_SEQUENCE_TOO_SHORT |
-                            VENSEG_FLAG_PROBE_MOVED | VENSEG_FLAG_UNSTABLE | VENSEG_FLAG_IDENTITY_UNCERTAIN;
+                            VENSEG_FLAG_PROBE_MOVED | VENSEG_FLAG_UNSTABLE | VENSEG_FLAG_IDENTITY_UNCERTAIN |
+                            VENSEG_FLAG_SHRANK_NOT_FLATTENED;
     const double cp = s->compressibility_percent, hi = c->v[VENSEG_TRACKER_COMPRESSIBLE_PERCENT],
                  lo = c->v[VENSEG_TRACKER_NONCOMPRESSIBLE_PERCENT];
     int verdict = VENSEG_VERDICT_INDETERMINATE;

@@ -124,6 +124,7 @@ const char *venseg_flag_name(uint32_t flag)
     case VENSEG_FLAG_LOW_CONFIDENCE: return "VENSEG_FLAG_LOW_CONFIDENCE";
     case VENSEG_FLAG_VESSELS_MERGED: return "VENSEG_FLAG_VESSELS_MERGED";
     case VENSEG_FLAG_VEIN_INTERMITTENT: return "VENSEG_FLAG_VEIN_INTERMITTENT";
+    case VENSEG_FLAG_SHRANK_NOT_FLATTENED: return "VENSEG_FLAG_SHRANK_NOT_FLATTENED";
     }
     return "VENSEG_FLAG_UNKNOWN";
 }
@@ -762,6 +763,7 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
         o->cy = my;
         o->roundness = l1 > 0 ? sqrt(fmax(l2, 0) / l1) : 1.0;
         o->aspect = sqrt(fmax(vy, 1e-12) / fmax(vx, 1e-12));
+        o->width = 4.0 * sqrt(fmax(vx, 0));
         o->vein_mass = k->vein_mass;
         o->artery_mass = k->artery_mass;
         o->prob_mean = k->prob_sum / n;

@@ -22,6 +22,7 @@ typedef struct vs_obs {
     double cx, cy;          /* centroid, frame px */
     double roundness;       /* minor / major axis of the moment ellipse */
     double aspect;          /* sqrt(var_y / var_x): flattening under the probe */
+    double width;           /* 4 sqrt(var_x): its lateral extent (an ellipse's full width), px */
     double vein_mass, artery_mass; /* probability (masks: pixel count) on each label */
     double prob_mean;       /* mean probability of its label over its pixels; 1 for masks */
     double wall;            /* ring brightness over the tissue beyond; NaN without pixels */

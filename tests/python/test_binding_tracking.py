@@ -131,7 +131,7 @@ def test_names_of_verdicts_flags_and_outcomes():
     for v in vn.Verdict:
         assert vn.verdict_name(v) == "VENSEG_VERDICT_" + v.name
     assert vn.verdict_name(99) == "VENSEG_VERDICT_UNKNOWN"
-    assert len(vn.Flag) == 16 and vn.Flag.NO_VESSEL == 1 and vn.Flag.UNSTABLE == 1 << 10
+    assert len(vn.Flag) == 17 and vn.Flag.NO_VESSEL == 1 and vn.Flag.UNSTABLE == 1 << 10
     assert vn.Flag.IDENTITY_CONFLICT == 1 << 11 and vn.Flag.VEIN_INTERMITTENT == 1 << 15
     for f in vn.Flag:
         assert vn.flag_name(f) == "VENSEG_FLAG_" + f.name

@@ -47,6 +47,8 @@ const char *vs_flag_text(uint32_t flag)
     case VENSEG_FLAG_VESSELS_MERGED: return "informational: touching vessels were split into artery and vein";
     case VENSEG_FLAG_VEIN_INTERMITTENT:
         return "informational: the vein was missed in some open frames; they were skipped";
+    case VENSEG_FLAG_SHRANK_NOT_FLATTENED:
+        return "the vein's mask shrank every way instead of flattening: the segmentation lost it, the probe did not compress it";
     default: return "unknown flag";
     }
 }

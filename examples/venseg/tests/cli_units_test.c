@@ -247,7 +247,7 @@ static void identity_words(void)
     CHECK(!vs_site_valid(site) && !vs_site_valid("tab\there"));
 
     /* every flag has its words; the reasons are the flags that are not informational */
-    for (int b = 0; b < 16; b++) CHECK(strcmp(vs_flag_text(1u << b), "unknown flag") != 0);
+    for (int b = 0; b < 17; b++) CHECK(strcmp(vs_flag_text(1u << b), "unknown flag") != 0);
     CHECK(!strcmp(vs_flag_short(VENSEG_FLAG_IDENTITY_UNCERTAIN), "IDENTITY_UNCERTAIN"));
     char why[256];
     CHECK(vs_indeterminate_reasons(VENSEG_FLAG_IDENTITY_UNCERTAIN | VENSEG_FLAG_LOW_CONFIDENCE |
