@@ -617,6 +617,57 @@ static double track_compressibility(const venseg_tracker *t, int track, double *
 
 /* ----------------------------------------------------------------- summary */
 
+/* The vein at rest and under full pressure, robust to breathing, pulsation and noise:
+ * the rest area is the median of the smoothed curve before compression (>= 5 frames), the
+ * compressed area its median over the hold, the frames where the artery is flattened
+ * within a quarter of its deepest flattening (>= 3 frames). Where either is missing the
+ * deepest drop's peak or bottom stays. ib / im become the frames nearest those values. */
+static void rest_and_hold(const venseg_tracker *t, const curve *cv, int *ib, int *im, double *baseline,
+                          double *minimum, double *tmp, double *aspect_sm)
+{
+    const int n = t->n_recs, win = (int)t->cfg.v[VENSEG_TRACKER_SMOOTH_WINDOW];
+    const int w = t->id.window > 0 && t->id.window <= n ? t->id.window : n;
+    int m = 0;
+    for (int i = cv->first; i < w; i++)
+        if (!isnan(cv->sm[i])) tmp[m++] = cv->sm[i];
+    if (m >= 5 && w < n) {
+        const double rest = median_of(tmp, m);
+        if (rest > *minimum) {
+            *baseline = rest;
+            double best = INFINITY;
+            for (int i = cv->first; i < w; i++)
+                if (!isnan(cv->sm[i]) && fabs(cv->sm[i] - rest) < best) best = fabs(cv->sm[i] - rest), *ib = i;
+        }
+    }
+    if (t->id.artery_id < 0) return;
+    for (int i = 0; i < n; i++) {
+        const vs_obs *a = vs_obs_of(t, i, t->id.artery_id);
+        tmp[i] = a ? a->aspect : NAN;
+    }
+    running_median(tmp, n, win, aspect_sm);
+    m = 0;
+    for (int i = 0; i < w; i++)
+        if (!isnan(aspect_sm[i])) tmp[m++] = aspect_sm[i];
+    const double ref = median_of(tmp, m);
+    double low = INFINITY;
+    for (int i = cv->phase_lo; i <= cv->phase_hi; i++)
+        if (!isnan(aspect_sm[i]) && aspect_sm[i] < low) low = aspect_sm[i];
+    const double need = t->cfg.v[VENSEG_TRACKER_ARTERY_DEFORMATION_PERCENT] / 100.0;
+    if (!(ref > 0) || !isfinite(low) || (ref - low) / ref < need) return; /* no clear hold */
+    const double cut = low + 0.25 * (ref - low);
+    m = 0;
+    for (int i = cv->phase_lo; i <= cv->phase_hi; i++)
+        if (!isnan(aspect_sm[i]) && aspect_sm[i] <= cut && !isnan(cv->sm[i])) tmp[m++] = cv->sm[i];
+    if (m < 3) return;
+    const double held = median_of(tmp, m);
+    if (!(held < *baseline)) return;
+    *minimum = held;
+    double best = INFINITY;
+    for (int i = cv->phase_lo; i <= cv->phase_hi; i++)
+        if (!isnan(aspect_sm[i]) && aspect_sm[i] <= cut && !isnan(cv->sm[i]) && fabs(cv->sm[i] - held) < best)
+            best = fabs(cv->sm[i] - held), *im = i;
+}
+
 static double lo_threshold(const venseg_tracker_config *c) { return c->v[VENSEG_TRACKER_NONCOMPRESSIBLE_PERCENT]; }
 
 static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
@@ -667,7 +718,10 @@ static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s)
     if (id->vein_id >= 0) {
         track_curve(t, id->vein_id, &cv, tmp);
         deepest_drop(&cv, n, &ib, &im);
-        if (ib >= 0) baseline = cv.sm[ib], minimum = cv.sm[im];
+        if (ib >= 0) {
+            baseline = cv.sm[ib], minimum = cv.sm[im];
+            rest_and_hold(t, &cv, &ib, &im, &baseline, &minimum, tmp, aspect_sm);
+        }
         const int w = id->window > 0 && id->window <= n ? id->window : n;
         for (int i = 0; i < w; i++) vein_frames_window += vs_obs_of(t, i, id->vein_id) != NULL;
     }
