@@ -575,8 +575,8 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
         const int closing = !isnan(prev2) && prev < prev2 && prev + (prev - prev2) * len <= 0.2 * c->ref;
         double fill = NAN;
         if (nearly_closed || closing || (len > long_gap && press)) fill = 0;
-        else if (len <= long_gap && j < n) c->dropouts += len;
-        else if (prev > t->cfg.v[VENSEG_TRACKER_LOST_FRACTION] * c->ref && (j < n || len > win / 2))
+        else if (len <= long_gap) c->dropouts += len; /* also at the very end: too short to tell */
+        else if (prev > t->cfg.v[VENSEG_TRACKER_LOST_FRACTION] * c->ref)
             c->lost = 1;
         for (int k = i; k < j; k++) c->raw[k] = fill;
         i = j;
