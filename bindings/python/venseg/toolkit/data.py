@@ -498,12 +498,14 @@ def split_summary(train: Sequence[Sample], val: Sequence[Sample]) -> Dict[str, d
 # ------------------------------------------------------------------ phantom
 
 def load_phantom(sequences: int, frames_per_sequence: int = 6, seed: int = 0,
-                 size: Tuple[int, int] = (256, 256), frames: int = 90) -> List[Sample]:
+                 size: Tuple[int, int] = (256, 256), frames: int = 90, exam: bool = False) -> List[Sample]:
     """Synthetic compression sequences of libvenseg's phantom (``venseg_phantom_*``, the
     tracking issue's transverse-leg model) as fully labelled extra supervision: per
     sequence (one split group each) ``frames_per_sequence`` frames spread over the
     compression, with seeded random thrombus state, compression, probe motion, gain and
-    noise. Labels: 1 artery lumen, 2 vein lumen (incl. thrombus). Needs libvenseg."""
+    noise (``exam``: also thrombus age, vein side and size, pulse, breathing, speckle
+    decorrelation, tilt and attenuation). Seeds are drawn from 1..2**31-1, so studies use
+    seeds >= 2**31. Labels: 1 artery lumen, 2 vein lumen (incl. thrombus). Needs libvenseg."""
     import venseg as vn
 
     rng = np.random.default_rng([seed, 0xFA17])
@@ -511,13 +513,23 @@ def load_phantom(sequences: int, frames_per_sequence: int = 6, seed: int = 0,
     values = {0: "background", 1: "artery", 2: "vein"}
     out: List[Sample] = []
     for q in range(sequences):
-        ph = vn.Phantom(seed=int(rng.integers(1, 2**31)), width=w, height=h, frames=frames,
-                        thrombus=int(rng.choice([0, 0, 1, 2])),
-                        compression=float(rng.uniform(0.5, 1.2)),
-                        probe_motion=float(rng.uniform(0, 4)), gain_db=float(rng.uniform(-6, 6)),
-                        noise=float(rng.uniform(0.02, 0.15)),
-                        pixel_spacing=float(rng.uniform(0.1, 0.2)),
-                        vessels=int(rng.choice([1, 1, 1, 2])))
+        keys = dict(seed=int(rng.integers(1, 2**31)), width=w, height=h, frames=frames,
+                    thrombus=int(rng.choice([0, 0, 1, 2])),
+                    compression=float(rng.uniform(0.5, 1.2)),
+                    probe_motion=float(rng.uniform(0, 4)), gain_db=float(rng.uniform(-6, 6)),
+                    noise=float(rng.uniform(0.02, 0.15)),
+                    pixel_spacing=float(rng.uniform(0.1, 0.2)),
+                    vessels=int(rng.choice([1, 1, 1, 2])))
+        if exam:  # the exam-like phantom (docs/phantom.md): the look of real exams varies too
+            keys.update(thrombus_age=int(rng.integers(0, 2)), vein_side=int(rng.integers(1, 3)),
+                        vein_to_artery=float(rng.uniform(0.8, 1.8)),
+                        heart_rate=float(rng.uniform(50, 110)),
+                        pulse_amplitude=float(rng.uniform(0.03, 0.10)),
+                        respiration=float(rng.uniform(0, 0.15)),
+                        decorrelation=float(rng.uniform(0, 0.5)),
+                        probe_tilt=float(rng.uniform(0, 8)),
+                        attenuation=float(rng.uniform(0.5, 1.0)))
+        ph = vn.Phantom(**keys)
         try:
             for k in range(frames_per_sequence):
                 idx = int(round(k * (frames - 1) / max(1, frames_per_sequence - 1)))

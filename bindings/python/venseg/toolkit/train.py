@@ -338,7 +338,7 @@ def load_samples(args) -> List[D.Sample]:
                                         dataset=f"labelpng:{os.path.basename(os.path.normpath(imgs))}",
                                         group_regex=args.group_regex)
     if args.phantom:
-        samples += D.load_phantom(args.phantom, args.phantom_frames, args.seed)
+        samples += D.load_phantom(args.phantom, args.phantom_frames, args.seed, exam=args.phantom_exam)
     if not samples:
         raise SystemExit("venseg.toolkit.train: no training data (--datasets, --labelme, --label-png)")
     return samples
@@ -443,6 +443,9 @@ def parser() -> argparse.ArgumentParser:
                    help="add N synthetic compression sequences of libvenseg's phantom "
                         "(fully labelled; needs libvenseg)")
     d.add_argument("--phantom-frames", type=int, default=6, help="frames per phantom sequence")
+    d.add_argument("--phantom-exam", action="store_true",
+                   help="vary the exam-like phantom keys too (thrombus age, vein side and size, pulse, "
+                        "breathing, speckle decorrelation, tilt, attenuation)")
     d.add_argument("--group-regex", help="regex whose group(1) is the split group of a user "
                    "file stem (default: stem without a trailing frame number)")
     d.add_argument("--dataset-weight", nargs="*", default=[], metavar="NAME=W",
