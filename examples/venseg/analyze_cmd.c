@@ -75,7 +75,7 @@ void vs_print_analysis(const vs_analysis_result *r, const char *label)
 {
     const venseg_track_summary *s = &r->summary;
     printf("%s: %s", label, vs_verdict_words(s->verdict));
-    if (s->compressibility_percent == s->compressibility_percent)
+    if (s->verdict != VENSEG_VERDICT_INDETERMINATE && s->compressibility_percent == s->compressibility_percent)
         printf(", compressibility %.1f %%", s->compressibility_percent);
     printf(" (%d frames, %d analysed; found the artery in %d, the vein in %d", r->frames_read, s->frames_analysed,
            r->with_artery, r->with_vein);

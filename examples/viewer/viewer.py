@@ -21,8 +21,9 @@ GIF), takes a screenshot (OUTDIR/viewer.png) and writes OUTDIR/selftest.json; th
 examples/viewer/viewer_test.sh runs it under Xvfb.
 
 Needs: the venseg package (bindings/python, with its compiled cffi extension), numpy,
-Pillow (GIF reading/writing, PNG frames, the screenshot), Tk (Debian python3-tk), and the
-ffmpeg program for video files.
+Pillow (GIF reading/writing, PNG frames, the screenshot; the 'apps' extra:
+pip install './bindings/python[apps]'), Tk (Debian python3-tk), and the ffmpeg program for
+video files.
 """
 
 from __future__ import annotations
@@ -38,7 +39,12 @@ import tkinter as tk
 from tkinter import filedialog, messagebox, ttk
 
 import numpy as np
-from PIL import Image, ImageSequence
+
+try:
+    from PIL import Image, ImageSequence
+except ImportError:
+    sys.exit("viewer.py needs Pillow, which is not installed: install the venseg 'apps' extra "
+             "(pip install './bindings/python[apps]') or Pillow itself (Debian: python3-pil)")
 
 import venseg
 from venseg.toolkit.data import read_frame  # the one Python image reader (numpy and Pillow only)
@@ -327,7 +333,9 @@ class Viewer:
                        f"artery {aa:.1f} {unit}")
         s = self.tracker.summary()
         c = s.compressibility_percent
-        self.comp.set("compressibility: " + (f"{c:.0f} %" if c == c else "-"))
+        # an indeterminate result reports no compressibility
+        judged = s.verdict != venseg.Verdict.INDETERMINATE and c == c
+        self.comp.set("compressibility: " + (f"{c:.0f} %" if judged else "- (no verdict)"))
         self.verdict.set("verdict: " + VERDICT_WORDS.get(s.verdict, "?"))
         self.verdict_label.configure(background={1: "#e3f5e6", 2: "#fde3e1", 3: "#fde3e1"}.get(s.verdict, "#eceff3"))
         names = [n.replace("VENSEG_FLAG_", "") for n in venseg.flag_names(s.flags)

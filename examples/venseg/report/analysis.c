@@ -173,9 +173,10 @@ static void path_join(char *out, size_t size, const char *dir, const char *name,
 #ifdef VENSEG_CLI_HAVE_CJSON
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
+/* files: per pushed frame its file name ("" when the clip has none): the frames' "file". */
 static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const int32_t *fi, const double *raw,
                       const double *smooth, const double *art, const double *raw_mm, const double *smooth_mm,
-                      const double *art_mm, char *err, size_t err_size)
+                      const double *art_mm, const vs_strlist *files, char *err, size_t err_size)
 {
     const venseg_track_summary *s = c->s;
     cJSON *root = cJSON_CreateObject(), *sum = cJSON_CreateObject(), *flags = cJSON_CreateArray(),
@@ -216,7 +217,10 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
     cJSON_AddItemToObject(sum, "min_area_px", num_or_null(s->min_area_px));
     cJSON_AddItemToObject(sum, "baseline_area_mm2", num_or_null(s->baseline_area_mm2));
     cJSON_AddItemToObject(sum, "min_area_mm2", num_or_null(s->min_area_mm2));
-    cJSON_AddItemToObject(sum, "compressibility_percent", num_or_null(s->compressibility_percent));
+    /* the result only with a verdict; the measurement always, under its own name */
+    const int judged = s->verdict != VENSEG_VERDICT_INDETERMINATE;
+    cJSON_AddItemToObject(sum, "compressibility_percent", num_or_null(judged ? s->compressibility_percent : NAN));
+    cJSON_AddItemToObject(sum, "measured_compressibility_percent", num_or_null(s->compressibility_percent));
     cJSON_AddItemToObject(sum, "artery_deformation_percent", num_or_null(s->artery_deformation_percent));
     cJSON_AddItemToObject(sum, "max_lateral_shift_px", num_or_null(s->max_lateral_shift_px));
     cJSON_AddItemToObject(sum, "verdict_confidence", num_or_null(s->verdict_confidence));
@@ -270,6 +274,8 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
             cJSON_AddNumberToObject(fr, "vein_area_smoothed_mm2", smooth_mm[i]);
             cJSON_AddNumberToObject(fr, "artery_area_mm2", art_mm[i]);
         }
+        const char *file = fi[i] >= 0 && (size_t)fi[i] < files->n ? files->v[fi[i]] : "";
+        cJSON_AddItemToObject(fr, "file", *file ? cJSON_CreateString(file) : cJSON_CreateNull());
         cJSON_AddItemToArray(frames, fr);
     }
     cJSON_AddItemToObject(root, "frames", frames);
@@ -315,7 +321,7 @@ static int write_summary_csv(const char *path, const vs_report_ctx *c, char *err
     fputc(',', f);
     vs_csv_field(f, c->o->site ? c->o->site : "");
     fprintf(f, ",%s", vs_verdict_short(s->verdict));
-    csv_number(f, s->compressibility_percent, "%.2f");
+    csv_number(f, s->verdict != VENSEG_VERDICT_INDETERMINATE ? s->compressibility_percent : NAN, "%.2f");
     csv_number(f, s->verdict_confidence, "%.4f");
     csv_number(f, s->identity_confidence, "%.4f");
     fprintf(f, ",%s,%s,", vs_medial_side_name(s->medial_side), vs_medial_source_name(s->medial_side_source));
@@ -398,6 +404,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     venseg_tracker *trk = NULL;
     venseg_session_config *opt = NULL;
     vs_frames_store store = {0};
+    vs_strlist files = {0}; /* per pushed frame: its file name (PNG folders), else "" */
     uint8_t *labels = NULL, *full_index = NULL;
     vs_canvas plot = {0};
     int32_t *fi = NULL;
@@ -522,6 +529,12 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
             venseg_track_frame tf = {.struct_size = sizeof tf};
             if (venseg_tracker_frame_at(trk, -1, &tf) == VENSEG_OK) with_artery += tf.artery_present, with_vein += tf.vein_present;
         }
+        const char *frame_path = vs_reader_frame_path(rd), *slash = frame_path ? strrchr(frame_path, '/') : NULL;
+        if (vs_strlist_add(&files, slash ? slash + 1 : frame_path ? frame_path : "") != 0) {
+            vs_progress_end(&bar);
+            snprintf(err, err_size, "out of memory after %d frames", pushed);
+            goto out;
+        }
         pushed++;
         vs_progress_update(&bar, pushed);
     }
@@ -637,13 +650,15 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         snprintf(err, err_size, "%s: cannot write", res->csv);
         goto out;
     }
-    fprintf(csv, "frame,time_s,vein_area_px,vein_area_smoothed_px,artery_area_px%s\n",
+    fprintf(csv, "frame,time_s,vein_area_px,vein_area_smoothed_px,artery_area_px%s,file\n",
             have_mm ? ",vein_area_mm2,vein_area_smoothed_mm2,artery_area_mm2" : "");
     for (int32_t i = 0; i < n; i++) {
         char t[40] = "";
         if (fps > 0) snprintf(t, sizeof t, "%.4f", fi[i] / fps);
         fprintf(csv, "%d,%s,%.0f,%.1f,%.0f", fi[i], t, curve[0][i], curve[1][i], curve[2][i]);
         if (have_mm) fprintf(csv, ",%.4f,%.4f,%.4f", curve[3][i], curve[4][i], curve[5][i]);
+        fputc(',', csv);
+        vs_csv_field(csv, fi[i] >= 0 && (size_t)fi[i] < files.n ? files.v[fi[i]] : "");
         fputc('\n', csv);
     }
     if (fclose(csv) != 0) {
@@ -655,7 +670,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
 #ifdef VENSEG_CLI_HAVE_CJSON
     path_join(res->json, sizeof res->json, oo.out_dir, oo.name, ".json");
     if (write_json(res->json, &rc_, n, fi, curve[0], curve[1], curve[2], have_mm ? curve[3] : NULL, curve[4],
-                   curve[5], err, err_size) != 0)
+                   curve[5], &files, err, err_size) != 0)
         goto out;
 #endif
     path_join(res->report, sizeof res->report, oo.out_dir, oo.name, "-report.html");
@@ -668,6 +683,7 @@ out:
     free(labels);
     free(full_index);
     vs_frames_store_free(&store);
+    vs_strlist_free(&files);
     venseg_tracker_free(trk);
     venseg_tracker_config_free(cfg);
     venseg_session_free(ses);

@@ -160,7 +160,9 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
     fprintf(f, "<h2>Verdict</h2>\n<div id=\"verdict\" class=\"verdict %s\" data-verdict=\"%s\">", vclass,
             vs_verdict_short(s->verdict));
     html_text(f, vs_verdict_words(s->verdict));
-    fmt_num(b1, sizeof b1, s->compressibility_percent, " %");
+    /* an indeterminate result reports no compressibility: the measurement is shown only as such */
+    if (s->verdict == VENSEG_VERDICT_INDETERMINATE) snprintf(b1, sizeof b1, "none (indeterminate)");
+    else fmt_num(b1, sizeof b1, s->compressibility_percent, " %");
     fputs("</div>\n", f);
     char vc[32], ic[32];
     vs_confidence_text(s->verdict_confidence, vc, sizeof vc);

@@ -179,6 +179,9 @@ assert row['verdict'] == 'COMPRESSIBLE' and 0 < float(row['verdict_confidence'])
 assert row['vein_evidence'] and row['artery_evidence'] and row['indeterminate_reasons'] == '', row
 short = json.load(open('$work/truth/short.json'))['summary']
 assert short['verdict'] == 'INDETERMINATE' and 'SEQUENCE_TOO_SHORT' in short['indeterminate_reasons'], short
+# an indeterminate result reports no compressibility (the measurement keeps its own name)
+assert short['compressibility_percent'] is None and 'measured_compressibility_percent' in short, short
+assert n['measured_compressibility_percent'] == n['compressibility_percent'], n
 print('ground truth: normal', n['verdict'], round(n['compressibility_percent'], 1), 'confidence',
       round(n['verdict_confidence'], 2), '| thrombosed', c['verdict'], round(c['compressibility_percent'], 1),
       '(phantom: $true_clot), confidence', round(c['verdict_confidence'], 2))
@@ -193,6 +196,9 @@ grep -q '^  NO VERDICT (indeterminate) because: .*SEQUENCE_TOO_SHORT' "$work/sho
     || fail "a short clip does not say why there is no verdict"
 grep -q 'id="indeterminate".*data-reason="SEQUENCE_TOO_SHORT"' "$work/truth/short-report.html" \
     || fail "the report does not say why there is no verdict"
+grep -q 'compressibility [0-9]' "$work/short.txt" && fail "an indeterminate result prints a compressibility"
+grep -q 'id="compressibility">none (indeterminate)' "$work/truth/short-report.html" \
+    || fail "the report shows a compressibility beside an indeterminate verdict"
 
 step "analyze a real video (FloWave brachial cine, FFmpeg decoding)"
 video=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/../shared/data/flowave-brachial-video/video/DemoBMode.mov
