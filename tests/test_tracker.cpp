@@ -689,6 +689,19 @@ TEST(TrackerIdentity, AVeinShrinkingEveryWayIsNotACompression) {
     EXPECT_GT(s.compressibility_percent, 50); // what area alone would have claimed
 }
 
+TEST(TrackerIdentity, AFastFullCollapseIsTheNormalFindingNotALostVein) {
+    // `venseg demo --frames 30`: one second, the vein shuts within a few frames
+    for (int stride : {1, 2}) {
+        PhantomSpec spec;
+        spec.seed = 1;
+        spec.frames = 30;
+        auto t = make_tracker(spec.spacing, stride, "", 5);
+        auto s = run_truth(spec, t.get());
+        EXPECT_EQ(s.verdict, VENSEG_VERDICT_COMPRESSIBLE) << "stride " << stride << ": " << flags_text(s.flags);
+        EXPECT_FALSE(s.flags & VENSEG_FLAG_VEIN_LOST) << flags_text(s.flags);
+    }
+}
+
 TEST(TrackerIdentity, VesselAccessorErrors) {
     auto t = make_tracker(0.3);
     int32_t n = -1;
