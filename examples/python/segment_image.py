@@ -1,11 +1,18 @@
 """Segments an image with libvenseg and prints the area of each class.
 
     python examples/python/segment_image.py weights/resunet34.vseg examples/data/<image>.png [mm_per_px]
+
+Needs the venseg package with Pillow: pip install './bindings/python[apps]'.
 """
 import sys
 
 import numpy as np
-from PIL import Image
+
+try:
+    from PIL import Image
+except ImportError:
+    sys.exit("segment_image.py needs Pillow, which is not installed: install the venseg 'apps' extra "
+             "(pip install './bindings/python[apps]') or Pillow itself (Debian: python3-pil)")
 
 import venseg
 

@@ -47,7 +47,18 @@ __all__ = [
 
 # ------------------------------------------------------------------ enums (from the headers)
 
-def _enum(ctype: str, prefix: str, cls_name: str, base=enum.IntEnum):
+class _NamedIntEnum(enum.IntEnum):
+    """An IntEnum that prints by name, Verdict.COMPRESSIBLE, as before Python 3.11 (which made
+    str() and print() of an IntEnum its number); it still equals and formats ({:d}) as the int."""
+    __str__ = enum.Enum.__str__
+
+
+class _NamedIntFlag(enum.IntFlag):
+    """An IntFlag that prints by name, Flag.NO_RELEASE|SPACING_UNKNOWN (see _NamedIntEnum)."""
+    __str__ = enum.Flag.__str__
+
+
+def _enum(ctype: str, prefix: str, cls_name: str, base=_NamedIntEnum):
     values = {k[len(prefix):]: v for k, v in ffi.typeof(ctype).relements.items() if k.startswith(prefix)}
     return base(cls_name, sorted(values.items(), key=lambda kv: kv[1]), module=__name__)
 
@@ -64,14 +75,14 @@ Verdict = _enum("venseg_verdict", "VENSEG_VERDICT_", "Verdict")
 VesselIdentity = _enum("venseg_vessel_identity", "VENSEG_IDENTITY_", "VesselIdentity")
 #: VENSEG_TRACKER_MEDIAL_SIDE values (the image side toward the body's midline); the key
 #: takes these names too: TrackerConfig(medial_side="left").
-MedialSide = enum.IntEnum("MedialSide", [("LEFT", -1), ("UNKNOWN", 0), ("RIGHT", 1)], module=__name__)
+MedialSide = _NamedIntEnum("MedialSide", [("LEFT", -1), ("UNKNOWN", 0), ("RIGHT", 1)], module=__name__)
 AreaUnit = _enum("venseg_area_unit", "VENSEG_AREA_", "AreaUnit")
 ExamProtocol = _enum("venseg_exam_protocol", "VENSEG_EXAM_", "ExamProtocol")
 ExamOutcome = _enum("venseg_exam_outcome", "VENSEG_EXAM_", "ExamOutcome")
 Thrombus = _enum("venseg_thrombus", "VENSEG_THROMBUS_", "Thrombus")
 PhantomKey = _enum("venseg_phantom_key", "VENSEG_PHANTOM_", "PhantomKey")
 #: Quality flags of a tracked sequence (VENSEG_FLAG_*), combinable bits.
-Flag = enum.IntFlag("Flag", sorted(((k[len("VENSEG_FLAG_"):], getattr(_lib, k)) for k in dir(_lib)
+Flag = _NamedIntFlag("Flag", sorted(((k[len("VENSEG_FLAG_"):], getattr(_lib, k)) for k in dir(_lib)
                                    if k.startswith("VENSEG_FLAG_")), key=lambda kv: kv[1]), module=__name__)
 
 SITE_COMMON_FEMORAL = ffi.string(_lib.VENSEG_SITE_COMMON_FEMORAL).decode()
@@ -796,6 +807,12 @@ def _as_enum(cls, value):
         return int(value)
 
 
+def _enum_name(cls, value) -> str:
+    """The member name of value in cls ('TWO_POINT'), or the number as text when cls lacks it."""
+    m = _as_enum(cls, value)
+    return m.name if isinstance(m, cls) else str(m)
+
+
 def _short_flags(flags: int) -> List[str]:
     return [n[len("VENSEG_FLAG_"):] for n in flag_names(flags)]
 
@@ -828,7 +845,33 @@ def _vessel_as_dict(v) -> Dict[str, Any]:
     return d
 
 
+def _site_as_dict(s) -> Dict[str, Any]:
+    """An exam site's fields with verdict and flags by name ('COMPRESSIBLE', ['NO_RELEASE'])."""
+    d = {f.name: getattr(s, f.name) for f in _fields(s)}
+    d["verdict"] = verdict_name(s.verdict)[len("VENSEG_VERDICT_"):]
+    d["flags"] = _short_flags(s.flags)
+    return d
+
+
+def _report_as_dict(r) -> Dict[str, Any]:
+    """An exam report's fields with outcome and protocol by name ('NORMAL', 'TWO_POINT')."""
+    d = {f.name: getattr(r, f.name) for f in _fields(r)}
+    d["outcome"] = exam_outcome_name(r.outcome)[len("VENSEG_EXAM_"):]
+    d["protocol"] = _enum_name(ExamProtocol, r.protocol)
+    return d
+
+
+def _truth_as_dict(t) -> Dict[str, Any]:
+    """A phantom truth's fields with thrombus by name ('NONE', 'PARTIAL', 'FULL')."""
+    d = {f.name: getattr(t, f.name) for f in _fields(t)}
+    d["thrombus"] = _enum_name(Thrombus, t.thrombus)
+    return d
+
+
 TrackSummary.indeterminate_reasons = property(_summary_reasons)
+ExamSite.as_dict = _site_as_dict
+ExamReport.as_dict = _report_as_dict
+PhantomTruth.as_dict = _truth_as_dict
 TrackSummary.medial_side_name = property(lambda s: medial_side_name(s.medial_side))
 TrackSummary.as_dict = _summary_as_dict
 Vessel.role_name = property(lambda v: _ROLES.get(v.role, str(v.role)))
@@ -963,10 +1006,15 @@ class Exam(_Handle):
         _check(_lib.venseg_exam_add(self.handle, tracker.handle))
 
     def report(self) -> ExamReport:
-        return _get_report(_lib.venseg_exam_report_get, self.handle)
+        """The exam's outcome; outcome is an ExamOutcome and protocol an ExamProtocol (they
+        print by name; .as_dict() gives names)."""
+        r = _get_report(_lib.venseg_exam_report_get, self.handle)
+        return _replace(r, outcome=_as_enum(ExamOutcome, r.outcome), protocol=_as_enum(ExamProtocol, r.protocol))
 
     def site(self, index: int) -> ExamSite:
-        return _get_site(_lib.venseg_exam_site_at, self.handle, index)
+        """One site; verdict is a Verdict and flags a Flag (.as_dict() gives names)."""
+        s = _get_site(_lib.venseg_exam_site_at, self.handle, index)
+        return _replace(s, verdict=_as_enum(Verdict, s.verdict), flags=_as_enum(Flag, s.flags))
 
     def sites(self) -> List[ExamSite]:
         """Required sites first, in protocol order, then the others."""
@@ -1022,9 +1070,12 @@ class Phantom(_Handle):
         return px, lab
 
     def truth_record(self, index: int) -> PhantomTruth:
-        return _get_truth(_lib.venseg_phantom_truth_at, self.handle, index)
+        """Ground truth of frame index; thrombus is a Thrombus (prints by name)."""
+        t = _get_truth(_lib.venseg_phantom_truth_at, self.handle, index)
+        return _replace(t, thrombus=_as_enum(Thrombus, t.thrombus))
 
     def truth(self, index: int) -> Dict[str, Any]:
         """Ground truth of frame index as a dict: areas, pressure, the sequence's true
-        compressibility, thrombus, vein side and visibility, centroids, heart rate."""
+        compressibility, thrombus (a Thrombus, equal to its int), vein side and visibility,
+        centroids, heart rate."""
         return dict(self.truth_record(index).__dict__)

@@ -356,12 +356,27 @@ def read_csv(path):
     return rows
 
 
-def plot(rows, out_dir):
-    """ssim_hist.png (SSIM histogram per class) and dice_box.png (Dice box plot per
-    class, finite values) in out_dir. Returns the two paths."""
-    import matplotlib
+#: How to get the optional packages of the plots, the example and the viewer.
+APPS_EXTRA = "pip install './bindings/python[apps]'"
+
+
+def _pyplot():
+    """matplotlib.pyplot on the Agg backend; an EvalError naming the extra when matplotlib is missing."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise EvalError(f"--plots needs matplotlib, which is not installed: install the venseg 'apps' extra "
+                        f"({APPS_EXTRA}) or matplotlib itself (Debian: python3-matplotlib)") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    return plt
+
+
+def plot(rows, out_dir):
+    """ssim_hist.png (SSIM histogram per class) and dice_box.png (Dice box plot per
+    class, finite values) in out_dir. Returns the two paths. Needs matplotlib (the 'apps'
+    extra): EvalError without it."""
+    plt = _pyplot()
 
     os.makedirs(out_dir, exist_ok=True)
     classes = list(dict.fromkeys(r["class"] for r in rows))
@@ -422,7 +437,7 @@ def _parser():
     p.add_argument("--csv", help="per image and class CSV")
     p.add_argument("--summary", help="summary table (Markdown)")
     p.add_argument("--save-pred", help="write predicted label masks to DIR/<stem>.png")
-    p.add_argument("--plots", help="write ssim_hist.png and dice_box.png to DIR")
+    p.add_argument("--plots", help="write ssim_hist.png and dice_box.png to DIR (needs matplotlib: the apps extra)")
     p.add_argument("--plot-only", metavar="CSV", help="only plot this CSV (needs --plots)")
     p.add_argument("--strict", action="store_true", help="exit 3 if any file was skipped")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -432,6 +447,8 @@ def _parser():
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.plots:
+            _pyplot()  # before any work: a missing matplotlib is named at once
         if args.plot_only:
             if not args.plots:
                 raise EvalError("--plot-only needs --plots DIR")
