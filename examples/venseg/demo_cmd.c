@@ -24,8 +24,11 @@ static const char demo_help[] =
     "  1. a real B-mode frame: the groin validation frame examples/data/groin_sample_227.png\n"
     "     (never trained on), scored against its label; with --data DIR, the first usgra-seg\n"
     "     validation frame there (validation-split.json beside the model names them);\n"
-    "  2. two synthetic compression clips of libvenseg's phantom, a normal vein and a\n"
-    "     thrombosed one: venseg phantom writes them, venseg analyze reports on them.\n"
+    "  2. two synthetic compression exams of libvenseg's phantom (docs/phantom.md), a normal\n"
+    "     vein and a thrombosed one: 2.5 s at rest with the artery pulsing, then the probe\n"
+    "     presses, holds and releases; the vein lies on the image left, medial to the artery\n"
+    "     as in a left leg shown the usual way. venseg phantom writes them, venseg analyze\n"
+    "     reports on them.\n"
     "Prints both verdicts, with their confidence and each vessel's identity and evidence,\n"
     "next to the verdicts from the phantom's ground-truth masks, and where the outputs are\n"
     "(an HTML report per clip).\n"
@@ -34,11 +37,11 @@ static const char demo_help[] =
     "  --out DIR      output folder (default venseg-demo)\n"
     "  --data DIR     a folder with groin_sample_227.png (default examples/data) or a data\n"
     "                 root with usgra-seg/images (../shared/data)\n"
-    "  --frames N     phantom frames per clip (default 60)\n"
+    "  --frames N     phantom frames per clip at 30 frames/s (default 180: 6 s)\n"
     "  --site LABEL   the clips' site label (default common_femoral)\n"
     "  --medial-side left|right|unknown\n"
     "                 the image side toward the body's midline for both trackers (default\n"
-    "                 unknown: detected)\n"
+    "                 left, where the clips put the vein; unknown: detected)\n"
     "  --threads N    compute threads (default 0: all)\n"
     "  --progress     draw progress bars even when stderr is not a terminal\n"
     "  -h, --help     this help\n"
@@ -163,6 +166,9 @@ static int pick_image(const char *data, const char *model_path, char *out, size_
     return -1;
 }
 
+/* The demo clips' seconds at rest (the same for the clip and its ground truth). */
+#define DEMO_BASELINE_S "2.5"
+
 /* Verdict of the tracker on the phantom's ground-truth masks, for comparison. */
 static int truth_verdict(int thrombus, int frames, double spacing, double fps, const char *site, int medial_side,
                          venseg_track_summary *s, double *true_c, venseg_vessel *vessels, int32_t *vessel_count)
@@ -174,7 +180,9 @@ static int truth_verdict(int thrombus, int frames, double spacing, double fps, c
     uint8_t *lab = NULL;
     int rc = -1;
     if (venseg_phantom_config_create(&pc) || venseg_phantom_config_set(pc, VENSEG_PHANTOM_THROMBUS, thrombus) ||
-        venseg_phantom_config_set(pc, VENSEG_PHANTOM_FRAMES, frames) || venseg_phantom_create(pc, &ph))
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_FRAMES, frames) ||
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_BASELINE_S, atof(DEMO_BASELINE_S)) ||
+        venseg_phantom_config_set(pc, VENSEG_PHANTOM_VEIN_SIDE, 1) || venseg_phantom_create(pc, &ph))
         goto out;
     double w = 0, h = 0;
     venseg_phantom_config_get(pc, VENSEG_PHANTOM_WIDTH, &w);
@@ -210,10 +218,10 @@ out:
 int vs_cmd_demo(int argc, char **argv)
 {
     const char *data = NULL, *v, *site = VENSEG_SITE_COMMON_FEMORAL;
-    int medial_side = 0;
+    int medial_side = -1; /* the clips' vein is on the image left (--vein-side left) */
     vs_common_opts c;
     int status;
-    long frames = 60;
+    long frames = 180;
     char err[1024], model_buf[4096], threads[16];
     vs_common_opts_init(&c, "venseg-demo");
     for (int i = 1; i < argc; i++) {
@@ -282,9 +290,10 @@ int vs_cmd_demo(int argc, char **argv)
     for (int k = 0; k < 2 && res; k++) {
         snprintf(clip, sizeof clip, "%s/phantom-%s.gif", out, kinds[k]);
         printf("\n== %d. phantom compression clip, %s vein: %s\n", k + 2, kinds[k], clip);
-        char *pargv[] = {"phantom", "--thrombus", (char *)thr[k], "--frames", frames_s, clip, NULL};
+        char *pargv[] = {"phantom", "--thrombus", (char *)thr[k], "--frames", frames_s, "--baseline", DEMO_BASELINE_S,
+                         "--vein-side", "left", clip, NULL};
         fflush(stdout);
-        int prc = vs_cmd_phantom(6, pargv);
+        int prc = vs_cmd_phantom(10, pargv);
         fflush(stdout);
         if (prc != VS_EXIT_OK) {
             rc = prc;
