@@ -9,7 +9,12 @@
 #      find_package(venseg) -> venseg::venseg;
 #   3. builds examples/ again against venseg::venseg_static;
 #   4. compiles examples/c/segment_image.c by hand with `pkg-config venseg libpng`;
-#   5. runs the three binaries on MODEL + IMAGE (exit status 0 expected).
+#   5. runs the three binaries on MODEL + IMAGE (exit status 0 expected);
+#   6. runs the installed `venseg` program (when the build has it) with no LD_LIBRARY_PATH
+#      and no VENSEG_MODEL, from a folder without weights/: it must find libvenseg through
+#      its relocatable RPATH and its default model installed beside it.
+# The install goes to one prefix that is then MOVED: every step uses the moved prefix, so
+# the CMake package, venseg.pc and the program must all be relocatable.
 set -euo pipefail
 
 if [[ $# -ne 5 ]]; then
@@ -30,12 +35,13 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/venseg-install-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-prefix=$work/prefix
+staged=$work/staged prefix=$work/prefix
 step() { printf '\n== %s\n' "$*"; }
 
-step "cmake --install $build_dir --prefix $prefix"
-"$cmake" --install "$build_dir" --config "$config" --prefix "$prefix" >"$work/install.log"
+step "cmake --install $build_dir --prefix $staged, then mv $staged $prefix"
+"$cmake" --install "$build_dir" --config "$config" --prefix "$staged" >"$work/install.log"
 sed 's/^/   /' "$work/install.log" | grep -v 'Up-to-date' || true
+mv "$staged" "$prefix"
 
 step "installed files"
 fail=0
@@ -117,6 +123,50 @@ echo "   $cc segment_image.c $flags"
 # shellcheck disable=SC2086
 "$cc" -std=c11 -Wall -Wextra -Werror -o "$work/segment_image-pc" \
     "$source_dir/examples/c/segment_image.c" $flags
+
+# the venseg program, installed when the build made it (libpng found)
+program=""
+for exe in "$build_dir"/examples/venseg/venseg "$build_dir"/examples/venseg/venseg.exe; do
+    [[ -x $exe ]] && program=yes
+done
+if [[ -n $program ]]; then
+    step "the installed venseg program, from the moved prefix"
+    need "bin/venseg"
+    shipped=""
+    if [[ -f $source_dir/weights/resunet34.vseg ]]; then
+        shipped=yes
+        need "share/venseg/resunet34.vseg"
+    fi
+    [[ $fail -eq 0 ]] || exit 1
+    if command -v readelf >/dev/null; then
+        rpath=$(readelf -d "$prefix/bin/venseg" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\].*/\2/p')
+        echo "   RUNPATH $rpath"
+        [[ $rpath == *'$ORIGIN'* ]] || { echo "   bin/venseg has no \$ORIGIN-relative RPATH" >&2; exit 1; }
+        [[ $rpath != *"$build_dir"* && $rpath != *"$staged"* ]] \
+            || { echo "   bin/venseg's RPATH names the build or the install folder" >&2; exit 1; }
+    fi
+    mkdir -p "$work/elsewhere"  # no weights/ here: the default model must be the installed one
+    run_venseg() { (cd "$work/elsewhere" && env -u LD_LIBRARY_PATH -u VENSEG_MODEL "$prefix/bin/venseg" "$@"); }
+    echo "   \$ venseg --version"
+    status=0
+    run_venseg --version >"$work/run.log" 2>&1 || status=$?
+    sed 's/^/     /' "$work/run.log"
+    [[ $status -eq 0 ]] || { echo "   the installed venseg does not run (status $status)" >&2; exit 1; }
+    if [[ -n $shipped ]]; then
+        echo "   \$ venseg segment --out seg $(basename "$image")   (its default model)"
+        status=0
+        run_venseg segment --threads 2 --out "$work/seg" "$image" >"$work/run.log" 2>&1 || status=$?
+        sed 's/^/     /' "$work/run.log"
+        [[ $status -eq 0 ]] || { echo "   the installed venseg exited with status $status" >&2; exit 1; }
+        stem=$(basename "$image"); stem=${stem%.*}
+        [[ -s $work/seg/$stem-labels.png && -s $work/seg/segment.json ]] \
+            || { echo "   the installed venseg wrote no labels" >&2; exit 1; }
+        used=$(sed -n 's/^[[:space:]]*"model":[[:space:]]*"\(.*\)",$/\1/p' "$work/seg/segment.json")
+        echo "   model   $used"
+        [[ $used == */prefix/share/venseg/resunet34.vseg && -f $used ]] \
+            || { echo "   the default model is not the one installed in the moved prefix" >&2; exit 1; }
+    fi
+fi
 
 step "run"
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -197,17 +197,45 @@ int vs_mkdirs(const char *path, char *err, size_t err_size)
 #ifndef VENSEG_CLI_DATADIR
 #define VENSEG_CLI_DATADIR "/usr/local/share/venseg"
 #endif
+#ifndef VENSEG_CLI_DATADIR_FROM_BIN
+#define VENSEG_CLI_DATADIR_FROM_BIN "../share/venseg"
+#endif
+
+/* The folder of the running program into buf (Linux: /proc/self/exe). 0, or -1 when unknown. */
+static int exe_dir(char *buf, size_t size)
+{
+#if defined(__linux__)
+    ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+    if (n <= 0 || (size_t)n >= size - 1) return -1;
+    buf[n] = '\0';
+#else
+    (void)size;
+    buf[0] = '\0';
+    return -1;
+#endif
+    char *slash = strrchr(buf, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    return 0;
+}
 
 const char *vs_default_model(char *buf, size_t size)
 {
     const char *env = getenv("VENSEG_MODEL");
     if (env && *env) return env;
-    const char *candidates[] = {"weights/resunet34.vseg", VENSEG_CLI_DATADIR "/resunet34.vseg"};
-    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
-        if (access(candidates[i], R_OK) == 0) {
-            snprintf(buf, size, "%s", candidates[i]);
-            return buf;
-        }
+    /* the working folder's weights/, then the copy installed beside the program (found from
+     * the program's own folder, so a moved prefix still works), then the configured prefix */
+    char beside[PATH_MAX + 64] = "", dir[PATH_MAX];
+    if (exe_dir(dir, sizeof dir) == 0)
+        snprintf(beside, sizeof beside, "%s/" VENSEG_CLI_DATADIR_FROM_BIN "/resunet34.vseg", dir);
+    const char *candidates[] = {"weights/resunet34.vseg", beside, VENSEG_CLI_DATADIR "/resunet34.vseg"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        char real[PATH_MAX];
+        if (!candidates[i][0] || access(candidates[i], R_OK) != 0) continue;
+        /* "<prefix>/bin/../share/venseg/..." reads better as "<prefix>/share/venseg/..." */
+        snprintf(buf, size, "%s", i == 1 && realpath(candidates[i], real) ? real : candidates[i]);
+        return buf;
+    }
     return NULL;
 }
 
@@ -216,7 +244,9 @@ int vs_load_model(const char *path, venseg_model **model, char *err, size_t err_
     char buf[4096];
     *model = NULL;
     if (!path && !(path = vs_default_model(buf, sizeof buf))) {
-        snprintf(err, err_size, "no model: give --model FILE or set VENSEG_MODEL (weights/resunet34.vseg not found)");
+        snprintf(err, err_size, "no model: give --model FILE or set VENSEG_MODEL (found neither "
+                                "weights/resunet34.vseg in the working folder nor the installed copy, "
+                                "<program folder>/" VENSEG_CLI_DATADIR_FROM_BIN "/resunet34.vseg)");
         return VS_EXIT_INPUT;
     }
     if (vs_check_readable(path, err, err_size) != 0) return VS_EXIT_INPUT;

@@ -60,8 +60,10 @@ int vs_check_readable(const char *path, char *err, size_t err_size);
 int vs_read_file(const char *path, size_t max_size, char **data, size_t *size, char *err, size_t err_size);
 /* Makes a folder and its parents (like mkdir -p). 0 or -1 with a message. */
 int vs_mkdirs(const char *path, char *err, size_t err_size);
-/* The model: path, else $VENSEG_MODEL, else weights/resunet34.vseg under the working
- * folder, else the installed copy. NULL with a message when none is found. */
+/* The model: $VENSEG_MODEL, else weights/resunet34.vseg under the working folder, else the
+ * copy installed beside the program (<program folder>/../share/venseg/resunet34.vseg, found
+ * from the running program's own path, so a moved prefix works), else the configured
+ * prefix's. NULL when none is found. */
 const char *vs_default_model(char *buf, size_t size);
 /* Loads the model (path NULL: vs_default_model). Returns VS_EXIT_OK, VS_EXIT_INPUT
  * (missing, unreadable) or VS_EXIT_ERROR (not a model), with a message in err. */
