@@ -82,7 +82,7 @@ static const char eval_help[] =
     "\n"
     "Run\n"
     "  --threads N           threads for the network (default 0: OpenMP's default)\n"
-    "  --limit N             only the first N matched images (sorted by name)\n"
+    "  --limit N             only the first N matched images (in natural order of names)\n"
     "  --strict              exit with status 3 if any file was skipped\n"
     "  -q, --quiet           no progress lines on stderr\n"
     "  -h, --help            this help\n"

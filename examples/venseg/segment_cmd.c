@@ -39,7 +39,7 @@ static const char segment_help[] =
     "  -h, --help        this help\n"
     "\n" VS_EXIT_HELP;
 
-/* Adds the path, or a folder's PNG images (sorted). 0, or -1 with a message. */
+/* Adds the path, or a folder's PNG images (natural order). 0, or -1 with a message. */
 static int collect(const char *path, vs_strlist *list, char *err, size_t err_size)
 {
     struct stat sb;

@@ -74,7 +74,9 @@ for n in frames gif mp4; do
         [[ -s $work/a/$f ]] || fail "analyze did not write $f"
     done
 done
-cmp "$work/a/frames.csv" "$work/a/gif.csv" || fail "the PNG frames and the lossless GIF give different curves"
+# the same curve; the last column (file) names the PNG frames and is empty for the GIF
+cmp <(cut -d, -f1-8 "$work/a/frames.csv") <(cut -d, -f1-8 "$work/a/gif.csv") \
+    || fail "the PNG frames and the lossless GIF give different curves"
 [[ $(frames_of "$work/a/gif-overlay.gif") == "128,96,16" ]] || fail "overlay GIF: $(frames_of "$work/a/gif-overlay.gif")"
 [[ $(frames_of "$work/a/mp4-overlay.gif") == "128,96,8" ]] || fail "--stride 2 overlay: $(frames_of "$work/a/mp4-overlay.gif")"
 [[ $(frames_of "$work/a/mp4-overlay.mp4") == "128,96,8" ]] || fail "overlay MP4: $(frames_of "$work/a/mp4-overlay.mp4")"
@@ -124,6 +126,30 @@ for key in ('id=\"verdict\"', 'id=\"curve\"', 'id=\"keyframe-baseline\"', 'id=\"
     assert key in html, key
 assert 'src=\"http' not in html and 'src=\"/' not in html, 'the report must be self-contained'
 print('analyze outputs agree')
+"
+
+step "analyze: a folder of frames is read in natural order, each frame's file named in the CSV and JSON"
+# slice_8 ... slice_23: in text order slice_10 would come first and slice_8 last
+mkdir -p "$work/slices"
+for i in $(seq 0 15); do cp "$work/frames/$(printf 'frame-%04d.png' "$i")" "$work/slices/slice_$((i + 8)).png"; done
+"$venseg" analyze "${common[@]}" --no-mp4 --out "$work/a" --name slices "$work/slices" -q
+py "
+import csv, json
+want = ['slice_%d.png' % (i + 8) for i in range(16)]
+rows = list(csv.DictReader(open('$work/a/slices.csv')))
+assert [r['file'] for r in rows] == want, [r['file'] for r in rows]
+assert list(rows[0])[-1] == 'file', list(rows[0])  # appended: the other columns keep their places
+j = json.load(open('$work/a/slices.json'))
+assert [f['file'] for f in j['frames']] == want, [f['file'] for f in j['frames']]
+# the same frames in the same order as frame-0000 ... frame-0015: the same curve
+ref = list(csv.DictReader(open('$work/a/frames.csv')))
+assert [r['file'] for r in ref] == ['frame-%04d.png' % i for i in range(16)], ref
+for a, b in zip(rows, ref):
+    assert [a[k] for k in a if k != 'file'] == [b[k] for k in b if k != 'file'], (a, b)
+# a clip without files: an empty cell, JSON null
+assert all(f['file'] is None for f in json.load(open('$work/a/gif.json'))['frames'])
+assert all(r['file'] == '' for r in csv.DictReader(open('$work/a/gif.csv')))
+print('natural order and file names: ok')
 "
 
 step "analyze --use-labels: the phantom's ground-truth masks give the phantom's verdicts"

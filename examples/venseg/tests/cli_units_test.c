@@ -226,6 +226,47 @@ static void files_and_lists(void)
     rmdir(dir);
 }
 
+/* Folders of frames in natural order: slice_253 before slice_1115 (issue 17). */
+static void natural_order(void)
+{
+    CHECK(vs_natural_cmp("slice_253.png", "slice_1115.png") < 0);
+    CHECK(vs_natural_cmp("slice_1115.png", "slice_253.png") > 0);
+    CHECK(vs_natural_cmp("f9", "f10") < 0 && vs_natural_cmp("f10", "f9") > 0);
+    CHECK(vs_natural_cmp("a2b10", "a2b9") > 0 && vs_natural_cmp("a2b9", "a10b1") < 0);
+    CHECK(vs_natural_cmp("frame-0009", "frame-0010") < 0); /* zero-padded: as before */
+    CHECK(vs_natural_cmp("f007", "f8") < 0 && vs_natural_cmp("f010", "f9") > 0);
+    CHECK(vs_natural_cmp("f01", "f1") != 0 && vs_natural_cmp("f01", "f1") == -vs_natural_cmp("f1", "f01"));
+    CHECK(vs_natural_cmp("same", "same") == 0 && vs_natural_cmp("f1", "f1a") < 0 && vs_natural_cmp("", "a") < 0);
+    CHECK(vs_natural_cmp("f1.png", "f1_label.png") < 0); /* '.' < '_' as strcmp */
+
+    char dir[] = "/tmp/cli_units_natural.XXXXXX", path[512], err[256];
+    if (mkdtemp(dir) == NULL) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    const char *files[] = {"slice_1115.png", "slice_253.png", "slice_9.png", "slice_1115_label.png", "slice_40.png"};
+    const char *want[] = {"slice_9.png", "slice_40.png", "slice_253.png", "slice_1115.png"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (f) fputs("abc", f), fclose(f);
+    }
+    vs_strlist frames = {0};
+    CHECK(vs_list_frames(dir, &frames, err, sizeof err) == 0 && frames.n == 4);
+    for (size_t k = 0; k < 4 && k < frames.n; k++) {
+        CHECK(strcmp(frames.v[k], want[k]) == 0);
+        CHECK(vs_strlist_find(&frames, want[k]) == (int)k); /* the lookup agrees with the order */
+    }
+    CHECK(vs_strlist_find(&frames, "slice_1115_label.png") == -1 && vs_strlist_find(&frames, "slice_0253.png") == -1);
+    vs_strlist_free(&frames);
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 /* --medial-side and --site values, flags as the reasons for no verdict, and vessel lines. */
 static void identity_words(void)
 {
@@ -298,6 +339,7 @@ int main(void)
     label_maps();
     shared_options();
     files_and_lists();
+    natural_order();
     identity_words();
     if (failures)
         fprintf(stderr, "cli_units_test: %d failure(s)\n", failures);

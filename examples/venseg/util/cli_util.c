@@ -260,6 +260,36 @@ int vs_load_model(const char *path, venseg_model **model, char *err, size_t err_
 
 int vs_cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+int vs_natural_cmp(const char *a, const char *b)
+{
+    const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+    while (*p && *q) {
+        if (*p >= '0' && *p <= '9' && *q >= '0' && *q <= '9') {
+            /* two runs of digits: by value (leading zeros skipped: fewer digits, smaller) */
+            const unsigned char *p0 = p, *q0 = q;
+            while (*p0 == '0') p0++;
+            while (*q0 == '0') q0++;
+            const unsigned char *pe = p0, *qe = q0;
+            while (*pe >= '0' && *pe <= '9') pe++;
+            while (*qe >= '0' && *qe <= '9') qe++;
+            if (pe - p0 != qe - q0) return pe - p0 < qe - q0 ? -1 : 1;
+            for (; p0 < pe; p0++, q0++)
+                if (*p0 != *q0) return *p0 < *q0 ? -1 : 1;
+            p = pe, q = qe;
+            continue;
+        }
+        if (*p != *q) return *p < *q ? -1 : 1;
+        p++, q++;
+    }
+    if (*p || *q) return *p ? 1 : -1;
+    return strcmp(a, b); /* equal but for leading zeros ("f01", "f1"): a fixed order all the same */
+}
+
+static int cmp_natural(const void *a, const void *b)
+{
+    return vs_natural_cmp(*(char *const *)a, *(char *const *)b);
+}
+
 int vs_has_ext(const char *name, const char *ext)
 {
     size_t n = strlen(name), e = strlen(ext);
@@ -303,12 +333,12 @@ void vs_strlist_free(vs_strlist *l)
 
 void vs_strlist_sort(vs_strlist *l)
 {
-    if (l->n) qsort(l->v, l->n, sizeof *l->v, vs_cmp_str);
+    if (l->n) qsort(l->v, l->n, sizeof *l->v, cmp_natural);
 }
 
 int vs_strlist_find(const vs_strlist *l, const char *s)
 {
-    char *const *hit = l->n ? bsearch(&s, l->v, l->n, sizeof *l->v, vs_cmp_str) : NULL;
+    char *const *hit = l->n ? bsearch(&s, l->v, l->n, sizeof *l->v, cmp_natural) : NULL;
     return hit ? (int)(hit - l->v) : -1;
 }
 

@@ -34,6 +34,10 @@ int vs_parse_roi(const char *s, int32_t roi[4]);        /* "X,Y,W,H" */
 /* The index of s among the n names, or -1. */
 int vs_parse_choice(const char *s, const char *const *names, int n);
 int vs_cmp_str(const void *a, const void *b);           /* qsort of char * by strcmp */
+/* Natural (numeric-aware) order: runs of digits compare by value, so "slice_253" comes
+ * before "slice_1115"; other bytes as strcmp; names equal but for leading zeros by strcmp.
+ * <0, 0, >0 like strcmp. */
+int vs_natural_cmp(const char *a, const char *b);
 int vs_has_ext(const char *name, const char *ext);       /* name ends with ext (any case) */
 void vs_stem(const char *path, char *out, size_t size);  /* "a/b/c.png" -> "c"; "a/frames/" -> "frames" */
 /* A growing list of strings, each a malloc'ed copy. {0} is an empty list. */
@@ -43,14 +47,14 @@ typedef struct vs_strlist {
 } vs_strlist;
 int vs_strlist_add(vs_strlist *l, const char *s); /* 0, or -1 when out of memory */
 void vs_strlist_free(vs_strlist *l);
-void vs_strlist_sort(vs_strlist *l);                     /* by strcmp */
+void vs_strlist_sort(vs_strlist *l);                     /* natural order (vs_natural_cmp) */
 int vs_strlist_find(const vs_strlist *l, const char *s); /* in a sorted list: the index, or -1 */
 /* The regular files of dir (not hidden) whose names end in one of the n_ext endings (any
- * case) but not in `except` (nullable), sorted, added to *out; the other regular files to
- * *other (nullable). 0, or -1 with errno set. */
+ * case) but not in `except` (nullable), in natural order (frame_9 before frame_10), added to
+ * *out; the other regular files to *other (nullable). 0, or -1 with errno set. */
 int vs_list_dir(const char *dir, const char *const *ext, int n_ext, const char *except, vs_strlist *out,
                 vs_strlist *other);
-/* The PNG images of a folder (not *_label.png), sorted by name, into *names. 0, or -1 with a
+/* The PNG images of a folder (not *_label.png), in natural order of their names, into *names. 0, or -1 with a
  * message (no folder, no images). */
 int vs_list_frames(const char *dir, vs_strlist *names, char *err, size_t err_size);
 /* 0 if path can be opened for reading, else -1 with "PATH: reason" in err. */
