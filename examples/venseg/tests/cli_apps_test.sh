@@ -322,4 +322,34 @@ expect 4 "missing.vseg" "$venseg" bench "$work/missing.vseg"
 expect 2 "unknown or incomplete option" "$venseg" bench "$model" --bogus
 expect 2 "unknown or incomplete option" "$venseg" demo --bogus
 expect 2 "unknown command" "$venseg" frobnicate
+
+step "bench checks every option (issue 17)"
+expect 2 "--backend must be auto, reference, onednn or cuda, not foo" "$venseg" bench "$model" --backend foo
+expect 2 "--precision must be fp32, bf16, int8 or fp16, not int4" "$venseg" bench "$model" --precision int4
+expect 2 "--precision must be fp32, bf16, int8 or fp16, not INT8" "$venseg" bench "$model" --precision=INT8
+expect 2 "--threads must be 1..1024, not two" "$venseg" bench "$model" --threads two
+expect 2 "--iters must be 1..1000000, not 0" "$venseg" bench "$model" --iters 0
+expect 2 "--warmup must be 0..1000000, not -1" "$venseg" bench "$model" --warmup -1
+expect 2 "--batch must be 1..1024, not 1x" "$venseg" bench "$model" --batch 1x
+expect 2 "--size needs W H, each 1..16384, not 64" "$venseg" bench "$model" --size 64
+expect 2 "--size needs W H, each 1..16384, not 64 --iters" "$venseg" bench "$model" --size 64 --iters 2
+expect 2 "--calibrate N records int8 ranges: it goes with --precision int8" "$venseg" bench "$model" --calibrate 2
+expect 2 "unknown or incomplete option --backend" "$venseg" bench "$model" --backend
+[[ ! -s $work/out.txt ]] || fail "bench printed JSON after a usage error"
+# int8 without ranges in the file: the remedy in the program's own terms, no C function names
+expect 1 "stores no int8 activation ranges; add --calibrate N" \
+    "$venseg" bench "$model" --precision int8 --size 32 32 --iters 1 --warmup 0
+grep -Eq "venseg_[a-z_]+\(|venseg_(session|calibration)_" "$work/err.txt" \
+    && fail "bench's int8 error names C functions: $(cat "$work/err.txt")"
+"$venseg" bench "$model" --precision=int8 --calibrate=2 --backend=auto --size 32 32 --iters 1 --warmup 0 \
+    >"$work/bench8.json"
+"$venseg" bench "$model" --backend reference --size 32 32 --iters 1 --warmup 0 >"$work/benchref.json"
+py "
+import json
+j = json.load(open('$work/bench8.json'))
+assert j['precision'] == 'int8' and j['calibration']['frames'] == 2 and 'int8' in j['session'], j
+r = json.load(open('$work/benchref.json'))
+assert r['backend'] == 'reference' and r['session'].startswith('reference'), r
+"
+
 echo "cli_apps_test: all passed"

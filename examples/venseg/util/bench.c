@@ -10,18 +10,20 @@
 
 #include "util/bench.h"
 #include "util/cli_util.h"
+#include "util/options.h"
 
 static const char bench_help[] =
     "usage: %s [MODEL.vseg] [--size W H] [--batch N] [--threads T]\n"
-    "       [--backend auto|reference|onednn] [--precision fp32|bf16|int8] [--calibrate N]\n"
+    "       [--backend auto|reference|onednn|cuda] [--precision fp32|bf16|int8|fp16] [--calibrate N]\n"
     "       [--iters N] [--warmup N] [--samples]\n"
     "\n"
     "Times the network alone (venseg_session_run_tensor on a seeded random W x H tensor, no\n"
     "resizing; default 256 x 256, batch 1, 2 threads, 20 timed runs after 3 warm-up runs) and\n"
     "prints JSON: latency median / p90 / min in ms, frames/s, GFLOP/s, the session's backend.\n"
-    "MODEL defaults to $VENSEG_MODEL or weights/resunet34.vseg. --calibrate N records int8\n"
-    "ranges over N seeded random inputs first (untimed); int8 without it needs ranges stored in\n"
-    "the model file. --samples adds every timed latency (\"samples_ms\").\n"
+    "MODEL defaults to $VENSEG_MODEL, weights/resunet34.vseg or the installed copy.\n"
+    "--calibrate N records int8 ranges over N seeded random inputs first (untimed); int8\n"
+    "without it needs ranges stored in the model file. --samples adds every timed latency\n"
+    "(\"samples_ms\"). Every value is checked: a bad one is a usage error (status 2).\n"
     "\n"
     VS_EXIT_HELP;
 
@@ -50,6 +52,13 @@ static void fill_random(float *v, size_t n, unsigned seed)
 
 static const char *prog_name = "bench";
 
+/* "PROG: MSG ARG[ ARG2] (PROG --help)" on stderr; VS_EXIT_USAGE. */
+static int bench_usage(const char *prog, const char *msg, const char *arg, const char *arg2)
+{
+    fprintf(stderr, "%s: %s%s%s%s (%s --help)\n", prog, msg, arg, *arg2 ? " " : "", arg2, prog);
+    return VS_EXIT_USAGE;
+}
+
 static int fail(const char *what, venseg_status st)
 {
     fprintf(stderr, "%s: %s: %s: %s\n", prog_name, what, venseg_status_name(st), venseg_last_error());
@@ -67,33 +76,66 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
     char model_buf[4096];
     int first = argc > 1 && argv[1][0] != '-' ? 2 : 1;
     const char *path = first == 2 ? argv[1] : vs_default_model(model_buf, sizeof model_buf);
+    /* every option is checked: a bad value is a usage error (2) naming the valid ones,
+     * never echoed into the JSON while something else runs */
+    static const char *const backend_names[] = {"auto", "reference", "onednn", "cuda"};
+    static const venseg_backend backends[] = {VENSEG_BACKEND_AUTO, VENSEG_BACKEND_REFERENCE, VENSEG_BACKEND_ONEDNN,
+                                              VENSEG_BACKEND_CUDA};
+    static const char *const precision_names[] = {"fp32", "bf16", "int8", "fp16"};
+    static const venseg_precision precisions[] = {VENSEG_PRECISION_FP32, VENSEG_PRECISION_BF16, VENSEG_PRECISION_INT8,
+                                                  VENSEG_PRECISION_FP16};
     const char *backend = "auto", *precision = "fp32";
     int width = 256, height = 256, batch = 1, threads = 2, iters = 20, warmup = 3, calibrate = 0, samples = 0;
+    venseg_backend b = VENSEG_BACKEND_AUTO;
+    venseg_precision p = VENSEG_PRECISION_FP32;
     for (int i = first; i < argc; i++) {
-        if (!strcmp(argv[i], "--size") && i + 2 < argc) width = atoi(argv[++i]), height = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--batch") && i + 1 < argc) batch = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--backend") && i + 1 < argc) backend = argv[++i];
-        else if (!strcmp(argv[i], "--precision") && i + 1 < argc) precision = argv[++i];
-        else if (!strcmp(argv[i], "--iters") && i + 1 < argc) iters = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--warmup") && i + 1 < argc) warmup = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--calibrate") && i + 1 < argc) calibrate = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--samples")) samples = 1;
-        else {
-            fprintf(stderr, "%s: unknown or incomplete option '%s' (--help)\n", prog, argv[i]);
-            return VS_EXIT_USAGE;
+        const char *a = argv[i], *v;
+        long lv;
+        int k;
+        if (!strcmp(a, "--samples")) {
+            samples = 1;
+            continue;
+        }
+        static const struct {
+            const char *name, *what;
+            long lo, hi;
+        } ints[] = {{"--batch", "1..1024", 1, 1024},     {"--threads", "1..1024", 1, 1024},
+                    {"--iters", "1..1000000", 1, 1000000}, {"--warmup", "0..1000000", 0, 1000000},
+                    {"--calibrate", "0..100000", 0, 100000}};
+        int *const int_out[] = {&batch, &threads, &iters, &warmup, &calibrate};
+        int known = vs_is_option(a, "--size") || vs_is_option(a, "--backend") || vs_is_option(a, "--precision");
+        for (size_t n = 0; n < sizeof ints / sizeof ints[0]; n++) known |= vs_is_option(a, ints[n].name);
+        if (!known || !(v = vs_option_value(argc, argv, &i)))
+            return bench_usage(prog, "unknown or incomplete option ", a, "");
+        if (vs_is_option(a, "--size")) {
+            long h;
+            if (!vs_parse_long(v, 1, 16384, &lv) || i + 1 >= argc || !vs_parse_long(argv[i + 1], 1, 16384, &h))
+                return bench_usage(prog, "--size needs W H, each 1..16384, not ", v,
+                                   i + 1 < argc ? argv[i + 1] : "");
+            width = (int)lv, height = (int)h, i++;
+        } else if (vs_is_option(a, "--backend")) {
+            if ((k = vs_parse_choice(v, backend_names, 4)) < 0)
+                return bench_usage(prog, "--backend must be auto, reference, onednn or cuda, not ", v, "");
+            backend = backend_names[k], b = backends[k];
+        } else if (vs_is_option(a, "--precision")) {
+            if ((k = vs_parse_choice(v, precision_names, 4)) < 0)
+                return bench_usage(prog, "--precision must be fp32, bf16, int8 or fp16, not ", v, "");
+            precision = precision_names[k], p = precisions[k];
+        } else {
+            for (size_t n = 0; n < sizeof ints / sizeof ints[0]; n++)
+                if (vs_is_option(a, ints[n].name)) {
+                    if (!vs_parse_long(v, ints[n].lo, ints[n].hi, &lv)) {
+                        char what[64];
+                        snprintf(what, sizeof what, "%s must be %s, not ", ints[n].name, ints[n].what);
+                        return bench_usage(prog, what, v, "");
+                    }
+                    *int_out[n] = (int)lv;
+                }
         }
     }
-    if (iters < 1 || batch < 1 || threads < 1 || calibrate < 0) {
-        fprintf(stderr, "%s: --iters, --batch and --threads must be >= 1, --calibrate >= 0\n", prog);
-        return VS_EXIT_USAGE;
-    }
-    venseg_backend b = !strcmp(backend, "reference") ? VENSEG_BACKEND_REFERENCE
-                       : !strcmp(backend, "onednn")  ? VENSEG_BACKEND_ONEDNN
-                                                     : VENSEG_BACKEND_AUTO;
-    venseg_precision p = !strcmp(precision, "bf16")   ? VENSEG_PRECISION_BF16
-                         : !strcmp(precision, "int8") ? VENSEG_PRECISION_INT8
-                                                      : VENSEG_PRECISION_FP32;
+    if (calibrate > 0 && p != VENSEG_PRECISION_INT8)
+        return bench_usage(prog, "--calibrate N records int8 ranges: it goes with --precision int8, not ", precision,
+                           "");
     venseg_model *model = NULL;
     venseg_status st;
     char err[1024];
@@ -101,6 +143,18 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
     if (lrc != VS_EXIT_OK) {
         fprintf(stderr, "%s: %s\n", prog, err);
         return lrc;
+    }
+    const char *unused;
+    if (p == VENSEG_PRECISION_INT8 && !calibrate &&
+        (venseg_model_meta_string(model, "int8.activation_names", &unused) == VENSEG_E_NOT_FOUND ||
+         venseg_model_meta_string(model, "int8.activation_max", &unused) == VENSEG_E_NOT_FOUND)) {
+        /* the library's own message names its C calls; say what to do here instead */
+        fprintf(stderr,
+                "%s: --precision int8: %s stores no int8 activation ranges; add --calibrate N to record them "
+                "first over N seeded random inputs (e.g. --calibrate 8), or use a model file with the ranges stored\n",
+                prog, path);
+        venseg_model_free(model);
+        return VS_EXIT_ERROR;
     }
     venseg_session_config *opt = NULL;
     venseg_session_config_create(&opt);
