@@ -414,6 +414,16 @@ def test_calibration_records_input_range(tiny):
             s.close()
 
 
+def test_int8_without_ranges_names_the_python_remedy(tiny):
+    """int8 on a model file without stored ranges: the error says venseg.Calibration, not the
+    C calls (issue 17.6). Without oneDNN the backend refuses int8 first."""
+    e = raised(vn.Session, tiny, threads=1, precision="int8")
+    assert e.status == "VENSEG_E_UNSUPPORTED", str(e)
+    if "onednn" in vn.build_info().get("backends", ""):
+        assert "venseg.Calibration(model)" in str(e) and "calibration=cal" in str(e), str(e)
+        assert "venseg_calibration_" not in str(e) and "venseg_session_create" not in str(e), str(e)
+
+
 # ------------------------------------------------------------------ the GIL
 
 def _python_progress_inside(call):

@@ -472,7 +472,16 @@ class Session(_Handle):
             if calibration is not None:
                 _check(_lib.venseg_session_create_calibrated(model.handle, opts._h, calibration.handle, p))
             else:
-                _check(_lib.venseg_session_create(model.handle, opts._h, p))
+                try:
+                    _check(_lib.venseg_session_create(model.handle, opts._h, p))
+                except VensegError as e:
+                    if "int8.activation_names" not in e.detail:
+                        raise
+                    # the library's text names its C calls: say what to do in Python
+                    raise VensegError(e.status, "int8 needs activation ranges and this model file stores none: "
+                                      "calibrate first: cal = venseg.Calibration(model); cal.add_frame(frame) "
+                                      "for a few typical frames; then venseg.Session(model, precision='int8', "
+                                      "calibration=cal)", e.code) from None
         finally:
             if opts is not options:
                 opts.close()
