@@ -64,7 +64,8 @@ static const char analyze_help[] =
     "\n"
     "Prints the verdict with its confidence (and, when indeterminate, the flags that are the\n"
     "reason), the compressibility, one line per vessel with its identity and the evidence for\n"
-    "it, and where the outputs are.\n"
+    "it, and where the outputs are. A failed run leaves nothing behind: the files it began\n"
+    "to write and the folders it made are removed.\n"
     "\n" VS_EXIT_HELP;
 
 static void join_args(char *out, size_t size, int argc, char **argv)

@@ -89,7 +89,8 @@ static const char eval_help[] =
     "\n"
     "A file that cannot be read or does not fit (size mismatch, bad JSON, colour label)\n"
     "is skipped with a warning and counted. Exit status: 0 ok, 1 error (or nothing\n"
-    "evaluated), 2 bad command line, 3 files skipped with --strict.\n";
+    "evaluated), 2 bad command line, 3 files skipped with --strict, 4 the model or the\n"
+    "--images or --labels folder missing or unreadable.\n";
 
 /* ------------------------------------------------------------------ helpers */
 
@@ -444,6 +445,11 @@ int vs_cmd_eval(int argc, char **argv)
         venseg_status st;
         int32_t nc = 0;
         int found_a = 0, found_v = 0;
+        if (vs_check_readable(o.model_path, err, sizeof err) != 0) {
+            fprintf(stderr, "venseg eval: %s\n", err);
+            rc = VS_EXIT_INPUT; /* a missing input is 4, as in every command */
+            goto done;
+        }
         if ((st = venseg_model_load_file(o.model_path, &model)) != VENSEG_OK) {
             fprintf(stderr, "venseg eval: %s: %s: %s\n", o.model_path, venseg_status_name(st), venseg_last_error());
             goto done;
@@ -493,10 +499,12 @@ int vs_cmd_eval(int argc, char **argv)
     /* Files. */
     static const char *const image_ext[] = {".png"}, *const label_ext[] = {".png", ".json"};
     if (vs_list_dir(o.images, image_ext, 1, NULL, &images, &other) != 0) {
+        rc = errno == ENOMEM ? VS_EXIT_ERROR : VS_EXIT_INPUT; /* missing or unreadable: 4 */
         fprintf(stderr, "venseg eval: --images %s: %s\n", o.images, strerror(errno));
         goto done;
     }
     if (vs_list_dir(o.labels, label_ext, 2, NULL, &label_files, NULL) != 0) {
+        rc = errno == ENOMEM ? VS_EXIT_ERROR : VS_EXIT_INPUT;
         fprintf(stderr, "venseg eval: --labels %s: %s\n", o.labels, strerror(errno));
         goto done;
     }

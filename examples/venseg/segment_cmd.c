@@ -25,7 +25,9 @@ static const char segment_help[] =
     "  <stem>-labels.png   8-bit label map: 0 background, 1 artery, 2 vein\n"
     "  <stem>-overlay.png  the image in grey, artery red, vein blue (filled, outlined)\n"
     "and one JSON (--json, default OUT/segment.json) with per image the size, the\n"
-    "per-class areas (px; mm2 with --spacing) and every vessel instance.\n"
+    "per-class areas (px; mm2 with --spacing) and every vessel instance; images that\n"
+    "fail are listed under \"errors\" (status 1). A run that segments no image, or cannot\n"
+    "write the JSON, leaves nothing behind (its PNGs and the folders it made are removed).\n"
     "\n"
     "  --model FILE      the .vseg model (default: $VENSEG_MODEL, weights/resunet34.vseg,\n"
     "                    or the installed copy)\n"
@@ -58,6 +60,17 @@ static int collect(const char *path, vs_strlist *list, char *err, size_t err_siz
     vs_strlist_free(&names);
     return rc;
 }
+
+#ifdef VENSEG_CLI_HAVE_CJSON
+/* One entry of the JSON's "errors": the image and what went wrong with it. */
+static void add_error(cJSON *errors, const char *file, const char *error)
+{
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "file", file);
+    cJSON_AddStringToObject(e, "error", error);
+    cJSON_AddItemToArray(errors, e);
+}
+#endif
 
 int vs_cmd_segment(int argc, char **argv)
 {
@@ -95,8 +108,11 @@ int vs_cmd_segment(int argc, char **argv)
     venseg_model *model = NULL;
     venseg_session *ses = NULL;
     venseg_session_config *opt = NULL;
-    cJSON *root = cJSON_CreateObject(), *images = cJSON_CreateArray();
+    cJSON *root = cJSON_CreateObject(), *images = cJSON_CreateArray(), *errors = cJSON_CreateArray();
     char json_buf[4096];
+    /* what this run made; it stays only with a complete segment.json (kept), else it is removed */
+    vs_strlist made = {0}, written = {0};
+    int failed = 0, kept = 0;
     if ((rc = vs_load_model(model_path, &model, err, sizeof err)) != VS_EXIT_OK) {
         fprintf(stderr, "venseg segment: %s\n", err);
         goto done;
@@ -109,7 +125,7 @@ int vs_cmd_segment(int argc, char **argv)
         goto done;
     }
     if (sx > 0) venseg_session_set_pixel_spacing(ses, sx, sy);
-    if (vs_mkdirs(out_dir, err, sizeof err) != 0) {
+    if (vs_mkdirs_made(out_dir, &made, err, sizeof err) != 0) {
         fprintf(stderr, "venseg segment: %s\n", err);
         rc = VS_EXIT_ERROR;
         goto done;
@@ -125,9 +141,9 @@ int vs_cmd_segment(int argc, char **argv)
     cJSON_AddStringToObject(root, "session", venseg_session_describe(ses));
     cJSON_AddStringToObject(root, "library", venseg_version_string());
     cJSON_AddItemToObject(root, "images", images);
+    cJSON_AddItemToObject(root, "errors", errors); /* the images that failed: file and error */
     vs_progress bar;
     vs_progress_start(&bar, "segmenting", n, quiet ? 0 : progress);
-    int failed = 0;
     for (int k = 0; k < n; k++) {
         vs_png img;
         char name[512], path[4096];
@@ -135,6 +151,7 @@ int vs_cmd_segment(int argc, char **argv)
             vs_progress_end(&bar);
             fprintf(stderr, "venseg segment: %s: %s\n", inputs.v[k], err);
             rc = strstr(err, "cannot open") ? VS_EXIT_INPUT : VS_EXIT_ERROR;
+            add_error(errors, inputs.v[k], err);
             failed++;
             continue;
         }
@@ -152,9 +169,11 @@ int vs_cmd_segment(int argc, char **argv)
         if (!st) st = venseg_segment(ses, img.data, fmt, w, h, stride, labels, w, NULL, 0);
         if (st) {
             vs_progress_end(&bar);
-            fprintf(stderr, "venseg segment: %s: %s: %s\n", inputs.v[k], venseg_status_name(st), venseg_last_error());
+            snprintf(err, sizeof err, "%s: %s", venseg_status_name(st), venseg_last_error());
+            fprintf(stderr, "venseg segment: %s: %s\n", inputs.v[k], err);
             free(labels), free(rgb), free(idx), vs_png_free(&img);
             rc = VS_EXIT_ERROR;
+            add_error(errors, inputs.v[k], err);
             failed++;
             continue;
         }
@@ -166,15 +185,24 @@ int vs_cmd_segment(int argc, char **argv)
         cJSON_AddNumberToObject(it, "width", w);
         cJSON_AddNumberToObject(it, "height", h);
         snprintf(path, sizeof path, "%s/%s-labels.png", out_dir, name);
-        int wrc = vs_png_write_gray(path, labels, w, h, w, err, sizeof err);
+        int wrc = vs_strlist_add(&written, path) != 0 ? -1 : vs_png_write_gray(path, labels, w, h, w, err, sizeof err);
         cJSON_AddStringToObject(it, "labels", path);
-        snprintf(path, sizeof path, "%s/%s-overlay.png", out_dir, name);
-        if (wrc == 0) wrc = vs_png_write_rgb(path, rgb, w, h, err, sizeof err);
+        if (wrc == 0) {
+            snprintf(path, sizeof path, "%s/%s-overlay.png", out_dir, name);
+            wrc = vs_strlist_add(&written, path) != 0 ? -1 : vs_png_write_rgb(path, rgb, w, h, err, sizeof err);
+        }
         cJSON_AddStringToObject(it, "overlay", path);
-        if (wrc != 0) {
+        if (wrc != 0) { /* an image without both outputs is a failed one */
+            char what[sizeof path + sizeof err + 4];
             vs_progress_end(&bar);
-            fprintf(stderr, "venseg segment: %s: %s\n", path, err);
+            snprintf(what, sizeof what, "%s: %s", path, err);
+            fprintf(stderr, "venseg segment: %s\n", what);
             rc = VS_EXIT_ERROR;
+            add_error(errors, inputs.v[k], what);
+            failed++;
+            cJSON_Delete(it), cJSON_Delete(areas), cJSON_Delete(inst);
+            free(labels), free(rgb), free(idx), vs_png_free(&img);
+            continue;
         }
         for (int32_t c = 0; c < classes; c++) {
             const char *cname = "";
@@ -217,16 +245,31 @@ int vs_cmd_segment(int argc, char **argv)
         free(labels), free(rgb), free(idx), vs_png_free(&img);
     }
     vs_progress_end(&bar);
+    if (n - failed == 0) { /* nothing segmented: no JSON, no outputs (the errors are on stderr) */
+        if (rc == VS_EXIT_OK) rc = VS_EXIT_ERROR;
+        fprintf(stderr, "venseg segment: no image segmented; nothing written\n");
+        goto done;
+    }
     char *text = cJSON_Print(root);
     FILE *f = text ? fopen(json_path, "w") : NULL;
-    if (!f || fputs(text, f) < 0 || fputc('\n', f) == EOF || fclose(f) != 0) {
-        fprintf(stderr, "venseg segment: %s: cannot write\n", json_path);
+    int json_ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0) json_ok = 0;
+    if (!json_ok) {
+        fprintf(stderr, "venseg segment: %s: cannot write; the label and overlay PNGs are removed\n", json_path);
+        if (f) remove(json_path);
         rc = VS_EXIT_ERROR;
-    } else if (!quiet) {
-        printf("%d of %d images segmented; areas in %s\n", n - failed, n, json_path);
+    } else {
+        kept = 1;
+        if (!quiet) {
+            printf("%d of %d images segmented; areas in %s", n - failed, n, json_path);
+            printf(failed ? " (the %d failed under \"errors\")\n" : "\n", failed);
+        }
     }
     cJSON_free(text);
 done:
+    /* a run that leaves no complete segment.json leaves nothing: its PNGs, the folders it made */
+    if (!kept) vs_undo_outputs((const char *const *)written.v, (int)written.n, &made);
+    vs_strlist_free(&made), vs_strlist_free(&written);
     cJSON_Delete(root);
     venseg_session_free(ses);
     venseg_session_config_free(opt);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/cli_util.h"
 #include "util/media.h"
@@ -388,6 +389,19 @@ static int label_mask_of(const vs_reader *rd, uint8_t *labels, int32_t w, int32_
     return 0;
 }
 
+/* The clip is missing, or a folder without frames (vs_list_frames finds none). */
+static int input_missing(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) return 1;
+    if (!S_ISDIR(sb.st_mode)) return 0;
+    vs_strlist names = {0};
+    char e[512];
+    int none = vs_list_frames(path, &names, e, sizeof e) != 0;
+    vs_strlist_free(&names);
+    return none;
+}
+
 static int status_fail(char *err, size_t err_size, const char *what, venseg_status st)
 {
     snprintf(err, err_size, "%s: %s: %s", what, venseg_status_name(st), venseg_last_error());
@@ -405,6 +419,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     venseg_session_config *opt = NULL;
     vs_frames_store store = {0};
     vs_strlist files = {0}; /* per pushed frame: its file name (PNG folders), else "" */
+    vs_strlist made = {0};  /* the output folders this run made: a failed run takes them away */
     uint8_t *labels = NULL, *full_index = NULL;
     vs_canvas plot = {0};
     int32_t *fi = NULL;
@@ -426,11 +441,15 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     if (oo.stride < 1) oo.stride = 1;
     if (vs_reader_open(oo.input, &rd, e2, sizeof e2) != 0) {
         snprintf(err, err_size, "%s", e2);
-        /* missing or unreadable inputs get their own status */
-        return strstr(e2, "No such file") || strstr(e2, "cannot open") || strstr(e2, "Permission") ? VS_EXIT_INPUT
-               : strstr(e2, "built without") ? VS_EXIT_UNAVAILABLE : VS_EXIT_ERROR;
+        /* missing or unreadable inputs get their own status, and so does a folder without
+         * frames (as in segment) */
+        return input_missing(oo.input) || strstr(e2, "No such file") || strstr(e2, "cannot open") ||
+                       strstr(e2, "Permission")
+                   ? VS_EXIT_INPUT
+               : strstr(e2, "built without") ? VS_EXIT_UNAVAILABLE
+                                             : VS_EXIT_ERROR;
     }
-    if (vs_mkdirs(oo.out_dir, err, err_size) != 0) goto out;
+    if (vs_mkdirs_made(oo.out_dir, &made, err, err_size) != 0) goto out;
     int32_t w = vs_reader_width(rd), h = vs_reader_height(rd);
     double fps = oo.fps > 0 ? oo.fps : vs_reader_fps(rd);
     if (oo.roi[2] > 0 && ((int64_t)oo.roi[0] + oo.roi[2] > w || (int64_t)oo.roi[1] + oo.roi[3] > h)) {
@@ -677,6 +696,13 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     if (vs_report_write_html(res->report, &rc_, err, err_size) != 0) goto out;
     rc = VS_EXIT_OK;
 out:
+    if (rc != VS_EXIT_OK) { /* a failed run leaves nothing behind: no partial outputs, no empty folder */
+        const char *written[] = {res->curve, res->gif, res->mp4, res->csv, res->summary_csv, res->json, res->report};
+        vs_undo_outputs(written, (int)(sizeof written / sizeof written[0]), &made);
+        res->curve[0] = res->gif[0] = res->mp4[0] = res->csv[0] = res->summary_csv[0] = res->json[0] =
+            res->report[0] = '\0';
+    }
+    vs_strlist_free(&made);
     for (int k = 0; k < 6; k++) free(curve[k]);
     free(fi);
     vs_canvas_free(&plot);

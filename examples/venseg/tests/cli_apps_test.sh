@@ -352,4 +352,33 @@ r = json.load(open('$work/benchref.json'))
 assert r['backend'] == 'reference' and r['session'].startswith('reference'), r
 "
 
+step "exit statuses agree; a failed run leaves nothing behind (issue 17)"
+mkdir -p "$work/no-frames"
+expect 4 "no-frames" "$venseg" segment --model "$model" --out "$work/fail/seg" "$work/no-frames"
+expect 4 "no-frames" "$venseg" analyze --model "$model" --out "$work/fail/an" "$work/no-frames"
+# failures after the output folder was made: nothing stays, not even the folders made
+expect 1 "not a PNG" "$venseg" segment --model "$model" --out "$work/fail/seg" "$work/bad.vseg"
+mkdir -p "$work/badframes"
+cp "$work/frames"/frame-000[0-3].png "$work/badframes/"
+printf 'not a png' >"$work/badframes/frame-0002.png"
+expect 1 "frame-0002.png" "$venseg" analyze --model "$model" --no-mp4 --out "$work/fail/an" "$work/badframes"
+expect 2 "lies outside" "$venseg" analyze --model "$model" --roi 100,0,64,64 --out "$work/fail/roi" "$work/clip.gif"
+[[ ! -e $work/fail ]] || fail "a failed run left $(find "$work/fail" | tr '\n' ' ')"
+# into a folder that was there: its files stay, none of the failed run's
+expect 1 "frame-0002.png" "$venseg" analyze --model "$model" --no-mp4 --out "$work/a" --name broken "$work/badframes"
+[[ -s $work/a/frames.csv ]] || fail "a failed run removed earlier outputs"
+[[ -z $(ls "$work/a" | grep '^broken') ]] || fail "a failed analyze left $(ls "$work/a" | grep '^broken')"
+# some images fail, some do not: those segmented stay, segment.json names the failed ones (status 1)
+good=$(ls "$data"/*.png | grep -v _label.png | head -1)
+expect 1 "not a PNG" "$venseg" segment --model "$model" --out "$work/partial" "$good" "$work/bad.vseg" "$work/badframes/frame-0000.png"
+py "
+import json, os
+j = json.load(open('$work/partial/segment.json'))
+assert [os.path.basename(i['file']) for i in j['images']] == [os.path.basename('$good'), 'frame-0000.png'], j['images']
+assert [e['file'] for e in j['errors']] == ['$work/bad.vseg'] and 'not a PNG' in j['errors'][0]['error'], j['errors']
+assert all(os.path.exists(i['labels']) and os.path.exists(i['overlay']) for i in j['images'])
+"
+"$venseg" segment --model "$model" --out "$work/ok" "$good" -q
+py "import json; assert json.load(open('$work/ok/segment.json'))['errors'] == []"
+
 echo "cli_apps_test: all passed"

@@ -131,9 +131,15 @@ for args in "--images $data" "--labels $data --images $data --mode x" "--bogus" 
     "$venseg" eval "$model" $args >/dev/null 2>&1 || status=$?
     [[ $status -eq 2 ]] || fail "venseg eval $args: status $status, expected 2"
 done
-status=0
-"$venseg" eval "$work/missing.vseg" --images "$data" --labels "$data" >/dev/null 2>&1 || status=$?
-[[ $status -eq 1 ]] || fail "missing model: status $status, expected 1"
+# a missing input (model, --images, --labels) is status 4, as docs/cli.md says for every command
+for args in "$work/missing.vseg --images $data --labels $data" "$model --images $work/missing --labels $data" \
+            "$model --images $data --labels $work/missing"; do
+    status=0
+    # shellcheck disable=SC2086
+    "$venseg" eval $args -q >/dev/null 2>"$work/err.txt" || status=$?
+    [[ $status -eq 4 ]] || fail "venseg eval $args: status $status, expected 4 (missing input)"
+    grep -q "missing" "$work/err.txt" || fail "venseg eval $args: the message does not name the missing input"
+done
 status=0
 mkdir -p "$work/empty"
 "$venseg" eval "$model" --images "$data" --labels "$work/empty" -q >/dev/null 2>&1 || status=$?

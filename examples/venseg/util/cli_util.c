@@ -168,7 +168,9 @@ int vs_read_file(const char *path, size_t max_size, char **data, size_t *size, c
     return 0;
 }
 
-int vs_mkdirs(const char *path, char *err, size_t err_size)
+int vs_mkdirs(const char *path, char *err, size_t err_size) { return vs_mkdirs_made(path, NULL, err, err_size); }
+
+int vs_mkdirs_made(const char *path, vs_strlist *made, char *err, size_t err_size)
 {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
@@ -179,8 +181,13 @@ int vs_mkdirs(const char *path, char *err, size_t err_size)
         if (*p != '/' && *p != '\0') continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-            snprintf(err, err_size, "cannot make the folder %s: %s", buf, strerror(errno));
+        if (mkdir(buf, 0777) != 0) {
+            if (errno != EEXIST) {
+                snprintf(err, err_size, "cannot make the folder %s: %s", buf, strerror(errno));
+                return -1;
+            }
+        } else if (made && vs_strlist_add(made, buf) != 0) {
+            snprintf(err, err_size, "out of memory");
             return -1;
         }
         *p = c;
@@ -192,6 +199,14 @@ int vs_mkdirs(const char *path, char *err, size_t err_size)
         return -1;
     }
     return 0;
+}
+
+void vs_undo_outputs(const char *const *files, int n_files, vs_strlist *made)
+{
+    for (int i = 0; i < n_files; i++)
+        if (files[i] && files[i][0]) remove(files[i]);
+    for (size_t i = made ? made->n : 0; i-- > 0;) rmdir(made->v[i]); /* deepest first; a non-empty one stays */
+    if (made) vs_strlist_free(made);
 }
 
 #ifndef VENSEG_CLI_DATADIR

@@ -64,6 +64,12 @@ int vs_check_readable(const char *path, char *err, size_t err_size);
 int vs_read_file(const char *path, size_t max_size, char **data, size_t *size, char *err, size_t err_size);
 /* Makes a folder and its parents (like mkdir -p). 0 or -1 with a message. */
 int vs_mkdirs(const char *path, char *err, size_t err_size);
+/* vs_mkdirs that adds each folder it made to *made (nullable; parents first), so that a failed
+ * run can take them away again (vs_undo_outputs). */
+int vs_mkdirs_made(const char *path, vs_strlist *made, char *err, size_t err_size);
+/* After a failed run: removes the n_files files (NULL and "" skipped), then the folders of
+ * *made (nullable) deepest first, each only when empty; frees *made. */
+void vs_undo_outputs(const char *const *files, int n_files, vs_strlist *made);
 /* The model: $VENSEG_MODEL, else weights/resunet34.vseg under the working folder, else the
  * copy installed beside the program (<program folder>/../share/venseg/resunet34.vseg, found
  * from the running program's own path, so a moved prefix works), else the configured
