@@ -21,19 +21,21 @@
 #include "util/options.h"
 #include "util/labelmap.h"
 #include "util/labelme.h"
+#include "util/image_io.h"
 #include "util/png_io.h"
 
 static const char eval_help[] =
     "usage: venseg eval MODEL --images DIR --labels DIR [options]\n"
     "\n"
-    "Segments every PNG image of --images with MODEL (a .vseg file) and scores the\n"
+    "Segments every image of --images with MODEL (a .vseg file) and scores the\n"
     "prediction against its label: Dice, Jaccard, SSIM and HD95 per image and class,\n"
     "then mean +- sd per class. The summary table is printed to stdout.\n"
     "\n"
     "Inputs\n"
     "  MODEL, --model FILE   the .vseg model\n"
-    "  --images DIR          PNG images (8/16-bit grey, RGB, RGBA, palette)\n"
-    "  --labels DIR          for image <stem>.png the label is the first of\n"
+    "  --images DIR          the images: .png (8/16-bit grey, RGB, RGBA, palette), .jpg,\n"
+    "                        .jpeg, .bmp, .tif, .tiff (JPEG, BMP, TIFF through FFmpeg)\n"
+    "  --labels DIR          for image <stem>.png (.jpg, ...) the label is the first of\n"
     "                        <stem>.png, <stem>_label.png, <stem>.json (LabelMe) in DIR,\n"
     "                        else a LabelMe JSON in DIR whose imagePath has that stem.\n"
     "                        Label PNGs hold values (grey value or palette index, not\n"
@@ -331,6 +333,7 @@ int vs_cmd_eval(int argc, char **argv)
     venseg_session *session = NULL;
     venseg_session_config *vopts = NULL;
     vs_strlist images = {0}, other = {0}, label_files = {0}, json_stems = {0}, json_names = {0};
+    vs_strlist image_stems = {0}; /* the images' stems, sorted: which stems have an image */
     int *label_used = NULL;
     row *rows = NULL;
     size_t n_rows = 0, cap_rows = 0;
@@ -497,8 +500,8 @@ int vs_cmd_eval(int argc, char **argv)
     }
 
     /* Files. */
-    static const char *const image_ext[] = {".png"}, *const label_ext[] = {".png", ".json"};
-    if (vs_list_dir(o.images, image_ext, 1, NULL, &images, &other) != 0) {
+    static const char *const label_ext[] = {".png", ".json"};
+    if (vs_list_dir(o.images, vs_image_exts, VS_IMAGE_EXT_COUNT, NULL, &images, &other) != 0) {
         rc = errno == ENOMEM ? VS_EXIT_ERROR : VS_EXIT_INPUT; /* missing or unreadable: 4 */
         fprintf(stderr, "venseg eval: --images %s: %s\n", o.images, strerror(errno));
         goto done;
@@ -512,9 +515,18 @@ int vs_cmd_eval(int argc, char **argv)
         goto oom;
     cnt.ignored_files = (int)other.n;
     if (other.n && !o.quiet)
-        fprintf(stderr, "venseg eval: warning: %s: %zu file(s) that are not .png ignored, e.g. %s\n", o.images,
-                other.n, other.v[0]);
-    /* Images named <stem>_label.png next to <stem>.png are labels. */
+        fprintf(stderr,
+                "venseg eval: warning: %s: %zu file(s) that are not images (.png, .jpg, .jpeg, .bmp, .tif, .tiff) "
+                "ignored, e.g. %s\n",
+                o.images, other.n, other.v[0]);
+    for (size_t i = 0; i < images.n; i++) {
+        char stem[PATH_MAX];
+        vs_stem(images.v[i], stem, sizeof stem);
+        if (vs_strlist_add(&image_stems, stem) != 0)
+            goto oom;
+    }
+    vs_strlist_sort(&image_stems);
+    /* Images named <stem>_label.png next to an image <stem>.png (.jpg, ...) are labels. */
     {
         size_t k = 0;
         char *drop = calloc(images.n + 1, 1);
@@ -525,9 +537,9 @@ int vs_cmd_eval(int argc, char **argv)
             size_t sl;
             vs_stem(images.v[i], stem, sizeof stem);
             sl = strlen(stem);
-            if (sl > 6 && strcmp(stem + sl - 6, "_label") == 0) {
-                path_fmt(base, sizeof base, "%.*s.png", (int)(sl - 6), stem);
-                drop[i] = vs_strlist_find(&images, base) >= 0;
+            if (sl > 6 && strcmp(stem + sl - 6, "_label") == 0 && vs_has_ext(images.v[i], ".png")) {
+                path_fmt(base, sizeof base, "%.*s", (int)(sl - 6), stem);
+                drop[i] = vs_strlist_find(&image_stems, base) >= 0;
             }
         }
         for (size_t i = 0; i < images.n; i++) {
@@ -541,12 +553,11 @@ int vs_cmd_eval(int argc, char **argv)
     }
     /* JSON labels whose stem is not an image's: match by their imagePath. */
     for (size_t j = 0; j < label_files.n; j++) {
-        char stem[PATH_MAX], ip[PATH_MAX], ipstem[PATH_MAX], img[PATH_MAX];
+        char stem[PATH_MAX], ip[PATH_MAX], ipstem[PATH_MAX];
         if (!vs_has_ext(label_files.v[j], ".json"))
             continue;
         vs_stem(label_files.v[j], stem, sizeof stem);
-        path_fmt(img, sizeof img, "%s.png", stem);
-        if (vs_strlist_find(&images, img) >= 0)
+        if (vs_strlist_find(&image_stems, stem) >= 0)
             continue;
         path_fmt(path, sizeof path, "%s/%s", o.labels, label_files.v[j]);
         if (vs_labelme_image_path(path, ip, sizeof ip, err, sizeof err) != 0 || ip[0] == '\0')
@@ -618,7 +629,7 @@ int vs_cmd_eval(int argc, char **argv)
             matched++;
             path_fmt(lpath, sizeof lpath, "%s/%s", o.labels, lname);
 
-            if (vs_png_read_image(path, &img, err, sizeof err) != 0) {
+            if (vs_image_read(path, &img, err, sizeof err) != 0) {
                 warn(&o, "%s: %s (skipped)", path, err);
                 cnt.skipped++;
                 continue;
@@ -827,7 +838,7 @@ done:
     free(buf.p), free(buf.t), free(buf.pf), free(buf.tf);
     free(label_used);
     vs_strlist_free(&images), vs_strlist_free(&other), vs_strlist_free(&label_files);
-    vs_strlist_free(&json_stems), vs_strlist_free(&json_names);
+    vs_strlist_free(&json_stems), vs_strlist_free(&json_names), vs_strlist_free(&image_stems);
     venseg_session_free(session);
     venseg_session_config_free(vopts);
     venseg_model_free(model);

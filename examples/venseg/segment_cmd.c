@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "util/cli_util.h"
 #include "util/options.h"
+#include "util/image_io.h"
 #include "util/png_io.h"
 #include "report/viz.h"
 
@@ -20,8 +21,9 @@
 static const char segment_help[] =
     "usage: venseg segment [options] IMAGE|FOLDER...\n"
     "\n"
-    "Segments artery and vein in each PNG image (a FOLDER: its *.png, not *_label.png)\n"
-    "and writes, per image <stem>, into --out:\n"
+    "Segments artery and vein in each image, PNG, JPEG, BMP or TIFF (a FOLDER: its .png,\n"
+    ".jpg, .jpeg, .bmp, .tif and .tiff files, not *_label.png), and writes, per image\n"
+    "<stem>, into --out:\n"
     "  <stem>-labels.png   8-bit label map: 0 background, 1 artery, 2 vein\n"
     "  <stem>-overlay.png  the image in grey, artery red, vein blue (filled, outlined)\n"
     "and one JSON (--json, default OUT/segment.json) with per image the size, the\n"
@@ -41,7 +43,7 @@ static const char segment_help[] =
     "  -h, --help        this help\n"
     "\n" VS_EXIT_HELP;
 
-/* Adds the path, or a folder's PNG images (natural order). 0, or -1 with a message. */
+/* Adds the path, or a folder's images (natural order). 0, or -1 with a message. */
 static int collect(const char *path, vs_strlist *list, char *err, size_t err_size)
 {
     struct stat sb;
@@ -147,10 +149,10 @@ int vs_cmd_segment(int argc, char **argv)
     for (int k = 0; k < n; k++) {
         vs_png img;
         char name[512], path[4096];
-        if (vs_png_read_image(inputs.v[k], &img, err, sizeof err) != 0) {
+        if (vs_image_read(inputs.v[k], &img, err, sizeof err) != 0) {
             vs_progress_end(&bar);
             fprintf(stderr, "venseg segment: %s: %s\n", inputs.v[k], err);
-            rc = strstr(err, "cannot open") ? VS_EXIT_INPUT : VS_EXIT_ERROR;
+            rc = strstr(err, "cannot open") ? VS_EXIT_INPUT : strstr(err, "built without") ? VS_EXIT_UNAVAILABLE : VS_EXIT_ERROR;
             add_error(errors, inputs.v[k], err);
             failed++;
             continue;

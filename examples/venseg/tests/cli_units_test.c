@@ -17,6 +17,7 @@
 #include "util/cli_util.h"
 #include "util/labelme.h"
 #include "util/options.h"
+#include "util/image_io.h"
 #include "util/png_io.h"
 #include "report/analysis.h"
 #include "report/html_report.h"
@@ -333,6 +334,52 @@ static void identity_words(void)
     CHECK(!strcmp(c, "n/a"));
 }
 
+/* The image formats by their first bytes, frame folders of every image ending, labels beside. */
+static void image_names(void)
+{
+    char err[256], path[512], dir[] = "/tmp/cli_units_images.XXXXXX";
+    CHECK(vs_image_kind((const unsigned char *)"\x89PNG\r\n\x1a\n", 8) && !strcmp(vs_image_kind((const unsigned char *)"\x89PNG\r\n\x1a\n", 8), "PNG"));
+    CHECK(!strcmp(vs_image_kind((const unsigned char *)"\xff\xd8\xff\xe0", 4), "JPEG"));
+    CHECK(!strcmp(vs_image_kind((const unsigned char *)"BM\x36\x00\x00\x00\x00\x00\x00\x00\x36\x00\x00\x00", 14), "BMP"));
+    CHECK(!strcmp(vs_image_kind((const unsigned char *)"II*\0", 4), "TIFF") && !strcmp(vs_image_kind((const unsigned char *)"MM\0*", 4), "TIFF"));
+    CHECK(vs_image_kind((const unsigned char *)"GIF89a", 6) == NULL && vs_image_kind((const unsigned char *)"BM", 2) == NULL);
+    CHECK(vs_image_kind_supported("PNG") && !vs_image_kind_supported(NULL));
+    CHECK(vs_label_path_beside("a/b.jpg", path, sizeof path) == 0 && strcmp(path, "a/b_label.png") == 0);
+    CHECK(vs_label_path_beside("a/b.TIFF", path, sizeof path) == 0 && strcmp(path, "a/b_label.png") == 0);
+    CHECK(vs_label_path_beside("a/b.jpeg", path, sizeof path) == 0 && strcmp(path, "a/b_label.png") == 0);
+    if (mkdtemp(dir) == NULL) {
+        CHECK(!"mkdtemp");
+        return;
+    }
+    const char *files[] = {"f1.png", "f2.JPG", "f3.jpeg", "f4.bmp", "f5.tif", "f6.TIFF", "f1_label.png", "f7.gif",
+                           "f8.webp"};
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (f) fputs("abc", f), fclose(f);
+    }
+    vs_strlist frames = {0};
+    CHECK(vs_list_frames(dir, &frames, err, sizeof err) == 0);
+    CHECK(frames.n == 6 && !strcmp(frames.v[0], "f1.png") && !strcmp(frames.v[1], "f2.JPG") &&
+          !strcmp(frames.v[5], "f6.TIFF"));
+    vs_strlist_free(&frames);
+    snprintf(path, sizeof path, "%s/f2.JPG", dir);
+    vs_png img;
+    CHECK(vs_image_read(path, &img, err, sizeof err) == -1 && strstr(err, "not a PNG, JPEG, BMP or TIFF image"));
+    snprintf(path, sizeof path, "%s/missing.jpg", dir);
+    CHECK(vs_image_read(path, &img, err, sizeof err) == -1 && strstr(err, "cannot open"));
+    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+        remove(path);
+    }
+    rmdir(dir);
+    /* an empty folder names the endings it looks for */
+    CHECK(mkdtemp(strcpy(dir, "/tmp/cli_units_images.XXXXXX")) != NULL);
+    CHECK(vs_list_frames(dir, &frames, err, sizeof err) == -1 && strstr(err, ".jpg") && strstr(err, ".tiff"));
+    rmdir(dir);
+}
+
 int main(void)
 {
     polygons();
@@ -340,6 +387,7 @@ int main(void)
     shared_options();
     files_and_lists();
     natural_order();
+    image_names();
     identity_words();
     if (failures)
         fprintf(stderr, "cli_units_test: %d failure(s)\n", failures);

@@ -385,15 +385,16 @@ int vs_list_dir(const char *dir, const char *const *ext, int n_ext, const char *
     return 0;
 }
 
+const char *const vs_image_exts[VS_IMAGE_EXT_COUNT] = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"};
+
 int vs_list_frames(const char *dir, vs_strlist *names, char *err, size_t err_size)
 {
-    static const char *const png[] = {".png"};
-    if (vs_list_dir(dir, png, 1, "_label.png", names, NULL) != 0) {
+    if (vs_list_dir(dir, vs_image_exts, VS_IMAGE_EXT_COUNT, "_label.png", names, NULL) != 0) {
         snprintf(err, err_size, "%s: %s", dir, strerror(errno));
         return -1;
     }
     if (names->n == 0) {
-        snprintf(err, err_size, "%s: no PNG images in the folder", dir);
+        snprintf(err, err_size, "%s: no images (.png, .jpg, .jpeg, .bmp, .tif, .tiff) in the folder", dir);
         return -1;
     }
     return 0;

@@ -54,7 +54,11 @@ int vs_strlist_find(const vs_strlist *l, const char *s); /* in a sorted list: th
  * *out; the other regular files to *other (nullable). 0, or -1 with errno set. */
 int vs_list_dir(const char *dir, const char *const *ext, int n_ext, const char *except, vs_strlist *out,
                 vs_strlist *other);
-/* The PNG images of a folder (not *_label.png), in natural order of their names, into *names. 0, or -1 with a
+/* The endings of the image files the program reads as frames (any case): ".png", ".jpg",
+ * ".jpeg", ".bmp", ".tif", ".tiff" (image_io.h decodes them). */
+extern const char *const vs_image_exts[];
+enum { VS_IMAGE_EXT_COUNT = 6 };
+/* The images of a folder (vs_image_exts; not *_label.png), in natural order of their names, into *names. 0, or -1 with a
  * message (no folder, no images). */
 int vs_list_frames(const char *dir, vs_strlist *names, char *err, size_t err_size);
 /* 0 if path can be opened for reading, else -1 with "PATH: reason" in err. */

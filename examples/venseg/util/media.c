@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "util/cli_util.h"
+#include "util/image_io.h"
 #include "util/png_io.h"
 
 #ifdef VENSEG_CLI_HAVE_GIF
@@ -54,7 +55,7 @@ struct vs_reader {
     int32_t next;
     /* frames */
     char *dir;
-    vs_strlist names; /* PNG folders: the frames */
+    vs_strlist names; /* image folders: the frames */
     char path[4096]; /* of the current frame */
 #ifdef VENSEG_CLI_HAVE_GIF
     GifFileType *gif;
@@ -81,7 +82,7 @@ static int open_frames(vs_reader *r, const char *path, char *err, size_t err_siz
     vs_png png;
     char e2[256];
     snprintf(p, sizeof p, "%s/%s", path, r->names.v[0]);
-    if (vs_png_read_image(p, &png, e2, sizeof e2) != 0) {
+    if (vs_image_read(p, &png, e2, sizeof e2) != 0) {
         snprintf(err, err_size, "%s: %s", p, e2);
         return -1;
     }
@@ -98,7 +99,7 @@ static int next_frame_png(vs_reader *r, char *err, size_t err_size)
     if (r->next >= r->count) return 0;
     snprintf(p, sizeof p, "%s/%s", r->dir, r->names.v[r->next]);
     snprintf(r->path, sizeof r->path, "%s", p);
-    if (vs_png_read_image(p, &png, e2, sizeof e2) != 0) {
+    if (vs_image_read(p, &png, e2, sizeof e2) != 0) {
         snprintf(err, err_size, "%s: %s", p, e2);
         return -1;
     }
@@ -314,7 +315,7 @@ int vs_reader_open(const char *path, vs_reader **out, char *err, size_t err_size
     if (S_ISDIR(sb.st_mode)) {
         rc = open_frames(r, path, err, err_size);
     } else {
-        unsigned char sig[6] = {0};
+        unsigned char sig[16] = {0};
         FILE *f = fopen(path, "rb");
         if (!f) {
             snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
@@ -323,15 +324,16 @@ int vs_reader_open(const char *path, vs_reader **out, char *err, size_t err_size
         }
         size_t got = fread(sig, 1, sizeof sig, f);
         fclose(f);
-        if (got == 6 && memcmp(sig, "GIF8", 4) == 0) {
+        if (got >= 6 && memcmp(sig, "GIF8", 4) == 0) {
 #ifdef VENSEG_CLI_HAVE_GIF
             rc = open_gif(r, path, err, err_size);
 #else
             snprintf(err, err_size, "%s: a GIF, but this venseg was built without giflib (libgif-dev)", path);
             rc = -1;
 #endif
-        } else if (got >= 4 && memcmp(sig, "\x89PNG", 4) == 0) {
-            snprintf(err, err_size, "%s: a single PNG image; give a folder of PNG frames (or use venseg segment)", path);
+        } else if (vs_image_kind(sig, got)) {
+            snprintf(err, err_size, "%s: a single %s image; give a folder of frames (or use venseg segment)", path,
+                     vs_image_kind(sig, got));
             rc = -1;
         } else {
 #ifdef VENSEG_CLI_HAVE_LIBAV

@@ -6,7 +6,8 @@
  * by name), each frame as 8-bit RGB. Writing: animated GIFs of palette frames (giflib)
  * and MP4 (libavcodec: libx264 if present, else MPEG-4 part 2).
  * Support that was not built in reports itself through vs_media_have_*() and clear
- * errors; nothing here prints.
+ * errors; nothing here prints. A folder's frames may be PNG, JPEG, BMP or TIFF images
+ * (image_io.h reads them).
  */
 #ifndef VENSEG_CLI_MEDIA_H
 #define VENSEG_CLI_MEDIA_H
@@ -19,19 +20,19 @@ int vs_media_have_gif(void);   /* giflib built in */
 
 typedef struct vs_reader vs_reader;
 
-/* Opens path: a directory (PNG frames), a GIF (by its signature) or any other file
+/* Opens path: a directory (image frames), a GIF (by its signature) or any other file
  * FFmpeg can decode. Returns 0, or -1 with a message naming what is wrong. */
 int vs_reader_open(const char *path, vs_reader **out, char *err, size_t err_size);
 void vs_reader_close(vs_reader *r);
 int32_t vs_reader_width(const vs_reader *r);
 int32_t vs_reader_height(const vs_reader *r);
-double vs_reader_fps(const vs_reader *r);        /* 0 when unknown (PNG folders) */
+double vs_reader_fps(const vs_reader *r);        /* 0 when unknown (frame folders) */
 int32_t vs_reader_frame_count(const vs_reader *r); /* an estimate for videos; 0 if unknown */
 const char *vs_reader_kind(const vs_reader *r);  /* "video", "gif", "frames" */
 /* Next frame: *rgb points at width * height * 3 bytes owned by the reader, valid until
  * the next call. Returns 1 (a frame), 0 (end), -1 (error, message in err). */
 int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size);
-/* PNG folders: the file of the frame vs_reader_next() returned last; NULL for other kinds. */
+/* Frame folders: the file of the frame vs_reader_next() returned last; NULL for other kinds. */
 const char *vs_reader_frame_path(const vs_reader *r);
 
 /* Animated GIF writer: 256-colour global palette (rgb: 768 bytes), looping. */

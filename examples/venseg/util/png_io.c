@@ -268,7 +268,11 @@ void vs_png_to_rgb(const vs_png *png, uint8_t *rgb)
 int vs_label_path_beside(const char *image, char *out, size_t size)
 {
     size_t n = strlen(image);
-    if (n > 4 && vs_has_ext(image, ".png")) n -= 4;
+    for (int k = 0; k < VS_IMAGE_EXT_COUNT; k++) /* "a/b.png", "a/b.jpg", ... -> "a/b" */
+        if (n > strlen(vs_image_exts[k]) && vs_has_ext(image, vs_image_exts[k])) {
+            n -= strlen(vs_image_exts[k]);
+            break;
+        }
     int w = snprintf(out, size, "%.*s_label.png", (int)n, image);
     return w < 0 || (size_t)w >= size ? -1 : 0;
 }

@@ -35,7 +35,8 @@ venseg_pixel_format vs_png_pixel_format(const vs_png *png, int64_t *stride);
 /* The image as 8-bit RGB (rgb: width * height * 3 bytes): grey replicated, 16-bit grey
  * by its high byte. */
 void vs_png_to_rgb(const vs_png *png, uint8_t *rgb);
-/* The label beside an image: "a/b.png" -> "a/b_label.png" (0), or -1 when it does not fit. */
+/* The label beside an image: "a/b.png" (or .jpg, .jpeg, .bmp, .tif, .tiff) -> "a/b_label.png"
+ * (0), or -1 when it does not fit. */
 int vs_label_path_beside(const char *image, char *out, size_t size);
 
 /* Writes an 8-bit grey PNG. Returns 0 or -1 with a message. */
