@@ -35,7 +35,13 @@ static const char analyze_help[] =
     "  NAME.csv           per-frame areas; last column `file`: the frame's file name\n"
     "                     (PNG folders; empty for a video or GIF)\n"
     "  NAME-summary.csv   one row: verdict, confidences, medial side, flags, vein and artery\n"
-    "                     evidence\n"
+    "                     evidence, the clip's input flags\n"
+    "\n"
+    "A clip that is damaged (FFmpeg reports decoding errors) or cut short (read to its end,\n"
+    "more than 2 frames fewer than the container declares: nb_frames, else duration x frame\n"
+    "rate) is flagged DECODE_ERRORS / FRAMES_MISSING: a warning on stderr, in the summary and\n"
+    "beside the verdict in the report, and input.flags, input.frames_declared,\n"
+    "input.frames_decoded, input.decode_errors in the JSON (input_flags, ... in the summary CSV).\n"
     "\n"
     "  --model FILE       the .vseg model (default: $VENSEG_MODEL, weights/resunet34.vseg,\n"
     "                     or the installed copy)\n"
@@ -58,6 +64,8 @@ static const char analyze_help[] =
     "                     from venseg phantom): track those masks instead of the model's,\n"
     "                     to check the tracker and the report against ground truth\n"
     "  --no-mp4           do not write the MP4\n"
+    "  --strict           a damaged or cut-short clip is an error: exit status 3 (the outputs are\n"
+    "                     written all the same and carry the flags)\n"
     "  --progress         draw the progress bar even when stderr is not a terminal\n"
     "  -q, --quiet        print nothing but errors\n"
     "  -h, --help         this help\n"
@@ -88,6 +96,12 @@ void vs_print_analysis(const vs_analysis_result *r, const char *label)
                       r->vessel_count, "  ");
     for (int b = 0; b < 32; b++)
         if (s->flags & (1u << b)) printf("  flag %s: %s\n", vs_flag_short(1u << b), vs_flag_text(1u << b));
+    for (uint32_t bit = 1; bit <= VS_INPUT_FRAMES_MISSING; bit <<= 1)
+        if (r->input_flags & bit) { /* the clip itself: damaged or cut short */
+            char line[512];
+            vs_input_warning(&r->health, bit, line, sizeof line);
+            printf("  WARNING input %s: %s\n", vs_input_flag_short(bit), line);
+        }
     printf("  report   %s\n  overlay  %s%s%s\n  curve    %s\n  data     %s, %s, %s\n", r->report, r->gif,
            r->mp4[0] ? ", " : "", r->mp4, r->curve, r->json, r->csv, r->summary_csv);
 }
@@ -125,7 +139,7 @@ int vs_cmd_analyze(int argc, char **argv)
     o.mp4 = 1;
     vs_common_opts_init(&c, "venseg-out");
     long lv;
-    int status;
+    int status, strict = 0;
     const char *v;
     char err[1024], cmd[2048], model_buf[4096];
 
@@ -135,6 +149,7 @@ int vs_cmd_analyze(int argc, char **argv)
         if (shared < 0) return status;
         if (shared) continue;
         if (!strcmp(a, "--no-mp4")) o.mp4 = 0;
+        else if (!strcmp(a, "--strict")) strict = 1;
         else if (!strcmp(a, "--use-labels")) o.use_labels = 1;
         else if (vs_is_option(a, "--name") && (v = vs_option_value(argc, argv, &i))) o.name = v;
         else if (vs_is_option(a, "--site") && (v = vs_option_value(argc, argv, &i))) {
@@ -189,6 +204,13 @@ int vs_cmd_analyze(int argc, char **argv)
     rc = vs_analysis_run(&o, model, r, err, sizeof err);
     if (rc != VS_EXIT_OK) fprintf(stderr, "venseg analyze: %s\n", err);
     else if (!quiet) vs_print_analysis(r, o.input);
+    if (rc == VS_EXIT_OK && strict && r->input_flags) {
+        fprintf(stderr, "venseg analyze: --strict: %s is damaged or cut short (", o.input);
+        for (uint32_t bit = 1, n = 0; bit <= VS_INPUT_FRAMES_MISSING; bit <<= 1)
+            if (r->input_flags & bit) fprintf(stderr, "%s%s", n++ ? ", " : "", vs_input_flag_short(bit));
+        fprintf(stderr, "); the outputs carry the flags\n");
+        rc = VS_EXIT_SKIPPED;
+    }
     free(r);
     venseg_model_free(model);
     return rc;

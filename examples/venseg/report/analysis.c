@@ -75,6 +75,42 @@ int vs_indeterminate_reasons(uint32_t flags, char *out, size_t size)
     return n;
 }
 
+const char *vs_input_flag_short(uint32_t flag)
+{
+    return flag == VS_INPUT_DECODE_ERRORS ? "DECODE_ERRORS" : flag == VS_INPUT_FRAMES_MISSING ? "FRAMES_MISSING" : "UNKNOWN";
+}
+
+uint32_t vs_input_flags(const vs_reader_health *h)
+{
+    uint32_t f = 0;
+    if (h->decode_errors > 0 || h->damaged_frames > 0) f |= VS_INPUT_DECODE_ERRORS;
+    if (h->at_end && h->frames_declared > 0 && h->frames_decoded < h->frames_declared - VS_FRAMES_TOLERANCE)
+        f |= VS_INPUT_FRAMES_MISSING;
+    return f;
+}
+
+void vs_input_warning(const vs_reader_health *h, uint32_t flag, char *out, size_t size)
+{
+    if (flag == VS_INPUT_FRAMES_MISSING) {
+        double share = h->frames_declared > 0 ? 100.0 * h->frames_decoded / h->frames_declared : 0;
+        snprintf(out, size,
+                 "the clip declares %d frames (%s) but only %d could be decoded: the file is cut short or damaged, "
+                 "and the analysis covers %.0f %% of it",
+                 h->frames_declared, !strcmp(h->declared_from, "duration") ? "its duration x frame rate" : h->declared_from,
+                 h->frames_decoded, share);
+    } else if (flag == VS_INPUT_DECODE_ERRORS) {
+        char damaged[64] = "";
+        if (h->damaged_frames > 0)
+            snprintf(damaged, sizeof damaged, ", %d frame%s decoded only in part", h->damaged_frames,
+                     h->damaged_frames == 1 ? "" : "s");
+        snprintf(out, size, "FFmpeg reported %d decoding error%s%s (first: %s): the clip is damaged; frames near the "
+                            "damage may be wrong",
+                 h->decode_errors, h->decode_errors == 1 ? "" : "s", damaged, h->first_error[0] ? h->first_error : "none named");
+    } else {
+        snprintf(out, size, "unknown input flag");
+    }
+}
+
 int vs_parse_medial_side(const char *s, int *side)
 {
     static const char *const names[] = {"left", "unknown", "right"};
@@ -197,6 +233,27 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
     cJSON_AddStringToObject(in, "medial_side", vs_medial_side_name(c->o->medial_side));
     cJSON_AddItemToObject(in, "pixel_spacing_mm", c->o->spacing_x > 0 ? cJSON_CreateDoubleArray((double[]){c->o->spacing_x, c->o->spacing_y}, 2) : cJSON_CreateNull());
     cJSON_AddItemToObject(in, "roi", c->o->roi[2] > 0 ? cJSON_CreateIntArray((const int[]){c->o->roi[0], c->o->roi[1], c->o->roi[2], c->o->roi[3]}, 4) : cJSON_CreateNull());
+    /* the clip's own health: a damaged or cut-short clip is flagged here (the tracker's flags
+     * are about the vessels) */
+    const vs_reader_health *h = c->health;
+    cJSON *iflags = cJSON_CreateArray(), *warnings = cJSON_CreateArray();
+    if (h) {
+        cJSON_AddItemToObject(in, "frames_declared", h->frames_declared >= 0 ? cJSON_CreateNumber(h->frames_declared) : cJSON_CreateNull());
+        cJSON_AddStringToObject(in, "frames_declared_from", h->declared_from);
+        cJSON_AddNumberToObject(in, "frames_decoded", h->frames_decoded);
+        cJSON_AddNumberToObject(in, "decode_errors", h->decode_errors);
+        cJSON_AddNumberToObject(in, "damaged_frames", h->damaged_frames);
+        cJSON_AddItemToObject(in, "first_decode_error", h->first_error[0] ? cJSON_CreateString(h->first_error) : cJSON_CreateNull());
+        for (uint32_t bit = 1; bit <= VS_INPUT_FRAMES_MISSING; bit <<= 1) {
+            if (!(c->input_flags & bit)) continue;
+            char line[512];
+            vs_input_warning(h, bit, line, sizeof line);
+            cJSON_AddItemToArray(iflags, cJSON_CreateString(vs_input_flag_short(bit)));
+            cJSON_AddItemToArray(warnings, cJSON_CreateString(line));
+        }
+    }
+    cJSON_AddItemToObject(in, "flags", iflags);
+    cJSON_AddItemToObject(in, "warnings", warnings);
     cJSON_AddItemToObject(root, "input", in);
     cJSON_AddStringToObject(mod, "path", c->o->model_path);
     cJSON_AddBoolToObject(mod, "masks_from_labels", c->o->use_labels != 0);
@@ -236,6 +293,7 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
         if ((s->flags & (1u << b)) && !vs_flag_informational(1u << b))
             cJSON_AddItemToArray(reasons, cJSON_CreateString(vs_flag_short(1u << b)));
     cJSON_AddItemToObject(sum, "indeterminate_reasons", reasons);
+    cJSON_AddItemToObject(sum, "input_warnings", cJSON_Duplicate(warnings, 1)); /* the clip damaged or cut short */
     cJSON_AddItemToObject(root, "summary", sum);
     cJSON *vessels = cJSON_CreateArray();
     for (int32_t i = 0; i < c->vessel_shown; i++) {
@@ -316,7 +374,7 @@ static int write_summary_csv(const char *path, const vs_report_ctx *c, char *err
     fputs("name,site,verdict,compressibility_percent,verdict_confidence,identity_confidence,medial_side,"
           "medial_side_source,flags,indeterminate_reasons,frames_analysed,vessel_count,"
           "vein_track_id,vein_identity_confidence,vein_evidence,artery_track_id,artery_identity_confidence,"
-          "artery_evidence\n",
+          "artery_evidence,input_flags,frames_declared,frames_decoded,decode_errors\n",
           f);
     vs_csv_field(f, c->o->name);
     fputc(',', f);
@@ -355,6 +413,16 @@ static int write_summary_csv(const char *path, const vs_report_ctx *c, char *err
         fputc(',', f);
         vs_csv_field(f, evidence);
     }
+    /* the clip's health: its flags (';'-separated), declared and decoded frames, FFmpeg's errors */
+    char iflags[64] = "";
+    for (uint32_t bit = 1, at_i = 0; bit <= VS_INPUT_FRAMES_MISSING; bit <<= 1)
+        if (c->input_flags & bit)
+            at_i += (uint32_t)snprintf(iflags + at_i, sizeof iflags - at_i, "%s%s", at_i ? ";" : "", vs_input_flag_short(bit));
+    fputc(',', f);
+    vs_csv_field(f, iflags);
+    if (c->health && c->health->frames_declared >= 0) fprintf(f, ",%d", c->health->frames_declared);
+    else fputc(',', f);
+    fprintf(f, ",%d,%d", c->health ? c->health->frames_decoded : c->frames_read, c->health ? c->health->decode_errors : 0);
     fputc('\n', f);
     if (fclose(f) != 0) {
         snprintf(err, err_size, "%s: write failed", path);
@@ -563,6 +631,13 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         goto out;
     }
     res->frames_read = pushed;
+    vs_reader_get_health(rd, &res->health);
+    res->input_flags = vs_input_flags(&res->health);
+    for (uint32_t bit = 1; bit <= VS_INPUT_FRAMES_MISSING; bit <<= 1)
+        if (res->input_flags & bit) { /* never silent: the outputs carry it, and so does stderr */
+            vs_input_warning(&res->health, bit, e2, sizeof e2);
+            fprintf(stderr, "venseg: warning: %s: %s\n", oo.input, e2);
+        }
     res->with_artery = with_artery, res->with_vein = with_vein;
     res->fps = fps;
     res->summary.struct_size = sizeof res->summary;
@@ -661,7 +736,8 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     }
     vs_report_ctx rc_ = {&oo, s, model, ses ? venseg_session_describe(ses) : "none (--use-labels)", vs_reader_kind(rd), w, h, pushed, fps, &store,
                       &plot, gif_path, mp4_path, mp4_codec, n, with_artery, with_vein, res->vessels,
-                      res->vessel_count < VS_MAX_VESSELS ? res->vessel_count : VS_MAX_VESSELS, res->vessel_count};
+                      res->vessel_count < VS_MAX_VESSELS ? res->vessel_count : VS_MAX_VESSELS, res->vessel_count,
+                      res->input_flags, &res->health};
     /* CSV */
     path_join(res->csv, sizeof res->csv, oo.out_dir, oo.name, ".csv");
     FILE *csv = fopen(res->csv, "w");

@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <venseg/venseg.h>
 
+#include "util/media.h"
+
 typedef struct vs_analysis_opts {
     const char *input;     /* video file, GIF, or folder of PNG frames */
     const char *out_dir;   /* made if missing */
@@ -29,6 +31,22 @@ typedef struct vs_analysis_opts {
     int medial_side;       /* image side toward the body's midline: -1 left, +1 right, 0 unknown (detected) */
 } vs_analysis_opts;
 
+/* The program's own quality flags of the input (not the tracker's, which judge the vessels):
+ * the clip was damaged or cut short, so the verdict covers less than the clip. */
+enum {
+    VS_INPUT_DECODE_ERRORS = 1u << 0, /* FFmpeg reported errors decoding it (damaged data) */
+    VS_INPUT_FRAMES_MISSING = 1u << 1 /* read to its end, fewer frames than the container declares
+                                         (nb_frames, else duration x frame rate) by more than
+                                         VS_FRAMES_TOLERANCE */
+};
+#define VS_FRAMES_TOLERANCE 2
+/* "DECODE_ERRORS", "FRAMES_MISSING". */
+const char *vs_input_flag_short(uint32_t flag);
+/* The input flags a reader's health gives. */
+uint32_t vs_input_flags(const vs_reader_health *h);
+/* One line for people about an input flag: what was found and what it means for the verdict. */
+void vs_input_warning(const vs_reader_health *h, uint32_t flag, char *out, size_t size);
+
 /* The vessels a result keeps (the tracker may have more: vessel_count says how many). */
 #define VS_MAX_VESSELS 8
 
@@ -40,6 +58,8 @@ typedef struct vs_analysis_result {
     int32_t vessel_count;            /* the tracker's vessels; the first VS_MAX_VESSELS are in vessels */
     venseg_vessel vessels[VS_MAX_VESSELS]; /* the vein of interest, the artery, then the others by size */
     char report[4096], json[4096], csv[4096], summary_csv[4096], gif[4096], mp4[4096], curve[4096];
+    uint32_t input_flags;            /* VS_INPUT_*: the clip was damaged or cut short */
+    vs_reader_health health;         /* what the clip declared, what was decoded, FFmpeg's errors */
 } vs_analysis_result;
 
 /* Returns a VS_EXIT_* status; err receives the message of a failure. */

@@ -141,6 +141,7 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
           ".verdict{font-size:26px;font-weight:bold;padding:10px 14px;border-radius:8px;display:inline-block}\n"
           ".ok{background:#e3f5e6;color:#17622a}.bad{background:#fde3e1;color:#9c1c13}"
           ".unknown{background:#eceff3;color:#444}\n"
+          "#input-warning{background:#ffefd9;border:1px solid #e8a33d;padding:8px 12px;border-radius:6px;margin:10px 0}\n"
           "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}\n"
           ".frames{display:flex;gap:16px;flex-wrap:wrap}.frames figure{margin:0}.frames img,#overlay{min-width:320px;height:auto}img{max-width:100%;"
           "image-rendering:auto}\nfigcaption{font-size:13px;color:#555}code{font-size:12px}\n"
@@ -164,6 +165,19 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
     if (s->verdict == VENSEG_VERDICT_INDETERMINATE) snprintf(b1, sizeof b1, "none (indeterminate)");
     else fmt_num(b1, sizeof b1, s->compressibility_percent, " %");
     fputs("</div>\n", f);
+    if (c->input_flags && c->health) { /* the clip itself was damaged or cut short: said beside the verdict */
+        fputs("<div id=\"input-warning\"><b>Warning: the clip is damaged or incomplete.</b> The verdict covers what "
+              "could be decoded.<ul>\n", f);
+        for (uint32_t bit = 1; bit <= VS_INPUT_FRAMES_MISSING; bit <<= 1) {
+            if (!(c->input_flags & bit)) continue;
+            char line[512];
+            vs_input_warning(c->health, bit, line, sizeof line);
+            fprintf(f, "<li data-input-flag=\"%s\"><code>%s</code>: ", vs_input_flag_short(bit), vs_input_flag_short(bit));
+            html_text(f, line);
+            fputs("</li>\n", f);
+        }
+        fputs("</ul></div>\n", f);
+    }
     char vc[32], ic[32];
     vs_confidence_text(s->verdict_confidence, vc, sizeof vc);
     vs_confidence_text(s->identity_confidence, ic, sizeof ic);
@@ -214,8 +228,12 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
     vs_confidence_text(s->pressure_correlation, b5, sizeof b5);
     fprintf(f, "<tr><th>pressure correlation</th><td id=\"pressure-correlation\">%s</td><td>vein area vs artery "
                "flattening: a real compression moves both together</td></tr>\n", b5);
-    fprintf(f, "<tr><th>frames</th><td>%d read, %d analysed (every %d)</td><td>%s, %dx%d, %.3g frames/s</td></tr>\n",
-            c->frames_read, c->analysed, c->o->stride, c->kind, c->width, c->height, c->fps);
+    char declared[96] = "";
+    if (c->health && c->health->frames_declared >= 0 && !strcmp(c->kind, "video"))
+        snprintf(declared, sizeof declared, " of %d declared%s", c->health->frames_declared,
+                 c->health->decode_errors ? ", FFmpeg reported decoding errors" : "");
+    fprintf(f, "<tr><th>frames</th><td id=\"frames\">%d read%s, %d analysed (every %d)</td><td>%s, %dx%d, %.3g frames/s</td></tr>\n",
+            c->frames_read, declared, c->analysed, c->o->stride, c->kind, c->width, c->height, c->fps);
     if (mm) fprintf(f, "<tr><th>pixel spacing</th><td>%.4g x %.4g mm</td><td></td></tr>\n", c->o->spacing_x, c->o->spacing_y);
     else fputs("<tr><th>pixel spacing</th><td>unknown (areas in px only)</td><td></td></tr>\n", f);
     if (c->o->roi[2] > 0)

@@ -42,6 +42,8 @@ typedef struct vs_report_ctx {
     int32_t with_artery, with_vein; /* analysed frames where the tracker found them */
     const venseg_vessel *vessels;   /* the tracker's vessels with their identity and evidence */
     int32_t vessel_shown, vessel_count; /* in vessels; of the tracker */
+    uint32_t input_flags;               /* VS_INPUT_*: damaged or cut-short input */
+    const vs_reader_health *health;     /* nullable */
 } vs_report_ctx;
 
 /* Writes the report to path. 0, or -1 with a message in err. */

@@ -10,6 +10,11 @@
 #      formats, within one grey step of the overlay for JPEG); eval pairs sample.jpg with the
 #      label sample.png (the femoral-nerve-block layout); an analyze folder of JPEG frames
 #      takes <stem>_label.png masks; a junk, truncated or damaged file gets a named error.
+#   2. a damaged or cut-short video is flagged, never a clean verdict: a phantom MP4 made
+#      whole by the ffmpeg CLI (moov first) and MKV (no nb_frames: duration x frame rate),
+#      each cut to half its bytes, give DECODE_ERRORS / FRAMES_MISSING with the declared and
+#      decoded frame counts in the JSON, the summary CSV, the report, stdout and stderr, and
+#      status 3 with --strict; the whole clips give no flag and pass --strict.
 set -euo pipefail
 test_name=cli_media_test
 source "$(dirname "${BASH_SOURCE[0]}")/test_setup.sh" "$@"
@@ -127,5 +132,56 @@ expect 1 "a single JPEG image; give a folder of frames" "$venseg" analyze --mode
 cp "$work/cut.jpg" "$work/jpeg-frames/f9.jpg"
 expect 1 "f9.jpg: a truncated JPEG image" "$venseg" analyze --model "$model" --out "$work/e" "$work/jpeg-frames"
 rm "$work/jpeg-frames/f9.jpg"
+
+step "video: a clip cut short or damaged is flagged, not given a clean verdict"
+"$venseg" phantom --frames 60 --size 128x96 --seed 3 "$work/phantom.mp4" -q
+ffmpeg -v error -y -i "$work/phantom.mp4" -c copy -movflags faststart "$work/whole.mp4" # moov first
+ffmpeg -v error -y -i "$work/phantom.mp4" -c copy "$work/whole.mkv"                      # no nb_frames
+for ext in mp4 mkv; do
+    size=$(stat -c %s "$work/whole.$ext")
+    head -c $((size / 2)) "$work/whole.$ext" >"$work/half.$ext"
+done
+[[ $(ffprobe -v error -select_streams v:0 -show_entries stream=nb_frames -of csv=p=0 "$work/half.mp4") == 60 ]] \
+    || fail "the cut MP4 should still declare its 60 frames"
+for ext in mp4 mkv; do
+    "$venseg" analyze --model "$model" --threads 1 --no-mp4 --strict --out "$work/v" --name "whole-$ext" \
+        "$work/whole.$ext" -q || fail "a whole .$ext clip fails --strict"
+done
+for clip in half.mp4 half.mkv; do
+    name=${clip/./-}
+    "$venseg" analyze --model "$model" --threads 1 --no-mp4 --out "$work/v" --name "$name" "$work/$clip" \
+        >"$work/$name.out" 2>"$work/$name.err" || { cat "$work/$name.err"; fail "$clip: analyze failed"; }
+    grep -q "^  WARNING input FRAMES_MISSING: the clip declares 60 frames" "$work/$name.out" \
+        || { cat "$work/$name.out"; fail "$clip: the summary does not say frames are missing"; }
+    grep -q "venseg: warning: .*$clip: the clip declares 60 frames .* but only [0-9]* could be decoded" "$work/$name.err" \
+        || { cat "$work/$name.err"; fail "$clip: no warning on stderr"; }
+    grep -q 'id="input-warning"' "$work/v/$name-report.html" && grep -q 'data-input-flag="FRAMES_MISSING"' \
+        "$work/v/$name-report.html" || fail "$clip: the report does not warn beside the verdict"
+    expect 3 "--strict: .*$clip is damaged or cut short (.*FRAMES_MISSING" \
+        "$venseg" analyze --model "$model" --threads 1 --no-mp4 --strict --out "$work/v" --name "$name-strict" "$work/$clip"
+    [[ -s $work/v/$name-strict.json ]] || fail "$clip --strict: the outputs (with the flags) are not written"
+done
+py "
+import csv, json
+for ext, source in (('mp4', 'nb_frames'), ('mkv', 'duration')):
+    j = json.load(open('$work/v/half-%s.json' % ext))
+    i = j['input']
+    assert i['frames_declared'] == 60 and i['frames_declared_from'] == source, i
+    assert i['frames_decoded'] == i['frames_read'] < 58, i
+    assert 'FRAMES_MISSING' in i['flags'] and len(i['warnings']) == len(i['flags']), i
+    assert i['decode_errors'] >= 1 and 'DECODE_ERRORS' in i['flags'] and i['first_decode_error'], i
+    assert j['summary']['input_warnings'] == i['warnings'], j['summary']
+    row = list(csv.DictReader(open('$work/v/half-%s-summary.csv' % ext)))[0]
+    assert row['input_flags'] == ';'.join(i['flags']) and row['frames_declared'] == '60', row
+    assert int(row['frames_decoded']) == i['frames_decoded'] and int(row['decode_errors']) == i['decode_errors'], row
+    print('half.%s: %d of %d frames (%s), %d FFmpeg errors (first: %s), flags %s' % (ext, i['frames_decoded'],
+          i['frames_declared'], source, i['decode_errors'], i['first_decode_error'], i['flags']))
+    w = json.load(open('$work/v/whole-%s.json' % ext))['input']
+    assert w['flags'] == [] and w['warnings'] == [] and w['frames_declared'] == w['frames_decoded'] == 60, w
+    assert w['decode_errors'] == 0 and w['damaged_frames'] == 0 and w['first_decode_error'] is None, w
+    assert w['frames_declared_from'] == source, w
+    row = list(csv.DictReader(open('$work/v/whole-%s-summary.csv' % ext)))[0]
+    assert row['input_flags'] == '' and row['frames_decoded'] == '60' and row['decode_errors'] == '0', row
+"
 
 echo "cli_media_test: all passed"

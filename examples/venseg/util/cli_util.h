@@ -12,7 +12,7 @@ enum {
     VS_EXIT_OK = 0,
     VS_EXIT_ERROR = 1,   /* an error: bad input, unreadable model, nothing evaluated */
     VS_EXIT_USAGE = 2,   /* bad command line */
-    VS_EXIT_SKIPPED = 3, /* --strict: some files were skipped */
+    VS_EXIT_SKIPPED = 3, /* --strict: some files were skipped (eval), the clip is damaged or cut short (analyze) */
     VS_EXIT_INPUT = 4,   /* an input file or folder is missing or unreadable (segment, analyze, bench, demo) */
     VS_EXIT_UNAVAILABLE = 5 /* this build lacks what was asked (FFmpeg, giflib, cJSON) */
 };
@@ -20,9 +20,10 @@ enum {
 /* The exit-status table every --help prints. */
 #define VS_EXIT_HELP                                                                         \
     "exit status: 0 success; 1 error (bad input data, a model that cannot run, a\n"          \
-    "failed write); 2 bad command line; 3 eval --strict: files were skipped; 4 an input\n"  \
-    "file or folder is missing or unreadable; 5 this build lacks a needed library\n"        \
-    "(FFmpeg, giflib, cJSON). A research tool, not a medical device.\n"
+    "failed write); 2 bad command line; 3 --strict: eval skipped files, or analyze's\n"     \
+    "clip is damaged or cut short; 4 an input file or folder is missing or unreadable;\n"   \
+    "5 this build lacks a needed library (FFmpeg, giflib, cJSON).\n"                        \
+    "A research tool, not a medical device.\n"
 
 /* Helpers (cli_util.c). parse_*: 1 on success, 0 when the text is not valid. */
 double vs_now_ms(void);

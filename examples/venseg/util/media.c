@@ -3,8 +3,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <unistd.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,7 @@ int vs_media_have_gif(void)
 }
 
 enum { KIND_FRAMES, KIND_GIF, KIND_VIDEO };
+enum { VS_FRAMES_SLACK = 2 }; /* frames by which two declared counts may differ and agree */
 
 struct vs_reader {
     int kind;
@@ -53,6 +56,12 @@ struct vs_reader {
     int32_t count;
     uint8_t *rgb; /* the current frame */
     int32_t next;
+    int at_end;               /* vs_reader_next() returned 0 */
+    int32_t declared;         /* frames the container declares; -1 unknown */
+    const char *declared_from; /* "nb_frames", "duration", "files", "GIF", "" */
+    int32_t api_errors;       /* read / decode failures FFmpeg returned without logging them */
+    int32_t damaged;          /* frames FFmpeg decoded only in part (errors concealed) */
+    int log_base;             /* the FFmpeg error count when reading began */
     /* frames */
     char *dir;
     vs_strlist names; /* image folders: the frames */
@@ -76,6 +85,7 @@ static int open_frames(vs_reader *r, const char *path, char *err, size_t err_siz
 {
     if (vs_list_frames(path, &r->names, err, err_size) != 0) return -1;
     r->count = (int32_t)r->names.n;
+    r->declared = r->count, r->declared_from = "files";
     r->dir = strdup(path);
     /* the first frame fixes the size */
     char p[4096];
@@ -134,6 +144,7 @@ static int open_gif(vs_reader *r, const char *path, char *err, size_t err_size)
     }
     r->width = r->gif->SWidth, r->height = r->gif->SHeight;
     r->count = r->gif->ImageCount;
+    r->declared = r->count, r->declared_from = "GIF";
     GraphicsControlBlock gcb;
     if (DGifSavedExtensionToGCB(r->gif, 0, &gcb) == GIF_OK && gcb.DelayTime > 0) r->fps = 100.0 / gcb.DelayTime;
     r->kind = KIND_GIF;
@@ -194,6 +205,31 @@ static void av_message(int code, char *buf, size_t size)
     snprintf(buf, size, "%s", m);
 }
 
+/* FFmpeg reports damage (a cut-off file, a broken macroblock it concealed) through its log
+ * only: while a video is read, the log's errors are counted and the first kept, and still
+ * printed as FFmpeg prints them. One video is read at a time. */
+static int g_av_counting, g_av_errors;
+static char g_av_first[256];
+
+static void av_log_counting(void *avcl, int level, const char *fmt, va_list vl)
+{
+    if (g_av_counting && level <= AV_LOG_ERROR) {
+        if (g_av_errors++ == 0) {
+            va_list copy;
+            va_copy(copy, vl);
+            const AVClass *cls = avcl ? *(const AVClass *const *)avcl : NULL;
+            const char *who = cls && cls->item_name ? cls->item_name(avcl) : NULL;
+            if (!who || !*who || !strcmp(who, "NULL")) who = "FFmpeg";
+            int at = snprintf(g_av_first, sizeof g_av_first, "%s: ", who);
+            if (at > 0 && (size_t)at < sizeof g_av_first) vsnprintf(g_av_first + at, sizeof g_av_first - at, fmt, copy);
+            va_end(copy);
+            size_t n = strlen(g_av_first);
+            while (n && strchr("\n .", g_av_first[n - 1])) g_av_first[--n] = '\0';
+        }
+    }
+    av_log_default_callback(avcl, level, fmt, vl);
+}
+
 static int open_video(vs_reader *r, const char *path, char *err, size_t err_size)
 {
     char m[256];
@@ -236,7 +272,29 @@ static int open_video(vs_reader *r, const char *path, char *err, size_t err_size
     r->fps = fr.num && fr.den ? av_q2d(fr) : 0;
     r->count = st->nb_frames > 0 ? (int32_t)st->nb_frames
                : (r->fmt->duration > 0 && r->fps > 0) ? (int32_t)(r->fmt->duration / 1e6 * r->fps) : 0;
+    /* What the container declares: its frame count (nb_frames), else its duration times the
+     * frame rate (a duration FFmpeg only estimated from the bit rate does not count). Where both
+     * are there the smaller: some files count more than their frames (H.264 copied into AVI
+     * declares two per frame), and a file cut short keeps the header that declares them. */
+    double seconds = st->duration > 0 && st->time_base.den ? st->duration * av_q2d(st->time_base)
+                     : r->fmt->duration > 0                 ? r->fmt->duration / (double)AV_TIME_BASE
+                                                            : 0;
+    if (r->fmt->duration_estimation_method == AVFMT_DURATION_FROM_BITRATE) seconds = 0;
+    double by_time = -1;
+    for (int k = 0; k < 2 && seconds > 0; k++) {
+        AVRational q = k ? st->r_frame_rate : st->avg_frame_rate;
+        double n = q.num > 0 && q.den > 0 ? seconds * av_q2d(q) : -1;
+        if (n > 0 && (by_time < 0 || n < by_time)) by_time = n;
+    }
+    r->declared = -1, r->declared_from = "";
+    if (st->nb_frames > 0) r->declared = (int32_t)st->nb_frames, r->declared_from = "nb_frames";
+    if (by_time > 0 && (r->declared < 0 || lround(by_time) < r->declared - VS_FRAMES_SLACK))
+        r->declared = (int32_t)lround(by_time), r->declared_from = "duration";
     r->kind = KIND_VIDEO;
+    av_log_set_callback(av_log_counting);
+    g_av_first[0] = '\0';
+    r->log_base = g_av_errors;
+    g_av_counting = 1;
     return 0;
 }
 
@@ -266,6 +324,7 @@ static int next_frame_video(vs_reader *r, char *err, size_t err_size)
     for (;;) {
         int rc = avcodec_receive_frame(r->dec, r->frame);
         if (rc == 0) {
+            if (r->frame->decode_error_flags || (r->frame->flags & AV_FRAME_FLAG_CORRUPT)) r->damaged++;
             rc = convert_frame(r, err, err_size);
             av_frame_unref(r->frame);
             if (rc == 1) r->next++;
@@ -279,13 +338,17 @@ static int next_frame_video(vs_reader *r, char *err, size_t err_size)
         }
         /* the decoder wants input: one packet of the stream, or the flush at the end */
         for (;;) {
-            if (av_read_frame(r->fmt, r->pkt) < 0) {
+            int logged = g_av_errors;
+            if ((rc = av_read_frame(r->fmt, r->pkt)) < 0) {
+                /* the end, or a read error (FFmpeg usually logs it: counted once) */
+                if (rc != AVERROR_EOF && g_av_errors == logged) r->api_errors++;
                 avcodec_send_packet(r->dec, NULL);
                 r->eof = 1;
                 break;
             }
             int ours = r->pkt->stream_index == r->stream;
             rc = ours ? avcodec_send_packet(r->dec, r->pkt) : 0;
+            if (rc == AVERROR_INVALIDDATA && g_av_errors == logged) r->api_errors++; /* a packet it could not use */
             av_packet_unref(r->pkt);
             if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_INVALIDDATA) {
                 av_message(rc, m, sizeof m);
@@ -367,6 +430,7 @@ void vs_reader_close(vs_reader *r)
     free(r->saved);
 #endif
 #ifdef VENSEG_CLI_HAVE_LIBAV
+    if (r->kind == KIND_VIDEO) g_av_counting = 0;
     sws_freeContext(r->sws);
     av_frame_free(&r->frame);
     av_packet_free(&r->pkt);
@@ -388,6 +452,26 @@ const char *vs_reader_kind(const vs_reader *r)
 
 const char *vs_reader_frame_path(const vs_reader *r) { return r->kind == KIND_FRAMES && r->next > 0 ? r->path : NULL; }
 
+void vs_reader_get_health(const vs_reader *r, vs_reader_health *h)
+{
+    memset(h, 0, sizeof *h);
+    h->frames_declared = r->declared;
+    snprintf(h->declared_from, sizeof h->declared_from, "%s", r->declared_from ? r->declared_from : "");
+    h->frames_decoded = r->next;
+    h->at_end = r->at_end;
+    h->decode_errors = r->api_errors;
+    h->damaged_frames = r->damaged;
+#ifdef VENSEG_CLI_HAVE_LIBAV
+    if (r->kind == KIND_VIDEO) {
+        h->decode_errors += g_av_errors - r->log_base;
+        snprintf(h->first_error, sizeof h->first_error, "%s", g_av_first);
+    }
+#endif
+    if (!h->first_error[0] && h->damaged_frames > 0)
+        snprintf(h->first_error, sizeof h->first_error, "%d frame%s decoded only in part", h->damaged_frames,
+                 h->damaged_frames == 1 ? "" : "s");
+}
+
 int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size)
 {
     int rc = 0;
@@ -402,6 +486,7 @@ int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size
     default: break;
     }
     *rgb = rc == 1 ? r->rgb : NULL;
+    if (rc == 0) r->at_end = 1;
     return rc;
 }
 

@@ -35,6 +35,21 @@ int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size
 /* Frame folders: the file of the frame vs_reader_next() returned last; NULL for other kinds. */
 const char *vs_reader_frame_path(const vs_reader *r);
 
+/* Whether the clip was whole, so far: what the container declares against what was decoded,
+ * and the errors FFmpeg reported while demuxing and decoding (a file cut short, a damaged
+ * packet, a frame it could decode only in part). Frame folders and GIFs declare their own
+ * count and report no errors (a broken one does not open or fails vs_reader_next). */
+typedef struct vs_reader_health {
+    int32_t frames_declared; /* videos: nb_frames, else duration x frame rate; -1 unknown */
+    char declared_from[16];  /* "nb_frames", "duration", "files", "GIF", "" (unknown) */
+    int32_t frames_decoded;  /* frames vs_reader_next() returned */
+    int at_end;              /* vs_reader_next() reached the end (0): not stopped early */
+    int32_t decode_errors;   /* errors FFmpeg reported (its log's errors, failed reads and packets) */
+    int32_t damaged_frames;  /* frames FFmpeg decoded only in part (errors concealed) */
+    char first_error[256];   /* the first of them, e.g. "mpeg4: Error at MB: 881"; "" if none */
+} vs_reader_health;
+void vs_reader_get_health(const vs_reader *r, vs_reader_health *out);
+
 /* Animated GIF writer: 256-colour global palette (rgb: 768 bytes), looping. */
 typedef struct vs_gif_writer vs_gif_writer;
 int vs_gif_open(const char *path, int32_t width, int32_t height, const uint8_t palette[768], vs_gif_writer **out,
