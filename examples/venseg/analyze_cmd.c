@@ -25,10 +25,14 @@ static const char analyze_help[] =
     "before slice_10; *_label.png skipped).\n"
     "\n"
     "Writes into --out, for NAME (default: the clip's stem):\n"
-    "  NAME-report.html   self-contained report: verdict, curve, key frames (baseline,\n"
-    "                     maximum compression), quality flags, overlay, model, versions\n"
-    "  NAME-overlay.gif   analysed frames, artery red, vein blue\n"
-    "  NAME-overlay.mp4   the same as video (when FFmpeg can encode: libx264 or MPEG-4)\n"
+    "  NAME-report.html   self-contained report (a few MB): verdict, curve, key frames\n"
+    "                     (baseline, maximum compression), quality flags, the overlay clip\n"
+    "                     (the MP4 when it is H.264, else the GIF), model, versions\n"
+    "  NAME-overlay.gif   analysed frames, artery red, vein blue: a preview of bounded size\n"
+    "                     (at most 320 px a side, frames taken evenly to stay a few MB);\n"
+    "                     --full-gif: every analysed frame at up to 640 px\n"
+    "  NAME-overlay.mp4   every analysed frame as video, up to 640 px (when FFmpeg can\n"
+    "                     encode: libx264, else MPEG-4)\n"
     "  NAME-curve.png     vein (raw, smoothed) and artery area over time\n"
     "  NAME.json          summary (verdict, its confidence, flags), the vessels with their\n"
     "                     identity and evidence, per-frame areas and file names\n"
@@ -64,6 +68,8 @@ static const char analyze_help[] =
     "                     from venseg phantom): track those masks instead of the model's,\n"
     "                     to check the tracker and the report against ground truth\n"
     "  --no-mp4           do not write the MP4\n"
+    "  --full-gif         the overlay GIF with every analysed frame at up to 640 px (large:\n"
+    "                     ~50 MB for a 15 s cine) instead of the preview\n"
     "  --strict           a damaged or cut-short clip is an error: exit status 3 (the outputs are\n"
     "                     written all the same and carry the flags)\n"
     "  --progress         draw the progress bar even when stderr is not a terminal\n"
@@ -149,6 +155,7 @@ int vs_cmd_analyze(int argc, char **argv)
         if (shared < 0) return status;
         if (shared) continue;
         if (!strcmp(a, "--no-mp4")) o.mp4 = 0;
+        else if (!strcmp(a, "--full-gif")) o.full_gif = 1;
         else if (!strcmp(a, "--strict")) strict = 1;
         else if (!strcmp(a, "--use-labels")) o.use_labels = 1;
         else if (vs_is_option(a, "--name") && (v = vs_option_value(argc, argv, &i))) o.name = v;

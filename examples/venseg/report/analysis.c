@@ -693,23 +693,48 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         snprintf(err, err_size, "%s: %s", res->curve, e2);
         goto out;
     }
-    /* overlay GIF, MP4 */
+    /* overlay GIF, MP4. The GIF is by default a preview of bounded size: at most
+     * VS_GIF_PREVIEW_SIDE px a side (nearest of the stored frames) and at most
+     * VS_GIF_PREVIEW_PIXELS frame pixels in all (frames taken evenly, each shown longer);
+     * --full-gif keeps every analysed frame at the stored size (a 15 s cine: ~50 MB). */
     const char *gif_path = NULL, *mp4_path = NULL, *mp4_codec = NULL;
-    int delay = fps > 0 ? (int)lround(100.0 * oo.stride / fps) : 10;
-    if (delay < 2) delay = 2;
     if (vs_media_have_gif()) {
+        int32_t down = 1, step = 1;
+        if (!oo.full_gif) {
+            int32_t side = store.width > store.height ? store.width : store.height;
+            down = (side + VS_GIF_PREVIEW_SIDE - 1) / VS_GIF_PREVIEW_SIDE;
+            int64_t per = (int64_t)(store.width / down) * (store.height / down);
+            int64_t keep = per > 0 ? VS_GIF_PREVIEW_PIXELS / per : store.n;
+            if (keep < 1) keep = 1;
+            step = (int32_t)((store.n + keep - 1) / keep);
+        }
+        int32_t gw = store.width / down, gh = store.height / down;
+        int delay = fps > 0 ? (int)lround(100.0 * oo.stride * step / fps) : 10 * step;
+        if (delay < 2) delay = 2;
+        uint8_t *small = down > 1 ? malloc((size_t)gw * gh) : NULL;
         vs_gif_writer *g = NULL;
         path_join(res->gif, sizeof res->gif, oo.out_dir, oo.name, "-overlay.gif");
-        if (vs_gif_open(res->gif, store.width, store.height, vs_overlay_palette(), &g, e2, sizeof e2) != 0) {
-            snprintf(err, err_size, "%s", e2);
+        if ((down > 1 && !small) || vs_gif_open(res->gif, gw, gh, vs_overlay_palette(), &g, e2, sizeof e2) != 0) {
+            snprintf(err, err_size, "%s", small || down == 1 ? e2 : "out of memory");
+            free(small);
             goto out;
         }
-        for (int32_t i = 0; i < store.n; i++)
-            if (vs_gif_add(g, store.index[i], delay, e2, sizeof e2) != 0) {
+        for (int32_t i = 0; i < store.n; i += step) {
+            const uint8_t *frame = store.index[i];
+            if (down > 1) { /* palette indices: the nearest pixel, not a mean */
+                for (int32_t y = 0; y < gh; y++)
+                    for (int32_t x = 0; x < gw; x++)
+                        small[(size_t)y * gw + x] = frame[(size_t)(y * down + down / 2) * store.width + x * down + down / 2];
+                frame = small;
+            }
+            if (vs_gif_add(g, frame, delay, e2, sizeof e2) != 0) {
                 vs_gif_close(g, NULL, 0);
+                free(small);
                 snprintf(err, err_size, "%s: %s", res->gif, e2);
                 goto out;
             }
+        }
+        free(small);
         if (vs_gif_close(g, e2, sizeof e2) != 0) {
             snprintf(err, err_size, "%s: %s", res->gif, e2);
             goto out;

@@ -24,6 +24,8 @@ typedef struct vs_analysis_opts {
     int threads;
     int max_frames;        /* 0: all */
     int mp4;               /* 1: also write MP4 when FFmpeg can */
+    int full_gif;          /* 1: the overlay GIF with every analysed frame at the stored size (<= 640 px);
+                              0: a preview of bounded size (VS_GIF_PREVIEW_*) */
     int progress;          /* progress bar mode: 1, 0, -1 (tty) */
     const char *command_line; /* shown in the report */
     const char *note;      /* extra HTML-escaped line in the report (nullable) */
@@ -46,6 +48,15 @@ const char *vs_input_flag_short(uint32_t flag);
 uint32_t vs_input_flags(const vs_reader_health *h);
 /* One line for people about an input flag: what was found and what it means for the verdict. */
 void vs_input_warning(const vs_reader_health *h, uint32_t flag, char *out, size_t size);
+
+/* The default overlay GIF, a preview: at most this many px a side, and at most this many frame
+ * pixels in all (frames taken evenly): a few MB whatever the clip's length. */
+#define VS_GIF_PREVIEW_SIDE 320
+#define VS_GIF_PREVIEW_PIXELS (5 * 1000 * 1000)
+/* The report embeds the MP4 (H.264, which browsers play) up to this size, else the GIF up to
+ * VS_REPORT_GIF_MAX, else links to them. */
+#define VS_REPORT_MP4_MAX (8L << 20)
+#define VS_REPORT_GIF_MAX (4L << 20)
 
 /* The vessels a result keeps (the tracker may have more: vessel_count says how many). */
 #define VS_MAX_VESSELS 8

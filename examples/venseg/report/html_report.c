@@ -107,6 +107,31 @@ static int html_file(FILE *f, const char *id, const char *alt, const char *path,
     return rc;
 }
 
+/* <video> with an MP4 embedded as a data: URI: muted, looping, with controls. */
+static int html_video(FILE *f, const char *id, const char *path, int32_t w, int32_t h)
+{
+    char *data, err[256];
+    size_t n;
+    if (vs_read_file(path, (size_t)1 << 30, &data, &n, err, sizeof err) != 0) return -1;
+    char *b64 = vs_base64((const uint8_t *)data, n);
+    free(data);
+    if (!b64) return -1;
+    fprintf(f, "<video id=\"%s\" width=\"%d\" height=\"%d\" controls autoplay loop muted playsinline "
+               "src=\"data:video/mp4;base64,%s\"></video>",
+            id, w, h, b64);
+    free(b64);
+    return 0;
+}
+
+/* The size of a file in bytes; -1 when path is NULL or the file cannot be opened. */
+static long file_size(const char *path)
+{
+    FILE *f = path && *path ? fopen(path, "rb") : NULL;
+    long n = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (f) fclose(f);
+    return n;
+}
+
 static void fmt_num(char *buf, size_t size, double v, const char *unit)
 {
     if (isfinite(v)) snprintf(buf, size, "%.1f%s", v, unit);
@@ -143,7 +168,7 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
           ".unknown{background:#eceff3;color:#444}\n"
           "#input-warning{background:#ffefd9;border:1px solid #e8a33d;padding:8px 12px;border-radius:6px;margin:10px 0}\n"
           "table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eee;text-align:left}\n"
-          ".frames{display:flex;gap:16px;flex-wrap:wrap}.frames figure{margin:0}.frames img,#overlay{min-width:320px;height:auto}img{max-width:100%;"
+          ".frames{display:flex;gap:16px;flex-wrap:wrap}.frames figure{margin:0}.frames img,#overlay{min-width:320px;height:auto}img,video{max-width:100%;"
           "image-rendering:auto}\nfigcaption{font-size:13px;color:#555}code{font-size:12px}\n"
           "</style></head><body>\n",
           f);
@@ -295,19 +320,34 @@ int vs_report_write_html(const char *path, const vs_report_ctx *c, char *err, si
     }
     free(rgb);
     fputs("</div>\n<p>Overlay: artery red, vein blue (filled, outlined).</p>\n<h2>Overlay clip</h2>\n", f);
-    FILE *gf = c->gif_path ? fopen(c->gif_path, "rb") : NULL;
-    long gif_size = gf && fseek(gf, 0, SEEK_END) == 0 ? ftell(gf) : -1;
-    if (gf) fclose(gf);
-    if (gif_size > 0 && gif_size <= 24L << 20) { /* larger ones would make the report unwieldy */
-        html_file(f, "overlay", "overlay clip", c->gif_path, "image/gif", c->store->width);
-        fputs("\n", f);
-    } else if (gif_size > 0) {
-        const char *b = strrchr(c->gif_path, '/');
-        fputs("<p id=\"overlay\">The overlay clip is too large to embed: <a href=\"", f);
-        html_text(f, b ? b + 1 : c->gif_path);
-        fputs("\">", f);
-        html_text(f, b ? b + 1 : c->gif_path);
-        fputs("</a> beside this report.</p>\n", f);
+    /* The MP4 when browsers can play it (H.264) and it is not huge: a 15 s cine is ~1 MB where
+     * its GIF of every frame is ~50 MB; else the GIF (by default a preview of bounded size);
+     * else links. The report stays a few MB. */
+    long gif_size = file_size(c->gif_path), mp4_size = file_size(c->mp4_path);
+    int h264 = c->mp4_codec && strstr(c->mp4_codec, "264") != NULL;
+    int embedded = 0;
+    if (mp4_size > 0 && h264 && mp4_size <= VS_REPORT_MP4_MAX)
+        embedded = html_video(f, "overlay", c->mp4_path, c->store->width, c->store->height) == 0;
+    else if (gif_size > 0 && gif_size <= VS_REPORT_GIF_MAX)
+        embedded = html_file(f, "overlay", "overlay clip", c->gif_path, "image/gif", c->store->width) == 0;
+    if (embedded) fputs("\n", f);
+    if (gif_size > 0 || mp4_size > 0) {
+        fprintf(f, "<p id=\"%s\">%s", embedded ? "overlay-files" : "overlay",
+                embedded ? "Beside this report: " : "The overlay clip is too large to embed; beside this report: ");
+        const char *paths[2] = {c->mp4_path, c->gif_path};
+        long sizes[2] = {mp4_size, gif_size};
+        for (int k = 0, n = 0; k < 2; k++) {
+            if (sizes[k] <= 0) continue;
+            const char *b = strrchr(paths[k], '/');
+            fputs(n++ ? ", <a href=\"" : "<a href=\"", f);
+            html_text(f, b ? b + 1 : paths[k]);
+            fputs("\">", f);
+            html_text(f, b ? b + 1 : paths[k]);
+            fprintf(f, "</a> (%s, %.1f MB)", k == 0 ? (h264 ? "H.264" : c->mp4_codec ? c->mp4_codec : "MP4")
+                                             : c->o->full_gif ? "every analysed frame" : "a preview: smaller, fewer frames",
+                    sizes[k] / 1048576.0);
+        }
+        fputs(".</p>\n", f);
     }
     fputs("<h2>Method, model and versions</h2>\n<table id=\"versions\">\n<tr><th>input</th><td>", f);
     html_text(f, c->o->input);

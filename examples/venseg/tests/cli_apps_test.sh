@@ -122,7 +122,7 @@ for name in ('frames', 'gif', 'mp4'):
 html = open('$work/a/gif-report.html').read()
 for key in ('id=\"verdict\"', 'id=\"curve\"', 'id=\"keyframe-baseline\"', 'id=\"keyframe-min\"', 'id=\"flags\"',
             'id=\"verdict-confidence\"', 'id=\"identity-confidence\"', 'id=\"medial-side\"', 'id=\"vessels\"',
-            'not a medical device', 'data:image/png;base64,', 'data:image/gif;base64,', 'popliteal'):
+            'not a medical device', 'data:image/png;base64,', 'data:video/mp4;base64,', 'popliteal'):
     assert key in html, key
 assert 'src=\"http' not in html and 'src=\"/' not in html, 'the report must be self-contained'
 print('analyze outputs agree')
@@ -230,8 +230,11 @@ step "analyze a real video (FloWave brachial cine, FFmpeg decoding)"
 video=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/../shared/data/flowave-brachial-video/video/DemoBMode.mov
 if [[ -r $video ]]; then
     "$venseg" analyze --model "$model" --threads 1 --max-frames 12 --stride 3 --out "$work/video" "$video" -q
-    [[ $(frames_of "$work/video/DemoBMode-overlay.gif") == "640,480,4" ]] \
+    # the overlay GIF is a preview, at most 320 px a side (the MP4 keeps 640x480)
+    [[ $(frames_of "$work/video/DemoBMode-overlay.gif") == "320,240,4" ]] \
         || fail "video overlay: $(frames_of "$work/video/DemoBMode-overlay.gif")"
+    [[ $(frames_of "$work/video/DemoBMode-overlay.mp4") == "640,480,4" ]] \
+        || fail "video overlay MP4: $(frames_of "$work/video/DemoBMode-overlay.mp4")"
     py "
 import json
 j = json.load(open('$work/video/DemoBMode.json'))['input']

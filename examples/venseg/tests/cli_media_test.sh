@@ -15,6 +15,12 @@
 #      each cut to half its bytes, give DECODE_ERRORS / FRAMES_MISSING with the declared and
 #      decoded frame counts in the JSON, the summary CSV, the report, stdout and stderr, and
 #      status 3 with --strict; the whole clips give no flag and pass --strict.
+#   3. outputs stay small: a 300-frame 320x240 phantom clip gives an overlay GIF under 3 MB
+#      (a preview: at most 320 px a side, frames taken evenly, the clip's duration kept) and a
+#      report under 2 MB that embeds the H.264 MP4 (which Chromium decodes, when installed)
+#      rather than the GIF (before: an 8.8 MB GIF and a 12 MB report); --full-gif keeps all
+#      300 frames and the report links that GIF instead of embedding it; with --no-mp4 the
+#      report embeds the preview GIF and stays under 3.5 MB.
 set -euo pipefail
 test_name=cli_media_test
 source "$(dirname "${BASH_SOURCE[0]}")/test_setup.sh" "$@"
@@ -27,6 +33,8 @@ expect() {
     grep -q -- "$pattern" "$work/err.txt" || { cat "$work/err.txt"; fail "'$*': stderr lacks '$pattern'"; }
 }
 py() { /usr/bin/python3 -c "$@"; }
+frames_of() { ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=width,height,nb_read_frames \
+    -of csv=p=0 "$1"; }
 sample=$data/groin_sample_227.png
 
 step "images: JPEG, BMP, TIFF made by Pillow and ffmpeg read like PNG"
@@ -183,5 +191,61 @@ for ext, source in (('mp4', 'nb_frames'), ('mkv', 'duration')):
     row = list(csv.DictReader(open('$work/v/whole-%s-summary.csv' % ext)))[0]
     assert row['input_flags'] == '' and row['frames_decoded'] == '60' and row['decode_errors'] == '0', row
 "
+
+step "outputs: a 300-frame clip gives a GIF and a report of a few MB"
+"$venseg" phantom --frames 300 --size 320x240 --seed 4 "$work/p300.mp4" -q
+"$venseg" analyze --model "$model" --threads 1 --out "$work/o" --name long "$work/p300.mp4" -q
+"$venseg" analyze --model "$model" --threads 1 --out "$work/o" --name nomp4 --no-mp4 "$work/p300.mp4" -q
+"$venseg" analyze --model "$model" --threads 1 --out "$work/o" --name full --full-gif --no-mp4 "$work/p300.mp4" -q
+"$venseg" analyze --model "$model" --threads 1 --out "$work/o" --name roi --roi 40,30,240,180 --stride 3 \
+    "$work/p300.mp4" -q
+gif_limit=$((3 * 1024 * 1024)) report_limit=$((2 * 1024 * 1024)) report_gif_limit=$((3500 * 1024))
+for n in long nomp4 roi; do
+    gif=$(stat -c %s "$work/o/$n-overlay.gif") report=$(stat -c %s "$work/o/$n-report.html")
+    limit=$report_limit
+    [[ $n == nomp4 ]] && limit=$report_gif_limit # the report embeds the preview GIF
+    echo "$n: overlay GIF $gif bytes, report $report bytes"
+    ((gif < gif_limit)) || fail "$n: the overlay GIF is $gif bytes (limit $gif_limit)"
+    ((report < limit)) || fail "$n: the report is $report bytes (limit $limit)"
+done
+((($(stat -c %s "$work/o/full-report.html") < report_limit))) || fail "--full-gif: the report embeds the large GIF"
+read -r gw gh gn <<<"$(frames_of "$work/o/long-overlay.gif" | tr , ' ')"
+((gw <= 320 && gh <= 240 && gn >= 50 && gn < 300)) || fail "the preview GIF is ${gw}x${gh}, $gn frames"
+[[ $(frames_of "$work/o/full-overlay.gif") == "320,240,300" ]] || fail "--full-gif: $(frames_of "$work/o/full-overlay.gif")"
+[[ $(frames_of "$work/o/long-overlay.mp4") == "320,240,300" ]] || fail "the MP4: $(frames_of "$work/o/long-overlay.mp4")"
+gif_seconds=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$work/o/long-overlay.gif")
+py "assert abs($gif_seconds - 10) < 1, 'the preview GIF lasts %s s, the clip 10 s' % $gif_seconds"
+py "
+import re
+long = open('$work/o/long-report.html').read()
+assert re.search(r'<video id=\"overlay\"[^>]* src=\"data:video/mp4;base64,', long), 'the report does not embed the MP4'
+assert 'data:image/gif' not in long, 'the report embeds the GIF as well'
+assert 'href=\"long-overlay.gif\"' in long and 'href=\"long-overlay.mp4\"' in long, 'no links to the clips'
+nomp4 = open('$work/o/nomp4-report.html').read()
+assert re.search(r'<img id=\"overlay\"[^>]* src=\"data:image/gif;base64,', nomp4), 'without MP4: no GIF embedded'
+full = open('$work/o/full-report.html').read()
+assert 'data:image/gif' not in full and 'too large to embed' in full and 'href=\"full-overlay.gif\"' in full, \
+    '--full-gif: the report should link the GIF'
+"
+chrome=$(command -v chromium || command -v chromium-browser || true)
+if [[ -n $chrome ]]; then
+    # the embedded MP4 plays in a browser: the report's data: URI in a page that reports what it decoded
+    py "
+import re
+src = re.search(r'<video id=\"overlay\"[^>]* src=\"(data:video/mp4;base64,[^\"]+)\"', open('$work/o/long-report.html').read()).group(1)
+open('$work/video.html', 'w').write('<!DOCTYPE html><html><body><video id=\"v\" muted src=\"%s\"></video><p id=\"out\">none</p>'
+    '<script>const v = document.getElementById(\"v\"), o = document.getElementById(\"out\");'
+    'v.addEventListener(\"loadeddata\", () => o.textContent = \"decoded \" + v.videoWidth + \"x\" + v.videoHeight);'
+    'v.addEventListener(\"error\", () => o.textContent = \"error\");</script></body></html>' % src)
+"
+    "$chrome" --headless --no-sandbox --disable-gpu --no-first-run --disable-extensions --proxy-server=127.0.0.1:9 \
+        --user-data-dir="$work/profile" --virtual-time-budget=5000 --dump-dom "file://$work/video.html" \
+        2>"$work/chromium.log" >"$work/video-dom.html" || { cat "$work/chromium.log"; fail "chromium failed"; }
+    grep -q '<p id="out">decoded 320x240</p>' "$work/video-dom.html" \
+        || { grep -o '<p id="out">[^<]*' "$work/video-dom.html"; fail "Chromium does not decode the report's MP4"; }
+    echo "Chromium decodes the report's MP4 (320x240)"
+else
+    echo "SKIP: chromium not installed: the embedded MP4 is not played"
+fi
 
 echo "cli_media_test: all passed"
