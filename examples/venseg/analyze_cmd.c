@@ -74,6 +74,9 @@ static const char analyze_help[] =
     "                     written all the same and carry the flags)\n"
     "  --progress         draw the progress bar even when stderr is not a terminal\n"
     "  -q, --quiet        print nothing but errors\n"
+    "  --verbose          the session (JSON, report) as the library describes it, in full:\n"
+    "                     why AUTO did not take a GPU (otherwise \"CPU (no GPU found)\" and\n"
+    "                     the like)\n"
     "  -h, --help         this help\n"
     "\n"
     "Prints the verdict with its confidence (and, when indeterminate, the flags that are the\n"
@@ -191,6 +194,7 @@ int vs_cmd_analyze(int argc, char **argv)
     o.spacing_x = c.spacing_x, o.spacing_y = c.spacing_y;
     memcpy(o.roi, c.roi, sizeof o.roi);
     o.threads = c.threads;
+    o.verbose = c.verbose;
     o.progress = quiet ? 0 : c.progress;
     venseg_model *model = NULL;
     int rc = o.use_labels && !model_path && !vs_default_model(model_buf, sizeof model_buf)

@@ -44,6 +44,7 @@ static const char demo_help[] =
     "                 left, where the clips put the vein; unknown: detected)\n"
     "  --threads N    compute threads (default 0: all)\n"
     "  --progress     draw progress bars even when stderr is not a terminal\n"
+    "  --verbose      the session (JSON, reports) as the library describes it, in full\n"
     "  -h, --help     this help\n"
     "\n"
     "The model was trained on nerve-block frames of the groin, knee, arm and neck and on 12\n"
@@ -226,7 +227,8 @@ int vs_cmd_demo(int argc, char **argv)
     vs_common_opts_init(&c, "venseg-demo");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int shared = vs_common_option("demo", demo_help, VS_OPT_MODEL | VS_OPT_OUT | VS_OPT_THREADS | VS_OPT_PROGRESS,
+        int shared = vs_common_option("demo", demo_help,
+                                      VS_OPT_MODEL | VS_OPT_OUT | VS_OPT_THREADS | VS_OPT_PROGRESS | VS_OPT_VERBOSE,
                                       argc, argv, &i, &c, &status);
         if (shared < 0) return status;
         if (shared) continue;
@@ -269,9 +271,10 @@ int vs_cmd_demo(int argc, char **argv)
     snprintf(seg_out, sizeof seg_out, "%s/image", out);
     if (pick_image(data, model_path, image, sizeof image, &why) == 0) {
         printf("== 1. real frame: %s\n   (%s)\n", image, why);
-        char *sargv[] = {"segment", "--model", (char *)model_path, "--out", seg_out, "--threads", threads, image, NULL};
+        char *sargv[] = {"segment", "--model", (char *)model_path, "--out", seg_out, "--threads", threads, image,
+                         c.verbose ? "--verbose" : NULL, NULL};
         fflush(stdout);
-        int src = vs_cmd_segment(8, sargv);
+        int src = vs_cmd_segment(c.verbose ? 9 : 8, sargv);
         fflush(stdout);
         char pred[4096], stem_buf[512];
         vs_stem(image, stem_buf, sizeof stem_buf);
@@ -324,6 +327,7 @@ int vs_cmd_demo(int argc, char **argv)
         o.threads = c.threads;
         o.mp4 = 1;
         o.progress = c.progress;
+        o.verbose = c.verbose;
         o.command_line = "venseg demo";
         o.note = report_note;
         int arc = vs_analysis_run(&o, model, res, err, sizeof err);

@@ -87,6 +87,8 @@ static const char eval_help[] =
     "  --limit N             only the first N matched images (in natural order of names)\n"
     "  --strict              exit with status 3 if any file was skipped\n"
     "  -q, --quiet           no progress lines on stderr\n"
+    "  --verbose             the session line as the library describes it, in full (why\n"
+    "                        AUTO did not take a GPU; otherwise \"CPU (no GPU found)\" ...)\n"
     "  -h, --help            this help\n"
     "\n"
     "A file that cannot be read or does not fit (size mismatch, bad JSON, colour label)\n"
@@ -123,7 +125,7 @@ typedef struct {
 
 typedef struct {
     const char *model_path, *images, *labels, *label_map, *csv, *summary, *save_pred;
-    int vessel_mode, quiet, strict, threads, has_roi;
+    int vessel_mode, quiet, strict, threads, has_roi, verbose;
     venseg_empty_rule empty;
     venseg_ssim_window ssim;
     double spacing_x, spacing_y;
@@ -353,7 +355,8 @@ int vs_cmd_eval(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         long lv;
-        int shared = vs_common_option("eval", eval_help, VS_OPT_MODEL | VS_OPT_SPACING | VS_OPT_ROI | VS_OPT_THREADS | VS_OPT_QUIET,
+        int shared = vs_common_option("eval", eval_help,
+                                      VS_OPT_MODEL | VS_OPT_SPACING | VS_OPT_ROI | VS_OPT_THREADS | VS_OPT_QUIET | VS_OPT_VERBOSE,
                                       argc, argv, &i, &common, &status), choice;
         if (shared < 0)
             return status;
@@ -405,6 +408,7 @@ int vs_cmd_eval(int argc, char **argv)
     }
     o.model_path = common.model_path;
     o.quiet = common.quiet;
+    o.verbose = common.verbose;
     o.threads = common.threads;
     o.spacing_x = common.spacing_x, o.spacing_y = common.spacing_y;
     o.has_roi = common.has_roi;
@@ -492,7 +496,9 @@ int vs_cmd_eval(int argc, char **argv)
             venseg_session_set_pixel_spacing(session, o.spacing_x, o.spacing_y);
         if (!o.quiet) {
             int64_t trained = 1;
-            fprintf(stderr, "venseg eval: %s: %s\n", o.model_path, venseg_session_describe(session));
+            char session_text[1024];
+            fprintf(stderr, "venseg eval: %s: %s\n", o.model_path,
+                    vs_session_text(venseg_session_describe(session), o.verbose, session_text, sizeof session_text));
             if (venseg_model_meta_int(model, "provenance.trained", &trained) == VENSEG_OK && !trained)
                 fprintf(stderr, "venseg eval: warning: %s is an untrained model: its scores are meaningless\n",
                         o.model_path);

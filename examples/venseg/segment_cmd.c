@@ -40,6 +40,8 @@ static const char segment_help[] =
     "  --threads N       compute threads (default 0: all)\n"
     "  --progress        draw the progress bar even when stderr is not a terminal\n"
     "  -q, --quiet       print nothing but errors\n"
+    "  --verbose         the JSON's \"session\" as the library describes it, in full (why AUTO\n"
+    "                    did not take a GPU; otherwise \"CPU (no GPU found)\" and the like)\n"
     "  -h, --help        this help\n"
     "\n" VS_EXIT_HELP;
 
@@ -140,7 +142,9 @@ int vs_cmd_segment(int argc, char **argv)
     venseg_model_class_count(model, &classes);
     cJSON_AddStringToObject(root, "format", "venseg-segment-1");
     cJSON_AddStringToObject(root, "model", model_path ? model_path : vs_default_model(err, sizeof err));
-    cJSON_AddStringToObject(root, "session", venseg_session_describe(ses));
+    char session_text[1024];
+    cJSON_AddStringToObject(root, "session",
+                            vs_session_text(venseg_session_describe(ses), c.verbose, session_text, sizeof session_text));
     cJSON_AddStringToObject(root, "library", venseg_version_string());
     cJSON_AddItemToObject(root, "images", images);
     cJSON_AddItemToObject(root, "errors", errors); /* the images that failed: file and error */

@@ -759,7 +759,11 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
             res->mp4[0] = '\0';
         }
     }
-    vs_report_ctx rc_ = {&oo, s, model, ses ? venseg_session_describe(ses) : "none (--use-labels)", vs_reader_kind(rd), w, h, pushed, fps, &store,
+    char session_text[1024]; /* "...; CPU (no GPU found)" rather than the CUDA runtime's error, unless --verbose */
+    vs_report_ctx rc_ = {&oo, s, model,
+                      ses ? vs_session_text(venseg_session_describe(ses), oo.verbose, session_text, sizeof session_text)
+                          : "none (--use-labels)",
+                      vs_reader_kind(rd), w, h, pushed, fps, &store,
                       &plot, gif_path, mp4_path, mp4_codec, n, with_artery, with_vein, res->vessels,
                       res->vessel_count < VS_MAX_VESSELS ? res->vessel_count : VS_MAX_VESSELS, res->vessel_count,
                       res->input_flags, &res->health};

@@ -31,6 +31,7 @@ typedef struct vs_analysis_opts {
     const char *note;      /* extra HTML-escaped line in the report (nullable) */
     int use_labels;        /* PNG folders: track the frames' <stem>_label.png masks, not the model's */
     int medial_side;       /* image side toward the body's midline: -1 left, +1 right, 0 unknown (detected) */
+    int verbose;           /* the session as the library describes it, in full (vs_session_text) */
 } vs_analysis_opts;
 
 /* The program's own quality flags of the input (not the tracker's, which judge the vessels):

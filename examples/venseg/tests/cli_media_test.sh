@@ -21,6 +21,11 @@
 #      rather than the GIF (before: an 8.8 MB GIF and a 12 MB report); --full-gif keeps all
 #      300 frames and the report links that GIF instead of embedding it; with --no-mp4 the
 #      report embeds the preview GIF and stays under 3.5 MB.
+#   4. the session as people read it: no JSON, report, eval line or bench JSON carries the CUDA
+#      runtime's error; where the library (built with CUDA, on a machine without a GPU) fell
+#      back to the CPU, they say "CPU (no GPU found)" (or the like) and --verbose gives the
+#      library's reason in full. Without a fall-back (no CUDA in the library, or a GPU) that
+#      part is skipped; cli_units_test checks the wording on the library's texts.
 set -euo pipefail
 test_name=cli_media_test
 source "$(dirname "${BASH_SOURCE[0]}")/test_setup.sh" "$@"
@@ -246,6 +251,33 @@ open('$work/video.html', 'w').write('<!DOCTYPE html><html><body><video id=\"v\" 
     echo "Chromium decodes the report's MP4 (320x240)"
 else
     echo "SKIP: chromium not installed: the embedded MP4 is not played"
+fi
+
+step "session: on a machine without a GPU, AUTO taking the CPU is said in a few words"
+sample_dir=$work/one
+mkdir -p "$sample_dir"
+cp "$sample" "$sample_dir/"
+"$venseg" segment --model "$model" --threads 1 --out "$work/s" "$sample_dir" -q
+"$venseg" analyze --model "$model" --threads 1 --no-mp4 --max-frames 6 --out "$work/s" --name a "$work/phantom.mp4" -q
+"$venseg" eval "$model" --images "$data" --labels "$data" --threads 1 --limit 1 >/dev/null 2>"$work/s/eval.err"
+"$venseg" bench "$model" --size 64 64 --iters 1 --warmup 0 --threads 1 >"$work/s/bench.json"
+"$venseg" bench "$model" --size 64 64 --iters 1 --warmup 0 --threads 1 --verbose >"$work/s/bench-verbose.json"
+"$venseg" analyze --model "$model" --threads 1 --no-mp4 --max-frames 6 --out "$work/s" --name verbose --verbose \
+    "$work/phantom.mp4" -q
+shown=("$work/s/segment.json" "$work/s/a.json" "$work/s/a-report.html" "$work/s/eval.err" "$work/s/bench.json")
+if grep -l "AUTO fell back\|cudaError" "${shown[@]}"; then fail "the CUDA runtime's error is shown without --verbose"; fi
+if grep -q "AUTO fell back to the CPU" "$work/s/bench-verbose.json"; then
+    # a library with CUDA on a machine where it could not be used
+    for f in "${shown[@]}"; do
+        grep -q "CPU (no GPU found)\|CPU (no GPU backend installed)\|CPU (the GPU backend did not start" "$f" \
+            || fail "$f does not say that the CPU runs it"
+    done
+    grep -q "AUTO fell back to the CPU: " "$work/s/verbose.json" "$work/s/verbose-report.html" \
+        || fail "--verbose does not keep the library's reason"
+    echo "AUTO fell back to the CPU: said as '$(grep -o 'CPU ([^)]*)' "$work/s/bench.json")'; the reason with --verbose"
+else
+    grep -q "CPU (no GPU found)" "${shown[@]}" && fail "'no GPU found' without a fall-back"
+    echo "SKIP: this library did not fall back to the CPU (no CUDA in it, or a GPU): cli_units_test checks the words"
 fi
 
 echo "cli_media_test: all passed"

@@ -380,6 +380,35 @@ static void image_names(void)
     rmdir(dir);
 }
 
+/* The session as people read it: AUTO's fall-back to the CPU in a few words, in full with --verbose
+ * (the texts are the library's, from a CUDA build on a machine without a GPU). */
+static void session_words(void)
+{
+    char buf[1024];
+    const char *no_gpu = "onednn 2.6.3: avx512_core_bf16, 1 thread, fp32; AUTO fell back to the CPU: CUDA backend: no "
+                         "usable CUDA device (cudaErrorInsufficientDriver: CUDA driver version is insufficient for CUDA "
+                         "runtime version; cuda runtime 13.0, driver none, cudnn 9.19.0)";
+    CHECK(!strcmp(vs_session_text(no_gpu, 0, buf, sizeof buf), "onednn 2.6.3: avx512_core_bf16, 1 thread, fp32; CPU (no GPU found)"));
+    CHECK(!strcmp(vs_session_text(no_gpu, 1, buf, sizeof buf), no_gpu)); /* --verbose: the library's text */
+    CHECK(!strcmp(vs_session_text("onednn: 2 threads, fp32 (not planned yet); AUTO fell back to the CPU: CUDA backend: no "
+                                  "usable CUDA device (cudaErrorNoDevice: no CUDA-capable device is detected)",
+                                  0, buf, sizeof buf),
+                  "onednn: 2 threads, fp32 (not planned yet); CPU (no GPU found)"));
+    CHECK(!strcmp(vs_session_text("reference: 1 thread, fp32; AUTO fell back to the CPU: CUDA backend: the module "
+                                  "libvenseg_cuda.so.1 is not installed (looked next to libvenseg)",
+                                  0, buf, sizeof buf),
+                  "reference: 1 thread, fp32; CPU (no GPU backend installed)"));
+    CHECK(!strcmp(vs_session_text("onednn: 1 thread, fp32; AUTO fell back to the CPU: CUDA backend: cannot load x: y",
+                                  0, buf, sizeof buf),
+                  "onednn: 1 thread, fp32; CPU (the GPU backend did not start; --verbose says why)"));
+    /* nothing fell back (a CPU-only library, or a GPU): the text unchanged */
+    CHECK(!strcmp(vs_session_text("cuda: H100, fp32, CUDA graph", 0, buf, sizeof buf), "cuda: H100, fp32, CUDA graph"));
+    CHECK(!strcmp(vs_session_text("onednn: 2 threads, fp32", 0, buf, sizeof buf), "onednn: 2 threads, fp32"));
+    CHECK(!strcmp(vs_session_text(NULL, 0, buf, sizeof buf), ""));
+    char small[12];
+    CHECK(strlen(vs_session_text(no_gpu, 0, small, sizeof small)) == sizeof small - 1);
+}
+
 int main(void)
 {
     polygons();
@@ -388,6 +417,7 @@ int main(void)
     files_and_lists();
     natural_order();
     image_names();
+    session_words();
     identity_words();
     if (failures)
         fprintf(stderr, "cli_units_test: %d failure(s)\n", failures);

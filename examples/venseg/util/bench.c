@@ -15,7 +15,7 @@
 static const char bench_help[] =
     "usage: %s [MODEL.vseg] [--size W H] [--batch N] [--threads T]\n"
     "       [--backend auto|reference|onednn|cuda] [--precision fp32|bf16|int8|fp16] [--calibrate N]\n"
-    "       [--iters N] [--warmup N] [--samples]\n"
+    "       [--iters N] [--warmup N] [--samples] [--verbose]\n"
     "\n"
     "Times the network alone (venseg_session_run_tensor on a seeded random W x H tensor, no\n"
     "resizing; default 256 x 256, batch 1, 2 threads, 20 timed runs after 3 warm-up runs) and\n"
@@ -23,7 +23,9 @@ static const char bench_help[] =
     "MODEL defaults to $VENSEG_MODEL, weights/resunet34.vseg or the installed copy.\n"
     "--calibrate N records int8 ranges over N seeded random inputs first (untimed); int8\n"
     "without it needs ranges stored in the model file. --samples adds every timed latency\n"
-    "(\"samples_ms\"). Every value is checked: a bad one is a usage error (status 2).\n"
+    "(\"samples_ms\"). \"session\" says what ran; when AUTO could not use a GPU it ends in\n"
+    "\"CPU (no GPU found)\" or the like, and --verbose gives the library's reason in full.\n"
+    "Every value is checked: a bad one is a usage error (status 2).\n"
     "\n"
     VS_EXIT_HELP;
 
@@ -85,7 +87,8 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
     static const venseg_precision precisions[] = {VENSEG_PRECISION_FP32, VENSEG_PRECISION_BF16, VENSEG_PRECISION_INT8,
                                                   VENSEG_PRECISION_FP16};
     const char *backend = "auto", *precision = "fp32";
-    int width = 256, height = 256, batch = 1, threads = 2, iters = 20, warmup = 3, calibrate = 0, samples = 0;
+    int width = 256, height = 256, batch = 1, threads = 2, iters = 20, warmup = 3, calibrate = 0, samples = 0,
+        verbose = 0;
     venseg_backend b = VENSEG_BACKEND_AUTO;
     venseg_precision p = VENSEG_PRECISION_FP32;
     for (int i = first; i < argc; i++) {
@@ -94,6 +97,10 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
         int k;
         if (!strcmp(a, "--samples")) {
             samples = 1;
+            continue;
+        }
+        if (!strcmp(a, "--verbose")) {
+            verbose = 1;
             continue;
         }
         static const struct {
@@ -205,13 +212,14 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
     const char *arch = "";
     venseg_model_meta_string(model, "general.architecture", &arch);
     const char *enc = "";
+    char session_text[1024]; /* what ran, without the CUDA runtime's error on a CPU machine (--verbose: in full) */
     venseg_model_meta_string(model, "encoder.name", &enc);
     printf("{\n  \"model\": \"%s\",\n  \"architecture\": \"%s%s%s\",\n  \"input\": [%d, %d],\n  \"batch\": %d,\n"
            "  \"threads\": %d,\n  \"backend\": \"%s\",\n  \"precision\": \"%s\",\n  \"session\": \"%s\",\n"
            "  \"build\": \"%s\",\n  \"gmacs_per_frame\": %.4f,\n  \"iterations\": %d,\n"
            "  \"latency_ms\": {\"median\": %.3f, \"p90\": %.3f, \"min\": %.3f},\n  \"frames_per_s\": %.2f,\n"
            "  \"gflops_per_s\": %.1f",
-           path, arch, *enc ? "-" : "", enc, width, height, batch, threads, backend, precision, venseg_session_describe(s),
+           path, arch, *enc ? "-" : "", enc, width, height, batch, threads, backend, precision, vs_session_text(venseg_session_describe(s), verbose, session_text, sizeof session_text),
            venseg_build_info(), macs / 1e9, iters, med, p90, best, batch * 1000.0 / med, gflops);
     if (calibrate > 0) printf(",\n  \"calibration\": {\"frames\": %d, \"ms\": %.1f}", calibrate, calib_ms);
     if (order) {

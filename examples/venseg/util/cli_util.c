@@ -23,6 +23,27 @@ double vs_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+const char *vs_session_text(const char *describe, int verbose, char *buf, size_t size)
+{
+    static const char note[] = "; AUTO fell back to the CPU: ";
+    const char *at = describe ? strstr(describe, note) : NULL;
+    if (!size) return buf;
+    if (!at || verbose) {
+        snprintf(buf, size, "%s", describe ? describe : "");
+        return buf;
+    }
+    const char *why = at + sizeof note - 1, *words;
+    if (strstr(why, "no usable CUDA device") || strstr(why, "cudaErrorNoDevice") ||
+        strstr(why, "cudaErrorInsufficientDriver"))
+        words = "CPU (no GPU found)";
+    else if (strstr(why, "is not installed"))
+        words = "CPU (no GPU backend installed)";
+    else
+        words = "CPU (the GPU backend did not start; --verbose says why)";
+    snprintf(buf, size, "%.*s; %s", (int)(at - describe), describe, words);
+    return buf;
+}
+
 void vs_format_double(char *buf, size_t size, double v)
 {
     if (isnan(v)) {

@@ -89,4 +89,13 @@ int vs_load_model(const char *path, struct venseg_model **model, char *err, size
  * "nan", "inf", "-inf" for those. Python's evaluate.py formats alike. */
 void vs_format_double(char *buf, size_t size, double v);
 
+/* What a session runs, for people: the library's venseg_session_describe() text with its
+ * "; AUTO fell back to the CPU: <reason>" (libraries built with CUDA) cut to a few words, since
+ * on a machine without a GPU AUTO taking the CPU is the normal case:
+ *   "; CPU (no GPU found)"               no CUDA device or no NVIDIA driver;
+ *   "; CPU (no GPU backend installed)"   the CUDA module is not installed;
+ *   "; CPU (the GPU backend did not start; --verbose says why)"   anything else.
+ * verbose: the library's text unchanged (the reason in full). Returns buf. */
+const char *vs_session_text(const char *describe, int verbose, char *buf, size_t size);
+
 #endif

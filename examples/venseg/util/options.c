@@ -48,6 +48,10 @@ int vs_common_option(const char *cmd, const char *help, unsigned accepted, int a
         o->quiet = 1;
         return 1;
     }
+    if ((accepted & VS_OPT_VERBOSE) && !strcmp(a, "--verbose")) {
+        o->verbose = 1;
+        return 1;
+    }
     if ((accepted & VS_OPT_PROGRESS) && !strcmp(a, "--progress")) {
         o->progress = 1;
         return 1;

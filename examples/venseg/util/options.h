@@ -1,6 +1,6 @@
 /*
  * options.h: the options several venseg commands share (--model, --out, --spacing, --roi,
- * --threads, --progress, -q, -h), parsed and checked in one place so that every command
+ * --threads, --progress, -q, --verbose, -h), parsed and checked in one place so that every command
  * accepts the same spellings and says the same thing about a bad value.
  */
 #ifndef VENSEG_APP_OPTIONS_H
@@ -17,9 +17,10 @@ enum {
     VS_OPT_THREADS = 1u << 4,  /* --threads N (0..1024) */
     VS_OPT_PROGRESS = 1u << 5, /* --progress */
     VS_OPT_QUIET = 1u << 6,    /* -q, --quiet */
+    VS_OPT_VERBOSE = 1u << 7,  /* --verbose: the library's session text in full (vs_session_text) */
     /* the commands that segment images or clips (segment, analyze) */
     VS_OPT_SEGMENTING = VS_OPT_MODEL | VS_OPT_OUT | VS_OPT_SPACING | VS_OPT_ROI | VS_OPT_THREADS | VS_OPT_PROGRESS |
-                        VS_OPT_QUIET
+                        VS_OPT_QUIET | VS_OPT_VERBOSE
 };
 
 typedef struct vs_common_opts {
@@ -31,6 +32,7 @@ typedef struct vs_common_opts {
     int threads;                 /* 0: all */
     int progress;                /* 1: --progress; -1: when stderr is a terminal */
     int quiet;
+    int verbose;                 /* --verbose */
 } vs_common_opts;
 
 /* Defaults: no model, out_dir as given, no spacing, no ROI, all threads, bar on a terminal. */
