@@ -2,8 +2,9 @@
  * media.h: clips in and out for the venseg CLI.
  *
  * Reading: a video file (FFmpeg libavformat/libavcodec/libswscale), an animated GIF
- * (giflib: frames composited as a viewer shows them) or a folder of PNG frames (sorted
- * by name), each frame as 8-bit RGB. Writing: animated GIFs of palette frames (giflib)
+ * (giflib: frames composited as a viewer shows them) or a folder of frames (natural order
+ * of names: slice_9 before slice_10), each frame as 8-bit RGB. Writing: animated GIFs of
+ * palette frames (giflib)
  * and MP4 (libavcodec: libx264 if present, else MPEG-4 part 2).
  * Support that was not built in reports itself through vs_media_have_*() and clear
  * errors; nothing here prints. A folder's frames may be PNG, JPEG, BMP or TIFF images
