@@ -472,8 +472,11 @@ void vs_identity_update(venseg_tracker *t)
         int onset = 0;
         if (t->id.vein_id >= 0) onset |= compression_at(t, t->id.vein_id, n - 2, buf);
         if (t->id.artery_id >= 0) onset |= compression_at(t, t->id.artery_id, n - 2, buf);
-        if (onset || n >= cap) {
-            const int window = onset ? n - 3 : n;
+        /* compression must look so in two analysed frames running: one noisy mask must not
+         * end the identity window */
+        t->onset_run = onset ? t->onset_run + 1 : 0;
+        if (t->onset_run >= 2 || n >= cap) {
+            const int window = t->onset_run >= 2 ? (n - 4 > 3 ? n - 4 : 3) : n;
             decide(t, window, buf);
             t->id.locked = 1;
             t->id.window = window;

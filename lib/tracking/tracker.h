@@ -70,6 +70,7 @@ struct venseg_tracker {
     vs_track tracks[VS_MAX_TRACKS];
     int n_tracks, next_id;
     int merged_frames;      /* frames in which a component was split into vessels */
+    int onset_run;          /* consecutive analysed frames that looked like compression */
     vs_identity id;         /* current identity (locked once compression starts) */
     venseg_tracked_instance inst[VS_MAX_CANDIDATES];
     int n_inst;
