@@ -23,17 +23,6 @@
 set -euo pipefail
 test_name=cli_apps_test
 source "$(dirname "${BASH_SOURCE[0]}")/test_setup.sh" "$@"
-# expect STATUS PATTERN CMD...: the command exits with STATUS and its stderr matches PATTERN
-expect() {
-    local want=$1 pattern=$2 rc=0
-    shift 2
-    "$@" >"$work/out.txt" 2>"$work/err.txt" || rc=$?
-    [[ $rc -eq $want ]] || { cat "$work/err.txt"; fail "'$*' exited $rc, not $want"; }
-    grep -q -- "$pattern" "$work/err.txt" || { cat "$work/err.txt"; fail "'$*': stderr lacks '$pattern'"; }
-}
-py() { /usr/bin/python3 -c "$@"; }
-frames_of() { ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames,width,height \
-    -of csv=p=0 "$1"; }
 
 step "help"
 "$venseg" --help | grep -q "exit status" || fail "venseg --help lacks the exit statuses"

@@ -1,5 +1,6 @@
 /* image_io.c: see image_io.h. */
 #include "util/image_io.h"
+#include "util/media.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,12 +39,6 @@ int vs_image_kind_supported(const char *kind)
 }
 
 #ifdef VENSEG_CLI_HAVE_LIBAV
-static void av_text(int code, char *buf, size_t size)
-{
-    char m[AV_ERROR_MAX_STRING_SIZE] = "";
-    av_strerror(code, m, sizeof m);
-    snprintf(buf, size, "%s", m);
-}
 
 /* The decoded frame into out, as vs_png_read_image lays images out. 0, or -1 with a message. */
 static int frame_to_image(const AVFrame *f, const char *kind, vs_png *out, char *err, size_t err_size)
@@ -153,7 +148,7 @@ static int read_ffmpeg(FILE *file, const char *kind, vs_png *out, char *err, siz
     }
     dec->thread_count = 1;
     if ((r = avcodec_open2(dec, codec, NULL)) < 0) {
-        av_text(r, m, sizeof m);
+        vs_av_error_text(r, m, sizeof m);
         snprintf(err, err_size, "a %s image, but FFmpeg's %s decoder does not open: %s", kind, codec->name, m);
         goto done;
     }
@@ -161,7 +156,7 @@ static int read_ffmpeg(FILE *file, const char *kind, vs_png *out, char *err, siz
     if (r >= 0) r = avcodec_send_packet(dec, NULL);
     if (r >= 0 || r == AVERROR_EOF) r = avcodec_receive_frame(dec, frame);
     if (r < 0) {
-        av_text(r, m, sizeof m);
+        vs_av_error_text(r, m, sizeof m);
         snprintf(err, err_size, "a damaged or unsupported %s image (FFmpeg: %s)", kind, m);
         goto done;
     }

@@ -198,7 +198,7 @@ static int next_frame_gif(vs_reader *r, char *err, size_t err_size)
 #endif
 
 #ifdef VENSEG_CLI_HAVE_LIBAV
-static void av_message(int code, char *buf, size_t size)
+void vs_av_error_text(int code, char *buf, size_t size)
 {
     char m[AV_ERROR_MAX_STRING_SIZE] = "";
     av_strerror(code, m, sizeof m);
@@ -236,12 +236,12 @@ static int open_video(vs_reader *r, const char *path, char *err, size_t err_size
     int rc;
     av_log_set_level(AV_LOG_ERROR);
     if ((rc = avformat_open_input(&r->fmt, path, NULL, NULL)) < 0) {
-        av_message(rc, m, sizeof m);
+        vs_av_error_text(rc, m, sizeof m);
         snprintf(err, err_size, "%s: not a readable video (FFmpeg: %s)", path, m);
         return -1;
     }
     if ((rc = avformat_find_stream_info(r->fmt, NULL)) < 0) {
-        av_message(rc, m, sizeof m);
+        vs_av_error_text(rc, m, sizeof m);
         snprintf(err, err_size, "%s: FFmpeg cannot read its streams: %s", path, m);
         return -1;
     }
@@ -332,7 +332,7 @@ static int next_frame_video(vs_reader *r, char *err, size_t err_size)
         }
         if (rc == AVERROR_EOF || (rc == AVERROR(EAGAIN) && r->eof)) return 0;
         if (rc != AVERROR(EAGAIN)) {
-            av_message(rc, m, sizeof m);
+            vs_av_error_text(rc, m, sizeof m);
             snprintf(err, err_size, "decoding frame %d: %s", r->next, m);
             return -1;
         }
@@ -351,7 +351,7 @@ static int next_frame_video(vs_reader *r, char *err, size_t err_size)
             if (rc == AVERROR_INVALIDDATA && g_av_errors == logged) r->api_errors++; /* a packet it could not use */
             av_packet_unref(r->pkt);
             if (rc < 0 && rc != AVERROR(EAGAIN) && rc != AVERROR_INVALIDDATA) {
-                av_message(rc, m, sizeof m);
+                vs_av_error_text(rc, m, sizeof m);
                 snprintf(err, err_size, "decoding frame %d: %s", r->next, m);
                 return -1;
             }
@@ -621,12 +621,12 @@ static int mp4_drain(vs_mp4_writer *m, char *err, size_t err_size)
         av_packet_rescale_ts(m->pkt, m->enc->time_base, m->st->time_base);
         m->pkt->stream_index = m->st->index;
         if ((rc = av_interleaved_write_frame(m->fmt, m->pkt)) < 0) {
-            av_message(rc, err, err_size);
+            vs_av_error_text(rc, err, err_size);
             return -1;
         }
     }
     if (rc != AVERROR(EAGAIN) && rc != AVERROR_EOF) {
-        av_message(rc, err, err_size);
+        vs_av_error_text(rc, err, err_size);
         return -1;
     }
     return 0;
@@ -684,7 +684,7 @@ int vs_mp4_open(const char *path, int32_t width, int32_t height, double fps, vs_
     else av_opt_set(w->enc->priv_data, "crf", "20", 0);
     if (w->fmt->oformat->flags & AVFMT_GLOBALHEADER) w->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if ((rc = avcodec_open2(w->enc, codec, NULL)) < 0 || avcodec_parameters_from_context(w->st->codecpar, w->enc) < 0) {
-        av_message(rc, m, sizeof m);
+        vs_av_error_text(rc, m, sizeof m);
         snprintf(err, err_size, "cannot open the %s encoder: %s", codec->name, m);
         vs_mp4_close(w, NULL, 0);
         return -1;
@@ -697,13 +697,13 @@ int vs_mp4_open(const char *path, int32_t width, int32_t height, double fps, vs_
         return -1;
     }
     if ((rc = avio_open(&w->fmt->pb, path, AVIO_FLAG_WRITE)) < 0) {
-        av_message(rc, m, sizeof m);
+        vs_av_error_text(rc, m, sizeof m);
         snprintf(err, err_size, "%s: cannot write: %s", path, m);
         vs_mp4_close(w, NULL, 0);
         return -1;
     }
     if ((rc = avformat_write_header(w->fmt, NULL)) < 0) {
-        av_message(rc, m, sizeof m);
+        vs_av_error_text(rc, m, sizeof m);
         snprintf(err, err_size, "%s: %s", path, m);
         vs_mp4_close(w, NULL, 0);
         return -1;

@@ -19,6 +19,9 @@
 int vs_media_have_video(void); /* FFmpeg built in */
 int vs_media_have_gif(void);   /* giflib built in */
 
+/* FFmpeg's text for an error code (AVERROR); only in builds with FFmpeg. */
+void vs_av_error_text(int code, char *buf, size_t size);
+
 typedef struct vs_reader vs_reader;
 
 /* Opens path: a directory (image frames), a GIF (by its signature) or any other file
