@@ -128,7 +128,7 @@ static double pulsation(const double *t, const double *y, int n, double sample_r
     const double t0 = 0.5 * (t[0] + t[n - 1]), ts = fmax(span / 2, 1e-6);
     const double rss0 = fit_rss(t, y, n, t0, ts, 0, NULL);
     double best = INFINITY, best_f = 0, best_amp = 0;
-    for (double f = 0.7; f <= f_hi + 1e-9; f += 0.025) {
+    for (double f = 0.7; f <= f_hi + 1e-9; f += 0.05) { /* 3 bpm: finer than a 1.4 s window resolves */
         double amp, rss = fit_rss(t, y, n, t0, ts, f, &amp);
         if (rss < best) best = rss, best_f = f, best_amp = amp;
     }
@@ -287,7 +287,9 @@ static double pair_score(const tstat *k, const tstat *p1)
     return k->present * k->mean_area * (0.25 + fabs(vein_fraction(k) - vein_fraction(p1)));
 }
 
-static void decide(venseg_tracker *t, int nw, double *buf)
+/* others: also measure the tracks outside the pair (their cues are evidence only; the
+ * provisional decisions made on every frame before the identity is held skip them). */
+static void decide(venseg_tracker *t, int nw, double *buf, int others)
 {
     vs_identity *id = &t->id;
     const int locked = id->locked, window = id->window;
@@ -397,7 +399,8 @@ static void decide(venseg_tracker *t, int nw, double *buf)
         v->struct_size = sizeof *v;
         v->track_id = s->id;
         const int is_pair = order[j] == vein || order[j] == artery;
-        if (!is_pair) shape_and_pulse(t, nw, s, buf);
+        if (!is_pair && others) shape_and_pulse(t, nw, s, buf);
+        if (!is_pair && !others) s->roundness = s->wall = s->pulse = s->bpm = NAN;
         v->identity = order[j] == vein ? VENSEG_IDENTITY_VEIN : order[j] == artery ? VENSEG_IDENTITY_ARTERY
                                                                                    : VENSEG_IDENTITY_OTHER;
         v->role = order[j] == vein ? 2 : order[j] == artery ? 1 : 0;
@@ -419,46 +422,12 @@ static void decide(venseg_tracker *t, int nw, double *buf)
         }
     }
     id->n = m;
-    for (int j = 0; j < m; j++) {
-        venseg_vessel *v = &id->v[j];
-        const char *other = NULL;
-        double sx = dx, sy = dy;
-        if (vein >= 0 && artery >= 0 && v->role) {
-            other = v->role == 2 ? "artery" : "vein";
-            if (v->role == 1) sx = -dx, sy = -dy;
-        }
-        describe(v, other, site, id->medial_side, sx, sy);
-    }
+    id->pair = vein >= 0 && artery >= 0;
+    id->vein_dx = dx;
+    id->vein_dy = dy;
 }
 
-/* Per-vessel numbers that keep changing after the identity is held. */
-static double track_compressibility(const venseg_tracker *t, int track, double *buf);
-
-static void refresh(venseg_tracker *t, double *buf)
-{
-    vs_identity *id = &t->id;
-    for (int j = 0; j < id->n; j++) {
-        venseg_vessel *v = &id->v[j];
-        int present = 0;
-        for (int i = 0; i < t->n_recs; i++) present += vs_obs_of(t, i, v->track_id) != NULL;
-        v->frames_present = present;
-        v->compressibility_percent = v->role == 2 ? track_compressibility(t, v->track_id, buf) : NAN;
-    }
-    /* the evidence line ends with the compressibility: rewrite that end */
-    for (int j = 0; j < id->n; j++) {
-        venseg_vessel *v = &id->v[j];
-        char *tail = strstr(v->evidence, ", network ");
-        if (!tail) continue;
-        char *pct = strstr(tail, "% vein");
-        if (!pct) continue;
-        pct += strlen("% vein");
-        *pct = 0;
-        if (v->role == 2 && !isnan(v->compressibility_percent)) {
-            size_t len = strlen(v->evidence);
-            snprintf(v->evidence + len, sizeof v->evidence - len, ", %.0f %% compressed", v->compressibility_percent);
-        }
-    }
-}
+static venseg_status summarise(const venseg_tracker *t, venseg_track_summary *s);
 
 void vs_identity_update(venseg_tracker *t)
 {
@@ -468,7 +437,7 @@ void vs_identity_update(venseg_tracker *t)
     if (!t->id.locked) {
         const double fps = t->cfg.v[VENSEG_TRACKER_FRAME_RATE], stride = t->cfg.v[VENSEG_TRACKER_FRAME_STRIDE];
         const int cap = fps > 0 ? (int)fmin(MAX_WINDOW, 10.0 * fps / stride) : MAX_WINDOW;
-        decide(t, n, buf);
+        decide(t, n, buf, 0);
         int onset = 0;
         if (t->id.vein_id >= 0) onset |= compression_at(t, t->id.vein_id, n - 2, buf);
         if (t->id.artery_id >= 0) onset |= compression_at(t, t->id.artery_id, n - 2, buf);
@@ -477,13 +446,30 @@ void vs_identity_update(venseg_tracker *t)
         t->onset_run = onset ? t->onset_run + 1 : 0;
         if (t->onset_run >= 2 || n >= cap) {
             const int window = t->onset_run >= 2 ? (n - 4 > 3 ? n - 4 : 3) : n;
-            decide(t, window, buf);
+            decide(t, window, buf, 1);
             t->id.locked = 1;
             t->id.window = window;
         }
     }
-    refresh(t, buf);
     free(buf);
+}
+
+/* Vessel index as the caller sees it: the numbers that keep changing after the identity
+ * is held (frames seen, the vein's compressibility) and the evidence line are made here,
+ * on request, not on every pushed frame. */
+void vs_vessel_fill(const venseg_tracker *t, int index, venseg_vessel *out)
+{
+    const vs_identity *id = &t->id;
+    *out = id->v[index];
+    int present = 0;
+    for (int i = 0; i < t->n_recs; i++) present += vs_obs_of(t, i, out->track_id) != NULL;
+    out->frames_present = present;
+    venseg_track_summary sum;
+    if (out->role == 2) /* the summary's own number: one measurement of the vein */
+        out->compressibility_percent = summarise(t, &sum) ? NAN : sum.compressibility_percent;
+    const char *other = id->pair && out->role ? (out->role == 2 ? "artery" : "vein") : NULL;
+    const double sgn = out->role == 1 ? -1.0 : 1.0; /* offsets are the vein's from the artery */
+    describe(out, other, site_of(t), id->medial_side, sgn * id->vein_dx, sgn * id->vein_dy);
 }
 
 /* -------------------------------------------------------------- the curve */
@@ -603,20 +589,6 @@ static double deepest_drop(const curve *c, int n, int *ib, int *im)
     return best;
 }
 
-static double track_compressibility(const venseg_tracker *t, int track, double *buf)
-{
-    const int n = t->n_recs;
-    double *mem = malloc((size_t)n * 5 * sizeof *mem + 16);
-    if (!mem) return NAN;
-    curve c = {mem, mem + n, -1, 0, 0, NAN, 0, n - 1};
-    track_curve(t, track, &c, mem + 2 * n);
-    int ib, im;
-    deepest_drop(&c, n, &ib, &im);
-    double r = ib >= 0 && c.sm[ib] > 0 ? (c.sm[ib] - c.sm[im]) / c.sm[ib] * 100.0 : NAN;
-    free(mem);
-    (void)buf;
-    return r;
-}
 
 /* ----------------------------------------------------------------- summary */
 

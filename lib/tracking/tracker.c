@@ -996,8 +996,11 @@ venseg_status venseg_tracker_vessel_count(const venseg_tracker *t, int32_t *coun
 venseg_status venseg_tracker_vessel_at(const venseg_tracker *t, int32_t index, venseg_vessel *out)
 {
     venseg_status st = vs_item_check("venseg_tracker_vessel_at", t, "tracker", out, index, t ? t->id.n : 0);
-    if (!st) vs_struct_copy(out, &t->id.v[index], sizeof t->id.v[index]);
-    return st;
+    if (st) return st;
+    venseg_vessel v;
+    vs_vessel_fill(t, index, &v);
+    vs_struct_copy(out, &v, sizeof v);
+    return VENSEG_OK;
 }
 
 /* ABI 1 names (aliases) */

@@ -49,6 +49,8 @@ typedef struct vs_identity {
     double confidence;      /* that vein_id is the vein (and artery_id the artery); NaN without vessels */
     int conflict;           /* the network's labels disagree with dynamics and anatomy */
     int medial_side, medial_source;
+    int pair;               /* both a vein and an artery */
+    double vein_dx, vein_dy;/* the vein's centroid minus the artery's over the window, px */
     int n;                  /* vessels: the vein, the artery, then others by size */
     venseg_vessel v[VS_MAX_VESSELS];
 } vs_identity;
@@ -81,6 +83,9 @@ const char *vs_tracker_site(const venseg_tracker *tracker);
 
 /* Decides (until locked) the vessels' identities from the analysed frames so far. */
 void vs_identity_update(venseg_tracker *t);
+
+/* Vessel index (< identity n) with its evidence line, made on request. */
+void vs_vessel_fill(const venseg_tracker *t, int index, venseg_vessel *out);
 
 /* The observation of track id in analysed frame i, or NULL. */
 const vs_obs *vs_obs_of(const venseg_tracker *t, int i, int track_id);
