@@ -32,7 +32,12 @@ VENSEG_APT_PACKAGES=(
     swig openjdk-17-jdk-headless mono-mcs libmono-system-drawing4.0-cil libgdiplus
     # hardening: libFuzzer targets (Clang and its fuzzer/sanitizer runtimes), valgrind memcheck
     clang-14 libclang-rt-14-dev valgrind
+    # DICOM cine input: DCMTK for the venseg program (and its img2dcm/dcmcjpeg tools in the tests),
+    # pydicom for venseg.io; Dask distributed for venseg.batch over archives
+    dcmtk libdcmtk-dev python3-pydicom python3-dask python3-distributed
 )
+# PyPI packages the tests need beyond Debian's (import name=pip requirement)
+VENSEG_PIP_PACKAGES=(onnx=onnx onnxruntime=onnxruntime)
 VENSEG_SMP_VERSION=${VENSEG_SMP_VERSION:-0.6.0}
 VENSEG_VENV=${VENSEG_VENV:-build/venv}
 
@@ -87,6 +92,16 @@ for name in ("torch", "torchvision", "numpy", "scipy", "scikit-image", "Pillow")
 EOF
         "$py" -m pip install -q -c "$constraints" "segmentation-models-pytorch==$VENSEG_SMP_VERSION"
         "$py" -c "import pytest" 2>/dev/null || "$py" -m pip install -q -c "$constraints" pytest
+    fi
+    local entry missing_pip=()
+    for entry in "${VENSEG_PIP_PACKAGES[@]}"; do
+        "$py" -c "import ${entry%%=*}" 2>/dev/null || missing_pip+=("${entry#*=}")
+    done
+    if [[ ${#missing_pip[@]} -gt 0 ]]; then
+        venseg_log "Python venv: pip install ${missing_pip[*]}"
+        local pins=()
+        [[ -f $VENSEG_VENV/debian-constraints.txt ]] && pins=(-c "$VENSEG_VENV/debian-constraints.txt")
+        "$py" -m pip install -q "${pins[@]}" "${missing_pip[@]}"
     fi
     VENSEG_VENV_PYTHON=$(cd "$(dirname "$py")" && pwd)/python
     export VENSEG_VENV_PYTHON
