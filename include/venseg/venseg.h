@@ -30,11 +30,11 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define VENSEG_VERSION_MAJOR 0
-#define VENSEG_VERSION_MINOR 2
+#define VENSEG_VERSION_MINOR 3
 #define VENSEG_VERSION_PATCH 0
 #define VENSEG_VERSION_NUMBER \
     (VENSEG_VERSION_MAJOR * 10000 + VENSEG_VERSION_MINOR * 100 + VENSEG_VERSION_PATCH)
-#define VENSEG_VERSION_STRING "0.2.0"
+#define VENSEG_VERSION_STRING "0.3.0"
 /* Bumped only when the ABI breaks; equals the shared library's SOVERSION. */
 #define VENSEG_ABI_VERSION 1
 
@@ -89,14 +89,20 @@ typedef enum venseg_precision {
     VENSEG_PRECISION_FP32 = 0,
     VENSEG_PRECISION_BF16 = 1,
     VENSEG_PRECISION_INT8 = 2,
-    VENSEG_PRECISION_FP16 = 3
+    VENSEG_PRECISION_FP16 = 3,
+    /* since 0.3.0: resolved when the session is created (venseg_session_get says to what,
+     * venseg_session_describe why): INT8 on the oneDNN backend when the model carries int8
+     * ranges and the CPU has VNNI, else BF16 where the CPU has AMX, else FP32; FP16 on
+     * CUDA when the model's calibrated ranges fit fp16, else FP32; FP32 on the reference
+     * backend. docs/precision.md */
+    VENSEG_PRECISION_AUTO = 4
 } venseg_precision;
 
 /* Option keys; values pinned. Keys >= 1000 are reserved for venseg_experimental.h. */
 typedef enum venseg_option {
     VENSEG_OPT_BACKEND = 100,           /* venseg_backend, default AUTO */
     VENSEG_OPT_NUM_THREADS = 101,       /* 0 = OpenMP default, else 1..1024 */
-    VENSEG_OPT_PRECISION = 102,         /* venseg_precision, default FP32 */
+    VENSEG_OPT_PRECISION = 102,         /* venseg_precision, default FP32 (AUTO: see above) */
     VENSEG_OPT_DEVICE = 103,            /* device index for GPU backends, default 0 */
     VENSEG_OPT_MIN_INSTANCE_AREA = 104, /* px; smaller components are removed from the mask; default 16 */
     VENSEG_OPT_THRESHOLD_PERMILLE = 105 /* probability threshold x 1000; 0 = the model's own (default) */

@@ -1,9 +1,15 @@
 /* Backend registry: the only file that knows which backends are compiled in. */
+#include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "backends/cuda_module.h"
 #include "backends/registry.h"
+
+#ifdef VENSEG_HAVE_ONEDNN
+#include "backends/onednn/dnnl_compat.h"
+#endif
 
 #define VS_PRECISION_BIT(p) (1u << (unsigned)(p))
 
@@ -67,30 +73,108 @@ static const vs_backend_entry *find(venseg_backend id)
 
 const char *vs_precision_name(venseg_precision precision)
 {
-    static const char *const names[] = {"fp32", "bf16", "int8", "fp16"};
+    static const char *const names[] = {"fp32", "bf16", "int8", "fp16", "auto"};
     return (unsigned)precision < sizeof names / sizeof names[0] ? names[precision] : "?";
+}
+
+static atomic_int cpu_override = -1;
+
+void vs_cpu_features_override(int features) { atomic_store(&cpu_override, features < 0 ? -1 : features); }
+
+unsigned vs_cpu_features(void)
+{
+    int forced = atomic_load(&cpu_override);
+    if (forced >= 0) return (unsigned)forced;
+    unsigned f = 0;
+#ifdef VENSEG_HAVE_ONEDNN
+    /* oneDNN's ISA values are sets of feature bits: a newer ISA contains an older one's */
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+#define VS_HAS_ISA(x) ((isa & (unsigned)(x)) == (unsigned)(x))
+    if (VS_HAS_ISA(dnnl_cpu_isa_avx512_core_vnni)) f |= VS_CPU_AVX512_VNNI;
+    if (VS_HAS_ISA(dnnl_cpu_isa_avx2_vnni)) f |= VS_CPU_AVX_VNNI;
+    if (VS_HAS_ISA(dnnl_cpu_isa_avx512_core_amx)) f |= VS_CPU_AMX_BF16;
+#undef VS_HAS_ISA
+#endif
+    return f;
+}
+
+/* fp16 keeps |x| < 65504; half of it leaves room for sums inside a layer. */
+#define VS_FP16_SAFE_MAX 32768.0
+
+/* The precision AUTO runs on backend e for a model with these facts; why[] says why. */
+static venseg_precision auto_precision(const vs_backend_entry *e, const vs_auto_facts *f, char *why, size_t n)
+{
+    if (e->id == VENSEG_BACKEND_ONEDNN) {
+        const unsigned cpu = vs_cpu_features();
+        const char *vnni = cpu & VS_CPU_AVX512_VNNI ? "AVX512-VNNI" : cpu & VS_CPU_AVX_VNNI ? "AVX-VNNI" : NULL;
+#if defined(VENSEG_HAVE_ONEDNN) && VSD_HAVE_INT8
+        const int int8_built = 1;
+#else
+        const int int8_built = 0;
+#endif
+        if (f->int8_ranges && vnni && int8_built) {
+            snprintf(why, n, "int8 (the model has int8 ranges, the CPU has %s)", vnni);
+            return VENSEG_PRECISION_INT8;
+        }
+        const char *no_int8 = !f->int8_ranges ? "the model has no int8 ranges"
+                              : !vnni         ? "the CPU has no VNNI"
+                                              : "int8 needs oneDNN 2.x";
+        if (cpu & VS_CPU_AMX_BF16) {
+            snprintf(why, n, "bf16 (the CPU has AMX; %s)", no_int8);
+            return VENSEG_PRECISION_BF16;
+        }
+        snprintf(why, n, "fp32 (%s; the CPU has no AMX)", no_int8);
+        return VENSEG_PRECISION_FP32;
+    }
+    if (e->id == VENSEG_BACKEND_CUDA) {
+        if (f->activation_max <= VS_FP16_SAFE_MAX) { /* false for NaN */
+            snprintf(why, n, "fp16 (the model's calibrated activations, max |x| %.4g, fit fp16)", f->activation_max);
+            return VENSEG_PRECISION_FP16;
+        }
+        if (isnan(f->activation_max)) snprintf(why, n, "fp32 (the model has no calibrated ranges to show fp16 fits)");
+        else snprintf(why, n, "fp32 (the model's activations reach %.4g: too near fp16's limit)", f->activation_max);
+        return VENSEG_PRECISION_FP32;
+    }
+    snprintf(why, n, "fp32 (the %s backend runs fp32 only)", e->name);
+    return VENSEG_PRECISION_FP32;
 }
 
 venseg_status vs_backend_pick(const char *fn, venseg_backend want, venseg_precision precision, int device,
                               const vs_backend_ops **out, char *note, size_t note_len)
 {
-    const unsigned bit = VS_PRECISION_BIT(precision);
-    note[0] = '\0';
+    const vs_auto_facts none = {0, NAN};
+    char why[8];
+    return vs_backend_pick_auto(fn, want, &precision, &none, device, out, why, sizeof why, note, note_len);
+}
+
+venseg_status vs_backend_pick_auto(const char *fn, venseg_backend want, venseg_precision *precision,
+                                   const vs_auto_facts *facts, int device, const vs_backend_ops **out, char *why,
+                                   size_t why_len, char *note, size_t note_len)
+{
+    const venseg_precision asked = *precision;
+    note[0] = why[0] = '\0';
     if (want != VENSEG_BACKEND_AUTO) {
         const vs_backend_entry *e = find(want);
         if (!e) return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: unknown backend %d", fn, (int)want);
-        if (!(e->precisions & bit))
+        const venseg_precision p = asked == VENSEG_PRECISION_AUTO ? auto_precision(e, facts, why, why_len) : asked;
+        if (!(e->precisions & VS_PRECISION_BIT(p)))
             return vs_fail(VENSEG_E_UNSUPPORTED, "%s: the %s backend runs %s, not %s", fn, e->name,
-                           e->precisions_text, vs_precision_name(precision));
+                           e->precisions_text, vs_precision_name(p));
         if (!e->built)
             return vs_fail(VENSEG_E_UNSUPPORTED, "%s: the %s backend is not built into this library (%s)", fn, e->name,
                            venseg_build_info());
+        *precision = p;
         return e->open(device, out);
     }
     for (size_t i = 0; i < sizeof entries / sizeof entries[0]; i++) {
         const vs_backend_entry *e = &entries[i];
-        if (!e->built || !(e->precisions & bit)) continue;
-        if (e->open(device, out) == VENSEG_OK) return VENSEG_OK;
+        if (!e->built) continue;
+        const venseg_precision p = asked == VENSEG_PRECISION_AUTO ? auto_precision(e, facts, why, why_len) : asked;
+        if (!(e->precisions & VS_PRECISION_BIT(p))) continue;
+        if (e->open(device, out) == VENSEG_OK) {
+            *precision = p;
+            return VENSEG_OK;
+        }
         /* keep the first reason: it names the backend AUTO would have preferred */
         if (!note[0])
         {
@@ -99,8 +183,9 @@ venseg_status vs_backend_pick(const char *fn, venseg_backend want, venseg_precis
         }
         vs_clear_error();
     }
+    why[0] = '\0';
     return vs_fail(VENSEG_E_UNSUPPORTED, "%s: no backend built into this library runs %s (%s)%s%s", fn,
-                   vs_precision_name(precision), venseg_build_info(), note[0] ? "; " : "", note);
+                   vs_precision_name(asked), venseg_build_info(), note[0] ? "; " : "", note);
 }
 
 const vs_backend_ops *vs_backend_observable(void)

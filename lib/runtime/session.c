@@ -39,8 +39,8 @@ struct venseg_session {
     venseg_instance *instances;
     int n_instances, instances_cap;
     double *value_max; /* int8 activation ranges per graph value */
-    char auto_note[256]; /* AUTO: why a preferred backend was passed over */
-    char description[448];
+    char auto_note[448]; /* AUTO: the precision it chose and why; why a preferred backend was passed over */
+    char description[640];
 };
 
 static int reserve(void **p, size_t *cap, size_t count, size_t elem)
@@ -82,17 +82,38 @@ static venseg_status create(const venseg_model *model, const venseg_options *opt
     if (!s) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_session_create: out of memory");
     if (options) s->opts = options->values;
     else vs_option_defaults(&s->opts);
-    venseg_status st = vs_backend_pick("venseg_session_create", (venseg_backend)s->opts.backend,
-                                       (venseg_precision)s->opts.precision, (int)s->opts.device, &s->backend,
-                                       s->auto_note, sizeof s->auto_note);
+    venseg_precision precision = (venseg_precision)s->opts.precision;
+    vs_auto_facts facts = {0, NAN};
+    venseg_status st = VENSEG_OK;
+    if (precision == VENSEG_PRECISION_AUTO) {
+        /* a calibration must give ranges; a file without them just rules int8 out */
+        if ((st = vs_value_ranges(model, calibration, &s->value_max)) && calibration) {
+            free(s);
+            return st;
+        }
+        vs_clear_error();
+        facts.int8_ranges = st == VENSEG_OK;
+        for (int i = 0; facts.int8_ranges && i < model->graph.n_values; i++)
+            if (!isnan(s->value_max[i]) && !(s->value_max[i] <= facts.activation_max))
+                facts.activation_max = s->value_max[i];
+    }
+    char why[160], backend_note[256];
+    st = vs_backend_pick_auto("venseg_session_create", (venseg_backend)s->opts.backend, &precision, &facts,
+                              (int)s->opts.device, &s->backend, why, sizeof why, backend_note, sizeof backend_note);
+    s->opts.precision = precision;
+    if (!st && precision == VENSEG_PRECISION_INT8 && !s->value_max)
+        st = vs_value_ranges(model, calibration, &s->value_max);
     if (st) {
+        free(s->value_max);
         free(s);
         return st;
     }
-    if (s->opts.precision == VENSEG_PRECISION_INT8 && (st = vs_value_ranges(model, calibration, &s->value_max))) {
-        free(s);
-        return st;
+    if (precision != VENSEG_PRECISION_INT8) { /* AUTO chose another */
+        free(s->value_max);
+        s->value_max = NULL;
     }
+    snprintf(s->auto_note, sizeof s->auto_note, "%s%s%s%s", why[0] ? "auto precision: " : "", why,
+             why[0] && backend_note[0] ? "; " : "", backend_note);
     s->threads = vs_resolve_threads(s->opts.num_threads);
     s->model = (venseg_model *)model; /* the model is immutable; the count is its only mutable part */
     vs_model_retain(s->model);

@@ -108,7 +108,7 @@ def test_options_defaults_set_get_and_bounds():
     o.set(vn.Option.NUM_THREADS, 3)
     assert (o.get("backend"), o.get("precision"), o.get("threads")) == (1, 1, 3)
     assert vn.option_bounds("threads") == (0, 1024)
-    assert vn.option_bounds("precision") == (0, 3)
+    assert vn.option_bounds("precision") == (0, 4)  # 4: AUTO (0.3.0)
     assert vn.option_bounds("backend") == (0, 3)
     _raises("VENSEG_E_INVALID_ARGUMENT", o.set, "threads", 1025)
     _raises("VENSEG_E_INVALID_ARGUMENT", o.set, "threads", -1)
