@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "util/cli_util.h"
 #include "util/options.h"
+#include "util/dicom_io.h"
 #include "util/image_io.h"
 #include "util/png_io.h"
 #include "report/viz.h"
@@ -21,9 +22,11 @@
 static const char segment_help[] =
     "usage: venseg segment [options] IMAGE|FOLDER...\n"
     "\n"
-    "Segments artery and vein in each image, PNG, JPEG, BMP or TIFF (a FOLDER: its .png,\n"
-    ".jpg, .jpeg, .bmp, .tif and .tiff files, not *_label.png), and writes, per image\n"
-    "<stem>, into --out:\n"
+    "Segments artery and vein in each image, PNG, JPEG, BMP, TIFF or DICOM (a FOLDER: its\n"
+    ".png, .jpg, .jpeg, .bmp, .tif, .tiff and .dcm files, not *_label.png), and writes, per\n"
+    "image <stem>, into --out (each frame of a multi-frame DICOM is an image <stem>-fNNNN,\n"
+    "from 0; a DICOM file's pixel spacing and ultrasound region are used unless --spacing or\n"
+    "--roi is given: docs/dicom.md):\n"
     "  <stem>-labels.png   8-bit label map: 0 background, 1 artery, 2 vein\n"
     "  <stem>-overlay.png  the image in grey, artery red, vein blue (filled, outlined)\n"
     "and one JSON (--json, default OUT/segment.json) with per image the size, the\n"
@@ -38,6 +41,8 @@ static const char segment_help[] =
     "  --spacing MM[,MMY] pixel size in mm: areas in mm2 too\n"
     "  --roi X,Y,W,H     segment only this rectangle (e.g. the B-mode sector)\n"
     "  --threads N       compute threads (default 0: all)\n"
+    "  --precision P     auto (default: int8 where the model has ranges and the CPU VNNI),\n"
+    "                    fp32, bf16, int8 or fp16; the JSON's \"precision\" says what ran\n"
     "  --progress        draw the progress bar even when stderr is not a terminal\n"
     "  -q, --quiet       print nothing but errors\n"
     "  --verbose         the JSON's \"session\" as the library describes it, in full (why AUTO\n"
@@ -45,24 +50,65 @@ static const char segment_help[] =
     "  -h, --help        this help\n"
     "\n" VS_EXIT_HELP;
 
+/* The images to segment: paths, and per path the DICOM frame it stands for (-1: not DICOM). */
+typedef struct seg_inputs {
+    vs_strlist paths;
+    int32_t *frame;
+    int32_t *frames; /* the DICOM file's frame count (0: not DICOM) */
+} seg_inputs;
+
+/* Adds a file; a multi-frame DICOM as one entry per frame. 0, or -1. */
+static int add_file(seg_inputs *in, const char *path)
+{
+    int32_t n = 0;
+#ifdef VENSEG_CLI_HAVE_DCMTK
+    unsigned char head[132];
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f) fclose(f);
+    vs_dicom_info info;
+    char e2[512];
+    if (vs_dicom_looks(path, head, got)) n = vs_dicom_probe(path, &info, e2, sizeof e2) == 0 ? info.frames : 1;
+#endif
+    for (int32_t k = 0; k < (n > 0 ? n : 1); k++) {
+        size_t at = in->paths.n;
+        int32_t *fr = realloc(in->frame, (at + 1) * sizeof *fr), *fs = fr ? realloc(in->frames, (at + 1) * sizeof *fs) : NULL;
+        if (fr) in->frame = fr;
+        if (fs) in->frames = fs;
+        if (!fr || !fs || vs_strlist_add(&in->paths, path) != 0) return -1;
+        in->frame[at] = n > 0 ? k : -1, in->frames[at] = n;
+    }
+    return 0;
+}
+
 /* Adds the path, or a folder's images (natural order). 0, or -1 with a message. */
-static int collect(const char *path, vs_strlist *list, char *err, size_t err_size)
+static int collect(const char *path, seg_inputs *list, char *err, size_t err_size)
 {
     struct stat sb;
     if (stat(path, &sb) != 0) {
         snprintf(err, err_size, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (!S_ISDIR(sb.st_mode)) return vs_strlist_add(list, path);
+    if (!S_ISDIR(sb.st_mode)) return add_file(list, path);
     vs_strlist names = {0};
     char joined[4096];
     int rc = vs_list_frames(path, &names, err, err_size);
     for (size_t i = 0; rc == 0 && i < names.n; i++) {
         snprintf(joined, sizeof joined, "%s/%s", path, names.v[i]);
-        rc = vs_strlist_add(list, joined);
+        rc = add_file(list, joined);
     }
     vs_strlist_free(&names);
     return rc;
+}
+
+/* One image: a DICOM frame (with its header in *info) or any other image. 0, or -1. */
+static int read_input(const seg_inputs *in, int k, vs_png *img, vs_dicom_info *info, char *err, size_t err_size)
+{
+    memset(info, 0, sizeof *info);
+#ifdef VENSEG_CLI_HAVE_DCMTK
+    if (in->frame[k] >= 0) return vs_dicom_read_frame(in->paths.v[k], in->frame[k], img, info, err, err_size);
+#endif
+    return vs_image_read(in->paths.v[k], img, err, err_size);
 }
 
 #ifdef VENSEG_CLI_HAVE_CJSON
@@ -81,7 +127,8 @@ int vs_cmd_segment(int argc, char **argv)
     const char *json_path = NULL;
     vs_common_opts c;
     int status;
-    vs_strlist inputs = {0};
+    seg_inputs src = {0};
+    vs_strlist inputs = {0}; /* src.paths, once collected */
     char err[1024];
 
     vs_common_opts_init(&c, "venseg-out");
@@ -92,26 +139,25 @@ int vs_cmd_segment(int argc, char **argv)
         if (shared) continue;
         if (vs_is_option(a, "--json") && (json_path = vs_option_value(argc, argv, &i))) continue;
         if (a[0] == '-' && a[1]) return vs_usage_error("segment", "unknown or incomplete option ", a);
-        if (collect(a, &inputs, err, sizeof err) != 0) {
+        if (collect(a, &src, err, sizeof err) != 0) {
             fprintf(stderr, "venseg segment: %s\n", err);
-            vs_strlist_free(&inputs);
+            vs_strlist_free(&src.paths), free(src.frame), free(src.frames);
             return VS_EXIT_INPUT;
         }
     }
+    inputs = src.paths;
     int n = (int)inputs.n;
     if (n == 0) return vs_usage_error("segment", "no images given", NULL);
 #ifndef VENSEG_CLI_HAVE_CJSON
     fprintf(stderr, "venseg segment: writes JSON with cJSON; this venseg was built without it\n");
-    vs_strlist_free(&inputs);
+    vs_strlist_free(&inputs), free(src.frame), free(src.frames);
     return VS_EXIT_UNAVAILABLE;
 #else
     int rc = VS_EXIT_OK;
     const char *model_path = c.model_path, *out_dir = c.out_dir;
-    double sx = c.spacing_x, sy = c.spacing_y;
     int quiet = c.quiet, progress = c.progress;
     venseg_model *model = NULL;
     venseg_session *ses = NULL;
-    venseg_session_config *opt = NULL;
     cJSON *root = cJSON_CreateObject(), *images = cJSON_CreateArray(), *errors = cJSON_CreateArray();
     char json_buf[4096];
     /* what this run made; it stays only with a complete segment.json (kept), else it is removed */
@@ -122,13 +168,11 @@ int vs_cmd_segment(int argc, char **argv)
         goto done;
     }
     venseg_status st;
-    if ((st = venseg_session_config_create(&opt)) || (st = venseg_session_config_set(opt, VENSEG_OPT_NUM_THREADS, c.threads)) ||
-        (st = venseg_session_create(model, opt, &ses))) {
-        fprintf(stderr, "venseg segment: session: %s: %s\n", venseg_status_name(st), venseg_last_error());
+    if ((st = vs_open_session(model, c.threads, c.precision, &ses, err, sizeof err))) {
+        fprintf(stderr, "venseg segment: session: %s\n", err);
         rc = VS_EXIT_ERROR;
         goto done;
     }
-    if (sx > 0) venseg_session_set_pixel_spacing(ses, sx, sy);
     if (vs_mkdirs_made(out_dir, &made, err, sizeof err) != 0) {
         fprintf(stderr, "venseg segment: %s\n", err);
         rc = VS_EXIT_ERROR;
@@ -145,6 +189,7 @@ int vs_cmd_segment(int argc, char **argv)
     char session_text[1024];
     cJSON_AddStringToObject(root, "session",
                             vs_session_text(venseg_session_describe(ses), c.verbose, session_text, sizeof session_text));
+    cJSON_AddStringToObject(root, "precision", vs_session_precision(ses)); /* what ran (auto resolved) */
     cJSON_AddStringToObject(root, "library", venseg_version_string());
     cJSON_AddItemToObject(root, "images", images);
     cJSON_AddItemToObject(root, "errors", errors); /* the images that failed: file and error */
@@ -152,11 +197,14 @@ int vs_cmd_segment(int argc, char **argv)
     vs_progress_start(&bar, "segmenting", n, quiet ? 0 : progress);
     for (int k = 0; k < n; k++) {
         vs_png img;
+        vs_dicom_info dinfo;
         char name[512], path[4096];
-        if (vs_image_read(inputs.v[k], &img, err, sizeof err) != 0) {
+        if (read_input(&src, k, &img, &dinfo, err, sizeof err) != 0) {
             vs_progress_end(&bar);
             fprintf(stderr, "venseg segment: %s: %s\n", inputs.v[k], err);
-            rc = strstr(err, "cannot open") ? VS_EXIT_INPUT : strstr(err, "built without") ? VS_EXIT_UNAVAILABLE : VS_EXIT_ERROR;
+            rc = strstr(err, "cannot open") || strstr(err, VS_DICOM_BAD) || strstr(err, VS_DICOM_UNSUPPORTED) ? VS_EXIT_INPUT
+                 : strstr(err, "built without")                                                                 ? VS_EXIT_UNAVAILABLE
+                                                                                                                : VS_EXIT_ERROR;
             add_error(errors, inputs.v[k], err);
             failed++;
             continue;
@@ -171,7 +219,14 @@ int vs_cmd_segment(int argc, char **argv)
         }
         int64_t stride;
         venseg_pixel_format fmt = vs_png_pixel_format(&img, &stride);
-        st = venseg_session_set_roi(ses, c.roi[0], c.roi[1], c.roi[2], c.roi[3]);
+        /* a DICOM image's own spacing and ultrasound region, unless --spacing / --roi says otherwise */
+        double sx = c.spacing_x, sy = c.spacing_y;
+        const int32_t *roi = c.roi;
+        const char *sx_from = sx > 0 ? "option" : "", *roi_from = roi[2] > 0 ? "option" : "";
+        if (!(sx > 0) && dinfo.spacing_x > 0) sx = dinfo.spacing_x, sy = dinfo.spacing_y, sx_from = dinfo.spacing_source;
+        if (roi[2] <= 0 && dinfo.roi[2] > 0) roi = dinfo.roi, roi_from = dinfo.roi_source;
+        venseg_session_set_pixel_spacing(ses, sx > 0 ? sx : 0, sx > 0 ? sy : 0);
+        st = venseg_session_set_roi(ses, roi[0], roi[1], roi[2], roi[3]);
         if (!st) st = venseg_segment(ses, img.data, fmt, w, h, stride, labels, w, NULL, 0);
         if (st) {
             vs_progress_end(&bar);
@@ -186,10 +241,27 @@ int vs_cmd_segment(int argc, char **argv)
         vs_png_to_rgb(&img, rgb);
         vs_overlay_rgb(rgb, labels, w, h, idx, rgb);
         vs_stem(inputs.v[k], name, sizeof name);
+        if (src.frames[k] > 1) { /* a multi-frame DICOM: <stem>-fNNNN */
+            size_t at = strlen(name);
+            snprintf(name + at, sizeof name - at, "-f%04d", src.frame[k]);
+        }
         cJSON *it = cJSON_CreateObject(), *areas = cJSON_CreateObject(), *inst = cJSON_CreateArray();
         cJSON_AddStringToObject(it, "file", inputs.v[k]);
+        if (src.frames[k] > 0) cJSON_AddNumberToObject(it, "frame", src.frame[k]);
         cJSON_AddNumberToObject(it, "width", w);
         cJSON_AddNumberToObject(it, "height", h);
+        if (sx > 0) {
+            cJSON_AddItemToObject(it, "pixel_spacing_mm", cJSON_CreateDoubleArray((double[]){sx, sy}, 2));
+            cJSON_AddStringToObject(it, "pixel_spacing_source", sx_from);
+        }
+        if (roi[2] > 0) {
+            cJSON_AddItemToObject(it, "roi", cJSON_CreateIntArray((const int[]){roi[0], roi[1], roi[2], roi[3]}, 4));
+            cJSON_AddStringToObject(it, "roi_source", roi_from);
+        }
+        if (src.frames[k] > 0) {
+            cJSON_AddStringToObject(it, "transfer_syntax", dinfo.transfer_syntax);
+            cJSON_AddStringToObject(it, "photometric", dinfo.photometric);
+        }
         snprintf(path, sizeof path, "%s/%s-labels.png", out_dir, name);
         int wrc = vs_strlist_add(&written, path) != 0 ? -1 : vs_png_write_gray(path, labels, w, h, w, err, sizeof err);
         cJSON_AddStringToObject(it, "labels", path);
@@ -278,9 +350,8 @@ done:
     vs_strlist_free(&made), vs_strlist_free(&written);
     cJSON_Delete(root);
     venseg_session_free(ses);
-    venseg_session_config_free(opt);
     venseg_model_free(model);
-    vs_strlist_free(&inputs);
+    vs_strlist_free(&inputs), free(src.frame), free(src.frames);
     return rc;
 #endif
 }

@@ -1,5 +1,6 @@
 /* analysis.c: see analysis.h. */
 #include "report/analysis.h"
+#include "util/dicom_io.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -210,6 +211,29 @@ static void path_join(char *out, size_t size, const char *dir, const char *name,
 #ifdef VENSEG_CLI_HAVE_CJSON
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
+/* Where spacing, fps and roi came from (null: unknown), and a DICOM clip's header. */
+static void add_sources(cJSON *in, const vs_analysis_opts *o)
+{
+    const char *src[3] = {o->spacing_source, o->fps_source, o->roi_source};
+    const char *key[3] = {"pixel_spacing_source", "fps_source", "roi_source"};
+    for (int k = 0; k < 3; k++)
+        cJSON_AddItemToObject(in, key[k], src[k] && *src[k] ? cJSON_CreateString(src[k]) : cJSON_CreateNull());
+    const vs_dicom_info *d = o->dicom;
+    if (!d) return;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "transfer_syntax", d->transfer_syntax);
+    cJSON_AddStringToObject(j, "transfer_syntax_uid", d->transfer_syntax_uid);
+    cJSON_AddStringToObject(j, "photometric", d->photometric);
+    cJSON_AddStringToObject(j, "modality", d->modality);
+    cJSON_AddNumberToObject(j, "frames", d->frames);
+    cJSON_AddNumberToObject(j, "bits_stored", d->bits_stored);
+    cJSON_AddItemToObject(j, "pixel_spacing_mm", d->spacing_x > 0 ? cJSON_CreateDoubleArray((double[]){d->spacing_x, d->spacing_y}, 2) : cJSON_CreateNull());
+    cJSON_AddItemToObject(j, "fps", d->fps > 0 ? cJSON_CreateNumber(d->fps) : cJSON_CreateNull());
+    cJSON_AddItemToObject(j, "region", d->roi[2] > 0 ? cJSON_CreateIntArray((const int[]){d->roi[0], d->roi[1], d->roi[2], d->roi[3]}, 4) : cJSON_CreateNull());
+    if (d->grey_mapping && *d->grey_mapping) cJSON_AddStringToObject(j, "grey_mapping", d->grey_mapping);
+    cJSON_AddItemToObject(in, "dicom", j);
+}
+
 /* files: per pushed frame its file name ("" when the clip has none): the frames' "file". */
 static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const int32_t *fi, const double *raw,
                       const double *smooth, const double *art, const double *raw_mm, const double *smooth_mm,
@@ -233,6 +257,7 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
     cJSON_AddStringToObject(in, "medial_side", vs_medial_side_name(c->o->medial_side));
     cJSON_AddItemToObject(in, "pixel_spacing_mm", c->o->spacing_x > 0 ? cJSON_CreateDoubleArray((double[]){c->o->spacing_x, c->o->spacing_y}, 2) : cJSON_CreateNull());
     cJSON_AddItemToObject(in, "roi", c->o->roi[2] > 0 ? cJSON_CreateIntArray((const int[]){c->o->roi[0], c->o->roi[1], c->o->roi[2], c->o->roi[3]}, 4) : cJSON_CreateNull());
+    add_sources(in, c->o);
     /* the clip's own health: a damaged or cut-short clip is flagged here (the tracker's flags
      * are about the vessels) */
     const vs_reader_health *h = c->health;
@@ -470,6 +495,25 @@ static int input_missing(const char *path)
     return none;
 }
 
+/* A DICOM clip's spacing, frame rate and ultrasound region, for what the caller did not give
+ * (an option wins over the file); each value's source for the JSON. */
+static void dicom_defaults(vs_analysis_opts *o, const vs_reader *rd)
+{
+    const vs_dicom_info *d = vs_reader_dicom(rd);
+    o->dicom = d;
+    o->spacing_source = o->spacing_x > 0 ? "option" : "";
+    o->roi_source = o->roi[2] > 0 ? "option" : "";
+    o->fps_source = o->fps > 0 ? "option" : NULL; /* NULL: decided with the reader's own rate */
+    if (!d) return;
+    if (!(o->spacing_x > 0) && d->spacing_x > 0)
+        o->spacing_x = d->spacing_x, o->spacing_y = d->spacing_y, o->spacing_source = d->spacing_source;
+    if (!(o->fps > 0) && d->fps > 0) o->fps = d->fps, o->fps_source = d->fps_source;
+    if (o->roi[2] <= 0 && d->roi[2] > 0) {
+        memcpy(o->roi, d->roi, sizeof o->roi);
+        o->roi_source = d->roi_source;
+    }
+}
+
 static int status_fail(char *err, size_t err_size, const char *what, venseg_status st)
 {
     snprintf(err, err_size, "%s: %s: %s", what, venseg_status_name(st), venseg_last_error());
@@ -514,12 +558,15 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         return input_missing(oo.input) || strstr(e2, "No such file") || strstr(e2, "cannot open") ||
                        strstr(e2, "Permission")
                    ? VS_EXIT_INPUT
-               : strstr(e2, "built without") ? VS_EXIT_UNAVAILABLE
-                                             : VS_EXIT_ERROR;
+               : strstr(e2, "built without")                    ? VS_EXIT_UNAVAILABLE
+               : strstr(e2, VS_DICOM_BAD) || strstr(e2, VS_DICOM_UNSUPPORTED) ? VS_EXIT_INPUT
+                                                                : VS_EXIT_ERROR;
     }
+    dicom_defaults(&oo, rd);
     if (vs_mkdirs_made(oo.out_dir, &made, err, err_size) != 0) goto out;
     int32_t w = vs_reader_width(rd), h = vs_reader_height(rd);
     double fps = oo.fps > 0 ? oo.fps : vs_reader_fps(rd);
+    if (!oo.fps_source) oo.fps_source = fps > 0 ? (oo.fps > 0 ? "option" : "container") : "";
     if (oo.roi[2] > 0 && ((int64_t)oo.roi[0] + oo.roi[2] > w || (int64_t)oo.roi[1] + oo.roi[3] > h)) {
         snprintf(err, err_size, "--roi %d,%d,%d,%d lies outside the %dx%d frames", oo.roi[0], oo.roi[1], oo.roi[2],
                  oo.roi[3], w, h);
@@ -576,6 +623,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         if (r < 0) {
             vs_progress_end(&bar);
             snprintf(err, err_size, "%s: %s", oo.input, e2);
+            if (strstr(e2, VS_DICOM_BAD) || strstr(e2, VS_DICOM_UNSUPPORTED)) rc = VS_EXIT_INPUT;
             goto out;
         }
         if (r == 0) break;

@@ -32,6 +32,10 @@ typedef struct vs_analysis_opts {
     int use_labels;        /* PNG folders: track the frames' <stem>_label.png masks, not the model's */
     int medial_side;       /* image side toward the body's midline: -1 left, +1 right, 0 unknown (detected) */
     int verbose;           /* the session as the library describes it, in full (vs_session_text) */
+    /* where spacing, fps and roi came from, for the JSON: vs_analysis_run fills them ("option",
+     * "dicom:...", "container"; "" unknown) and takes a DICOM clip's own for those not given */
+    const char *spacing_source, *fps_source, *roi_source;
+    const struct vs_dicom_info *dicom; /* the clip's DICOM header (set by vs_analysis_run), or NULL */
 } vs_analysis_opts;
 
 /* The program's own quality flags of the input (not the tracker's, which judge the vessels):

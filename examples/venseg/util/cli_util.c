@@ -406,7 +406,7 @@ int vs_list_dir(const char *dir, const char *const *ext, int n_ext, const char *
     return 0;
 }
 
-const char *const vs_image_exts[VS_IMAGE_EXT_COUNT] = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"};
+const char *const vs_image_exts[VS_IMAGE_EXT_COUNT] = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".dcm"};
 
 int vs_list_frames(const char *dir, vs_strlist *names, char *err, size_t err_size)
 {
@@ -415,7 +415,7 @@ int vs_list_frames(const char *dir, vs_strlist *names, char *err, size_t err_siz
         return -1;
     }
     if (names->n == 0) {
-        snprintf(err, err_size, "%s: no images (.png, .jpg, .jpeg, .bmp, .tif, .tiff) in the folder", dir);
+        snprintf(err, err_size, "%s: no images (.png, .jpg, .jpeg, .bmp, .tif, .tiff, .dcm) in the folder", dir);
         return -1;
     }
     return 0;

@@ -58,7 +58,7 @@ int vs_list_dir(const char *dir, const char *const *ext, int n_ext, const char *
 /* The endings of the image files the program reads as frames (any case): ".png", ".jpg",
  * ".jpeg", ".bmp", ".tif", ".tiff" (image_io.h decodes them). */
 extern const char *const vs_image_exts[];
-enum { VS_IMAGE_EXT_COUNT = 6 };
+enum { VS_IMAGE_EXT_COUNT = 7 }; /* ".dcm": DICOM frames (dicom_io.h) */
 /* The images of a folder (vs_image_exts; not *_label.png), in natural order of their names, into *names. 0, or -1 with a
  * message (no folder, no images). */
 int vs_list_frames(const char *dir, vs_strlist *names, char *err, size_t err_size);

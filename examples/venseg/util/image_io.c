@@ -1,5 +1,6 @@
 /* image_io.c: see image_io.h. */
 #include "util/image_io.h"
+#include "util/dicom_io.h"
 #include "util/media.h"
 
 #include <errno.h>
@@ -175,7 +176,7 @@ done:
 
 int vs_image_read(const char *path, vs_png *out, char *err, size_t err_size)
 {
-    unsigned char head[16];
+    unsigned char head[132]; /* DICOM's "DICM" is at 128 */
     memset(out, 0, sizeof *out);
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -183,6 +184,25 @@ int vs_image_read(const char *path, vs_png *out, char *err, size_t err_size)
         return -1;
     }
     size_t n = fread(head, 1, sizeof head, f);
+    if (vs_dicom_looks(path, head, n)) {
+        fclose(f);
+#ifdef VENSEG_CLI_HAVE_DCMTK
+        vs_dicom_info info;
+        if (vs_dicom_read_frame(path, 0, out, &info, err, err_size) != 0) return -1;
+        if (info.frames > 1) { /* a frame of a folder, or one image: not a clip's first frame only */
+            vs_png_free(out);
+            snprintf(err, err_size,
+                     VS_DICOM_UNSUPPORTED "a multi-frame file (%d frames) where one image is read: give it to venseg "
+                                          "analyze as the clip, or to venseg segment as a file",
+                     info.frames);
+            return -1;
+        }
+        return 0;
+#else
+        snprintf(err, err_size, "a DICOM file, but this venseg was built without DCMTK (libdcmtk-dev), which reads DICOM");
+        return -1;
+#endif
+    }
     const char *kind = vs_image_kind(head, n);
     if (!kind || !strcmp(kind, "PNG")) {
         fclose(f);

@@ -6,7 +6,8 @@
  * built with FFmpeg. The format is told by the file's first bytes, not by its name. Every
  * image comes back in the layout of vs_png_read_image: 1 channel 8 bit (grey), 1 channel
  * 16 bit (grey deeper than 8 bit), or 3 channels 8 bit (colour; alpha dropped, palettes
- * expanded). Nothing here prints.
+ * expanded). A DICOM file ("DICM" at byte 128, or named .dcm) is read through DCMTK
+ * (dicom_io.h): its one frame, 8-bit grey or RGB. Nothing here prints.
  */
 #ifndef VENSEG_CLI_IMAGE_IO_H
 #define VENSEG_CLI_IMAGE_IO_H

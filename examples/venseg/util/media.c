@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "util/cli_util.h"
+#include "util/dicom_io.h"
 #include "util/image_io.h"
 #include "util/png_io.h"
 
@@ -46,7 +47,7 @@ int vs_media_have_gif(void)
 #endif
 }
 
-enum { KIND_FRAMES, KIND_GIF, KIND_VIDEO };
+enum { KIND_FRAMES, KIND_GIF, KIND_VIDEO, KIND_DICOM };
 enum { VS_FRAMES_SLACK = 2 }; /* frames by which two declared counts may differ and agree */
 
 struct vs_reader {
@@ -66,6 +67,10 @@ struct vs_reader {
     char *dir;
     vs_strlist names; /* image folders: the frames */
     char path[4096]; /* of the current frame */
+    /* DICOM: a file's frames one at a time; its header (also a DICOM frame folder's first file) */
+    vs_dicom *dicom;
+    vs_dicom_info dinfo;
+    int have_dinfo;
 #ifdef VENSEG_CLI_HAVE_GIF
     GifFileType *gif;
     uint8_t *saved; /* canvas before a DISPOSE_PREVIOUS frame */
@@ -99,8 +104,37 @@ static int open_frames(vs_reader *r, const char *path, char *err, size_t err_siz
     r->width = png.width, r->height = png.height;
     vs_png_free(&png);
     r->kind = KIND_FRAMES;
+#ifdef VENSEG_CLI_HAVE_DCMTK
+    /* a folder of DICOM frames: the first one's spacing, frame rate and region stand for all */
+    unsigned char head[132];
+    FILE *f = fopen(p, "rb");
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f) fclose(f);
+    if (vs_dicom_looks(p, head, got) && vs_dicom_probe(p, &r->dinfo, e2, sizeof e2) == 0) {
+        r->have_dinfo = 1;
+        r->fps = r->dinfo.fps;
+    }
+#endif
     return 0;
 }
+
+#ifdef VENSEG_CLI_HAVE_DCMTK
+static int open_dicom(vs_reader *r, const char *path, char *err, size_t err_size)
+{
+    char e2[512];
+    if (vs_dicom_open(path, &r->dicom, &r->dinfo, e2, sizeof e2) != 0) {
+        snprintf(err, err_size, "%s: %s", path, e2);
+        return -1;
+    }
+    r->have_dinfo = 1;
+    r->width = r->dinfo.width, r->height = r->dinfo.height;
+    r->fps = r->dinfo.fps;
+    r->count = r->dinfo.frames;
+    r->declared = r->count, r->declared_from = "NumberOfFrames";
+    r->kind = KIND_DICOM;
+    return 0;
+}
+#endif
 
 static int next_frame_png(vs_reader *r, char *err, size_t err_size)
 {
@@ -378,7 +412,7 @@ int vs_reader_open(const char *path, vs_reader **out, char *err, size_t err_size
     if (S_ISDIR(sb.st_mode)) {
         rc = open_frames(r, path, err, err_size);
     } else {
-        unsigned char sig[16] = {0};
+        unsigned char sig[132] = {0}; /* DICOM's "DICM" is at 128 */
         FILE *f = fopen(path, "rb");
         if (!f) {
             snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
@@ -387,7 +421,15 @@ int vs_reader_open(const char *path, vs_reader **out, char *err, size_t err_size
         }
         size_t got = fread(sig, 1, sizeof sig, f);
         fclose(f);
-        if (got >= 6 && memcmp(sig, "GIF8", 4) == 0) {
+        if (vs_dicom_looks(path, sig, got)) {
+#ifdef VENSEG_CLI_HAVE_DCMTK
+            rc = open_dicom(r, path, err, err_size);
+#else
+            snprintf(err, err_size, "%s: a DICOM file, but this venseg was built without DCMTK (libdcmtk-dev), which "
+                     "reads DICOM", path);
+            rc = -1;
+#endif
+        } else if (got >= 6 && memcmp(sig, "GIF8", 4) == 0) {
 #ifdef VENSEG_CLI_HAVE_GIF
             rc = open_gif(r, path, err, err_size);
 #else
@@ -425,6 +467,9 @@ void vs_reader_close(vs_reader *r)
     if (!r) return;
     vs_strlist_free(&r->names);
     free(r->dir);
+#ifdef VENSEG_CLI_HAVE_DCMTK
+    vs_dicom_close(r->dicom);
+#endif
 #ifdef VENSEG_CLI_HAVE_GIF
     if (r->gif) DGifCloseFile(r->gif, NULL);
     free(r->saved);
@@ -447,8 +492,10 @@ double vs_reader_fps(const vs_reader *r) { return r->fps; }
 int32_t vs_reader_frame_count(const vs_reader *r) { return r->count; }
 const char *vs_reader_kind(const vs_reader *r)
 {
-    return r->kind == KIND_VIDEO ? "video" : r->kind == KIND_GIF ? "gif" : "frames";
+    return r->kind == KIND_VIDEO ? "video" : r->kind == KIND_GIF ? "gif" : r->kind == KIND_DICOM ? "dicom" : "frames";
 }
+
+const vs_dicom_info *vs_reader_dicom(const vs_reader *r) { return r->have_dinfo ? &r->dinfo : NULL; }
 
 const char *vs_reader_frame_path(const vs_reader *r) { return r->kind == KIND_FRAMES && r->next > 0 ? r->path : NULL; }
 
@@ -482,6 +529,12 @@ int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size
 #endif
 #ifdef VENSEG_CLI_HAVE_LIBAV
     case KIND_VIDEO: rc = next_frame_video(r, err, err_size); break;
+#endif
+#ifdef VENSEG_CLI_HAVE_DCMTK
+    case KIND_DICOM:
+        rc = vs_dicom_next(r->dicom, r->rgb, err, err_size);
+        if (rc == 1) r->next++;
+        break;
 #endif
     default: break;
     }

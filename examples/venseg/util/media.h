@@ -24,15 +24,19 @@ void vs_av_error_text(int code, char *buf, size_t size);
 
 typedef struct vs_reader vs_reader;
 
-/* Opens path: a directory (image frames), a GIF (by its signature) or any other file
- * FFmpeg can decode. Returns 0, or -1 with a message naming what is wrong. */
+/* Opens path: a directory (image frames), a DICOM file ("DICM" at byte 128, or named .dcm:
+ * its frames one at a time through DCMTK, dicom_io.h), a GIF (by its signature) or any other
+ * file FFmpeg can decode. Returns 0, or -1 with a message naming what is wrong. */
 int vs_reader_open(const char *path, vs_reader **out, char *err, size_t err_size);
 void vs_reader_close(vs_reader *r);
 int32_t vs_reader_width(const vs_reader *r);
 int32_t vs_reader_height(const vs_reader *r);
 double vs_reader_fps(const vs_reader *r);        /* 0 when unknown (frame folders) */
 int32_t vs_reader_frame_count(const vs_reader *r); /* an estimate for videos; 0 if unknown */
-const char *vs_reader_kind(const vs_reader *r);  /* "video", "gif", "frames" */
+const char *vs_reader_kind(const vs_reader *r);  /* "video", "gif", "frames", "dicom" */
+/* A DICOM file's header (a folder of DICOM frames: its first file's); NULL for other clips. */
+struct vs_dicom_info;
+const struct vs_dicom_info *vs_reader_dicom(const vs_reader *r);
 /* Next frame: *rgb points at width * height * 3 bytes owned by the reader, valid until
  * the next call. Returns 1 (a frame), 0 (end), -1 (error, message in err). */
 int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size);
