@@ -64,6 +64,8 @@ static const char analyze_help[] =
     "  --roi X,Y,W,H      segment only this rectangle (e.g. the B-mode sector of a screen)\n"
     "  --max-frames N     stop after N frames\n"
     "  --threads N        compute threads (default 0: all)\n"
+    "  --precision P      fp32 (default), auto, bf16, int8 or fp16 (docs/precision.md); the\n"
+    "                     JSON's model.precision says what ran\n"
     "  --use-labels       a frame folder with <stem>_label.png masks (1 artery, 2 vein; e.g.\n"
     "                     from venseg phantom): track those masks instead of the model's,\n"
     "                     to check the tracker and the report against ground truth\n"
@@ -194,6 +196,7 @@ int vs_cmd_analyze(int argc, char **argv)
     o.spacing_x = c.spacing_x, o.spacing_y = c.spacing_y;
     memcpy(o.roi, c.roi, sizeof o.roi);
     o.threads = c.threads;
+    o.precision = c.precision;
     o.verbose = c.verbose;
     o.progress = quiet ? 0 : c.progress;
     venseg_model *model = NULL;

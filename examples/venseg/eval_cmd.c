@@ -84,6 +84,8 @@ static const char eval_help[] =
     "\n"
     "Run\n"
     "  --threads N           threads for the network (default 0: OpenMP's default)\n"
+    "  --precision P         fp32 (default), auto, bf16, int8 or fp16 (docs/precision.md);\n"
+    "                        the result line says what ran\n"
     "  --limit N             only the first N matched images (in natural order of names)\n"
     "  --strict              exit with status 3 if any file was skipped\n"
     "  -q, --quiet           no progress lines on stderr\n"
@@ -125,7 +127,7 @@ typedef struct {
 
 typedef struct {
     const char *model_path, *images, *labels, *label_map, *csv, *summary, *save_pred;
-    int vessel_mode, quiet, strict, threads, has_roi, verbose;
+    int vessel_mode, quiet, strict, threads, has_roi, verbose, precision;
     venseg_empty_rule empty;
     venseg_ssim_window ssim;
     double spacing_x, spacing_y;
@@ -333,7 +335,6 @@ int vs_cmd_eval(int argc, char **argv)
     char err[512], path[PATH_MAX], lpath[PATH_MAX];
     venseg_model *model = NULL;
     venseg_session *session = NULL;
-    venseg_session_config *vopts = NULL;
     vs_strlist images = {0}, other = {0}, label_files = {0}, json_stems = {0}, json_names = {0};
     vs_strlist image_stems = {0}; /* the images' stems, sorted: which stems have an image */
     int *label_used = NULL;
@@ -356,7 +357,8 @@ int vs_cmd_eval(int argc, char **argv)
         const char *a = argv[i], *v = NULL;
         long lv;
         int shared = vs_common_option("eval", eval_help,
-                                      VS_OPT_MODEL | VS_OPT_SPACING | VS_OPT_ROI | VS_OPT_THREADS | VS_OPT_QUIET | VS_OPT_VERBOSE,
+                                      VS_OPT_MODEL | VS_OPT_SPACING | VS_OPT_ROI | VS_OPT_THREADS | VS_OPT_QUIET |
+                                          VS_OPT_VERBOSE | VS_OPT_PRECISION,
                                       argc, argv, &i, &common, &status), choice;
         if (shared < 0)
             return status;
@@ -410,6 +412,7 @@ int vs_cmd_eval(int argc, char **argv)
     o.quiet = common.quiet;
     o.verbose = common.verbose;
     o.threads = common.threads;
+    o.precision = common.precision;
     o.spacing_x = common.spacing_x, o.spacing_y = common.spacing_y;
     o.has_roi = common.has_roi;
     memcpy(o.roi, common.roi, sizeof o.roi);
@@ -486,10 +489,8 @@ int vs_cmd_eval(int argc, char **argv)
             else
                 classes[c].pred_bits = (1u << artery_label) | (1u << vein_label);
         }
-        if ((st = venseg_session_config_create(&vopts)) != VENSEG_OK ||
-            (st = venseg_session_config_set(vopts, VENSEG_OPT_NUM_THREADS, o.threads)) != VENSEG_OK ||
-            (st = venseg_session_create(model, vopts, &session)) != VENSEG_OK) {
-            fprintf(stderr, "venseg eval: session: %s: %s\n", venseg_status_name(st), venseg_last_error());
+        if ((st = vs_open_session(model, o.threads, o.precision, &session, err, sizeof err)) != VENSEG_OK) {
+            fprintf(stderr, "venseg eval: session: %s\n", err);
             goto done;
         }
         if (o.spacing_x > 0)
@@ -809,11 +810,12 @@ int vs_cmd_eval(int argc, char **argv)
     {
         FILE *sf = NULL;
         printf("venseg eval: %d images evaluated, %d skipped, %d without a label, %d labels without an image; "
-               "mode %s, label map %s, empty %s, SSIM %s; segmentation %.1f ms/frame, total %.1f s\n\n",
+               "mode %s, label map %s, empty %s, SSIM %s; precision %s; segmentation %.1f ms/frame, total %.1f s\n\n",
                cnt.evaluated, cnt.skipped, cnt.no_label, cnt.labels_unused, o.vessel_mode ? "vessel" : "classes",
                o.label_map,
                o.empty == VENSEG_EMPTY_NAN ? "nan" : o.empty == VENSEG_EMPTY_MONAI ? "monai" : "smooth",
-               o.ssim == VENSEG_SSIM_GAUSSIAN ? "gaussian" : "uniform", total_ms / cnt.evaluated,
+               o.ssim == VENSEG_SSIM_GAUSSIAN ? "gaussian" : "uniform",
+               vs_session_precision(session), total_ms / cnt.evaluated,
                (vs_now_ms() - t_start) / 1e3);
         write_summary(stdout, rows, n_rows, classes, n_classes, unsup, n_unsup, o.spacing_x > 0);
         printf("\n%s\n", summary_note);
@@ -846,7 +848,6 @@ done:
     vs_strlist_free(&images), vs_strlist_free(&other), vs_strlist_free(&label_files);
     vs_strlist_free(&json_stems), vs_strlist_free(&json_names), vs_strlist_free(&image_stems);
     venseg_session_free(session);
-    venseg_session_config_free(vopts);
     venseg_model_free(model);
     vs_labelmap_free(&map);
     return rc;

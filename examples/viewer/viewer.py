@@ -4,6 +4,7 @@
     python3 examples/viewer/viewer.py [CLIP] [--model weights/resunet34.vseg] [--spacing MM]
                                       [--site popliteal] [--stride K] [--threads N]
                                       [--medial-side left|right|unknown] [--roi X,Y,W,H]
+                                      [--precision auto|fp32|bf16|int8|fp16]
 
 Open a clip (a video through the ffmpeg program, an animated GIF, or a folder of PNG
 frames), press Play: each frame is segmented by libvenseg (through the Python binding,
@@ -350,11 +351,13 @@ class Viewer:
     CHROME_H = 150  # the title bar, the margins and a task bar
 
     def __init__(self, root: tk.Tk, model_path: str, threads: int = 0, spacing: float = 0.0,
-                 site: str = "common_femoral", stride: int = 1, medial_side: str = "unknown", roi=None):
+                 site: str = "common_femoral", stride: int = 1, medial_side: str = "unknown", roi=None,
+                 precision=None):
         self.root = root
         self.model = venseg.Model(model_path)
         self.model_path = model_path
-        self.session = venseg.Session(self.model, threads=threads)
+        # precision None: the binding's default (venseg.DEFAULT_PRECISION, as the programs')
+        self.session = venseg.Session(self.model, threads=threads, precision=precision)
         self.spacing = spacing
         self.stride = max(1, stride)
         self.clip = None          # Clip: frames decoded on demand
@@ -483,7 +486,8 @@ class Viewer:
         self.play_button.configure(state="normal")
         self.restart()
         self.clip_line = f"{os.path.basename(path)}: {len(clip)} frames {w}x{h}" + \
-            (f", {self.fps:.3g} frames/s" if self.fps else "")
+            (f", {self.fps:.3g} frames/s" if self.fps else "") + \
+            f"; {self.session.precision.name.lower()}"
         self.status.set(self.clip_line + self._roi_text() + note)
         self.show(draw_roi(first.copy(), self.roi))
         return True
@@ -785,6 +789,7 @@ def selftest(viewer: Viewer, clip: str, out: str):
         viewer.image.event_generate("<ButtonPress-3>", x=5, y=5)
         result["drag"]["after_right_click"] = list(viewer.roi) if viewer.roi else None
         result["peak_rss_kb"] = peak_rss_kb()
+        result["precision"] = viewer.session.precision.name.lower()  # what ran ("auto" resolved)
         with open(os.path.join(out, "selftest.json"), "w") as f:
             json.dump(result, f, indent=2)
         viewer.close()
@@ -818,6 +823,9 @@ def main(argv=None) -> int:
     ap.add_argument("clip", nargs="?", help="video file, animated GIF or folder of PNG frames")
     ap.add_argument("--model", default=os.environ.get("VENSEG_MODEL", DEFAULT_MODEL))
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "fp16"),
+                    help="network precision (default: the binding's, as venseg analyze; "
+                         "docs/precision.md); the status line says what runs")
     ap.add_argument("--spacing", type=float, default=0.0, help="pixel size in mm (0: unknown)")
     ap.add_argument("--site", default="common_femoral", choices=SITES)
     ap.add_argument("--stride", type=int, default=1, help="analyse every K-th frame")
@@ -835,7 +843,7 @@ def main(argv=None) -> int:
         return 2
     root = tk.Tk()
     viewer = Viewer(root, a.model, threads=a.threads, spacing=a.spacing, site=a.site, stride=a.stride,
-                    medial_side=a.medial_side, roi=a.roi)
+                    medial_side=a.medial_side, roi=a.roi, precision=a.precision)
     if a.selftest:
         selftest(viewer, a.clip, a.selftest)
     elif a.clip:

@@ -1,5 +1,11 @@
 """bf16 and int8 against fp32 on real images (issue: oneDNN backend accuracy).
 
+test_int8_with_the_files_ranges_matches_fp32_on_the_sample_frames (issue 18): the shipped
+ResUNet-34 at int8 with the activation ranges its file carries (what --precision auto runs
+on a VNNI CPU), on the committed sample frames (examples/data): per class, Dice of the int8
+masks against the fp32 masks pooled over the frames >= 0.99. Needs neither ../shared/data
+nor a calibration.
+
 For the shipped ResUNet-34 (weights/resunet34*.vseg), on real frames of ../shared/data:
 masks of the oneDNN fp32, bf16 and int8 sessions; per class, the Dice of the bf16 / int8
 masks against the fp32 masks (pooled over all pixels of all frames) must be >= 0.99 (bf16)
@@ -82,3 +88,30 @@ def test_bf16_and_int8_masks_match_fp32(setup):
             if dice < MIN_DICE[prec]:
                 failures.append(f"{prec} {name} Dice {dice:.4f}")
     assert not failures, "; ".join(failures)
+
+
+SAMPLES = os.path.join(ROOT, "examples", "data")
+
+
+def test_int8_with_the_files_ranges_matches_fp32_on_the_sample_frames():
+    try:
+        info = N.build_info()
+    except Exception as exc:
+        pytest.skip(f"libvenseg not loadable: {exc}")
+    if "onednn" not in info.get("backends", ""):
+        pytest.skip("the oneDNN backend is not built in")
+    path = os.path.join(ROOT, "weights", "resunet34.vseg")
+    if not os.path.exists(path):
+        pytest.skip("weights/resunet34.vseg is absent")
+    frames = [np.ascontiguousarray(np.array(Image.open(f).convert("L")))
+              for f in sorted(glob.glob(os.path.join(SAMPLES, "*.png"))) if not f.endswith("_label.png")]
+    assert len(frames) >= 4
+    with N.Model(path) as model:
+        fp32, int8 = _session(model, "fp32"), _session(model, "int8")  # int8: the file's own ranges
+        a_masks, b_masks = [fp32.segment(f) for f in frames], [int8.segment(f) for f in frames]
+    for label, name in ((1, "artery"), (2, "vein")):
+        a = np.concatenate([(m == label).ravel() for m in a_masks])
+        b = np.concatenate([(m == label).ravel() for m in b_masks])
+        dice = 2.0 * (a & b).sum() / (a.sum() + b.sum())
+        print(f"\nint8 (file ranges) vs fp32, {name}: Dice {dice:.4f} over {len(frames)} sample frames")
+        assert dice >= 0.99, f"{name}: int8 vs fp32 Dice {dice:.4f} < 0.99"

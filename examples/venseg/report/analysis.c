@@ -10,6 +10,7 @@
 
 #include "util/cli_util.h"
 #include "util/media.h"
+#include "util/options.h"
 #include "util/png_io.h"
 #include "report/html_report.h"
 #include "report/viz.h"
@@ -285,6 +286,7 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
     cJSON_AddStringToObject(mod, "architecture", arch);
     cJSON_AddStringToObject(mod, "encoder", enc);
     cJSON_AddStringToObject(mod, "session", c->session_desc);
+    cJSON_AddStringToObject(mod, "precision", c->o->precision >= 0 ? vs_precision_label(c->o->precision) : "none");
     cJSON_AddStringToObject(mod, "library", venseg_version_string());
     cJSON_AddItemToObject(root, "model", mod);
     cJSON_AddStringToObject(sum, "verdict", vs_verdict_short(s->verdict));
@@ -528,7 +530,6 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     venseg_session *ses = NULL;
     venseg_tracker_config *cfg = NULL;
     venseg_tracker *trk = NULL;
-    venseg_session_config *opt = NULL;
     vs_frames_store store = {0};
     vs_strlist files = {0}; /* per pushed frame: its file name (PNG folders), else "" */
     vs_strlist made = {0};  /* the output folders this run made: a failed run takes them away */
@@ -578,11 +579,15 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         snprintf(err, err_size, "no model");
         goto out;
     }
-    if (model && ((st = venseg_session_config_create(&opt)) || (st = venseg_session_config_set(opt, VENSEG_OPT_NUM_THREADS, oo.threads)) ||
-                  (st = venseg_session_create(model, opt, &ses)))) {
-        rc = status_fail(err, err_size, "session", st);
+    char why[768];
+    if (model && (st = vs_open_session(model, oo.threads, oo.precision, &ses, why, sizeof why))) {
+        snprintf(err, err_size, "session: %s", why);
+        rc = VS_EXIT_ERROR;
         goto out;
     }
+    int64_t ran = -1; /* the JSON records what ran (auto resolved) */
+    if (ses) venseg_session_get(ses, VENSEG_OPT_PRECISION, &ran);
+    oo.precision = (int)ran;
     if (ses && oo.roi[2] > 0 && (st = venseg_session_set_roi(ses, oo.roi[0], oo.roi[1], oo.roi[2], oo.roi[3]))) {
         rc = status_fail(err, err_size, "--roi", st);
         goto out;
@@ -866,7 +871,6 @@ out:
     venseg_tracker_free(trk);
     venseg_tracker_config_free(cfg);
     venseg_session_free(ses);
-    venseg_session_config_free(opt);
     vs_reader_close(rd);
     return rc;
 }

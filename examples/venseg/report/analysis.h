@@ -22,6 +22,7 @@ typedef struct vs_analysis_opts {
     const char *site;      /* "" or a site label */
     int32_t roi[4];        /* x, y, w, h; w == 0: whole frame */
     int threads;
+    int precision;         /* venseg_precision asked (--precision); vs_analysis_run sets what ran, -1: no model */
     int max_frames;        /* 0: all */
     int mp4;               /* 1: also write MP4 when FFmpeg can */
     int full_gif;          /* 1: the overlay GIF with every analysed frame at the stored size (<= 640 px);

@@ -317,8 +317,8 @@ expect 2 "unknown command" "$venseg" frobnicate
 
 step "bench checks every option (issue 17)"
 expect 2 "--backend must be auto, reference, onednn or cuda, not foo" "$venseg" bench "$model" --backend foo
-expect 2 "--precision must be fp32, bf16, int8 or fp16, not int4" "$venseg" bench "$model" --precision int4
-expect 2 "--precision must be fp32, bf16, int8 or fp16, not INT8" "$venseg" bench "$model" --precision=INT8
+expect 2 "--precision must be auto, fp32, bf16, int8 or fp16, not int4" "$venseg" bench "$model" --precision int4
+expect 2 "--precision must be auto, fp32, bf16, int8 or fp16, not INT8" "$venseg" bench "$model" --precision=INT8
 expect 2 "--threads must be 1..1024, not two" "$venseg" bench "$model" --threads two
 expect 2 "--iters must be 1..1000000, not 0" "$venseg" bench "$model" --iters 0
 expect 2 "--warmup must be 0..1000000, not -1" "$venseg" bench "$model" --warmup -1

@@ -14,7 +14,7 @@
 
 static const char bench_help[] =
     "usage: %s [MODEL.vseg] [--size W H] [--batch N] [--threads T]\n"
-    "       [--backend auto|reference|onednn|cuda] [--precision fp32|bf16|int8|fp16] [--calibrate N]\n"
+    "       [--backend auto|reference|onednn|cuda] [--precision fp32|bf16|int8|fp16|auto] [--calibrate N]\n"
     "       [--iters N] [--warmup N] [--samples] [--verbose]\n"
     "\n"
     "Times the network alone (venseg_session_run_tensor on a seeded random W x H tensor, no\n"
@@ -83,9 +83,6 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
     static const char *const backend_names[] = {"auto", "reference", "onednn", "cuda"};
     static const venseg_backend backends[] = {VENSEG_BACKEND_AUTO, VENSEG_BACKEND_REFERENCE, VENSEG_BACKEND_ONEDNN,
                                               VENSEG_BACKEND_CUDA};
-    static const char *const precision_names[] = {"fp32", "bf16", "int8", "fp16"};
-    static const venseg_precision precisions[] = {VENSEG_PRECISION_FP32, VENSEG_PRECISION_BF16, VENSEG_PRECISION_INT8,
-                                                  VENSEG_PRECISION_FP16};
     const char *backend = "auto", *precision = "fp32";
     int width = 256, height = 256, batch = 1, threads = 2, iters = 20, warmup = 3, calibrate = 0, samples = 0,
         verbose = 0;
@@ -125,9 +122,12 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
                 return bench_usage(prog, "--backend must be auto, reference, onednn or cuda, not ", v, "");
             backend = backend_names[k], b = backends[k];
         } else if (vs_is_option(a, "--precision")) {
-            if ((k = vs_parse_choice(v, precision_names, 4)) < 0)
-                return bench_usage(prog, "--precision must be fp32, bf16, int8 or fp16, not ", v, "");
-            precision = precision_names[k], p = precisions[k];
+            if ((k = vs_parse_precision(v)) < 0) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "--precision must be %s, not ", vs_precision_choices);
+                return bench_usage(prog, msg, v, "");
+            }
+            precision = vs_precision_label(k), p = (venseg_precision)k;
         } else {
             for (size_t n = 0; n < sizeof ints / sizeof ints[0]; n++)
                 if (vs_is_option(a, ints[n].name)) {
@@ -219,7 +219,7 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
            "  \"build\": \"%s\",\n  \"gmacs_per_frame\": %.4f,\n  \"iterations\": %d,\n"
            "  \"latency_ms\": {\"median\": %.3f, \"p90\": %.3f, \"min\": %.3f},\n  \"frames_per_s\": %.2f,\n"
            "  \"gflops_per_s\": %.1f",
-           path, arch, *enc ? "-" : "", enc, width, height, batch, threads, backend, precision, vs_session_text(venseg_session_describe(s), verbose, session_text, sizeof session_text),
+           path, arch, *enc ? "-" : "", enc, width, height, batch, threads, backend, vs_session_precision(s), vs_session_text(venseg_session_describe(s), verbose, session_text, sizeof session_text),
            venseg_build_info(), macs / 1e9, iters, med, p90, best, batch * 1000.0 / med, gflops);
     if (calibrate > 0) printf(",\n  \"calibration\": {\"frames\": %d, \"ms\": %.1f}", calibrate, calib_ms);
     if (order) {

@@ -11,6 +11,49 @@ void vs_common_opts_init(vs_common_opts *o, const char *default_out_dir)
     memset(o, 0, sizeof *o);
     o->out_dir = default_out_dir;
     o->progress = -1;
+    o->precision = VS_DEFAULT_PRECISION;
+}
+
+static const char *const precision_names[] = {"fp32", "bf16", "int8", "fp16", "auto"}; /* by enum value */
+const char vs_precision_choices[] = "auto, fp32, bf16, int8 or fp16";
+
+int vs_parse_precision(const char *name)
+{
+    return vs_parse_choice(name, precision_names, (int)(sizeof precision_names / sizeof precision_names[0]));
+}
+
+const char *vs_precision_label(int precision)
+{
+    return precision >= 0 && precision < (int)(sizeof precision_names / sizeof precision_names[0])
+               ? precision_names[precision]
+               : "?";
+}
+
+venseg_status vs_open_session(const venseg_model *model, int threads, int precision, venseg_session **out, char *err,
+                              size_t err_size)
+{
+    venseg_session_config *opt = NULL;
+    venseg_status st = venseg_session_config_create(&opt);
+    if (!st) st = venseg_session_config_set(opt, VENSEG_OPT_NUM_THREADS, threads);
+    if (!st) st = venseg_session_config_set(opt, VENSEG_OPT_PRECISION, precision);
+    if (!st) st = venseg_session_create(model, opt, out);
+    venseg_session_config_free(opt);
+    const char *unused;
+    if (st == VENSEG_E_UNSUPPORTED && precision == VENSEG_PRECISION_INT8 &&
+        venseg_model_meta_string(model, "int8.activation_names", &unused) == VENSEG_E_NOT_FOUND)
+        /* the library's text names its C calls: say what to do here */
+        snprintf(err, err_size,
+                 "--precision int8: the model stores no int8 activation ranges (add them with python -m "
+                 "venseg.toolkit.calibrate); --precision auto runs fp32 on it");
+    else if (st)
+        snprintf(err, err_size, "%s: %s", venseg_status_name(st), venseg_last_error());
+    return st;
+}
+
+const char *vs_session_precision(const venseg_session *session)
+{
+    int64_t p = -1;
+    return venseg_session_get(session, VENSEG_OPT_PRECISION, &p) == VENSEG_OK ? vs_precision_label((int)p) : "?";
 }
 
 int vs_usage_error(const char *cmd, const char *msg, const char *arg)
@@ -60,7 +103,7 @@ int vs_common_option(const char *cmd, const char *help, unsigned accepted, int a
         unsigned flag;
         const char *name;
     } valued[] = {{VS_OPT_MODEL, "--model"},     {VS_OPT_OUT, "--out"}, {VS_OPT_SPACING, "--spacing"},
-                  {VS_OPT_ROI, "--roi"},         {VS_OPT_THREADS, "--threads"}};
+                  {VS_OPT_ROI, "--roi"},         {VS_OPT_THREADS, "--threads"}, {VS_OPT_PRECISION, "--precision"}};
     unsigned which = 0;
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++)
         if ((accepted & valued[k].flag) && vs_is_option(a, valued[k].name)) which = valued[k].flag;
@@ -84,6 +127,14 @@ int vs_common_option(const char *cmd, const char *help, unsigned accepted, int a
             return -1;
         }
         o->has_roi = 1;
+        break;
+    case VS_OPT_PRECISION:
+        if ((o->precision = vs_parse_precision(v)) < 0) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "--precision must be %s, not ", vs_precision_choices);
+            *status = vs_usage_error(cmd, msg, v);
+            return -1;
+        }
         break;
     default: /* VS_OPT_THREADS */
         if (!vs_parse_long(v, 0, 1024, &lv)) {

@@ -1,12 +1,14 @@
 /*
  * options.h: the options several venseg commands share (--model, --out, --spacing, --roi,
- * --threads, --progress, -q, --verbose, -h), parsed and checked in one place so that every command
+ * --threads, --precision, --progress, -q, --verbose, -h), parsed and checked in one place so that every command
  * accepts the same spellings and says the same thing about a bad value.
  */
 #ifndef VENSEG_APP_OPTIONS_H
 #define VENSEG_APP_OPTIONS_H
 
 #include <stdint.h>
+
+#include <venseg/venseg.h>
 
 /* Which shared options a command takes (-h / --help always). */
 enum {
@@ -18,10 +20,31 @@ enum {
     VS_OPT_PROGRESS = 1u << 5, /* --progress */
     VS_OPT_QUIET = 1u << 6,    /* -q, --quiet */
     VS_OPT_VERBOSE = 1u << 7,  /* --verbose: the library's session text in full (vs_session_text) */
+    VS_OPT_PRECISION = 1u << 8, /* --precision auto|fp32|bf16|int8|fp16 */
     /* the commands that segment images or clips (segment, analyze) */
     VS_OPT_SEGMENTING = VS_OPT_MODEL | VS_OPT_OUT | VS_OPT_SPACING | VS_OPT_ROI | VS_OPT_THREADS | VS_OPT_PROGRESS |
-                        VS_OPT_QUIET | VS_OPT_VERBOSE
+                        VS_OPT_QUIET | VS_OPT_VERBOSE | VS_OPT_PRECISION
 };
+
+/* The programs' --precision default, as the binding's venseg.DEFAULT_PRECISION: fp32 until
+ * int8's Dice cost on the shipped models' validation split is within 0.005 (the model cards'
+ * precision section; docs/precision.md). */
+#define VS_DEFAULT_PRECISION VENSEG_PRECISION_FP32
+
+/* --precision NAME ("auto", "fp32", "bf16", "int8", "fp16") -> venseg_precision; -1 for
+ * any other name. The one parser of precision names (segment, analyze, eval, bench). */
+int vs_parse_precision(const char *name);
+/* A venseg_precision's name as --precision spells it ("?" outside the enum). */
+const char *vs_precision_label(int precision);
+/* The names vs_parse_precision takes, for messages: "auto, fp32, bf16, int8 or fp16". */
+extern const char vs_precision_choices[];
+
+/* A session of `model` with `threads` (--threads) and `precision` (--precision); on failure
+ * the status, and err says why (int8 on a model without ranges: what to do instead). */
+venseg_status vs_open_session(const venseg_model *model, int threads, int precision, venseg_session **out, char *err,
+                              size_t err_size);
+/* The precision a session runs, as --precision spells it: what the JSON outputs record. */
+const char *vs_session_precision(const venseg_session *session);
 
 typedef struct vs_common_opts {
     const char *model_path;      /* NULL: vs_default_model() */
@@ -33,6 +56,7 @@ typedef struct vs_common_opts {
     int progress;                /* 1: --progress; -1: when stderr is a terminal */
     int quiet;
     int verbose;                 /* --verbose */
+    int precision;               /* venseg_precision; VS_DEFAULT_PRECISION until given */
 } vs_common_opts;
 
 /* Defaults: no model, out_dir as given, no spacing, no ROI, all threads, bar on a terminal. */

@@ -218,7 +218,7 @@ def summarize(rows, classes, unsupervised=(), with_mm=False):
 
 
 def evaluate(model, images, labels, label_map="artery=1,vein=2", mode="classes", empty="nan", ssim="gaussian",
-             spacing=None, roi=None, threads=0, limit=None, save_pred=None, log=None):
+             spacing=None, roi=None, threads=0, limit=None, save_pred=None, log=None, precision=None):
     """Segments images/*.png with model (a path or a _native.Model) and scores them
     against labels/ like `venseg eval`. Returns (rows, summary): rows are dicts with the
     CSV columns (floats for metrics, ints for counts); summary from summarize() plus
@@ -262,7 +262,7 @@ def evaluate(model, images, labels, label_map="artery=1,vein=2", mode="classes",
         v_lab = names.index("vein") + 1 if "vein" in names else 2
         for c in classes:
             c[1] = {"artery": 1 << a_lab, "vein": 1 << v_lab}.get(c[0], (1 << a_lab) | (1 << v_lab))
-        session = vn.Session(m, threads=threads)
+        session = vn.Session(m, threads=threads, precision=precision)  # None: the binding's default, as venseg eval
         if spacing:
             session.set_pixel_spacing(*spacing)
         pairs, unused, _ = match_files(images, labels)
@@ -433,6 +433,8 @@ def _parser():
     p.add_argument("--spacing", help="MM or MMX,MMY: adds HD95 in mm")
     p.add_argument("--roi", help="X,Y,W,H: segment and score only this rectangle")
     p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "fp16"),
+                   help="as venseg eval --precision (default: the binding's, docs/precision.md)")
     p.add_argument("--limit", type=int)
     p.add_argument("--csv", help="per image and class CSV")
     p.add_argument("--summary", help="summary table (Markdown)")
@@ -471,7 +473,7 @@ def main(argv=None) -> int:
         log = (lambda msg: None) if args.quiet else None
         rows, summary = evaluate(model, args.images, args.labels, label_map=args.label_map, mode=args.mode,
                                  empty=args.empty, ssim=args.ssim, spacing=spacing, roi=roi, threads=args.threads,
-                                 limit=args.limit, save_pred=args.save_pred, log=log)
+                                 limit=args.limit, save_pred=args.save_pred, log=log, precision=args.precision)
     except (EvalError, vn.VensegError, OSError, ValueError) as e:
         print(f"venseg.toolkit.evaluate: {e}", file=sys.stderr)
         return 1
