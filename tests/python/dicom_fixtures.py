@@ -272,7 +272,7 @@ def make(out, frames_dir=None):
     for b in bad:
         b["path"] = p(b["name"])
 
-    manifest = dict(files=entries, bad=bad, clip_frames=frames_dir, clip_dcm_frames=dcm_dir, clip_shape=[t, h, w])
+    manifest = dict(dir=out, files=entries, bad=bad, clip_frames=frames_dir, clip_dcm_frames=dcm_dir, clip_shape=[t, h, w])
     with open(p("manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     return manifest

@@ -27,6 +27,8 @@
 #      no pixel data, 12-bit grey without a window, a junk JPEG stream, a multi-frame file in
 #      a frame folder): exit status 4 and a message naming the file and what is wrong, from
 #      analyze, segment and the reader; nothing crashes (the asan-ubsan preset runs this too).
+#   6. 40 corrupted copies (seeded byte flips and cuts of five files) read or fail with a
+#      named error and status 4, never a crash or a sanitizer report.
 # Exit 77 (skipped) when the program was built without DCMTK or the tools are missing.
 set -euo pipefail
 test_name=cli_dicom_test
@@ -201,5 +203,39 @@ for b in json.load(open(os.path.join(os.environ["FX"], "manifest.json")))["bad"]
     expect 4 "$name" "$dump" "$fx/$name" "$work/bad.raw"
 done
 [[ ! -e "$work/bad" ]] || [[ -z "$(ls -A "$work/bad")" ]] || fail "a failed run left files in $work/bad"
+
+step "corrupted files: byte flips and cuts read as a frame or fail with status 4, never crash"
+cat >"$work/mutate.py" <<'EOF'
+import os, random, sys
+fx, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+rng = random.Random(19)
+n = 0
+for src in ("g_explicit.dcm", "mf_jpeg_baseline.dcm", "c_rle.dcm", "g_jpegls.dcm", "mf_rgb_jpeg_ybr422.dcm"):
+    data = open(os.path.join(fx, src), "rb").read()
+    for k in range(8):
+        b = bytearray(data)
+        if k < 2:  # cut anywhere
+            b = b[:rng.randrange(132, len(b))]
+        else:  # flip bytes: the header (first 1 KiB) or anywhere
+            hi = 1024 if k < 5 else len(b)
+            for _ in range(rng.randrange(1, 12)):
+                b[rng.randrange(132, min(hi, len(b)))] = rng.randrange(256)
+        open(os.path.join(out, f"m{n:03d}_{src}"), "wb").write(bytes(b))
+        n += 1
+print(n)
+EOF
+count=$(/usr/bin/python3 "$work/mutate.py" "$fx" "$work/mut")
+read_ok=0 failed=0
+for f in "$work"/mut/*.dcm; do
+    rc=0
+    "$dump" "$f" "$work/mut.raw" >/dev/null 2>"$work/mut.err" || rc=$?
+    case $rc in
+        0) read_ok=$((read_ok + 1)) ;;
+        4) failed=$((failed + 1)); grep -q "DICOM: " "$work/mut.err" || { cat "$work/mut.err"; fail "$f: no named error"; } ;;
+        *) cat "$work/mut.err"; fail "$f: status $rc (a crash or a sanitizer report?)" ;;
+    esac
+done
+echo "$count corrupted files: $read_ok read, $failed refused with a named error (status 4)"
 
 echo "$test_name: PASS"
