@@ -12,7 +12,12 @@
 #   5. runs the three binaries on MODEL + IMAGE (exit status 0 expected);
 #   6. runs the installed `venseg` program (when the build has it) with no LD_LIBRARY_PATH
 #      and no VENSEG_MODEL, from a folder without weights/: it must find libvenseg through
-#      its relocatable RPATH and its default model installed beside it.
+#      its relocatable RPATH and its default model installed beside it;
+#   7. when the build made the SWIG bindings (VENSEG_BUILD_SWIG): compiles a Java program
+#      against the installed share/java/venseg.jar and a C# program against the installed
+#      lib/cli/venseg/venseg.dll and runs them with no LD_LIBRARY_PATH and no
+#      java.library.path: the jar finds lib/jni/libvenseg_java.so relative to itself, mono
+#      the shim beside the assembly, and both shims libvenseg through their $ORIGIN RPATH.
 # The install goes to one prefix that is then MOVED: every step uses the moved prefix, so
 # the CMake package, venseg.pc and the program must all be relocatable.
 set -euo pipefail
@@ -94,6 +99,18 @@ if command -v nm >/dev/null; then
     fi
 fi
 
+# origin_rpath FILE: FILE's RPATH/RUNPATH is relative to itself ($ORIGIN) and names
+# neither the build nor the install folder.
+origin_rpath() {
+    command -v readelf >/dev/null || return 0
+    local rpath
+    rpath=$(readelf -d "$1" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\].*/\2/p')
+    echo "   RUNPATH $rpath  (${1#"$prefix"/})"
+    [[ $rpath == *'$ORIGIN'* ]] || { echo "   ${1#"$prefix"/} has no \$ORIGIN-relative RPATH" >&2; exit 1; }
+    [[ $rpath != *"$build_dir"* && $rpath != *"$staged"* ]] \
+        || { echo "   ${1#"$prefix"/}'s RPATH names the build or the install folder" >&2; exit 1; }
+}
+
 gen_args=()
 [[ -n $generator ]] && gen_args=(-G "$generator")
 
@@ -138,13 +155,7 @@ if [[ -n $program ]]; then
         need "share/venseg/resunet34.vseg"
     fi
     [[ $fail -eq 0 ]] || exit 1
-    if command -v readelf >/dev/null; then
-        rpath=$(readelf -d "$prefix/bin/venseg" | sed -n 's/.*R\(UN\)\{0,1\}PATH.*\[\(.*\)\].*/\2/p')
-        echo "   RUNPATH $rpath"
-        [[ $rpath == *'$ORIGIN'* ]] || { echo "   bin/venseg has no \$ORIGIN-relative RPATH" >&2; exit 1; }
-        [[ $rpath != *"$build_dir"* && $rpath != *"$staged"* ]] \
-            || { echo "   bin/venseg's RPATH names the build or the install folder" >&2; exit 1; }
-    fi
+    origin_rpath "$prefix/bin/venseg"
     mkdir -p "$work/elsewhere"  # no weights/ here: the default model must be the installed one
     run_venseg() { (cd "$work/elsewhere" && env -u LD_LIBRARY_PATH -u VENSEG_MODEL "$prefix/bin/venseg" "$@"); }
     echo "   \$ venseg --version"
@@ -165,6 +176,97 @@ if [[ -n $program ]]; then
         echo "   model   $used"
         [[ $used == */prefix/share/venseg/resunet34.vseg && -f $used ]] \
             || { echo "   the default model is not the one installed in the moved prefix" >&2; exit 1; }
+    fi
+fi
+
+# The SWIG bindings, installed when the build made them. The programs use the phantom (no
+# image decoder needed), the model, the session and an experimental call, and check that
+# the native library is the one the jar / assembly was made for (its version string).
+mkdir -p "$work/elsewhere"
+if [[ -f $build_dir/bindings/swig/java/venseg.jar ]]; then
+    step "Java: a program compiled against the installed venseg.jar, run from the moved prefix"
+    need "share/java/venseg.jar"
+    need "lib*/jni/libvenseg_java.so"
+    [[ $fail -eq 0 ]] || exit 1
+    jni=$(find "$prefix" -name 'libvenseg_java.so' -print -quit)
+    origin_rpath "$jni"
+    mkdir -p "$work/java"
+    cat >"$work/java/InstalledVenseg.java" <<'JAVA'
+import libvenseg.*;
+
+public class InstalledVenseg {
+  public static void main(String[] args) {
+    if (!Venseg.versionString().equals(Venseg.VERSION_STRING))
+      throw new IllegalStateException("native " + Venseg.versionString() + " vs jar " + Venseg.VERSION_STRING);
+    try (Model m = new Model(args[0]); Session s = new Session(m); Phantom p = new Phantom()) {
+      int w = p.width(), h = p.height();
+      byte[] px = new byte[w * h], mask = new byte[w * h];
+      p.frame(0, px, null);
+      s.segment(px, w, h, mask);
+      int labelled = 0;
+      for (byte v : mask) labelled += v != 0 ? 1 : 0;
+      System.out.println("libvenseg " + Venseg.versionString() + ", " + s.describe() + "; " + w + "x" + h
+                         + " phantom frame, " + labelled + " px labelled; input multiple "
+                         + Experimental.inputMultiple(m));
+    }
+  }
+}
+JAVA
+    if ! command -v javac >/dev/null || ! command -v java >/dev/null; then
+        echo "   javac / java not on PATH: not run"
+    else
+        jar=$prefix/share/java/venseg.jar
+        echo "   \$ javac -cp share/java/venseg.jar InstalledVenseg.java; java -cp share/java/venseg.jar:. InstalledVenseg"
+        javac -cp "$jar" -d "$work/java" "$work/java/InstalledVenseg.java"
+        status=0
+        (cd "$work/elsewhere" && env -u LD_LIBRARY_PATH java -cp "$jar:$work/java" InstalledVenseg "$model") \
+            >"$work/run.log" 2>&1 || status=$?
+        sed 's/^/     /' "$work/run.log"
+        [[ $status -eq 0 ]] || { echo "   the Java program exited with status $status" >&2; exit 1; }
+    fi
+fi
+if [[ -f $build_dir/bindings/swig/csharp/venseg.dll ]]; then
+    step "C#: a program compiled against the installed venseg.dll, run from the moved prefix"
+    need "lib*/cli/venseg/venseg.dll"
+    need "lib*/cli/venseg/libvenseg_csharp.so"
+    [[ $fail -eq 0 ]] || exit 1
+    dll=$(find "$prefix" -path '*/cli/venseg/venseg.dll' -print -quit)
+    origin_rpath "$(dirname "$dll")/libvenseg_csharp.so"
+    mkdir -p "$work/cs"
+    cat >"$work/cs/InstalledVenseg.cs" <<'CS'
+using System;
+using System.Linq;
+using LibVenseg;
+
+class InstalledVenseg {
+  static void Main(string[] args) {
+    if (Venseg.versionString() != Venseg.VERSION_STRING)
+      throw new Exception("native " + Venseg.versionString() + " vs assembly " + Venseg.VERSION_STRING);
+    using (var m = new Model(args[0]))
+    using (var s = new Session(m))
+    using (var p = new Phantom()) {
+      int w = p.width(), h = p.height();
+      byte[] px = new byte[w * h], mask = new byte[w * h];
+      p.frame(0, px, null);
+      s.segment(px, w, h, mask);
+      Console.WriteLine("libvenseg " + Venseg.versionString() + ", " + s.describe() + "; " + w + "x" + h
+                        + " phantom frame, " + mask.Count(v => v != 0) + " px labelled; input multiple "
+                        + Experimental.inputMultiple(m));
+    }
+  }
+}
+CS
+    csc=$(command -v mcs || command -v csc || true)
+    if [[ -z $csc ]] || ! command -v mono >/dev/null; then
+        echo "   mcs / mono not on PATH: not run"
+    else
+        echo "   \$ mcs -r:${dll#"$prefix"/} InstalledVenseg.cs; MONO_PATH=$(dirname "${dll#"$prefix"/}") mono InstalledVenseg.exe"
+        "$csc" -nologo -target:exe "-r:$dll" "-out:$work/cs/InstalledVenseg.exe" "$work/cs/InstalledVenseg.cs"
+        status=0
+        (cd "$work/elsewhere" && env -u LD_LIBRARY_PATH MONO_PATH="$(dirname "$dll")" mono \
+            "$work/cs/InstalledVenseg.exe" "$model") >"$work/run.log" 2>&1 || status=$?
+        sed 's/^/     /' "$work/run.log"
+        [[ $status -eq 0 ]] || { echo "   the C# program exited with status $status" >&2; exit 1; }
     fi
 fi
 

@@ -1,4 +1,5 @@
-# cmake -DLANGUAGE=java|csharp -DCOMPILER=javac|mcs [-DJAR=jar] -DSOURCES=dir;dir -DOUTPUT=file -P build_managed.cmake
+# cmake -DLANGUAGE=java|csharp -DCOMPILER=javac|mcs [-DJAR=jar] -DSOURCES=dir;dir [-DRESOURCES=file;file]
+#       -DOUTPUT=file -P build_managed.cmake
 # Compiles every .java / .cs file of SOURCES (SWIG's generated ones change with venseg.i,
 # so they are listed at build time) into OUTPUT: venseg.jar or venseg.dll.
 if(LANGUAGE STREQUAL "java")
@@ -21,6 +22,10 @@ if(LANGUAGE STREQUAL "java")
   file(REMOVE_RECURSE "${_classes}")
   execute_process(COMMAND "${COMPILER}" --release 11 -encoding UTF-8 -d "${_classes}" ${_files}
                   RESULT_VARIABLE _rc)
+  # RESOURCES: files that go into the jar beside the classes, under libvenseg/
+  foreach(_r IN LISTS RESOURCES)
+    file(COPY "${_r}" DESTINATION "${_classes}/libvenseg")
+  endforeach()
   if(_rc EQUAL 0)
     execute_process(COMMAND "${JAR}" cf "${OUTPUT}" -C "${_classes}" . RESULT_VARIABLE _rc)
   endif()

@@ -30,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* venseg_experimental.h too: the Experimental classes at the end wrap some of it */
+#define VENSEG_EXPERIMENTAL
 #include "venseg/venseg.h"
 
 /* The failure of the current wrapped call on this thread; %exception turns it into
@@ -151,7 +153,9 @@ static void *vs_record(size_t size)
         return w_;                                                                                 \
     } while (0)
 
-static vs_session *vs_session_new(const vs_model *model, const vs_options *options)
+/* calibration (experimental): int8 ranges from it instead of the model file; NULL: none. */
+static vs_session *vs_session_make(const vs_model *model, const vs_options *options,
+                                   const venseg_calibration *calibration)
 {
     venseg_session *s = NULL;
     vs_session *w = NULL;
@@ -162,7 +166,8 @@ static vs_session *vs_session_new(const vs_model *model, const vs_options *optio
     }
     if (!vs_ok(venseg_model_class_count(model->h, &n)))
         return NULL;
-    if (!vs_ok(venseg_session_create(model->h, options ? options->h : NULL, &s)))
+    if (!vs_ok(calibration ? venseg_session_create_calibrated(model->h, options ? options->h : NULL, calibration, &s)
+                           : venseg_session_create(model->h, options ? options->h : NULL, &s)))
         return NULL;
     w = calloc(1, sizeof *w);
     if (w == NULL) {
@@ -173,6 +178,11 @@ static vs_session *vs_session_new(const vs_model *model, const vs_options *optio
     w->h = s;
     w->n_classes = n;
     return w;
+}
+
+static vs_session *vs_session_new(const vs_model *model, const vs_options *options)
+{
+    return vs_session_make(model, options, NULL);
 }
 
 static void vs_session_segment(vs_session *self, const uint8_t *pixels, int64_t pixels_length,
@@ -268,13 +278,48 @@ static void vs_throw(JNIEnv *jenv)
 %typemap(out) char *, const char *, char [ANY] %{
   if ($1 && !(*jenv)->ExceptionCheck(jenv)) $result = (*jenv)->NewStringUTF(jenv, (const char *)$1);
 %}
-/* The native library is loaded by the JNI class: -Djava.library.path, or the
- * full path in the system property libvenseg.jni. */
+/* The native library is loaded by the JNI class: the full path in the system property
+ * libvenseg.jni, else -Djava.library.path, else found from the jar: beside it (the build
+ * tree) or where `cmake --install` put it relative to the jar (libvenseg/native.properties,
+ * written by the build: share/java/venseg.jar -> lib/jni/libvenseg_java.so), so that an
+ * installed prefix works wherever it is moved. */
 %pragma(java) jniclasscode=%{
   static {
     String path = System.getProperty("libvenseg.jni");
     if (path != null && !path.isEmpty()) System.load(path);
-    else System.loadLibrary("venseg_java");
+    else {
+      try {
+        System.loadLibrary("venseg_java");
+      } catch (UnsatisfiedLinkError e) {
+        String found = vsFromJar();
+        if (found == null) throw e;
+        System.load(found);
+      }
+    }
+  }
+
+  private static String vsFromJar() {
+    try {
+      java.security.CodeSource cs = VensegJNI.class.getProtectionDomain().getCodeSource();
+      if (cs == null) return null;
+      java.io.File at = new java.io.File(cs.getLocation().toURI());
+      java.io.File dir = at.isFile() ? at.getParentFile() : at;
+      java.util.List<java.io.File> tries = new java.util.ArrayList<>();
+      java.util.Properties p = new java.util.Properties();
+      try (java.io.InputStream in = VensegJNI.class.getResourceAsStream("native.properties")) {
+        if (in != null) {
+          p.load(in);
+          String rel = p.getProperty("jni");
+          if (rel != null && !rel.isEmpty()) tries.add(new java.io.File(dir, rel));
+        }
+      }
+      tries.add(new java.io.File(dir, System.mapLibraryName("venseg_java")));
+      for (java.io.File f : tries)
+        if (f.isFile()) return f.getCanonicalPath();
+    } catch (Exception ignored) {
+      // no jar location: the UnsatisfiedLinkError of loadLibrary is thrown
+    }
+    return null;
   }
 %}
 /* Native memory is freed by close() / delete(), or else once the proxy is unreachable, by
@@ -436,11 +481,12 @@ VS_ARRAY(int32_t, int)
   (uint8_t *labels, int64_t labels_length) };
 %apply (const float *ARRAY, int64_t LENGTH) {
   (const float *prob, int64_t prob_length), (const float *x, int64_t x_length),
-  (const float *y, int64_t y_length) };
+  (const float *y, int64_t y_length), (const float *input, int64_t input_length) };
 %apply (float *ARRAY, int64_t LENGTH) {
-  (float *map, int64_t map_length), (float *probabilities, int64_t probabilities_length) };
+  (float *map, int64_t map_length), (float *probabilities, int64_t probabilities_length),
+  (float *output, int64_t output_length) };
 %apply (const int64_t *ARRAY, int64_t LENGTH) { (const int64_t *counts, int64_t counts_length) };
-%apply (int64_t *ARRAY, int64_t LENGTH) { (int64_t *counts, int64_t counts_length) };
+%apply (int64_t *ARRAY, int64_t LENGTH) { (int64_t *counts, int64_t counts_length), (int64_t *dims, int64_t dims_length) };
 %apply (double *ARRAY, int64_t LENGTH) {
   (double *result, int64_t result_length), (double *vein, int64_t vein_length),
   (double *vein_smoothed, int64_t vein_smoothed_length), (double *artery, int64_t artery_length) };
@@ -455,6 +501,8 @@ VS_ARRAY(int32_t, int)
 %rename("%(strip:[VENSEG_])s", %$isconstant) "";
 /* C enum items share one scope: the phantom's frame rate cannot also be FRAME_RATE. */
 %rename(PHANTOM_FRAME_RATE) VENSEG_PHANTOM_FRAME_RATE;
+/* ... nor can the precision's AUTO also be the backend's (Precision.PRECISION_AUTO). */
+%rename(PRECISION_AUTO) VENSEG_PRECISION_AUTO;
 %rename(Status) venseg_status;
 %rename(Backend) venseg_backend;
 %rename(Precision) venseg_precision;
@@ -933,5 +981,151 @@ static double compressibility(double area_pre, double area_compressed)
   }
   venseg_phantom_truth *truth(int32_t index) {
     VS_RECORD(venseg_phantom_truth, venseg_phantom_truth_at($self->h, index, r));
+  }
+}
+
+/* ------------------------------------------------------ experimental API */
+
+/* Parts of venseg_experimental.h that tools use (int8 calibration, the input multiple,
+ * MACs, the tensor directory, the network on a ready tensor), under names that say so:
+ * ExperimentalCalibration and the static class Experimental. Like the C header they carry
+ * no ABI promise: a release may change them (bindings/swig/README.md). */
+%{
+typedef struct vs_calibration { venseg_calibration *h; } vs_calibration;
+typedef struct vs_experimental { int unused; } vs_experimental;
+
+static bool vs_model_ok(const vs_model *model)
+{
+    if (model == NULL || model->h == NULL)
+        vs_fail(VENSEG_E_INVALID_ARGUMENT, "model is null or closed");
+    return model != NULL && model->h != NULL;
+}
+
+/* The tensor directory entry `index` of the model: false (recorded) on a bad index. */
+static bool vs_tensor(const vs_model *model, int32_t index, const char **name, int32_t *ndim, int64_t dims[4],
+                      int32_t *dtype)
+{
+    return vs_model_ok(model) && vs_ok(venseg_model_tensor_info(model->h, index, name, ndim, dims, dtype));
+}
+%}
+%rename(ExperimentalCalibration) vs_calibration;
+%rename(Experimental) vs_experimental;
+VS_CLOSEABLE(vs_calibration)
+typedef struct vs_calibration {} vs_calibration;
+%nodefaultctor vs_experimental;
+typedef struct vs_experimental {} vs_experimental;
+%newobject vs_experimental::calibratedSession;
+
+%extend vs_calibration {
+  /* Records the largest |activation| of every layer over the frames added (fp32 reference
+   * network), for int8 sessions: Experimental.calibratedSession. */
+  vs_calibration(vs_model *model) {
+    venseg_calibration *c = NULL;
+    if (!vs_model_ok(model))
+      return NULL;
+    VS_WRAP(vs_calibration, venseg_calibration_create(model->h, &c), c);
+  }
+  ~vs_calibration() {
+    venseg_calibration_free($self->h);
+    free($self);
+  }
+  /* A frame (tight rows), preprocessed as segment() does (whole frame, no ROI). */
+  void addFrame(const uint8_t *pixels, int64_t pixels_length, venseg_pixel_format format, int32_t width,
+                int32_t height) {
+    if (vs_array(pixels, pixels_length, vs_area(width, height) * vs_pixel_bytes(format), "pixels", false))
+      vs_ok(venseg_calibration_add_frame($self->h, pixels, format, width, height,
+                                         (int64_t)width * vs_pixel_bytes(format)));
+  }
+  /* A normalised network input [channels][height][width]. */
+  void addTensor(const float *input, int64_t input_length, int32_t channels, int32_t height, int32_t width) {
+    int64_t n = channels > 0 ? vs_area(width, height) * channels : 0;
+    if (vs_array(input, input_length, n, "input", false))
+      vs_ok(venseg_calibration_add_tensor($self->h, input, channels, height, width));
+  }
+  /* Entries: 0 is "input", the others a convolution or BN output. */
+  int32_t count() {
+    int32_t n = 0;
+    vs_ok(venseg_calibration_count($self->h, &n));
+    return n;
+  }
+  const char *entryName(int32_t index) {
+    const char *name = NULL;
+    double v = 0;
+    vs_ok(venseg_calibration_entry($self->h, index, &name, &v));
+    return name;
+  }
+  double entryMaxAbs(int32_t index) {
+    const char *name = NULL;
+    double v = 0;
+    vs_ok(venseg_calibration_entry($self->h, index, &name, &v));
+    return v;
+  }
+}
+
+%extend vs_experimental {
+  /* A session whose int8 ranges come from calibration (options: null for the defaults;
+   * set Option.PRECISION to Precision.INT8 for an int8 session). */
+  static vs_session *calibratedSession(vs_model *model, vs_options *options, vs_calibration *calibration) {
+    if (calibration == NULL || calibration->h == NULL) {
+      vs_fail(VENSEG_E_INVALID_ARGUMENT, "calibration is null or closed");
+      return NULL;
+    }
+    return vs_session_make(model, options, calibration->h);
+  }
+  /* The spatial stride runTensor's height and width must be multiples of. */
+  static int32_t inputMultiple(vs_model *model) {
+    int32_t m = 0;
+    if (vs_model_ok(model))
+      vs_ok(venseg_model_input_multiple(model->h, &m));
+    return m;
+  }
+  /* Multiply-accumulates of one forward pass at width x height (convolutions only). */
+  static int64_t macs(vs_model *model, int32_t width, int32_t height) {
+    int64_t m = 0;
+    if (vs_model_ok(model))
+      vs_ok(venseg_model_macs(model->h, width, height, &m));
+    return m;
+  }
+  /* The model file's tensor directory. */
+  static int32_t tensorCount(vs_model *model) {
+    int32_t n = 0;
+    if (vs_model_ok(model))
+      vs_ok(venseg_model_tensor_count(model->h, &n));
+    return n;
+  }
+  static const char *tensorName(vs_model *model, int32_t index) {
+    const char *name = NULL;
+    int32_t ndim = 0, dtype = 0;
+    int64_t dims[4] = {0, 0, 0, 0};
+    return vs_tensor(model, index, &name, &ndim, dims, &dtype) ? name : NULL;
+  }
+  /* dims (long[4]) receives the shape; returns the number of dimensions. */
+  static int32_t tensorShape(vs_model *model, int32_t index, int64_t *dims, int64_t dims_length) {
+    const char *name = NULL;
+    int32_t ndim = 0, dtype = 0;
+    if (vs_array(dims, dims_length, 4, "dims", false))
+      vs_tensor(model, index, &name, &ndim, dims, &dtype);
+    return ndim;
+  }
+  /* The stored dtype code of docs/weights-format.md. */
+  static int32_t tensorDtype(vs_model *model, int32_t index) {
+    const char *name = NULL;
+    int32_t ndim = 0, dtype = 0;
+    int64_t dims[4] = {0, 0, 0, 0};
+    vs_tensor(model, index, &name, &ndim, dims, &dtype);
+    return dtype;
+  }
+  /* The network on a normalised NCHW tensor (no resize, no normalisation; height and width
+   * multiples of inputMultiple): output NCHW [n][numClasses][height][width], after the
+   * output activation unless applyActivation is false. */
+  static void runTensor(vs_session *session, const float *input, int64_t input_length, int32_t n, int32_t channels,
+                        int32_t height, int32_t width, bool applyActivation, float *output, int64_t output_length) {
+    int64_t px = n > 0 && channels > 0 ? vs_area(width, height) * n : 0;
+    if (session == NULL || session->h == NULL)
+      vs_fail(VENSEG_E_INVALID_ARGUMENT, "session is null or closed");
+    else if (vs_array(input, input_length, px * channels, "input", false) &&
+             vs_array(output, output_length, px * session->n_classes, "output", false))
+      vs_ok(venseg_session_run_tensor(session->h, input, n, channels, height, width, applyActivation ? 1 : 0,
+                                      output));
   }
 }

@@ -260,12 +260,89 @@ class VensegTest {
     }
   }
 
+  static float[] floats(string path) {
+    byte[] b = File.ReadAllBytes(path);
+    var a = new float[b.Length / 4];
+    for (int i = 0; i < a.Length; i++) a[i] = BitConverter.ToSingle(b, 4 * i); // little-endian files and CPUs
+    return a;
+  }
+
+  static double maxDiff(float[] a, float[] b) {
+    double d = 0;
+    for (int i = 0; i < a.Length; i++) d = Math.Max(d, Math.Abs(a[i] - b[i]));
+    return d;
+  }
+
+  // The experimental classes (venseg_experimental.h) on the tiny model: its layer list in
+  // tests/data/README.md, MACs counted by hand from it, the PyTorch golden output.
+  static void experimental(string tiny) {
+    string dir = Path.GetDirectoryName(Path.GetFullPath(tiny));
+    float[] input = floats(Path.Combine(dir, "tiny_plain_unet_input.bin"));
+    float[] golden = floats(Path.Combine(dir, "tiny_plain_unet_golden.bin"));
+    using (var m = new Model(tiny)) {
+      check(Experimental.inputMultiple(m) == 4, "input multiple 4 (plain UNet, depth 2)");
+      // enc0 36864 + 147456, enc1 73728 + 147456, enc2 73728 + 147456, up1 32768,
+      // dec1 294912 + 147456, up0 32768, dec0 294912 + 147456, head 8192
+      check(Experimental.macs(m, 32, 32) == 1585152, "MACs at 32x32: " + Experimental.macs(m, 32, 32));
+      var dims = new long[4];
+      check(Experimental.tensorCount(m) == 56 && Experimental.tensorName(m, 0) == "enc0.conv1.weight"
+                && Experimental.tensorShape(m, 0, dims) == 4 && dims.SequenceEqual(new long[] {4, 1, 3, 3})
+                && Experimental.tensorDtype(m, 0) == 0,
+            "tensor directory: 56 tensors, enc0.conv1.weight f32 [4,1,3,3]");
+      fails("VENSEG_E_NOT_FOUND", "tensor 56", () => Experimental.tensorName(m, 56));
+      fails("VENSEG_E_BUFFER_TOO_SMALL", "tensorShape into long[3]", () => Experimental.tensorShape(m, 0, new long[3]));
+      using (var o = new Options()) {
+        o.set(Option.BACKEND, (long)Backend.REFERENCE);
+        using (var s = new Session(m, o)) {
+          float[] prob = new float[2 * 32 * 32], logits = new float[2 * 32 * 32];
+          Experimental.runTensor(s, input, 1, 1, 32, 32, true, prob);
+          near(maxDiff(prob, golden), 0, 1e-4, "runTensor vs the PyTorch golden, max |d|");
+          Experimental.runTensor(s, input, 1, 1, 32, 32, false, logits);
+          float[] sig = logits.Select(v => (float)(1 / (1 + Math.Exp(-v)))).ToArray();
+          near(maxDiff(sig, golden), 0, 1e-4, "sigmoid of the logits (applyActivation false)");
+          fails("VENSEG_E_BUFFER_TOO_SMALL", "runTensor output too small",
+                () => Experimental.runTensor(s, input, 1, 1, 32, 32, true, new float[32 * 32]));
+        }
+      }
+      var cal = new ExperimentalCalibration(m);
+      using (cal) {
+        cal.addTensor(input, 1, 32, 32);
+        double maxIn = 0;
+        for (int k = 0; k < 1024; k++) maxIn = Math.Max(maxIn, Math.Abs((float)Math.Sin(0.1 * k)));
+        // input + one entry per convolution (13 in the layer list)
+        check(cal.count() == 14 && cal.entryName(0) == "input" && cal.entryName(1) == "enc0.conv1.weight",
+              "calibration: 14 entries, input then enc0.conv1.weight");
+        near(cal.entryMaxAbs(0), maxIn, 1e-6, "calibration: largest |input|");
+        fails("VENSEG_E_NOT_FOUND", "calibration entry 14", () => cal.entryName(14));
+        fails("VENSEG_E_BUFFER_TOO_SMALL", "addTensor of 2 channels from 1024 floats",
+              () => cal.addTensor(input, 2, 32, 32));
+        using (var o = new Options()) {
+          o.set(Option.PRECISION, (long)Precision.INT8);
+          try {
+            using (var s = Experimental.calibratedSession(m, o, cal)) {
+              float[] prob = new float[2 * 32 * 32];
+              Experimental.runTensor(s, input, 1, 1, 32, 32, true, prob);
+              check(s.get(Option.PRECISION) == (long)Precision.INT8, "calibrated session: " + s.describe());
+              near(maxDiff(prob, golden), 0, 0.02, "int8 runTensor vs the fp32 golden, max |d|");
+            }
+          } catch (VensegException e) { // int8 needs the oneDNN backend
+            check(e.getStatusName() == "VENSEG_E_UNSUPPORTED", "int8 without oneDNN: " + e.Message);
+          }
+        }
+        fails("VENSEG_E_INVALID_ARGUMENT", "calibratedSession without a calibration",
+              () => Experimental.calibratedSession(m, null, null));
+      }
+      fails("VENSEG_E_BAD_STATE", "a disposed calibration", () => cal.count());
+    }
+  }
+
   static int Main(string[] args) {
     check(Venseg.versionString() == Venseg.VERSION_STRING, "version " + Venseg.versionString());
     model(args[0]);
     session(args[1]);
     metrics();
     tracker(args[1]);
+    experimental(args[0]);
     Console.WriteLine(failures == 0 ? "all passed" : failures + " FAILED");
     return failures == 0 ? 0 : 1;
   }

@@ -263,12 +263,88 @@ public class VensegTest {
     }
   }
 
+  static float[] floats(String path) throws Exception {
+    java.nio.FloatBuffer b = java.nio.ByteBuffer.wrap(Files.readAllBytes(Paths.get(path)))
+        .order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+    float[] a = new float[b.remaining()];
+    b.get(a);
+    return a;
+  }
+
+  static double maxDiff(float[] a, float[] b) {
+    double d = 0;
+    for (int i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+    return d;
+  }
+
+  // The experimental classes (venseg_experimental.h) on the tiny model: its layer list in
+  // tests/data/README.md, MACs counted by hand from it, the PyTorch golden output.
+  static void experimental(String tiny) throws Exception {
+    String dir = Paths.get(tiny).toAbsolutePath().getParent().toString();
+    float[] input = floats(dir + "/tiny_plain_unet_input.bin"), golden = floats(dir + "/tiny_plain_unet_golden.bin");
+    try (Model m = new Model(tiny)) {
+      check(Experimental.inputMultiple(m) == 4, "input multiple 4 (plain UNet, depth 2)");
+      // enc0 36864 + 147456, enc1 73728 + 147456, enc2 73728 + 147456, up1 32768,
+      // dec1 294912 + 147456, up0 32768, dec0 294912 + 147456, head 8192
+      check(Experimental.macs(m, 32, 32) == 1585152, "MACs at 32x32: " + Experimental.macs(m, 32, 32));
+      long[] dims = new long[4];
+      check(Experimental.tensorCount(m) == 56 && Experimental.tensorName(m, 0).equals("enc0.conv1.weight")
+                && Experimental.tensorShape(m, 0, dims) == 4 && dims[0] == 4 && dims[1] == 1 && dims[2] == 3
+                && dims[3] == 3 && Experimental.tensorDtype(m, 0) == 0,
+            "tensor directory: 56 tensors, enc0.conv1.weight f32 [4,1,3,3]");
+      fails("VENSEG_E_NOT_FOUND", "tensor 56", () -> Experimental.tensorName(m, 56));
+      fails("VENSEG_E_BUFFER_TOO_SMALL", "tensorShape into long[3]", () -> Experimental.tensorShape(m, 0, new long[3]));
+      try (Options o = new Options()) {
+        o.set(Option.BACKEND, Backend.REFERENCE.swigValue());
+        try (Session s = new Session(m, o)) {
+          float[] prob = new float[2 * 32 * 32], logits = new float[2 * 32 * 32];
+          Experimental.runTensor(s, input, 1, 1, 32, 32, true, prob);
+          near(maxDiff(prob, golden), 0, 1e-4, "runTensor vs the PyTorch golden, max |d|");
+          Experimental.runTensor(s, input, 1, 1, 32, 32, false, logits);
+          float[] sig = new float[logits.length];
+          for (int i = 0; i < logits.length; i++) sig[i] = (float) (1 / (1 + Math.exp(-logits[i])));
+          near(maxDiff(sig, golden), 0, 1e-4, "sigmoid of the logits (applyActivation false)");
+          fails("VENSEG_E_BUFFER_TOO_SMALL", "runTensor output too small",
+                () -> Experimental.runTensor(s, input, 1, 1, 32, 32, true, new float[32 * 32]));
+        }
+      }
+      try (ExperimentalCalibration cal = new ExperimentalCalibration(m)) {
+        cal.addTensor(input, 1, 32, 32);
+        double maxIn = 0;
+        for (int k = 0; k < 1024; k++) maxIn = Math.max(maxIn, Math.abs((float) Math.sin(0.1 * k)));
+        // input + one entry per convolution (13 in the layer list)
+        check(cal.count() == 14 && cal.entryName(0).equals("input") && cal.entryName(1).equals("enc0.conv1.weight"),
+              "calibration: 14 entries, input then enc0.conv1.weight");
+        near(cal.entryMaxAbs(0), maxIn, 1e-6, "calibration: largest |input|");
+        fails("VENSEG_E_NOT_FOUND", "calibration entry 14", () -> cal.entryName(14));
+        fails("VENSEG_E_BUFFER_TOO_SMALL", "addTensor of 2 channels from 1024 floats",
+              () -> cal.addTensor(input, 2, 32, 32));
+        try (Options o = new Options()) {
+          o.set(Option.PRECISION, Precision.INT8.swigValue());
+          try (Session s = Experimental.calibratedSession(m, o, cal)) {
+            float[] prob = new float[2 * 32 * 32];
+            Experimental.runTensor(s, input, 1, 1, 32, 32, true, prob);
+            check(s.get(Option.PRECISION) == Precision.INT8.swigValue(), "calibrated session: " + s.describe());
+            near(maxDiff(prob, golden), 0, 0.02, "int8 runTensor vs the fp32 golden, max |d|");
+          } catch (VensegException e) { // int8 needs the oneDNN backend
+            check(e.getStatusName().equals("VENSEG_E_UNSUPPORTED"), "int8 without oneDNN: " + e.getMessage());
+          }
+        }
+        fails("VENSEG_E_INVALID_ARGUMENT", "calibratedSession without a calibration",
+              () -> Experimental.calibratedSession(m, null, null));
+        cal.close();
+        fails("VENSEG_E_BAD_STATE", "a closed calibration", () -> cal.count());
+      }
+    }
+  }
+
   public static void main(String[] args) throws Exception {
     check(Venseg.versionString().equals(Venseg.VERSION_STRING), "version " + Venseg.versionString());
     model(args[0]);
     session(args[1]);
     metrics();
     tracker(args[1]);
+    experimental(args[0]);
     System.out.println(failures == 0 ? "all passed" : failures + " FAILED");
     System.exit(failures == 0 ? 0 : 1);
   }
