@@ -1,4 +1,4 @@
-"""Model cards for the shipped weights: ``python -m venseg.toolkit.modelcard {evaluate,card,overlays}``.
+"""Model cards for the shipped weights: ``python -m venseg.toolkit.modelcard {evaluate,precision,card,overlays}``.
 
 ``evaluate MODEL.vseg`` segments the validation split (``weights/validation-split.json``:
 frames of ``../shared/data`` never trained on) through libvenseg and scores it with the
@@ -17,6 +17,12 @@ ratio (FP + FN) / truth area and the predicted / true area ratio (both pooled ov
 images). It prints the Markdown table that the model card holds between
 ``<!-- metrics:begin -->`` and ``<!-- metrics:end -->``; ``--check CARD.md`` exits 1 unless
 the card holds exactly that table (the documented reproduction command).
+
+``precision MODEL.vseg --card CARD.md`` scores the same split at fp32, bf16 and int8 (oneDNN
+backend; int8 with the file's ranges) and writes the card's precision section (between
+``<!-- precision:begin -->`` and ``<!-- precision:end -->``): mean Dice per data set and class,
+its difference from fp32, and the per-frame agreement of the masks with the fp32 masks;
+``--check`` only compares. Rerun it after ``card`` (which writes a card without it).
 
 ``card`` writes a model card from the evaluation JSON, the training history and the
 comparison model; ``overlays`` renders validation frames with the library's masks.
@@ -124,8 +130,11 @@ def _agg(rows: List[dict]) -> dict:
 
 
 def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFAULT_DATA,
-                   threads: int = 0, keep_rows: bool = False) -> dict:
-    """{"model", "results": {"<data set>/<class>": aggregate}, "rows"?} through libvenseg."""
+                   threads: int = 0, keep_rows: bool = False, precision: str = "fp32",
+                   pred_root: Optional[str] = None) -> dict:
+    """{"model", "results": {"<data set>/<class>": aggregate}, "rows"?} through libvenseg,
+    at ``precision`` (the card's metrics: fp32). ``pred_root``: keep the predicted label
+    PNGs there (``<data set>/<stem>.png``)."""
     import venseg as vn
     from .evaluate import evaluate
 
@@ -142,11 +151,12 @@ def evaluate_model(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFA
                 _link_subset(os.path.join(data_root, img_rel), names[ds], idir)
                 _link_subset(os.path.join(data_root, lab_rel), names[ds], ldir)
                 # the first pass keeps its masks: identity is scored on them, not on a rerun
-                pred_dirs[ds] = os.path.join(tmp, ds, "pred")
+                pred_dirs[ds] = os.path.join(pred_root or os.path.join(tmp, "pred"), ds)
                 os.makedirs(pred_dirs[ds])
                 for k, (mode, lmap) in enumerate(plan):
                     rows, summ = evaluate(m, idir, ldir, label_map=lmap, mode=mode,
                                           empty="nan", ssim="gaussian", threads=threads,
+                                          precision=precision,
                                           save_pred=pred_dirs[ds] if k == 0 else None,
                                           log=lambda msg: print("warning: " + msg, file=sys.stderr))
                     if summ["counts"]["evaluated"] != len(names[ds]):
@@ -318,6 +328,154 @@ def ablation_table(runs: Sequence[Tuple[str, dict]]) -> str:
                          else "n/a")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------ precision
+
+PRECISIONS = ("fp32", "bf16", "int8")
+PBEGIN, PEND = "<!-- precision:begin -->", "<!-- precision:end -->"
+PRECISION_HEADING = "## Precision: fp32, bf16, int8 on the validation split"
+#: the largest drop of a mean Dice (any data set and class) that lets the programs default
+#: to --precision auto (issue 18; docs/precision.md)
+MAX_DEFAULT_COST = 0.005
+
+
+def cpu_name() -> str:
+    """lscpu's model name (the card's precision numbers depend on the CPU's ISA)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
+def _describe(model: str, precision: str, threads: int) -> str:
+    """What a session of this precision runs here (after planning, so the ISA is named)."""
+    import venseg as vn
+
+    with vn.Model(model) as m, vn.Session(m, threads=threads, backend="onednn", precision=precision) as s:
+        w, h, _ = m.input_size
+        s.segment(np.zeros((h, w), np.uint8))
+        return s.describe()
+
+
+def mask_agreement(dir_a: str, dir_b: str) -> Dict[str, List[float]]:
+    """Per class (artery 1, vein 2) the Dice of the label PNGs of dir_b against dir_a's of
+    the same name, one value per frame where either has the class."""
+    from .data import read_label
+
+    out: Dict[str, List[float]] = {"artery": [], "vein": []}
+    for name in sorted(os.listdir(dir_a)):
+        a, b = read_label(os.path.join(dir_a, name)), read_label(os.path.join(dir_b, name))
+        for lab, cls in ((1, "artery"), (2, "vein")):
+            x, y = a == lab, b == lab
+            total = int(x.sum()) + int(y.sum())
+            if total:
+                out[cls].append(2.0 * int((x & y).sum()) / total)
+    return out
+
+
+def precision_study(model: str, split: str = DEFAULT_SPLIT, data_root: str = DEFAULT_DATA,
+                    threads: int = 2, precisions: Sequence[str] = PRECISIONS) -> dict:
+    """The validation split scored at each precision on the oneDNN backend (the card's
+    evaluation), the mean Dice differences against fp32 and the per-frame agreement of each
+    precision's masks with the fp32 masks."""
+    if precisions[0] != "fp32":
+        raise ValueError("the first precision must be fp32 (the others are compared with it)")
+    tmp = tempfile.mkdtemp(prefix="venseg-precision-")
+    try:
+        evs, sessions = {}, {}
+        for p in precisions:
+            sessions[p] = _describe(model, p, threads)
+            evs[p] = evaluate_model(model, split, data_root, threads, precision=p,
+                                    pred_root=os.path.join(tmp, p))
+        base = evs["fp32"]["results"]
+        keys = [k for k in ORDER if k in base] + sorted(k for k in base if k not in ORDER)
+        dice = {p: {k: evs[p]["results"][k]["dice"]["mean"] for k in keys} for p in precisions}
+        delta = {p: {k: dice[p][k] - dice["fp32"][k] for k in keys} for p in precisions[1:]}
+        cost = {p: max(0.0, max(-d for d in delta[p].values() if math.isfinite(d))) for p in precisions[1:]}
+        agreement = {}
+        for p in precisions[1:]:
+            per: Dict[str, List[float]] = {"artery": [], "vein": []}
+            for ds in sorted(os.listdir(os.path.join(tmp, "fp32"))):
+                got = mask_agreement(os.path.join(tmp, "fp32", ds), os.path.join(tmp, p, ds))
+                for cls in per:
+                    per[cls] += got[cls]
+            agreement[p] = {cls: {"mean": float(np.mean(v)) if v else math.nan,
+                                  "min": float(np.min(v)) if v else math.nan, "frames": len(v)}
+                            for cls, v in per.items()}
+            allv = per["artery"] + per["vein"]
+            agreement[p]["all"] = {"mean": float(np.mean(allv)) if allv else math.nan,
+                                   "min": float(np.min(allv)) if allv else math.nan,
+                                   "frames": len(allv)}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"model": os.path.basename(model), "split": os.path.basename(split), "threads": threads,
+            "cpu": cpu_name(), "sessions": sessions, "images": {k: base[k]["dice"]["n"] for k in keys},
+            "dice": dice, "delta": delta, "cost": cost, "agreement": agreement,
+            "max_default_cost": MAX_DEFAULT_COST}
+
+
+def precision_block(st: dict) -> str:
+    """The card's precision section body, between PBEGIN and PEND."""
+    ps = list(st["dice"])
+    head = ["data set / class", "frames scored"] + [f"{ps[0]} Dice"]
+    for p in ps[1:]:
+        head += [f"{p} Dice", f"{p} − fp32"]
+    L = [PBEGIN, "| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+    def num(x, fmt):
+        return format(x, fmt) if math.isfinite(x) else "n/a"
+
+    for k in st["dice"]["fp32"]:
+        cells = [k, str(st["images"][k]), num(st["dice"]["fp32"][k], ".4f")]
+        for p in ps[1:]:
+            cells += [num(st["dice"][p][k], ".4f"), num(st["delta"][p][k], "+.4f")]
+        L.append("| " + " | ".join(cells) + " |")
+    L += ["", "| masks vs the fp32 masks | artery: mean per-frame Dice (min; frames) | "
+              "vein | both classes |", "|---|---:|---:|---:|"]
+    for p in ps[1:]:
+        a = st["agreement"][p]
+        L.append(f"| {p} | " + " | ".join(
+            f"{num(a[c]['mean'], '.4f')} ({num(a[c]['min'], '.3f')}; {a[c]['frames']})"
+            for c in ("artery", "vein", "all"))
+            + " |")
+    L.append("")
+    for p in ps[1:]:
+        ok = st["cost"][p] <= st["max_default_cost"]
+        L.append(f"- {p}: largest drop of a mean Dice against fp32 {st['cost'][p]:.4f} "
+                 f"({'within' if ok else 'over'} the {st['max_default_cost']} a default may cost)")
+    L.append(f"- measured on {st['cpu']}, {st['threads']} threads, oneDNN backend: "
+             + "; ".join(f"`{st['sessions'][p]}`" for p in ps))
+    L.append(PEND)
+    return "\n".join(L)
+
+
+def put_precision_block(card_text: str, block: str) -> str:
+    """The card with its precision section replaced by (or given) this block."""
+    if PBEGIN in card_text and PEND in card_text:
+        a, b = card_text.index(PBEGIN), card_text.index(PEND) + len(PEND)
+        return card_text[:a] + block + card_text[b:]
+    section = (f"{PRECISION_HEADING}\n\n"
+               "Mean Dice per frame of the validation split (the metrics table's evaluation) with "
+               "the session at each precision, its difference from fp32, and how far each "
+               "precision's masks agree with the fp32 masks frame by frame (Dice of the class "
+               "between the two masks; frames where neither has the class left out). int8 uses "
+               "the activation ranges stored in the file (training frames only); what "
+               "`--precision auto` picks: [docs/precision.md](../docs/precision.md). Reproduce "
+               "(same CPU kind: int8 and bf16 arithmetic depends on the ISA):\n\n"
+               "```sh\nVENSEG_LIBRARY=build/release/libvenseg.so PYTHONPATH=build/py:bindings/python \\\n"
+               "  python3 -m venseg.toolkit.modelcard precision weights/MODEL.vseg --card weights/MODEL.md"
+               "   # --check: compare only\n```\n\n" + block + "\n\n")
+    for nxt in ("## Storage", "## Comparison", "## Training curves"):
+        if "\n" + nxt in card_text:
+            i = card_text.index("\n" + nxt) + 1
+            return card_text[:i] + section + card_text[i:]
+    return card_text.rstrip() + "\n\n" + section
 
 
 # ------------------------------------------------------------------ overlays
@@ -719,6 +877,19 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--worst", action="store_true",
                    help="the frames with the lowest artery or vein Dice instead of a spread")
     o.add_argument("--tile", type=int, default=256)
+    pr = sub.add_parser("precision", help="Dice of each precision (fp32, bf16, int8) on the "
+                                         "validation split and its cost against fp32")
+    pr.add_argument("model")
+    pr.add_argument("--split", default=DEFAULT_SPLIT)
+    pr.add_argument("--data-root", default=DEFAULT_DATA)
+    pr.add_argument("--threads", type=int, default=2,
+                    help="session threads (default 2; bf16/int8 results can depend on it)")
+    pr.add_argument("--json", help="write the study here")
+    pr.add_argument("--from-json", metavar="STUDY.json",
+                    help="take the study from an earlier --json instead of measuring again")
+    pr.add_argument("--card", metavar="CARD.md", help="write the section into this model card")
+    pr.add_argument("--check", action="store_true",
+                    help="with --card: exit 1 unless the card holds exactly this section (writes nothing)")
     ab = sub.add_parser("ablation", help="Markdown table comparing evaluation JSONs")
     ab.add_argument("runs", nargs="+", metavar="NAME=EVAL_JSON")
     c = sub.add_parser("card", help="write a model card")
@@ -759,6 +930,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for p in render_overlays(args.model, args.split, args.data_root, args.out, args.names,
                                  args.n, args.tile, args.montage):
             print(p)
+        return 0
+    if args.cmd == "precision":
+        if args.from_json:
+            with open(args.from_json) as fh:
+                st = json.load(fh)
+        else:
+            st = precision_study(args.model, args.split, args.data_root, args.threads)
+        block = precision_block(st)
+        print(block)
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(st, fh, indent=1)
+        if args.card:
+            with open(args.card, encoding="utf-8") as fh:
+                card = fh.read()
+            if args.check:
+                if block not in card:
+                    print(f"venseg.toolkit.modelcard: {args.card} does NOT hold this precision section",
+                          file=sys.stderr)
+                    return 1
+                print(f"venseg.toolkit.modelcard: {args.card} matches", file=sys.stderr)
+            else:
+                with open(args.card, "w", encoding="utf-8") as fh:
+                    fh.write(put_precision_block(card, block))
+                print(f"venseg.toolkit.modelcard: wrote the precision section of {args.card}", file=sys.stderr)
         return 0
     if args.cmd == "ablation":
         runs = []
