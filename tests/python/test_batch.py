@@ -12,6 +12,8 @@ H.264 .mp4 by the ffmpeg program (when it is installed). Checks:
   * the ground-truth masks (use_labels) give the phantom's true verdicts (normal ->
     COMPRESSIBLE, full thrombus -> NON_COMPRESSIBLE, partial -> PARTIALLY_COMPRESSIBLE), and
     the lossless MKV decoded through ffmpeg the same rows as its PNG frames;
+  * a multi-frame DICOM file and a folder of single-frame DICOM files (venseg.io.read_dicom,
+    spacing and frame rate from the header) give the rows of the same frames as PNGs;
   * the venseg program (VENSEG_CLI) gives the same verdict, flags and compressibility;
   * `python -m venseg.batch` killed (SIGKILL) mid-run leaves a table without a half row or
     a clip twice, and a rerun completes it.
@@ -48,7 +50,7 @@ SETTINGS = dict(fps=30.0, spacing="0.15", site="popliteal")
 CRASH_CLIP = "exam2/p5"
 
 
-def _write_folder(path, seed, thrombus, frames=24):
+def _write_folder(path, seed, thrombus, frames=16):
     ph = vn.Phantom(seed=seed, thrombus=thrombus, frames=frames, width=160, height=128)
     os.makedirs(path)
     for k in range(len(ph)):
@@ -152,11 +154,11 @@ def test_local_rows_and_rerun(archive, local_run):
     out, res = local_run
     assert res["ran"] == len(res["rows"]) and res["failed"] == 0
     doc = json.load(open(os.path.join(out, "exam1", "p2.json")))
-    assert doc["format"] == "venseg-analysis-1" and doc["input"]["frames_read"] == 24
+    assert doc["format"] == "venseg-analysis-1" and doc["input"]["frames_read"] == 16
     assert doc["summary"]["verdict"] == res["rows"]["exam1/p2"]["verdict"]
-    assert len(doc["frames"]) == doc["summary"]["frames_analysed"] == 24
+    assert len(doc["frames"]) == doc["summary"]["frames_analysed"] == 16
     with open(os.path.join(out, "exam1", "p2.csv")) as f:
-        assert len(f.read().strip().split("\n")) == 25
+        assert len(f.read().strip().split("\n")) == 17
     for r in res["rows"].values():  # compressibility only with a verdict
         assert (r["compressibility_percent"] is None) == (r["verdict"] == "INDETERMINATE")
     again = batch.run(root, out, MODEL, local=True, progress=False, **SETTINGS)
@@ -188,7 +190,7 @@ def test_video_clips(archive, local_run):
     assert mkv["status"] == "ok" and mkv["fps"] == pytest.approx(30.0)
     for k in ("verdict", "flags", "compressibility_percent", "frames", "frames_analysed"):
         assert mkv[k] == png[k], k  # FFV1 is lossless: the same frames as the PNGs
-    assert rows["exam3/p1.mp4"]["status"] == "ok" and rows["exam3/p1.mp4"]["frames"] == 24
+    assert rows["exam3/p1.mp4"]["status"] == "ok" and rows["exam3/p1.mp4"]["frames"] == 16
 
 
 def test_manifest_and_failed_clip(archive, tmp_path):
@@ -198,7 +200,7 @@ def test_manifest_and_failed_clip(archive, tmp_path):
                         f"{root}/exam1/p9,missing,,\n")
     out = str(tmp_path / "out")
     res = batch.run(str(manifest), out, MODEL, local=True, progress=False, **SETTINGS)
-    assert res["rows"]["second"]["status"] == "ok" and res["rows"]["second"]["frames_analysed"] == 12
+    assert res["rows"]["second"]["status"] == "ok" and res["rows"]["second"]["frames_analysed"] == 8
     doc = json.load(open(os.path.join(out, "second.json")))
     assert doc["input"]["stride"] == 2 and doc["input"]["site"] == "common_femoral"
     bad = res["rows"]["missing"]
@@ -209,6 +211,42 @@ def test_manifest_and_failed_clip(archive, tmp_path):
         bad_manifest = tmp_path / "bad.csv"
         bad_manifest.write_text("path,speed\nx,1\n")
         batch.read_manifest(str(bad_manifest))
+
+
+def test_dicom_clips(archive, tmp_path):
+    """A multi-frame DICOM file (pydicom-written, PixelSpacing and FrameTime in the header)
+    and a folder of single-frame DICOM files of exam1/p1's frames: each is one clip, read
+    through venseg.io.read_dicom with the header's spacing and frame rate, and gives the
+    row of the PNG folder analysed with those values as options."""
+    pytest.importorskip("pydicom")
+    if not batch._have_dicom_reader():
+        pytest.skip("venseg.io.read_dicom is not in this tree")
+    import dicom_fixtures as dfx
+    root, _ = archive
+    png = os.path.join(root, "exam1", "p1")
+    names = sorted((n for n in os.listdir(png) if not n.endswith("_label.png")), key=batch._natural_key)
+    frames = np.stack([np.asarray(Image.open(os.path.join(png, n))) for n in names])
+    dcm = tmp_path / "dicom"
+    os.makedirs(dcm / "frames")
+
+    def write(path, f):
+        ds = dfx.new_dataset(str(path), f, "MONOCHROME2")
+        ds.PixelSpacing, ds.FrameTime = [0.15, 0.15], 40.0  # 25 frames/s
+        ds.save_as(str(path), write_like_original=False)
+    write(dcm / "cine.dcm", frames)
+    for k in range(len(frames)):
+        write(dcm / "frames" / f"f{k}.dcm", frames[k:k + 1])
+    assert [c["clip"] for c in batch.find_clips(str(dcm))] == ["cine.dcm", "frames"]
+    res = batch.run(str(dcm), str(tmp_path / "out"), MODEL, local=True, progress=False, site="popliteal")
+    ref = batch.run([{"path": png, "clip": "png"}], str(tmp_path / "ref"), MODEL, local=True, progress=False,
+                    site="popliteal", spacing="0.15", fps=25.0)["rows"]["png"]
+    for name in ("cine.dcm", "frames"):
+        row = res["rows"][name]
+        assert row["status"] == "ok", row
+        for k in ("verdict", "flags", "compressibility_percent", "frames", "frames_analysed", "fps"):
+            assert row[k] == ref[k], (name, k)
+        doc = json.load(open(os.path.join(tmp_path, "out", name + ".json")))
+        assert doc["input"]["pixel_spacing_mm"] == [0.15, 0.15]
 
 
 @pytest.mark.skipif(not (CLI and os.path.exists(CLI)), reason="VENSEG_CLI (the venseg program) not set")
@@ -232,7 +270,7 @@ def test_killed_run_leaves_a_clean_table(archive, tmp_path):
     out = tmp_path / "out"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     cmd = [sys.executable, "-m", "venseg.batch", root, "--out", str(out), "--local", "--model", MODEL, "-q",
-           "--fps", "30", "--max-frames", "12"]
+           "--fps", "30", "--max-frames", "8"]
     proc = subprocess.Popen(cmd, env=env)
     table = out / "batch.csv"
     deadline = time.monotonic() + 60

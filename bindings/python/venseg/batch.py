@@ -68,9 +68,10 @@ def _natural_key(name: str):
 
 
 def _frame_files(folder: str) -> List[str]:
-    """The frames of a folder (images, *_label.png excluded), in natural order."""
-    names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES) and not _is_label(n)
-             and os.path.isfile(os.path.join(folder, n))]
+    """The frames of a folder (images and single-frame DICOM files, *_label.png excluded), in
+    natural order."""
+    names = [n for n in os.listdir(folder) if n.lower().endswith(IMAGE_SUFFIXES + DICOM_SUFFIXES)
+             and not _is_label(n) and os.path.isfile(os.path.join(folder, n))]
     return [os.path.join(folder, n) for n in sorted(names, key=_natural_key)]
 
 
@@ -86,11 +87,22 @@ def _have_dicom_reader() -> bool:
     return True
 
 
+def _dicom_frame_count(path: str) -> int:
+    """NumberOfFrames of a DICOM file from its header alone (1 when absent; 0 unreadable)."""
+    try:
+        import pydicom
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        return int(getattr(ds, "NumberOfFrames", 1) or 1)
+    except Exception:  # noqa: BLE001  (read_dicom names what is wrong when the clip runs)
+        return 0
+
+
 def find_clips(root: str) -> List[Dict[str, Any]]:
-    """The clips of a folder tree: videos (VIDEO_SUFFIXES), GIFs, DICOM files (when
-    venseg.io.read_dicom exists) and folders that hold image frames (one clip each; not
-    searched further). Each is {"path", "clip"}: clip is the path under root ('/'-separated,
-    the extension kept), which also names its outputs."""
+    """The clips of a folder tree: videos (VIDEO_SUFFIXES), GIFs, multi-frame DICOM files
+    (when venseg.io.read_dicom exists) and frame folders: a folder of images or of
+    single-frame DICOM files is one clip (as for `venseg analyze`) and is not searched
+    further. Each is {"path", "clip"}: clip is the path under root ('/'-separated, the
+    extension kept), which also names its outputs."""
     root = os.path.abspath(root)
     if not os.path.isdir(root):
         raise BatchError(f"{root}: no such folder", 4)
@@ -98,22 +110,22 @@ def find_clips(root: str) -> List[Dict[str, Any]]:
     clips, skipped_dicom = [], 0
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort(key=_natural_key)
-        frames = [n for n in filenames if n.lower().endswith(IMAGE_SUFFIXES) and not _is_label(n)]
-        if frames and dirpath != root:
-            clips.append(dirpath)
-            dirnames[:] = []  # a frame folder is one clip
+        names = sorted(filenames, key=_natural_key)
+        frames = [n for n in names if n.lower().endswith(IMAGE_SUFFIXES) and not _is_label(n)]
+        dcm = [n for n in names if n.lower().endswith(DICOM_SUFFIXES)]
+        if dcm and not dicom:
+            skipped_dicom += len(dcm)
+            dcm = []
+        single = [n for n in dcm if _dicom_frame_count(os.path.join(dirpath, n)) == 1]
+        cine = [n for n in dcm if n not in single]
+        if (frames or len(single) > 1) and not cine:
+            clips.append(dirpath)  # a frame folder is one clip
+            if dirpath != root:  # (frames loose in the root: its subfolders are searched too)
+                dirnames[:] = []
             continue
-        for n in sorted(filenames, key=_natural_key):
-            low = n.lower()
-            if low.endswith(VIDEO_SUFFIXES + GIF_SUFFIXES):
+        for n in names:
+            if n.lower().endswith(VIDEO_SUFFIXES + GIF_SUFFIXES) or n in dcm:
                 clips.append(os.path.join(dirpath, n))
-            elif low.endswith(DICOM_SUFFIXES):
-                if dicom:
-                    clips.append(os.path.join(dirpath, n))
-                else:
-                    skipped_dicom += 1
-        if frames and dirpath == root:  # frames loose in the root: the root is one clip
-            clips.append(dirpath)
     if skipped_dicom:
         print(f"venseg.batch: {skipped_dicom} DICOM file(s) skipped: this venseg has no venseg.io.read_dicom",
               file=sys.stderr)
@@ -194,25 +206,35 @@ def _rgb(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a[:, :, :3])
 
 
-def _read_folder(path: str, labels: bool) -> Tuple[Iterator[Tuple[np.ndarray, Optional[np.ndarray]]], float]:
-    Image = _pil()
+def _read_folder(path: str, labels: bool):
+    """A frame folder: (frames, fps, extra); a DICOM first frame's header stands for the
+    folder (spacing, frame rate, region), as in the program."""
     files = _frame_files(path)
     if not files:
-        raise RuntimeError(f"{path}: no frames (PNG, JPEG, BMP, TIFF)")
+        raise RuntimeError(f"{path}: no frames (PNG, JPEG, BMP, TIFF or single-frame DICOM)")
+    fps, extra = 0.0, {}  # image folders have no frame rate (as in the program)
+    if files[0].lower().endswith(DICOM_SUFFIXES):
+        _, fps, extra = _read_dicom(files[0])
 
     def gen():
         for f in files:
-            with Image.open(f) as im:
-                a = np.asarray(im.convert("RGB") if im.mode not in ("L", "RGB", "I;16") else im)
+            if f.lower().endswith(DICOM_SUFFIXES):
+                a, _ = _dicom(f)
+                if len(a) != 1:
+                    raise RuntimeError(f"{f}: a multi-frame DICOM file inside a frame folder (give the file itself)")
+                a = a[0]
+            else:
+                with _pil().open(f) as im:
+                    a = np.asarray(im.convert("RGB") if im.mode not in ("L", "RGB", "I;16") else im)
             lab = None
             if labels:
                 lp = os.path.splitext(f)[0] + "_label.png"
                 if not os.path.exists(lp):
                     raise RuntimeError(f"--use-labels: {lp} is missing")
-                with Image.open(lp) as im:
+                with _pil().open(lp) as im:
                     lab = np.asarray(im.convert("L"), np.uint8)
             yield _rgb(a), lab
-    return gen(), 0.0  # frame folders have no frame rate (as in the program)
+    return gen(), fps, extra
 
 
 def _read_gif(path: str) -> Tuple[Iterator[Tuple[np.ndarray, None]], float]:
@@ -268,27 +290,21 @@ def _read_video(path: str) -> Tuple[Iterator[Tuple[np.ndarray, None]], float]:
     return gen(), fps
 
 
+def _dicom(path: str):
+    from venseg.io import read_dicom  # issue 19 part 1: pydicom, the program's header rules
+    return read_dicom(path)
+
+
 def _read_dicom(path: str) -> Tuple[Iterator[Tuple[np.ndarray, None]], float, Dict[str, Any]]:
-    """Frames, frame rate and pixel spacing of a DICOM file through venseg.io.read_dicom."""
-    from venseg.io import read_dicom
-    d = read_dicom(path)
-    get = (lambda k, default=None: d.get(k, default)) if isinstance(d, dict) else \
-        (lambda k, default=None: getattr(d, k, default))
-    frames = get("frames")
-    if frames is None:
-        frames = get("pixels")
-    frames = np.asarray(frames)
-    if frames.ndim == 2 or (frames.ndim == 3 and frames.shape[-1] == 3 and get("frame_count", 0) == 1):
-        frames = frames[None]
-    fps = float(get("fps", 0.0) or get("frame_rate", 0.0) or 0.0)
-    extra = {}
-    spacing = get("pixel_spacing_mm") or get("spacing_mm") or get("pixel_spacing")
-    if spacing:
-        extra["spacing"] = tuple(float(v) for v in (spacing if len(spacing) == 2 else (spacing[0], spacing[0])))
-    roi = get("roi")
-    if roi:
-        extra["roi"] = tuple(int(v) for v in roi)
-    return ((_rgb(f), None) for f in frames), fps, extra
+    """Frames, frame rate and what the header says (pixel spacing, the ultrasound region as
+    ROI) of a DICOM file through venseg.io.read_dicom; options given win over the header."""
+    frames, meta = _dicom(path)
+    extra: Dict[str, Any] = {}
+    if meta.pixel_spacing_mm:
+        extra["spacing"] = tuple(float(v) for v in meta.pixel_spacing_mm)
+    if meta.roi:
+        extra["roi"] = tuple(int(v) for v in meta.roi)
+    return ((_rgb(f), None) for f in frames), float(meta.fps or 0.0), extra
 
 
 def read_clip(path: str, labels: bool = False):
@@ -296,7 +312,7 @@ def read_clip(path: str, labels: bool = False):
     settings the file carries, e.g. a DICOM's spacing)."""
     low = path.lower()
     if os.path.isdir(path):
-        return (*_read_folder(path, labels), {})
+        return _read_folder(path, labels)
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file or folder")
     if labels:
