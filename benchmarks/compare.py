@@ -13,8 +13,8 @@ order each round) so that the noise of a shared machine hits all of them alike.
   bf16 model cast + channels_last + traced + frozen, autocast bf16 channels_last), ONNX
   Runtime (fp32; int8 = quantize_static QDQ, per-channel s8 weights, u8 activations,
   MinMax calibration on seeded random inputs) and OpenVINO (fp32; bf16 by the inference
-  precision hint; int8 through NNCF when it is installed). The ONNX model is exported from
-  the PyTorch module with torch.onnx.export. Each of these three engines lives in one
+  precision hint; int8 through NNCF when it is installed). The ONNX model is the .vseg file's
+  export by venseg.toolkit.onnx_io (docs/onnx.md). Each of these three engines lives in one
   persistent worker process (this script with ``--worker``), so set-up, tracing and
   compilation stay out of the rounds.
 
@@ -223,9 +223,10 @@ class TorchWorker(Worker):
         self.info = {"torch": torch.__version__, "module": kind, "threads": torch.get_num_threads(),
                      "mkldnn": re.search(r"MKL-DNN v([\d.]+)", torch.__config__.show()).group(1)
                      if "MKL-DNN v" in torch.__config__.show() else "?"}
-        if args.onnx:
-            torch.onnx.export(model, x, args.onnx, opset_version=args.opset, input_names=["input"],
-                              output_names=["logits"], do_constant_folding=True)
+        if args.onnx:  # the graph of `python -m venseg.convert --to-onnx`, fixed to the timed size
+            from venseg.toolkit.onnx_io import vseg_to_onnx
+
+            vseg_to_onnx(args.model, args.onnx, opset=args.opset, logits=True, input_shape=(1, h, w))
             self.info["onnx_opset"] = args.opset
         cl = torch.channels_last
 

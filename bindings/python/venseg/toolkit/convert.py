@@ -41,6 +41,13 @@ shape, and no other tensor may be present (the error names them).
 
 Storage ``--dtype f16|bf16|q8`` applies to convolution weights (4-D tensors) only;
 biases and BN tensors stay f32 (see venseg.toolkit.weights).
+
+ONNX (venseg.toolkit.onnx_io, docs/onnx.md; also ``python -m venseg.convert``):
+``--to-onnx MODEL.vseg OUT.onnx [--opset N] [--logits]`` writes any .vseg model as an ONNX
+graph; ``--from-onnx IN.onnx OUT.vseg`` converts a graph of the UNet family (our export,
+a torch.onnx export of smp.Unet or of a venseg.toolkit.reference model) to .vseg, with the
+metadata options above (--name, --classes, --scale, --mean, --std, --input-size, ...)
+applied over what the graph's metadata_props hold.
 """
 
 from __future__ import annotations
@@ -316,12 +323,15 @@ def check_metadata(m: Dict[str, Any]) -> None:
 
 def file_tensors(meta: Dict[str, Any], state: Dict[str, np.ndarray],
                  fold_bn: bool = False) -> "OrderedDict[str, np.ndarray]":
-    """Validate an unfolded state dict against the architecture; optionally fold BN."""
+    """Validate a state dict (unfolded, or with every conv -> BN pair already folded)
+    against the architecture; optionally fold BN."""
     state = OrderedDict((k, v) for k, v in state.items() if not k.endswith("num_batches_tracked"))
-    A.validate_tensors(meta, state)
-    exp = A.expected_tensors(meta)
+    pairs = A.fold_pairs(meta)
+    folded = bool(pairs) and all(bn + ".running_mean" not in state for _, bn, _ in pairs)
+    A.validate_tensors(meta, state, folded=folded)
+    exp = A.expected_tensors(meta, folded=folded)
     ordered = OrderedDict((k, np.asarray(state[k], np.float32)) for k in exp)
-    return A.fold_bn(meta, ordered) if fold_bn else ordered
+    return A.fold_bn(meta, ordered) if fold_bn and not folded else ordered
 
 
 def model_to_vseg(model, arch_meta: Dict[str, Any], dtype: str = "f32", deflate: bool = False,
@@ -354,7 +364,11 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--random", metavar="ARCH",
                      help="make a seeded random model instead: plain-unet or "
                           "{smp|tv|keras}-resnet{18|34|50}[-upsample|-transpose]")
-    p.add_argument("-o", "--output", required=True, help="output .vseg path")
+    src.add_argument("--to-onnx", nargs=2, metavar=("MODEL.vseg", "OUT.onnx"),
+                     help="write a .vseg model as ONNX (docs/onnx.md)")
+    src.add_argument("--from-onnx", nargs=2, metavar=("IN.onnx", "OUT.vseg"),
+                     help="convert an ONNX UNet (our export, smp, reference) to .vseg")
+    p.add_argument("-o", "--output", help="output .vseg path (checkpoint / --random)")
     p.add_argument("--seed", type=int, default=0, help="seed for --random")
     p.add_argument("--encoder", choices=sorted(A.RESNET_UNITS),
                    help="smp checkpoint encoder (default: detected from tensor shapes)")
@@ -392,6 +406,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--head-kernel", type=int, choices=[1, 3], default=3, help="head kernel size")
     a.add_argument("--calib-size", type=int, nargs=2, metavar=("W", "H"), default=[128, 128],
                    help="size of the seeded batch that sets the BN running statistics")
+    x = p.add_argument_group("ONNX export (--to-onnx)")
+    x.add_argument("--opset", type=int, default=17, help="ONNX opset (>= 13)")
+    x.add_argument("--logits", action="store_true",
+                   help="output raw logits instead of probabilities")
     v = p.add_argument_group("general and provenance")
     v.add_argument("--name", help="general.name")
     v.add_argument("--description", help="general.description")
@@ -405,10 +423,47 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    args = _parser().parse_args(argv)
+def _to_onnx(args) -> int:
+    from .onnx_io import vseg_to_onnx
+
+    src, dst = args.to_onnx
     try:
-        if args.random:
+        model = vseg_to_onnx(src, dst, opset=args.opset, logits=args.logits)
+    except (A.ArchError, ValueError, OSError) as exc:
+        print(f"venseg.toolkit.convert: error: {exc}", file=sys.stderr)
+        return 2
+    out = model.graph.output[0]
+    print(f"{dst}: ONNX opset {args.opset}, {len(model.graph.node)} nodes, "
+          f"{len(model.graph.initializer)} initializers, input {model.graph.input[0].name!r} "
+          f"-> {out.name!r}")
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.to_onnx:
+        return _to_onnx(args)
+    if args.from_onnx:
+        args.output = args.from_onnx[1]
+    elif not args.output:
+        parser.error("-o/--output is required")
+    try:
+        if args.from_onnx:
+            from .onnx_io import OnnxImportError, onnx_to_state
+
+            try:
+                base_meta, state, info = onnx_to_state(args.from_onnx[0])
+            except OnnxImportError as exc:
+                raise ConvertError(f"{args.from_onnx[0]}: {exc}") from None
+            if (args.activation and info["activation"]
+                    and args.activation != info["activation"]):
+                raise ConvertError(f"--activation {args.activation} but the graph ends in "
+                                   f"{info['activation']}")
+            trained = args.trained if args.trained is not None else int(
+                base_meta.get("provenance.trained", 1))
+            recipe = args.recipe
+        elif args.random:
             model, arch_meta = random_model(
                 args.random, args.seed, args.channels, len(args.classes or ["a", "v"]),
                 calib_size=tuple(args.calib_size), base_channels=args.base_channels,
@@ -460,7 +515,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         meta = make_metadata(arch_meta, channels, classes, w, h, trained, **overrides)
         tensors = file_tensors(meta, state, args.fold_bn)
         data = build_vseg(meta, tensors, dtype=args.dtype, deflate=args.deflate)
-    except (ConvertError, A.ArchError, KeyError) as exc:
+    except (ConvertError, A.ArchError, KeyError, OSError) as exc:
         print(f"venseg.toolkit.convert: error: {exc}", file=sys.stderr)
         return 2
     with open(args.output, "wb") as fh:
