@@ -216,6 +216,12 @@ def make(out, frames_dir=None):
     add("mf_rgb.dcm", "1.2.840.10008.1.2.1", "RGB", "clip_rgb.npy", True, **meta)
     run("dcmcjpeg", "-q", "+eb", p("mf_rgb.dcm"), p("mf_rgb_jpeg_ybr422.dcm"))
     add("mf_rgb_jpeg_ybr422.dcm", "1.2.840.10008.1.2.4.50", "YBR_FULL_422", "clip_rgb.npy", False, **meta)
+    # MONOCHROME1: the stored values are the source inverted, so the frames read as the source
+    ds = new_dataset(p("mf_monochrome1.dcm"), 255 - clip, "MONOCHROME1")
+    add_regions(ds, box)
+    ds.FrameTime = MF_FRAME_TIME_MS
+    ds.save_as(p("mf_monochrome1.dcm"), write_like_original=False)
+    add("mf_monochrome1.dcm", "1.2.840.10008.1.2.1", "MONOCHROME1", "clip.npy", True, **meta)
     ds = new_dataset(p("mf_cinerate.dcm"), clip, "MONOCHROME2")
     ds.CineRate = 20
     ds.PixelSpacing = [0.3, 0.2]  # row spacing (y), column spacing (x)

@@ -249,6 +249,9 @@ static const char *grey_mapping_of(DicomImage *im, const vs_dicom_info *in)
 {
     if (in->bits_stored <= 8) {
         im->setNoVoiTransformation();
+        /* DCMTK's own inversion of MONOCHROME1 is off by one for half the values: the stored
+         * values are rendered as they are, and render() inverts them */
+        if (!strcmp(in->photometric, "MONOCHROME1")) im->setPolarity(EPP_Reverse);
         return "";
     }
     if (im->getWindowCount() > 0 && im->setWindow(0)) return "dicom:WindowCenter/Width";
@@ -268,7 +271,12 @@ static int render(DicomImage *im, const vs_dicom_info *in, int32_t frame, uint8_
                  im->getStatus() == EIS_Normal ? ": the pixel data is damaged or cut short" : "");
         return -1;
     }
-    if (in->channels == channels) memcpy(out, p, px * channels);
+    int invert = in->channels == 1 && in->bits_stored <= 8 && !strcmp(in->photometric, "MONOCHROME1");
+    if (invert) {
+        for (size_t i = 0; i < px; i++)
+            if (channels == 3) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = (uint8_t)(255 - p[i]);
+            else out[i] = (uint8_t)(255 - p[i]);
+    } else if (in->channels == channels) memcpy(out, p, px * channels);
     else if (channels == 3)
         for (size_t i = 0; i < px; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = p[i];
     else return -1; /* colour frames are not made grey here */
