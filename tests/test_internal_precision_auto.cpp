@@ -161,6 +161,21 @@ TEST_F(PrecisionAuto, ExplicitPrecisionsAreKeptAndSayNothingOfAuto) {
     EXPECT_EQ(std::string(venseg_session_describe(s.get())).find("auto precision"), std::string::npos);
 }
 
+// CUDA, without a GPU: the rule alone (what a CUDA build's AUTO would resolve to).
+TEST(PrecisionAutoRule, CudaTakesFp16WhenTheCalibratedRangesFitFp16) {
+    char why[160];
+    vs_auto_facts fits = {1, 812.5}, huge = {1, 40000.0}, none = {0, NAN};
+    EXPECT_EQ(vs_auto_precision(VENSEG_BACKEND_CUDA, &fits, why, sizeof why), VENSEG_PRECISION_FP16);
+    EXPECT_NE(std::string(why).find("fp16 (the model's calibrated activations, max |x| 812.5, fit fp16)"),
+              std::string::npos)
+        << why;
+    EXPECT_EQ(vs_auto_precision(VENSEG_BACKEND_CUDA, &huge, why, sizeof why), VENSEG_PRECISION_FP32);
+    EXPECT_NE(std::string(why).find("reach 4e+04"), std::string::npos) << why;
+    EXPECT_EQ(vs_auto_precision(VENSEG_BACKEND_CUDA, &none, why, sizeof why), VENSEG_PRECISION_FP32);
+    EXPECT_NE(std::string(why).find("no calibrated ranges"), std::string::npos) << why;
+    EXPECT_EQ(vs_auto_precision(VENSEG_BACKEND_REFERENCE, &fits, why, sizeof why), VENSEG_PRECISION_FP32);
+}
+
 // The real CPU: AUTO takes what vs_cpu_features() reports and the plan runs with it.
 TEST_F(PrecisionAuto, OnThisCpuTheResolvedPrecisionRuns) {
     const unsigned cpu = vs_cpu_features();

@@ -101,7 +101,6 @@ unsigned vs_cpu_features(void)
 /* fp16 keeps |x| < 65504; half of it leaves room for sums inside a layer. */
 #define VS_FP16_SAFE_MAX 32768.0
 
-/* The precision AUTO runs on backend e for a model with these facts; why[] says why. */
 static venseg_precision auto_precision(const vs_backend_entry *e, const vs_auto_facts *f, char *why, size_t n)
 {
     if (e->id == VENSEG_BACKEND_ONEDNN) {
@@ -137,6 +136,16 @@ static venseg_precision auto_precision(const vs_backend_entry *e, const vs_auto_
     }
     snprintf(why, n, "fp32 (the %s backend runs fp32 only)", e->name);
     return VENSEG_PRECISION_FP32;
+}
+
+venseg_precision vs_auto_precision(venseg_backend id, const vs_auto_facts *facts, char *why, size_t why_len)
+{
+    const vs_backend_entry *e = find(id);
+    if (!e) {
+        snprintf(why, why_len, "fp32 (unknown backend %d)", (int)id);
+        return VENSEG_PRECISION_FP32;
+    }
+    return auto_precision(e, facts, why, why_len);
 }
 
 venseg_status vs_backend_pick(const char *fn, venseg_backend want, venseg_precision precision, int device,

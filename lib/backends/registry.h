@@ -30,6 +30,10 @@ typedef struct vs_auto_facts {
     double activation_max; /* largest calibrated max |x| (NaN: no ranges) */
 } vs_auto_facts;
 
+/* The precision AUTO resolves to on backend `id` for a model with these facts; why[]
+ * says why. Unknown backends: fp32. */
+venseg_precision vs_auto_precision(venseg_backend id, const vs_auto_facts *facts, char *why, size_t why_len);
+
 /* vs_backend_pick for any precision: with VENSEG_PRECISION_AUTO, *precision receives what
  * each candidate backend runs best for this model (docs/precision.md) and why[] says
  * which and why, e.g. "int8 (the model has int8 ranges, the CPU has AVX512-VNNI)";
