@@ -7,6 +7,7 @@ H.264 .mp4 by the ffmpeg program (when it is installed). Checks:
     a clip: every clip ends in the table exactly once, ok, with the verdict that the
     in-process run gives, the dead worker's clip after 2 attempts; each worker loaded the
     model once;
+  * `python -m venseg.batch --scheduler ADDRESS` against a running scheduler gives them too;
   * the in-process run (local=True) gives the same rows; a rerun skips every finished clip,
     runs again one whose output was deleted, and a clip that failed;
   * the ground-truth masks (use_labels) give the phantom's true verdicts (normal ->
@@ -147,6 +148,32 @@ def test_cluster_with_a_killed_worker(archive, local_run, tmp_path):
     assert all(n <= 1 for n in loads.values()), loads
     print(f"\n{len(rows)} clips on 2 workers in {took:.1f} s, one worker killed; attempts "
           f"{ {r['clip']: r['attempts'] for r in rows} }")
+
+
+def test_command_against_a_scheduler(archive, local_run, tmp_path):
+    """`python -m venseg.batch --scheduler ADDRESS` (the remote form of docs/batch.md)
+    against a running scheduler with one worker process: the rows of the in-process run."""
+    distributed = pytest.importorskip("distributed")
+    root, truth = archive
+    clips = sorted(truth)[:3]
+    manifest = tmp_path / "clips.json"
+    manifest.write_text(json.dumps([{"path": os.path.join(root, c), "clip": c} for c in clips]))
+    out = tmp_path / "out"
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    try:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+        done = subprocess.run([sys.executable, "-m", "venseg.batch", str(manifest), "--out", str(out), "--scheduler",
+                               cluster.scheduler_address, "--model", MODEL, "-q", "--fps", "30", "--spacing", "0.15",
+                               "--site", "popliteal"], env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        cluster.close()
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = _raw_rows(out / "batch.csv")
+    assert [r["clip"] for r in rows] == clips
+    local = local_run[1]["rows"]
+    for r in rows:
+        assert r["worker"].startswith("tcp://") and r["verdict"] == local[r["clip"]]["verdict"]
+        assert r["flags"] == local[r["clip"]]["flags"]
 
 
 def test_local_rows_and_rerun(archive, local_run):

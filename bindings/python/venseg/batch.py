@@ -835,4 +835,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python -m venseg.batch`: run the functions of the importable module venseg.batch, not
+    # of __main__, so that Dask sends tasks by name (a worker imports venseg.batch) rather
+    # than pickling __main__'s functions with their globals (the model cache and its lock)
+    from venseg.batch import main as _main
+    sys.exit(_main())
