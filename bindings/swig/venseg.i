@@ -9,6 +9,7 @@
  *                 char arrays such as Vessel.getEvidence() are strings).
  *   Venseg        module class: metrics, version, names, the VENSEG_* constants.
  *   VensegException   every failed call: status, status name, venseg_last_error() detail.
+ *   ExperimentalCalibration, Experimental   parts of venseg_experimental.h (no ABI promise).
  *
  * Buffers are Java / C# arrays: frames byte[] (gray8: width * height bytes, tight rows),
  * label masks byte[], probability maps float[] (class planes of width * height).

@@ -798,7 +798,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, help="stop each clip after N frames")
     p.add_argument("--threads", type=int, default=1, help="compute threads of each worker's session (default 1)")
     p.add_argument("--backend", choices=("auto", "reference", "onednn", "cuda"))
-    p.add_argument("--precision", choices=("fp32", "bf16", "int8", "fp16"))
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "fp16"))
     p.add_argument("--use-labels", action="store_true",
                    help="frame folders with <stem>_label.png masks: track those instead of the model's")
     p.add_argument("--progress", action="store_true", help="the progress bar even when stderr is not a terminal")
