@@ -16,6 +16,7 @@ H.264 .mp4 by the ffmpeg program (when it is installed). Checks:
   * a multi-frame DICOM file and a folder of single-frame DICOM files (venseg.io.read_dicom,
     spacing and frame rate from the header) give the rows of the same frames as PNGs;
   * the venseg program (VENSEG_CLI) gives the same verdict, flags and compressibility;
+  * an MP4 cut to half its bytes is analysed as far as it decodes and flagged (input_flags);
   * `python -m venseg.batch` killed (SIGKILL) mid-run leaves a table without a half row or
     a clip twice, and a rerun completes it.
 """
@@ -121,7 +122,7 @@ def test_cluster_with_a_killed_worker(archive, local_run, tmp_path):
     distributed = pytest.importorskip("distributed")
     root, truth = archive
     out = str(tmp_path / "out")
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
     client = distributed.Client(cluster)
     try:
         t0 = time.perf_counter()
@@ -159,7 +160,7 @@ def test_command_against_a_scheduler(archive, local_run, tmp_path):
     manifest = tmp_path / "clips.json"
     manifest.write_text(json.dumps([{"path": os.path.join(root, c), "clip": c} for c in clips]))
     out = tmp_path / "out"
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
     try:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         done = subprocess.run([sys.executable, "-m", "venseg.batch", str(manifest), "--out", str(out), "--scheduler",
@@ -200,7 +201,8 @@ def test_local_rows_and_rerun(archive, local_run):
 def test_true_masks_and_lossless_video(archive, tmp_path):
     root, truth = archive
     out = str(tmp_path / "labels")
-    assert batch.main([root, "--out", out, "--local", "--use-labels", "--fps", "30", "--spacing", "0.15", "-q"]) == (1 if FFMPEG else 0)
+    status = batch.main([root, "--out", out, "--local", "--use-labels", "--fps", "30", "--spacing", "0.15", "-q"])
+    assert status == (1 if FFMPEG else 0)
     rows = {r["clip"]: r for r in _raw_rows(os.path.join(out, "batch.csv"))}
     for name, verdict in truth.items():
         assert rows[name]["status"] == "ok" and rows[name]["verdict"] == verdict, rows[name]
@@ -218,6 +220,30 @@ def test_video_clips(archive, local_run):
     for k in ("verdict", "flags", "compressibility_percent", "frames", "frames_analysed"):
         assert mkv[k] == png[k], k  # FFV1 is lossless: the same frames as the PNGs
     assert rows["exam3/p1.mp4"]["status"] == "ok" and rows["exam3/p1.mp4"]["frames"] == 16
+    assert mkv["input_flags"] == rows["exam3/p1.mp4"]["input_flags"] == ""
+
+
+def test_damaged_video(archive, tmp_path):
+    """An MP4 cut to half its bytes (moov atom first, so it still opens): analysed as far as
+    it decodes, its row and JSON flagged as `venseg analyze` flags it (DECODE_ERRORS and/or
+    FRAMES_MISSING), not an error."""
+    if not FFMPEG:
+        pytest.skip("the ffmpeg and ffprobe programs are not installed")
+    root, _ = archive
+    whole = tmp_path / "whole.mp4"
+    frames = os.path.join(root, "exam1", "p2", "frame_%d.png")
+    subprocess.run(["ffmpeg", "-v", "error", "-framerate", "30", "-i", frames, "-c:v", "libx264", "-pix_fmt", "yuv420p",
+                    "-movflags", "+faststart", str(whole)], check=True)
+    data = whole.read_bytes()
+    (tmp_path / "half.mp4").write_bytes(data[: len(data) // 2])
+    res = batch.run([{"path": str(tmp_path / n), "clip": n} for n in ("whole.mp4", "half.mp4")], str(tmp_path / "out"),
+                    MODEL, local=True, progress=False, **SETTINGS)
+    whole_row, half = res["rows"]["whole.mp4"], res["rows"]["half.mp4"]
+    assert whole_row["status"] == half["status"] == "ok" and whole_row["input_flags"] == ""
+    assert half["input_flags"] and set(half["input_flags"].split(";")) <= {"DECODE_ERRORS", "FRAMES_MISSING"}, half
+    assert half["frames"] < whole_row["frames"] == 16
+    doc = json.load(open(tmp_path / "out" / "half.mp4.json"))
+    assert doc["input"]["flags"] == half["input_flags"].split(";") and doc["summary"]["input_warnings"]
 
 
 def test_manifest_and_failed_clip(archive, tmp_path):

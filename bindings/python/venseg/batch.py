@@ -47,8 +47,8 @@ DICOM_SUFFIXES = (".dcm", ".dicom")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 TABLE = "batch.csv"
 COLUMNS = ("clip", "status", "verdict", "compressibility_percent", "verdict_confidence", "identity_confidence",
-           "flags", "frames", "frames_analysed", "fps", "seconds", "worker", "attempts", "model", "output", "path",
-           "error")
+           "flags", "input_flags", "frames", "frames_analysed", "fps", "seconds", "worker", "attempts", "model",
+           "output", "path", "error")
 SNAPSHOT_SECONDS = 2.0
 
 
@@ -160,7 +160,8 @@ def read_manifest(path: str) -> List[Dict[str, Any]]:
     for i, it in enumerate(items, 1):
         unknown = sorted(set(it) - set(MANIFEST_KEYS))
         if unknown:
-            raise BatchError(f"{path}: clip {i}: unknown key(s) {', '.join(unknown)} (known: {', '.join(MANIFEST_KEYS)})")
+            raise BatchError(f"{path}: clip {i}: unknown key(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(MANIFEST_KEYS)})")
         if not it.get("path"):
             raise BatchError(f"{path}: clip {i} has no path")
         c = {k: v for k, v in it.items() if v not in (None, "")}
@@ -251,13 +252,16 @@ def _read_gif(path: str) -> Tuple[Iterator[Tuple[np.ndarray, None]], float]:
     return gen(), fps
 
 
-def _read_video(path: str) -> Tuple[Iterator[Tuple[np.ndarray, None]], float]:
+def _read_video(path: str):
     """RGB frames through the ffmpeg program (a pipe of rgb24), the frame rate from ffprobe
-    (avg_frame_rate, else r_frame_rate: the program's choice)."""
+    (avg_frame_rate, else r_frame_rate: the program's choice), and extra["input_flags"], a
+    list the reader fills as the program's reader does: DECODE_ERRORS when ffmpeg reported
+    errors, FRAMES_MISSING when a clip read to its end has more than 2 frames fewer than its
+    stream's nb_frames."""
     if not (shutil.which("ffmpeg") and shutil.which("ffprobe")):
         raise RuntimeError("videos need the ffmpeg and ffprobe programs on PATH")
     probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
-                            "stream=width,height,avg_frame_rate,r_frame_rate", "-of", "json", path],
+                            "stream=width,height,avg_frame_rate,r_frame_rate,nb_frames", "-of", "json", path],
                            capture_output=True, text=True)
     streams = json.loads(probe.stdout or "{}").get("streams") if probe.returncode == 0 else None
     if not streams:
@@ -269,25 +273,38 @@ def _read_video(path: str) -> Tuple[Iterator[Tuple[np.ndarray, None]], float]:
         num, _, den = (s or "0/0").partition("/")
         return float(num) / float(den) if den and float(den) else 0.0
     fps = rate(st.get("avg_frame_rate")) or rate(st.get("r_frame_rate"))
+    declared = int(st["nb_frames"]) if str(st.get("nb_frames", "")).isdigit() else 0
+    flags: List[str] = []
+    warnings: List[str] = []
 
     def gen():
-        proc = subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-f", "rawvideo", "-pix_fmt", "rgb24",
-                                 "-"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        size = w * h * 3
-        try:
-            while True:
-                buf = proc.stdout.read(size)
-                if len(buf) < size:
-                    break
-                yield np.frombuffer(buf, np.uint8).reshape(h, w, 3), None
-        finally:
-            proc.stdout.close()
-            err = proc.stderr.read().decode(errors="replace").strip()
-            proc.stderr.close()
-            proc.wait()
-        if proc.returncode not in (0, None) and err:
-            raise RuntimeError(f"{path}: ffmpeg: {err.splitlines()[-1]}")
-    return gen(), fps
+        # stderr into a file: a pipe that nobody reads would stall ffmpeg on a clip with many errors
+        with tempfile.TemporaryFile() as log:
+            proc = subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-i", path, "-f", "rawvideo", "-pix_fmt",
+                                     "rgb24", "-"], stdout=subprocess.PIPE, stderr=log)
+            size, n = w * h * 3, 0
+            try:
+                while True:
+                    buf = proc.stdout.read(size)
+                    if len(buf) < size:
+                        break
+                    n += 1
+                    yield np.frombuffer(buf, np.uint8).reshape(h, w, 3), None
+            finally:
+                proc.stdout.close()
+                proc.wait()
+            log.seek(0)
+            err = log.read().decode(errors="replace").strip()
+        # read to its end: the clip's health, never silent (a row and the JSON carry it)
+        if err:
+            flags.append("DECODE_ERRORS")
+            warnings.append(f"ffmpeg reported errors while decoding; the first: {err.splitlines()[0]}")
+        if declared and n < declared - 2:
+            flags.append("FRAMES_MISSING")
+            warnings.append(f"the clip declares {declared} frames (nb_frames) but only {n} could be decoded")
+        if n == 0 and proc.returncode != 0:
+            raise RuntimeError(f"{path}: ffmpeg decoded no frame: {err.splitlines()[-1] if err else 'no output'}")
+    return gen(), fps, {"input_flags": flags, "input_warnings": warnings}
 
 
 def _dicom(path: str):
@@ -321,7 +338,7 @@ def read_clip(path: str, labels: bool = False):
         return (*_read_gif(path), {})
     if low.endswith(DICOM_SUFFIXES):
         return _read_dicom(path)
-    return (*_read_video(path), {})
+    return _read_video(path)
 
 
 # ------------------------------------------------------------------ one clip (runs on a worker)
@@ -401,6 +418,7 @@ def analyse_clip(clip: Dict[str, Any], settings: Dict[str, Any]) -> Dict[str, An
     s = clip_settings(clip, settings)
     use_labels = bool(s.get("use_labels"))
     frames, fps, extra = read_clip(clip["path"], labels=use_labels)
+    input_flags, input_warnings = extra.pop("input_flags", []), extra.pop("input_warnings", [])
     for k, v in extra.items():  # what the file says (a DICOM's spacing), unless given
         if s.get(k) in (None, ""):
             s[k] = v
@@ -466,7 +484,8 @@ def analyse_clip(clip: Dict[str, Any], settings: Dict[str, Any]) -> Dict[str, An
         "producer": "venseg.batch (Python binding; no report, overlay or curve image)",
         "input": {"path": clip["path"], "clip": clip["clip"], "width": width, "height": height, "frames_read": n,
                   "fps": fps if fps > 0 else None, "stride": stride, "site": site, "medial_side": side,
-                  "pixel_spacing_mm": list(spacing) if spacing else None, "roi": list(roi) if roi else None},
+                  "pixel_spacing_mm": list(spacing) if spacing else None, "roi": list(roi) if roi else None,
+                  "flags": input_flags, "warnings": input_warnings},
         "model": {"path": "none" if use_labels else settings["model"], "masks_from_labels": use_labels,
                   "session": ses.describe() if ses is not None else "", "library": venseg.version()},
         "summary": {
@@ -480,7 +499,7 @@ def analyse_clip(clip: Dict[str, Any], settings: Dict[str, Any]) -> Dict[str, An
                                                 "verdict_confidence", "identity_confidence", "pressure_correlation")},
             "medial_side": sd["medial_side"], "medial_side_source": sd["medial_side_source"],
             "identity_frames": int(sd.get("identity_frames", 0)), "vessel_count": int(sd.get("vessel_count", 0)),
-            "indeterminate_reasons": sd["indeterminate_reasons"],
+            "indeterminate_reasons": sd["indeterminate_reasons"], "input_warnings": input_warnings,
         },
         "vessels": [_vessel_json(v) for v in vessels],
         "frames": [],
@@ -505,6 +524,7 @@ def analyse_clip(clip: Dict[str, Any], settings: Dict[str, Any]) -> Dict[str, An
            "compressibility_percent": doc["summary"]["compressibility_percent"],
            "verdict_confidence": doc["summary"]["verdict_confidence"],
            "identity_confidence": doc["summary"]["identity_confidence"], "flags": ";".join(sd["flags"]),
+           "input_flags": ";".join(input_flags),
            "frames": n, "frames_analysed": int(summary.frames_analysed), "fps": fps if fps > 0 else None,
            "seconds": round(seconds, 4), "worker": doc["batch"]["worker"], "attempts": attempts,
            "model": doc["model"]["path"], "path": clip["path"], "error": ""}
@@ -748,7 +768,7 @@ def _run_dask(todo, settings, fn, finish, client, scheduler, workers, retries) -
                 client = own_client = Client(scheduler)
             else:
                 own_cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                                           processes=True, dashboard_address=None)
+                                           processes=True, dashboard_address=":0")
                 client = own_client = Client(own_cluster)
         futures = {}
         for c in todo:
