@@ -453,6 +453,7 @@ class _Graph:
             raise OnnxImportError(f"the graph needs one input and one output, it has "
                                   f"{len(self.inputs)} inputs and {len(g.output)} outputs")
         self.input, self.output = self.inputs[0], g.output[0].name
+        self.opset = next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
         self.uses: Dict[str, int] = {}
         for n in self.nodes:
             for x in n.input:
@@ -709,7 +710,9 @@ def _parse_head(G: _Graph) -> Tuple[Optional[str], _Conv]:
     if i is not None and G.nodes[i].op_type in ("Sigmoid", "Softmax"):
         n = G.nodes[i]
         if n.op_type == "Softmax":
-            axis = int(_attrs(n).get("axis", 1))
+            axis = int(_attrs(n).get("axis", 1 if G.opset < 13 else -1))
+            if G.opset < 13:  # before opset 13 Softmax flattens [N, C*H*W]
+                raise G.err(i, f"Softmax of opset {G.opset} normalises over C*H*W, not the classes")
             if axis not in (1, -3):
                 raise G.err(i, f"Softmax over axis {axis}; only the class axis 1 is supported")
         act = n.op_type.lower()
@@ -776,9 +779,9 @@ def _parse_up(G: _Graph, t: str):
             ctm, nm = "asymmetric", "floor"
         if not _nearest_is_x2(ctm, nm):
             raise G.err(i, f"nearest Resize with {ctm} / {nm} is not a x2 pixel replication")
-        if len(n.input) > scales_in and n.input[scales_in] and (
-                len(n.input) <= 3 or not n.input[3]):
-            sc = np.ravel(G.cval(i, n.input[scales_in], "scales"))
+        if "scales" in a or (len(n.input) > scales_in and n.input[scales_in] and (
+                len(n.input) <= 3 or not n.input[3])):
+            sc = np.ravel(a["scales"] if "scales" in a else G.cval(i, n.input[scales_in], "scales"))
             if list(sc) != [1, 1, 2, 2]:
                 raise G.err(i, f"scales {list(sc)}; expected [1, 1, 2, 2]")
         elif not (len(n.input) > 3 and n.input[3]):
