@@ -356,8 +356,9 @@ class Viewer:
         self.root = root
         self.model = venseg.Model(model_path)
         self.model_path = model_path
-        # precision None: the binding's default (venseg.DEFAULT_PRECISION, as the programs')
-        self.session = venseg.Session(self.model, threads=threads, precision=precision)
+        # precision None: venseg.DEFAULT_PRECISION, the venseg programs' default
+        self.session = venseg.Session(self.model, threads=threads,
+                                      precision=venseg.DEFAULT_PRECISION if precision is None else precision)
         self.spacing = spacing
         self.stride = max(1, stride)
         self.clip = None          # Clip: frames decoded on demand
@@ -824,7 +825,7 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=os.environ.get("VENSEG_MODEL", DEFAULT_MODEL))
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "fp16"),
-                    help="network precision (default: the binding's, as venseg analyze; "
+                    help="network precision (default venseg.DEFAULT_PRECISION, as venseg analyze's; "
                          "docs/precision.md); the status line says what runs")
     ap.add_argument("--spacing", type=float, default=0.0, help="pixel size in mm (0: unknown)")
     ap.add_argument("--site", default="common_femoral", choices=SITES)

@@ -61,13 +61,14 @@ def test_binding_takes_names_and_the_enum_and_reports_what_runs():
         with N.Session(m, threads=1, precision="auto") as s:
             assert s.precision != N.Precision.AUTO  # resolved when the session is made
             assert "auto precision: " + s.precision.name.lower() in s.describe()
-        with N.Session(m, threads=1) as s:  # no precision given: the binding's default
-            assert s.precision.name.lower() == resolved(RANGED, N.DEFAULT_PRECISION)
-        with N.Session(m, threads=1, options={"precision": "fp32"}) as s:  # a mapping's own wins
+        with N.Session(m, threads=1) as s:  # no precision given: the C library's default
             assert s.precision == N.Precision.FP32
+        with N.Session(m, threads=1, options={"precision": "auto"}) as s:  # a mapping's
+            assert s.precision.name.lower() == resolved(RANGED, "auto")
         with pytest.raises(N.VensegError) as e:
             N.Session(m, precision="int4")
         assert "auto" in e.value.detail and "fp32" in e.value.detail
+    assert N.DEFAULT_PRECISION in ("auto", "fp32")  # the applications' default (docs/precision.md)
 
 
 def test_auto_on_a_model_without_ranges_is_fp32():

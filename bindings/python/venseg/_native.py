@@ -107,9 +107,10 @@ EXPERIMENTAL_OPTIONS = {k[len("VENSEG_OPT_"):].lower(): int(getattr(_lib, k)) fo
 OPT_ALLOW_TF32 = EXPERIMENTAL_OPTIONS["allow_tf32"]
 _OPTION_ALIASES = {"threads": int(Option.NUM_THREADS), **EXPERIMENTAL_OPTIONS}
 _OPTION_VALUE_ENUMS = {Option.BACKEND: Backend, Option.PRECISION: Precision}
-#: The precision a Session runs when neither ``precision=`` nor ``options`` names one, as the
-#: venseg programs' --precision default (docs/precision.md says why it is this one); the C
-#: library's own default stays fp32. "auto" resolves per model and CPU (Precision.AUTO).
+#: The applications' precision default, as the venseg programs' --precision default: what the
+#: viewer and venseg.toolkit.evaluate pass to Session when not told (docs/precision.md says why
+#: it is this one). Session itself keeps the C library's default, fp32, so code written for 0.2
+#: gets the same masks; "auto" resolves per model and CPU (Precision.AUTO).
 DEFAULT_PRECISION = "fp32"
 
 
@@ -455,9 +456,9 @@ class Session(_Handle):
     ``options``: an Options, or a mapping {key: value} (Option members, ints or names);
     ``threads``, ``backend``, ``precision`` are shortcuts for those keys (set on a given
     Options object when not 0 / None; the session copies the options). ``precision``: a
-    Precision or its name, "auto", "fp32", "bf16", "int8" or "fp16"; without it (and without
-    one in a mapping of ``options``) DEFAULT_PRECISION; an Options object keeps its own.
-    ``session.precision`` says what runs ("auto" resolved). With ``calibration`` (a
+    Precision or its name, "auto", "fp32", "bf16", "int8" or "fp16"; without it the library's
+    default, fp32 (applications pass DEFAULT_PRECISION). ``session.precision`` says what runs
+    ("auto" resolved). With ``calibration`` (a
     Calibration) int8 ranges come from it (experimental API)."""
 
     _what = "session"
@@ -473,9 +474,6 @@ class Session(_Handle):
                     opts.set(k, v)
             if backend is not None:
                 opts.set(Option.BACKEND, backend)
-            if precision is None and opts is not options and not any(
-                    Options.key(k) == Option.PRECISION for k in (options or {})):
-                precision = DEFAULT_PRECISION
             if precision is not None:
                 opts.set(Option.PRECISION, precision)
             p = ffi.new("venseg_session **")

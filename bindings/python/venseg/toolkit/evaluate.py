@@ -262,7 +262,8 @@ def evaluate(model, images, labels, label_map="artery=1,vein=2", mode="classes",
         v_lab = names.index("vein") + 1 if "vein" in names else 2
         for c in classes:
             c[1] = {"artery": 1 << a_lab, "vein": 1 << v_lab}.get(c[0], (1 << a_lab) | (1 << v_lab))
-        session = vn.Session(m, threads=threads, precision=precision)  # None: the binding's default, as venseg eval
+        # None: the applications' default, as venseg eval's
+        session = vn.Session(m, threads=threads, precision=vn.DEFAULT_PRECISION if precision is None else precision)
         if spacing:
             session.set_pixel_spacing(*spacing)
         pairs, unused, _ = match_files(images, labels)
@@ -434,7 +435,8 @@ def _parser():
     p.add_argument("--roi", help="X,Y,W,H: segment and score only this rectangle")
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "fp16"),
-                   help="as venseg eval --precision (default: the binding's, docs/precision.md)")
+                   help="as venseg eval --precision (default venseg.DEFAULT_PRECISION, as venseg eval's; "
+                        "docs/precision.md)")
     p.add_argument("--limit", type=int)
     p.add_argument("--csv", help="per image and class CSV")
     p.add_argument("--summary", help="summary table (Markdown)")

@@ -455,8 +455,9 @@ def precision_block(st: dict) -> str:
     return "\n".join(L)
 
 
-def put_precision_block(card_text: str, block: str) -> str:
-    """The card with its precision section replaced by (or given) this block."""
+def put_precision_block(card_text: str, block: str, model: str = "MODEL.vseg", card: str = "MODEL.md") -> str:
+    """The card with its precision section replaced by (or given) this block; model and card
+    (file names in weights/) go into the section's reproduction command."""
     if PBEGIN in card_text and PEND in card_text:
         a, b = card_text.index(PBEGIN), card_text.index(PEND) + len(PEND)
         return card_text[:a] + block + card_text[b:]
@@ -469,7 +470,7 @@ def put_precision_block(card_text: str, block: str) -> str:
                "`--precision auto` picks: [docs/precision.md](../docs/precision.md). Reproduce "
                "(same CPU kind: int8 and bf16 arithmetic depends on the ISA):\n\n"
                "```sh\nVENSEG_LIBRARY=build/release/libvenseg.so PYTHONPATH=build/py:bindings/python \\\n"
-               "  python3 -m venseg.toolkit.modelcard precision weights/MODEL.vseg --card weights/MODEL.md"
+               f"  python3 -m venseg.toolkit.modelcard precision weights/{model} --card weights/{card}"
                "   # --check: compare only\n```\n\n" + block + "\n\n")
     for nxt in ("## Storage", "## Comparison", "## Training curves"):
         if "\n" + nxt in card_text:
@@ -953,7 +954,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 print(f"venseg.toolkit.modelcard: {args.card} matches", file=sys.stderr)
             else:
                 with open(args.card, "w", encoding="utf-8") as fh:
-                    fh.write(put_precision_block(card, block))
+                    fh.write(put_precision_block(card, block, os.path.basename(args.model),
+                                                 os.path.basename(args.card)))
                 print(f"venseg.toolkit.modelcard: wrote the precision section of {args.card}", file=sys.stderr)
         return 0
     if args.cmd == "ablation":
