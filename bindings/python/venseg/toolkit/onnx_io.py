@@ -14,7 +14,8 @@ UNet family of docs/weights-format.md (ResNet18/34/50 encoder in torchvision or 
 style with an upsample or transpose decoder, or the plain UNet), accepting BN as separate
 BatchNormalization nodes or folded into the convs, explicit Pad nodes before a Conv or
 MaxPool, Identity nodes, and Resize sizes computed from shapes (torch.onnx exports of
-smp.Unet). The first node on the data path whose operator is not supported, or the node
+smp.Unet; tf2onnx exports of Keras segmentation_models with NCHW input and output). The
+first node on the data path whose operator is not supported, or the node
 where the structure departs from the family, is named in an ``OnnxImportError``.
 """
 
@@ -352,7 +353,7 @@ _FOLDABLE = {"Cast", "Reshape", "Transpose", "Slice", "Concat", "ConstantOfShape
              "Squeeze", "Gather", "Mul", "Add", "Sub", "Div", "Neg", "Range", "Expand", "Floor",
              "Ceil"}
 # inputs that are sizes / pads / scales, not feature maps
-_PARAM_INPUTS = {"Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3)}
+_PARAM_INPUTS = {"Resize": (1, 2, 3), "Upsample": (1,), "Pad": (1, 2, 3), "Slice": (1, 2, 3, 4)}
 
 
 @dataclass
@@ -571,12 +572,23 @@ class _Graph:
         k = int(w.shape[2])
         if int(a.get("group", 1)) != 1 or any(int(d) != 1 for d in a.get("dilations", [1, 1])):
             raise self.err(i, "grouped or dilated convolutions are not supported")
-        if _s(a.get("auto_pad", "NOTSET")) not in ("NOTSET", "VALID"):
-            raise self.err(i, f"auto_pad {_s(a['auto_pad'])} is not supported")
         if tr and (any(int(v) for v in a.get("output_padding", [0, 0])) or "output_shape" in a):
             raise self.err(i, "ConvTranspose output_padding / output_shape is not supported")
         strides = [int(s) for s in a.get("strides", [1, 1])]
         pads = [int(p) for p in a.get("pads", [0, 0, 0, 0])]
+        auto = _s(a.get("auto_pad", "NOTSET"))
+        if auto == "VALID":
+            pads = [0] * 4
+        elif auto in ("SAME_UPPER", "SAME_LOWER"):
+            # symmetric only where the total padding is even: stride-1 odd kernels, and
+            # transposed k - stride even (Keras "same")
+            total = (k - strides[0]) if tr else (k - 1 if strides == [1, 1] else -1)
+            if total < 0 or total % 2:
+                raise self.err(i, f"auto_pad {auto} pads asymmetrically here (kernel {k}, "
+                                  f"stride {strides[0]})")
+            pads = [total // 2] * 4
+        elif auto != "NOTSET":
+            raise self.err(i, f"auto_pad {auto} is not supported")
         if strides[0] != strides[1] or len(set(pads)) != 1:
             raise self.err(i, f"expected equal strides and symmetric pads, got {strides}, {pads}")
         x, pad = n.input[0], pads[0]
