@@ -67,7 +67,7 @@ static const char analyze_help[] =
     "  --roi X,Y,W,H      segment only this rectangle (e.g. the B-mode sector of a screen)\n"
     "  --max-frames N     stop after N frames\n"
     "  --threads N        compute threads (default 0: all)\n"
-    "  --precision P      fp32 (default), auto, bf16, int8 or fp16 (docs/precision.md); the\n"
+    "  --precision P      auto (default), fp32, bf16, int8 or fp16 (docs/precision.md); the\n"
     "                     JSON's model.precision says what ran\n"
     "  --use-labels       a frame folder with <stem>_label.png masks (1 artery, 2 vein; e.g.\n"
     "                     from venseg phantom): track those masks instead of the model's,\n"

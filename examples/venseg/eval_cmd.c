@@ -84,7 +84,7 @@ static const char eval_help[] =
     "\n"
     "Run\n"
     "  --threads N           threads for the network (default 0: OpenMP's default)\n"
-    "  --precision P         fp32 (default), auto, bf16, int8 or fp16 (docs/precision.md);\n"
+    "  --precision P         auto (default), fp32, bf16, int8 or fp16 (docs/precision.md);\n"
     "                        the result line says what ran\n"
     "  --limit N             only the first N matched images (in natural order of names)\n"
     "  --strict              exit with status 3 if any file was skipped\n"

@@ -68,7 +68,7 @@ def test_binding_takes_names_and_the_enum_and_reports_what_runs():
         with pytest.raises(N.VensegError) as e:
             N.Session(m, precision="int4")
         assert "auto" in e.value.detail and "fp32" in e.value.detail
-    assert N.DEFAULT_PRECISION in ("auto", "fp32")  # the applications' default (docs/precision.md)
+    assert N.DEFAULT_PRECISION == "auto"  # the applications' default, as the programs' (docs/precision.md)
 
 
 def test_auto_on_a_model_without_ranges_is_fp32():
@@ -91,17 +91,17 @@ def test_programs_reject_other_values_naming_the_valid_ones(command, value):
 
 @need_cli
 @need_ranged
-@pytest.mark.parametrize("precision", ["auto", "fp32", "bf16", "int8"])
+@pytest.mark.parametrize("precision", [None, "auto", "fp32", "bf16", "int8"])
 def test_segment_json_records_the_precision_that_ran(tmp_path, precision):
-    want = resolved(RANGED, precision)
+    want = resolved(RANGED, precision or "auto")  # the programs' default: auto
     if want is None:
         pytest.skip(f"{precision} does not run here: {N.build_info()}")
-    r = cli("segment", "--model", RANGED, "--precision", precision, "--threads", "1", "--out", str(tmp_path), "-q",
-            FRAME)
+    r = cli("segment", "--model", RANGED, *(["--precision", precision] if precision else []), "--threads", "1",
+            "--out", str(tmp_path), "-q", FRAME)
     assert r.returncode == 0, r.stderr
     doc = json.load(open(tmp_path / "segment.json"))
     assert doc["precision"] == want
-    if precision == "auto":
+    if precision in (None, "auto"):
         assert "auto precision: " + want in doc["session"]
 
 

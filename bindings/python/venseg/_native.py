@@ -111,7 +111,7 @@ _OPTION_VALUE_ENUMS = {Option.BACKEND: Backend, Option.PRECISION: Precision}
 #: viewer and venseg.toolkit.evaluate pass to Session when not told (docs/precision.md says why
 #: it is this one). Session itself keeps the C library's default, fp32, so code written for 0.2
 #: gets the same masks; "auto" resolves per model and CPU (Precision.AUTO).
-DEFAULT_PRECISION = "fp32"
+DEFAULT_PRECISION = "auto"
 
 
 def _member(enum_cls, value, what: str) -> int:

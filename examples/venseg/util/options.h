@@ -26,10 +26,10 @@ enum {
                         VS_OPT_QUIET | VS_OPT_VERBOSE | VS_OPT_PRECISION
 };
 
-/* The programs' --precision default, as the binding's venseg.DEFAULT_PRECISION: fp32 until
- * int8's Dice cost on the shipped models' validation split is within 0.005 (the model cards'
- * precision section; docs/precision.md). */
-#define VS_DEFAULT_PRECISION VENSEG_PRECISION_FP32
+/* The programs' --precision default, as the binding's venseg.DEFAULT_PRECISION: auto, since
+ * int8 costs at most 0.005 of any mean Dice on the shipped models' validation split (0.0027
+ * ResUNet-34, 0.0022 UNet-16: the model cards' precision section; docs/precision.md). */
+#define VS_DEFAULT_PRECISION VENSEG_PRECISION_AUTO
 
 /* --precision NAME ("auto", "fp32", "bf16", "int8", "fp16") -> venseg_precision; -1 for
  * any other name. The one parser of precision names (segment, analyze, eval, bench). */
