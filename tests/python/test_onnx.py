@@ -395,3 +395,33 @@ def test_refuses_bilinear_upsampling_and_cli_reports_it(tmp_path, capsys):
     onnx.save(m, str(p))
     assert C.main(["--from-onnx", str(p), str(tmp_path / "x.vseg")]) == 2
     assert "'decoder.blocks.2.up' (Resize)" in capsys.readouterr().err
+
+
+def test_import_mixed_bn_folds_every_pair(vn):
+    """A graph with one conv -> BN pair folded and the others separate is written folded
+    (the separate ones folded in float64 by the import) and still matches ORT."""
+    nh = onnx.numpy_helper
+    m = _graph_of("plain-unet-b8-d3", "f32")
+    g = m.graph
+    bn = next(n for n in g.node if n.name == "enc0.bn1")
+    conv = next(n for n in g.node if n.name == "enc0.conv1")
+    inits = {t.name: t for t in g.initializer}
+    gamma, beta, mean, var = (nh.to_array(inits[x]).astype(np.float64) for x in bn.input[1:])
+    eps = next(a.f for a in bn.attribute if a.name == "epsilon")
+    s = gamma / np.sqrt(var + eps)
+    w = nh.to_array(inits[conv.input[1]]).astype(np.float64) * s[:, None, None, None]
+    inits[conv.input[1]].CopyFrom(nh.from_array(w.astype(np.float32), conv.input[1]))
+    g.initializer.append(nh.from_array((beta - mean * s).astype(np.float32), "enc0.conv1.bias"))
+    conv.input.append("enc0.conv1.bias")
+    for n, j in _consumers(g, bn.output[0]):
+        n.input[j] = conv.output[0]
+    g.node.remove(bn)
+    meta, tensors, info = O.onnx_to_state(m)
+    assert info["folded"] and "enc0.bn2.running_mean" not in tensors and "dec0.conv2.bias" in tensors
+    x = _input("mixed", 1, 1, 64, 64)
+    p_ort = _ort(m).run(None, {"input": x})[0]
+    p_c = _venseg(vn, build_vseg(meta, tensors), x)
+    err = float(np.abs(p_ort - p_c).max())
+    _record("import", "plain-unet-b8-d3, one pair folded by hand", "mixed BN", "1x1x64x64", err,
+            float(p_c.std()))
+    assert err <= TOL

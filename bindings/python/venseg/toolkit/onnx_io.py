@@ -671,8 +671,8 @@ class _Assign:
         self.standalone: List[Tuple[str, _BN, bool]] = []
         self.eps: Dict[str, List[float]] = {}
 
-    def conv(self, prefix: str, c: _Conv, bn: Optional[str] = None, bias: str = "no") -> None:
-        """bias: 'no' (must be absent or zero), 'yes' (zeros when absent)."""
+    def conv(self, prefix: str, c: _Conv, bn: Optional[str] = None) -> None:
+        """Convolution ``prefix``, with ``bn`` the BN the format pairs with it (if any)."""
         if bn is None and c.bn is not None:
             raise OnnxImportError(f"{prefix}: a BatchNormalization follows this convolution, "
                                   "which the architecture does not have")
