@@ -990,7 +990,7 @@ static double compressibility(double area_pre, double area_compressed)
 /* Parts of venseg_experimental.h that tools use (int8 calibration, the input multiple,
  * MACs, the tensor directory, the network on a ready tensor), under names that say so:
  * ExperimentalCalibration and the static class Experimental. Like the C header they carry
- * no ABI promise: a release may change them (bindings/swig/README.md). */
+ * no ABI promise: a release may change them (docs/java-csharp.md). */
 %{
 typedef struct vs_calibration { venseg_calibration *h; } vs_calibration;
 typedef struct vs_experimental { int unused; } vs_experimental;
