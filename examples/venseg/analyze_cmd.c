@@ -37,7 +37,9 @@ static const char analyze_help[] =
     "                     encode: libx264, else MPEG-4)\n"
     "  NAME-curve.png     vein (raw, smoothed) and artery area over time\n"
     "  NAME.json          summary (verdict, its confidence, flags), the vessels with their\n"
-    "                     identity and evidence, per-frame areas and file names\n"
+    "                     identity and evidence, per-frame areas and file names, and\n"
+    "                     \"timing\": ms per frame of each stage (decode, segment_track, network,\n"
+    "                     overlay, encode), frames/s end to end, peak memory (peak_rss_mb)\n"
     "  NAME.csv           per-frame areas; last column `file`: the frame's file name\n"
     "                     (PNG folders; empty for a video or GIF)\n"
     "  NAME-summary.csv   one row: verdict, confidences, medial side, flags, vein and artery\n"
@@ -73,6 +75,9 @@ static const char analyze_help[] =
     "                     from venseg phantom): track those masks instead of the model's,\n"
     "                     to check the tracker and the report against ground truth\n"
     "  --no-mp4           do not write the MP4\n"
+    "  --no-pipeline      decode, segment and encode one after another on one thread (by\n"
+    "                     default they overlap on their own threads; the results are the\n"
+    "                     same, bit for bit: frames are tracked in order)\n"
     "  --full-gif         the overlay GIF with every analysed frame at up to 640 px (large:\n"
     "                     ~50 MB for a 15 s cine) instead of the preview\n"
     "  --strict           a damaged or cut-short clip is an error: exit status 3 (the outputs are\n"
@@ -163,6 +168,7 @@ int vs_cmd_analyze(int argc, char **argv)
         if (shared < 0) return status;
         if (shared) continue;
         if (!strcmp(a, "--no-mp4")) o.mp4 = 0;
+        else if (!strcmp(a, "--no-pipeline")) o.sequential = 1;
         else if (!strcmp(a, "--full-gif")) o.full_gif = 1;
         else if (!strcmp(a, "--strict")) strict = 1;
         else if (!strcmp(a, "--use-labels")) o.use_labels = 1;

@@ -14,12 +14,17 @@
 
 #include "commands.h"
 #include "util/cli_util.h"
+#include "report/analyze_pipeline.h"
 #include "util/bench.h"
 #include "util/labelme.h"
 #include "util/media.h"
 
-/* `venseg bench` is the harness benchmarks/bench_segment shares, without the oneDNN ceiling. */
-int vs_cmd_bench(int argc, char **argv) { return vs_bench_main(argc, argv, "venseg bench", NULL); }
+/* `venseg bench` is the harness benchmarks/bench_segment shares, without the oneDNN ceiling and
+ * with --pipeline CLIP (the whole analysis, report/analyze_pipeline.c). */
+int vs_cmd_bench(int argc, char **argv)
+{
+    return vs_bench_main_ex(argc, argv, "venseg bench", NULL, vs_bench_pipeline);
+}
 
 typedef struct {
     const char *name;
@@ -33,7 +38,7 @@ static const command commands[] = {
     {"analyze", vs_cmd_analyze, "a compression clip (video, GIF, frames) -> verdict, curve, overlay, HTML report"},
     {"phantom", vs_cmd_phantom, "write a synthetic compression clip (normal or thrombosed vein)"},
     {"eval", vs_cmd_eval, "segment labelled images, score Dice/Jaccard/SSIM/HD95 (CSV + summary)"},
-    {"bench", vs_cmd_bench, "time the network on one backend and precision (JSON)"},
+    {"bench", vs_cmd_bench, "time the network on one backend and precision, or a whole analysis (JSON)"},
     {"labelme", vs_cmd_labelme, "rasterise a LabelMe JSON to a label PNG, as LabelMe does"},
 };
 

@@ -12,6 +12,7 @@
 #include "util/media.h"
 #include "util/options.h"
 #include "util/png_io.h"
+#include "report/analyze_pipeline.h"
 #include "report/html_report.h"
 #include "report/viz.h"
 
@@ -238,7 +239,8 @@ static void add_sources(cJSON *in, const vs_analysis_opts *o)
 /* files: per pushed frame its file name ("" when the clip has none): the frames' "file". */
 static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const int32_t *fi, const double *raw,
                       const double *smooth, const double *art, const double *raw_mm, const double *smooth_mm,
-                      const double *art_mm, const vs_strlist *files, char *err, size_t err_size)
+                      const double *art_mm, const vs_strlist *files, const vs_pipeline_timing *tm, char *err,
+                      size_t err_size)
 {
     const venseg_track_summary *s = c->s;
     cJSON *root = cJSON_CreateObject(), *sum = cJSON_CreateObject(), *flags = cJSON_CreateArray(),
@@ -365,6 +367,7 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
         cJSON_AddItemToArray(frames, fr);
     }
     cJSON_AddItemToObject(root, "frames", frames);
+    cJSON_AddItemToObject(root, "timing", vs_pipeline_timing_json(tm));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     FILE *f = text ? fopen(path, "w") : NULL;
@@ -460,30 +463,6 @@ static int write_summary_csv(const char *path, const vs_report_ctx *c, char *err
 
 /* -------------------------------------------------------------------- run */
 
-/* The <stem>_label.png beside the current PNG frame, into labels (w x h). */
-static int label_mask_of(const vs_reader *rd, uint8_t *labels, int32_t w, int32_t h, char *err, size_t err_size)
-{
-    const char *frame = vs_reader_frame_path(rd);
-    char path[4200], e2[256] = "path too long";
-    vs_png l;
-    if (!frame) {
-        snprintf(err, err_size, "needs a folder of PNG frames with <stem>_label.png masks");
-        return -1;
-    }
-    if (vs_label_path_beside(frame, path, sizeof path) != 0 || vs_png_read_label(path, &l, e2, sizeof e2) != 0) {
-        snprintf(err, err_size, "%.300s: %.150s", path, e2);
-        return -1;
-    }
-    if (l.width != w || l.height != h) {
-        snprintf(err, err_size, "%.300s: %dx%d, the frame %dx%d", path, l.width, l.height, w, h);
-        vs_png_free(&l);
-        return -1;
-    }
-    memcpy(labels, l.data, (size_t)w * h);
-    vs_png_free(&l);
-    return 0;
-}
-
 /* The clip is missing, or a folder without frames (vs_list_frames finds none). */
 static int input_missing(const char *path)
 {
@@ -530,10 +509,13 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     venseg_session *ses = NULL;
     venseg_tracker_config *cfg = NULL;
     venseg_tracker *trk = NULL;
-    vs_frames_store store = {0};
-    vs_strlist files = {0}; /* per pushed frame: its file name (PNG folders), else "" */
+    vs_frames_store store = {0}; /* the report's two key frames (made again at the end) */
+    vs_pipeline_out pout = {0};  /* frames read, per pushed frame its file name, the MP4's failure */
     vs_strlist made = {0};  /* the output folders this run made: a failed run takes them away */
-    uint8_t *labels = NULL, *full_index = NULL;
+    vs_gif_writer *gif = NULL;
+    vs_mp4_writer *mp4 = NULL;
+    vs_gif_preview preview = {0};
+    const double t_start = vs_now_ms();
     vs_canvas plot = {0};
     int32_t *fi = NULL;
     double *curve[6] = {NULL};
@@ -579,6 +561,8 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         snprintf(err, err_size, "no model");
         goto out;
     }
+    /* decoding and encoding run beside the network on their own threads: it takes the other cores */
+    if (oo.threads == 0 && !oo.sequential) oo.threads = vs_pipeline_network_threads();
     char why[768];
     if (model && (st = vs_open_session(model, oo.threads, oo.precision, &ses, why, sizeof why))) {
         snprintf(err, err_size, "session: %s", why);
@@ -604,81 +588,55 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         goto out;
     }
     if (ses && oo.spacing_x > 0) venseg_session_set_pixel_spacing(ses, oo.spacing_x, oo.spacing_y);
-    if (!(labels = malloc((size_t)w * h))) {
-        snprintf(err, err_size, "out of memory");
-        goto out;
-    }
-    /* overlay frames are kept for the GIF, MP4 and key frames: reduced to <= 640 px so a long
-     * clip fits in memory */
+    /* overlays at <= 640 px (the MP4, the GIF, the key frames), streamed as frames come: none is
+     * held (report/analyze_pipeline.h) */
     int shrink = (w > h ? w : h) > 640 ? ((w > h ? w : h) + 639) / 640 : 1;
     store.width = w / shrink, store.height = h / shrink;
-    if (shrink > 1 && !(full_index = malloc((size_t)w * h))) {
-        snprintf(err, err_size, "out of memory");
-        goto out;
-    }
     int total = vs_reader_frame_count(rd);
     if (oo.max_frames > 0 && (total == 0 || total > oo.max_frames)) total = oo.max_frames;
+    /* the GIF: --full-gif every analysed frame at the stored size, written as they come; by
+     * default a preview of bounded size (VS_GIF_PREVIEW_*), held and written at the end */
+    const char *gif_path = NULL, *mp4_path = NULL, *mp4_codec = NULL;
+    int gif_delay = 0;
+    if (vs_media_have_gif()) {
+        path_join(res->gif, sizeof res->gif, oo.out_dir, oo.name, "-overlay.gif");
+        if (oo.full_gif) {
+            gif_delay = fps > 0 ? (int)lround(100.0 * oo.stride / fps) : 10;
+            if (gif_delay < 2) gif_delay = 2;
+            if (vs_gif_open(res->gif, store.width, store.height, vs_overlay_palette(), &gif, e2, sizeof e2) != 0) {
+                snprintf(err, err_size, "%s", e2);
+                goto out;
+            }
+        } else {
+            int32_t expected = total > 0 ? (total + oo.stride - 1) / oo.stride : 0;
+            vs_gif_preview_init(&preview, store.width, store.height, expected);
+            /* a clip that declares its length: the preview's frames are written as they come */
+            preview.delay = fps > 0 ? (int)lround(100.0 * oo.stride * preview.step / fps) : 10 * preview.step;
+            if (preview.delay < 2) preview.delay = 2;
+            if (expected > 0 && vs_gif_open(res->gif, preview.width, preview.height, vs_overlay_palette(),
+                                             &preview.writer, e2, sizeof e2) != 0) {
+                snprintf(err, err_size, "%s", e2);
+                goto out;
+            }
+        }
+    }
+    if (oo.mp4 && vs_media_have_video()) {
+        path_join(res->mp4, sizeof res->mp4, oo.out_dir, oo.name, "-overlay.mp4");
+        if (vs_mp4_open(res->mp4, store.width, store.height, fps > 0 ? fps / oo.stride : 10, &mp4, &mp4_codec,
+                        pout.mp4_error, sizeof pout.mp4_error) != 0)
+            pout.mp4_failed = 1;
+    }
     vs_progress bar;
     vs_progress_start(&bar, "analysing", total, oo.progress);
-    int32_t pushed = 0, with_artery = 0, with_vein = 0;
-    for (;;) {
-        const uint8_t *rgb;
-        if (oo.max_frames > 0 && pushed >= oo.max_frames) break;
-        int r = vs_reader_next(rd, &rgb, e2, sizeof e2);
-        if (r < 0) {
-            vs_progress_end(&bar);
-            snprintf(err, err_size, "%s: %s", oo.input, e2);
-            if (strstr(e2, VS_DICOM_BAD) || strstr(e2, VS_DICOM_UNSUPPORTED)) rc = VS_EXIT_INPUT;
-            goto out;
-        }
-        if (r == 0) break;
-        venseg_push_result pushed_frame = {.struct_size = sizeof pushed_frame}; /* the tracker says if it analysed it */
-        if (oo.use_labels) {
-            if (label_mask_of(rd, labels, w, h, e2, sizeof e2) != 0) {
-                vs_progress_end(&bar);
-                snprintf(err, err_size, "--use-labels: %s", e2);
-                rc = VS_EXIT_INPUT;
-                goto out;
-            }
-            st = venseg_tracker_push_labels_ex(trk, labels, w, w, h, &pushed_frame);
-        } else {
-            st = venseg_tracker_push_frame_ex(trk, ses, rgb, VENSEG_PIXEL_RGB8, w, h, (int64_t)w * 3, labels, w,
-                                              &pushed_frame);
-        }
-        if (st) {
-            vs_progress_end(&bar);
-            rc = status_fail(err, err_size, "segmenting a frame", st);
-            goto out;
-        }
-        if (pushed_frame.analysed) {
-            uint8_t *idx = malloc((size_t)store.width * store.height);
-            if (!idx || vs_frames_store_add(&store, idx, pushed_frame.frame_index) != 0) {
-                free(idx);
-                vs_progress_end(&bar);
-                snprintf(err, err_size, "out of memory after %d frames", pushed);
-                goto out;
-            }
-            if (shrink == 1) {
-                vs_overlay_index(rgb, labels, w, h, idx);
-            } else {
-                vs_overlay_index(rgb, labels, w, h, full_index);
-                for (int32_t y = 0; y < store.height; y++)
-                    for (int32_t x = 0; x < store.width; x++)
-                        idx[(size_t)y * store.width + x] = full_index[(size_t)y * shrink * w + (size_t)x * shrink];
-            }
-            venseg_track_frame tf = {.struct_size = sizeof tf};
-            if (venseg_tracker_frame_at(trk, -1, &tf) == VENSEG_OK) with_artery += tf.artery_present, with_vein += tf.vein_present;
-        }
-        const char *frame_path = vs_reader_frame_path(rd), *slash = frame_path ? strrchr(frame_path, '/') : NULL;
-        if (vs_strlist_add(&files, slash ? slash + 1 : frame_path ? frame_path : "") != 0) {
-            vs_progress_end(&bar);
-            snprintf(err, err_size, "out of memory after %d frames", pushed);
-            goto out;
-        }
-        pushed++;
-        vs_progress_update(&bar, pushed);
-    }
+    vs_pipeline_io io = {rd, oo.input, ses, trk, oo.use_labels, oo.max_frames, oo.sequential, w, h, shrink,
+                         store.width, store.height, mp4, gif, gif_delay,
+                         vs_media_have_gif() && !oo.full_gif ? &preview : NULL, &bar};
+    rc = vs_pipeline_run(&io, &pout, &res->timing, err, err_size);
     vs_progress_end(&bar);
+    if (rc != VS_EXIT_OK) goto out;
+    rc = VS_EXIT_ERROR;
+    const double t_streamed = vs_now_ms();
+    const int32_t pushed = pout.pushed, with_artery = pout.with_artery, with_vein = pout.with_vein;
     if (pushed == 0) {
         snprintf(err, err_size, "%s: no frames", oo.input);
         goto out;
@@ -746,72 +704,85 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         snprintf(err, err_size, "%s: %s", res->curve, e2);
         goto out;
     }
-    /* overlay GIF, MP4. The GIF is by default a preview of bounded size: at most
-     * VS_GIF_PREVIEW_SIDE px a side (nearest of the stored frames) and at most
-     * VS_GIF_PREVIEW_PIXELS frame pixels in all (frames taken evenly, each shown longer);
-     * --full-gif keeps every analysed frame at the stored size (a 15 s cine: ~50 MB). */
-    const char *gif_path = NULL, *mp4_path = NULL, *mp4_codec = NULL;
-    if (vs_media_have_gif()) {
-        int32_t down = 1, step = 1;
-        if (!oo.full_gif) {
-            int32_t side = store.width > store.height ? store.width : store.height;
-            down = (side + VS_GIF_PREVIEW_SIDE - 1) / VS_GIF_PREVIEW_SIDE;
-            int64_t per = (int64_t)(store.width / down) * (store.height / down);
-            int64_t keep = per > 0 ? VS_GIF_PREVIEW_PIXELS / per : store.n;
-            if (keep < 1) keep = 1;
-            step = (int32_t)((store.n + keep - 1) / keep);
-        }
-        int32_t gw = store.width / down, gh = store.height / down;
-        int delay = fps > 0 ? (int)lround(100.0 * oo.stride * step / fps) : 10 * step;
-        if (delay < 2) delay = 2;
-        uint8_t *small = down > 1 ? malloc((size_t)gw * gh) : NULL;
-        vs_gif_writer *g = NULL;
-        path_join(res->gif, sizeof res->gif, oo.out_dir, oo.name, "-overlay.gif");
-        if ((down > 1 && !small) || vs_gif_open(res->gif, gw, gh, vs_overlay_palette(), &g, e2, sizeof e2) != 0) {
-            snprintf(err, err_size, "%s", small || down == 1 ? e2 : "out of memory");
-            free(small);
+    /* the GIF: the --full-gif one finished, or the preview written from the held frames (at most
+     * VS_GIF_PREVIEW_SIDE px a side, at most VS_GIF_PREVIEW_PIXELS frame pixels, frames taken
+     * evenly and each shown longer) */
+    double t0 = vs_now_ms();
+    if (gif) {
+        int grc = vs_gif_close(gif, e2, sizeof e2);
+        gif = NULL;
+        if (grc != 0) {
+            snprintf(err, err_size, "%s: %s", res->gif, e2);
             goto out;
         }
-        for (int32_t i = 0; i < store.n; i += step) {
-            const uint8_t *frame = store.index[i];
-            if (down > 1) { /* palette indices: the nearest pixel, not a mean */
-                for (int32_t y = 0; y < gh; y++)
-                    for (int32_t x = 0; x < gw; x++)
-                        small[(size_t)y * gw + x] = frame[(size_t)(y * down + down / 2) * store.width + x * down + down / 2];
-                frame = small;
-            }
-            if (vs_gif_add(g, frame, delay, e2, sizeof e2) != 0) {
-                vs_gif_close(g, NULL, 0);
-                free(small);
+        gif_path = res->gif;
+    } else if (preview.writer) {
+        int grc = vs_gif_close(preview.writer, e2, sizeof e2);
+        preview.writer = NULL;
+        if (grc != 0) {
+            snprintf(err, err_size, "%s: %s", res->gif, e2);
+            goto out;
+        }
+        gif_path = res->gif;
+    } else if (io.preview) {
+        int32_t step;
+        vs_gif_preview_select(&preview, res->timing.analysed, &step);
+        int delay = fps > 0 ? (int)lround(100.0 * oo.stride * step / fps) : 10 * step;
+        if (delay < 2) delay = 2;
+        if (vs_gif_open(res->gif, preview.width, preview.height, vs_overlay_palette(), &gif, e2, sizeof e2) != 0) {
+            snprintf(err, err_size, "%s", e2);
+            goto out;
+        }
+        for (int32_t i = 0; i < preview.n; i++)
+            if (preview.analysed_index[i] % step == 0 && vs_gif_add(gif, preview.frames[i], delay, e2, sizeof e2) != 0) {
                 snprintf(err, err_size, "%s: %s", res->gif, e2);
                 goto out;
             }
-        }
-        free(small);
-        if (vs_gif_close(g, e2, sizeof e2) != 0) {
+        int grc = vs_gif_close(gif, e2, sizeof e2);
+        gif = NULL;
+        if (grc != 0) {
             snprintf(err, err_size, "%s: %s", res->gif, e2);
             goto out;
         }
         gif_path = res->gif;
     }
-    if (oo.mp4 && vs_media_have_video()) {
-        vs_mp4_writer *m = NULL;
-        path_join(res->mp4, sizeof res->mp4, oo.out_dir, oo.name, "-overlay.mp4");
-        uint8_t *rgb = malloc((size_t)store.width * store.height * 3);
-        int ok = rgb && vs_mp4_open(res->mp4, store.width, store.height, fps > 0 ? fps / oo.stride : 10, &m, &mp4_codec, e2, sizeof e2) == 0;
-        for (int32_t i = 0; ok && i < store.n; i++) {
-            vs_index_to_rgb(store.index[i], (size_t)store.width * store.height, rgb);
-            ok = vs_mp4_add(m, rgb, e2, sizeof e2) == 0;
-        }
-        if (m && vs_mp4_close(m, e2, sizeof e2) != 0) ok = 0;
-        free(rgb);
-        if (ok) mp4_path = res->mp4;
-        else {
-            fprintf(stderr, "venseg: warning: no MP4 written (%s)\n", e2);
-            remove(res->mp4);
-            res->mp4[0] = '\0';
-        }
+    if (mp4 && vs_mp4_close(mp4, e2, sizeof e2) != 0 && !pout.mp4_failed) {
+        pout.mp4_failed = 1;
+        snprintf(pout.mp4_error, sizeof pout.mp4_error, "%s", e2);
     }
+    mp4 = NULL;
+    if (res->mp4[0] && !pout.mp4_failed) {
+        mp4_path = res->mp4;
+    } else if (res->mp4[0]) {
+        fprintf(stderr, "venseg: warning: no MP4 written (%s)\n", pout.mp4_error);
+        remove(res->mp4);
+        res->mp4[0] = '\0';
+    }
+    const double finish_ms = vs_now_ms() - t0;
+    res->timing.encode_ms += finish_ms;
+    /* the report's key frames: the baseline and the maximum compression, else the first and the
+     * middle analysed frame, made again from a second read of the clip */
+    t0 = vs_now_ms();
+    int32_t want[2] = {s->baseline_frame, s->min_frame};
+    for (int k = 0; k < 2; k++) {
+        venseg_track_frame tf = {.struct_size = sizeof tf};
+        if (want[k] < 0)
+            want[k] = venseg_tracker_frame_at(trk, k == 0 ? 0 : res->timing.analysed / 2, &tf) == VENSEG_OK
+                          ? tf.frame_index
+                          : 0;
+    }
+    if ((rc = vs_pipeline_key_frames(oo.input, ses, oo.use_labels, want, shrink, store.width, store.height, &store,
+                                     err, err_size)) != VS_EXIT_OK)
+        goto out;
+    rc = VS_EXIT_ERROR;
+    res->timing.key_frames_ms = vs_now_ms() - t0;
+    /* the network alone on this session: splits the library's time per frame */
+    t0 = vs_now_ms();
+    res->timing.network_ms = ses ? vs_pipeline_network_ms(ses, model, 5) : 0;
+    const double probe_ms = vs_now_ms() - t0;
+    int64_t nthreads = 0;
+    if (ses && venseg_session_get(ses, VENSEG_OPT_NUM_THREADS, &nthreads) == VENSEG_OK)
+        res->timing.network_threads = (int)nthreads;
     char session_text[1024]; /* "...; CPU (no GPU found)" rather than the CUDA runtime's error, unless --verbose */
     vs_report_ctx rc_ = {&oo, s, model,
                       ses ? vs_session_text(venseg_session_describe(ses), oo.verbose, session_text, sizeof session_text)
@@ -835,7 +806,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         fprintf(csv, "%d,%s,%.0f,%.1f,%.0f", fi[i], t, curve[0][i], curve[1][i], curve[2][i]);
         if (have_mm) fprintf(csv, ",%.4f,%.4f,%.4f", curve[3][i], curve[4][i], curve[5][i]);
         fputc(',', csv);
-        vs_csv_field(csv, fi[i] >= 0 && (size_t)fi[i] < files.n ? files.v[fi[i]] : "");
+        vs_csv_field(csv, fi[i] >= 0 && (size_t)fi[i] < pout.files.n ? pout.files.v[fi[i]] : "");
         fputc('\n', csv);
     }
     if (fclose(csv) != 0) {
@@ -846,9 +817,14 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
     if (write_summary_csv(res->summary_csv, &rc_, err, err_size) != 0) goto out;
 #ifdef VENSEG_CLI_HAVE_CJSON
     path_join(res->json, sizeof res->json, oo.out_dir, oo.name, ".json");
+    res->timing.wall_ms = vs_now_ms() - t_start;
+    res->timing.outputs_ms = vs_now_ms() - t_streamed - finish_ms - res->timing.key_frames_ms - probe_ms;
+    res->timing.peak_rss_mb = vs_peak_rss_mb();
     if (write_json(res->json, &rc_, n, fi, curve[0], curve[1], curve[2], have_mm ? curve[3] : NULL, curve[4],
-                   curve[5], &files, err, err_size) != 0)
+                   curve[5], &pout.files, &res->timing, err, err_size) != 0)
         goto out;
+#else
+    (void)probe_ms, (void)finish_ms;
 #endif
     path_join(res->report, sizeof res->report, oo.out_dir, oo.name, "-report.html");
     if (vs_report_write_html(res->report, &rc_, err, err_size) != 0) goto out;
@@ -864,10 +840,11 @@ out:
     for (int k = 0; k < 6; k++) free(curve[k]);
     free(fi);
     vs_canvas_free(&plot);
-    free(labels);
-    free(full_index);
+    vs_gif_close(gif, NULL, 0);
+    vs_mp4_close(mp4, NULL, 0);
+    vs_gif_preview_free(&preview);
     vs_frames_store_free(&store);
-    vs_strlist_free(&files);
+    vs_strlist_free(&pout.files);
     venseg_tracker_free(trk);
     venseg_tracker_config_free(cfg);
     venseg_session_free(ses);

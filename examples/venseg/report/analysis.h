@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <venseg/venseg.h>
 
+#include "report/analyze_pipeline.h"
 #include "util/media.h"
 
 typedef struct vs_analysis_opts {
@@ -33,6 +34,7 @@ typedef struct vs_analysis_opts {
     int use_labels;        /* PNG folders: track the frames' <stem>_label.png masks, not the model's */
     int medial_side;       /* image side toward the body's midline: -1 left, +1 right, 0 unknown (detected) */
     int verbose;           /* the session as the library describes it, in full (vs_session_text) */
+    int sequential;        /* --no-pipeline: decode, segment and encode in turn on one thread */
     /* where spacing, fps and roi came from, for the JSON: vs_analysis_run fills them ("option",
      * "dicom:...", "container"; "" unknown) and takes a DICOM clip's own for those not given */
     const char *spacing_source, *fps_source, *roi_source;
@@ -77,6 +79,7 @@ typedef struct vs_analysis_result {
     char report[4096], json[4096], csv[4096], summary_csv[4096], gif[4096], mp4[4096], curve[4096];
     uint32_t input_flags;            /* VS_INPUT_*: the clip was damaged or cut short */
     vs_reader_health health;         /* what the clip declared, what was decoded, FFmpeg's errors */
+    vs_pipeline_timing timing;       /* per stage, end to end, peak memory (the JSON's "timing") */
 } vs_analysis_result;
 
 /* Returns a VS_EXIT_* status; err receives the message of a failure. */

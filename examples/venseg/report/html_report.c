@@ -97,30 +97,47 @@ static int html_png(FILE *f, const char *id, const char *alt, const uint8_t *rgb
     return rc;
 }
 
+/* The base64 of the open file `in`, written to f a chunk at a time (and `in` closed): the
+ * report's memory does not grow with the clip it embeds. 0, or -1 on a read error. */
+static int base64_stream(FILE *f, FILE *in)
+{
+    uint8_t buf[3 * 8192]; /* a multiple of 3: the chunks' base64 joins without padding */
+    size_t n;
+    int rc = 0;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0) {
+        char *b64 = vs_base64(buf, n);
+        if (!b64) rc = -1;
+        else fputs(b64, f);
+        free(b64);
+    }
+    if (ferror(in)) rc = -1;
+    fclose(in);
+    return rc;
+}
+
 static int html_file(FILE *f, const char *id, const char *alt, const char *path, const char *mime, int32_t w)
 {
-    char *data, err[256];
-    size_t n;
-    if (vs_read_file(path, (size_t)1 << 30, &data, &n, err, sizeof err) != 0) return -1;
-    int rc = html_img(f, id, alt, mime, (const uint8_t *)data, n, w, 0);
-    free(data);
+    FILE *in = fopen(path, "rb");
+    if (!in) return -1;
+    fprintf(f, "<img id=\"%s\" alt=\"", id);
+    html_text(f, alt);
+    fprintf(f, "\" width=\"%d\" src=\"data:%s;base64,", w, mime);
+    int rc = base64_stream(f, in);
+    fputs("\">", f);
     return rc;
 }
 
 /* <video> with an MP4 embedded as a data: URI: muted, looping, with controls. */
 static int html_video(FILE *f, const char *id, const char *path, int32_t w, int32_t h)
 {
-    char *data, err[256];
-    size_t n;
-    if (vs_read_file(path, (size_t)1 << 30, &data, &n, err, sizeof err) != 0) return -1;
-    char *b64 = vs_base64((const uint8_t *)data, n);
-    free(data);
-    if (!b64) return -1;
+    FILE *in = fopen(path, "rb");
+    if (!in) return -1;
     fprintf(f, "<video id=\"%s\" width=\"%d\" height=\"%d\" controls autoplay loop muted playsinline "
-               "src=\"data:video/mp4;base64,%s\"></video>",
-            id, w, h, b64);
-    free(b64);
-    return 0;
+               "src=\"data:video/mp4;base64,",
+            id, w, h);
+    int rc = base64_stream(f, in);
+    fputs("\"></video>", f);
+    return rc;
 }
 
 /* The size of a file in bytes; -1 when path is NULL or the file cannot be opened. */

@@ -16,6 +16,7 @@ static const char bench_help[] =
     "usage: %s [MODEL.vseg] [--size W H] [--batch N] [--threads T]\n"
     "       [--backend auto|reference|onednn|cuda] [--precision fp32|bf16|int8|fp16|auto] [--calibrate N]\n"
     "       [--iters N] [--warmup N] [--samples] [--verbose]\n"
+    "       %s [MODEL.vseg] --pipeline CLIP [--threads T] [--precision P] [--no-pipeline] [--verbose]\n"
     "\n"
     "Times the network alone (venseg_session_run_tensor on a seeded random W x H tensor, no\n"
     "resizing; default 256 x 256, batch 1, 2 threads, 20 timed runs after 3 warm-up runs) and\n"
@@ -25,6 +26,11 @@ static const char bench_help[] =
     "without it needs ranges stored in the model file. --samples adds every timed latency\n"
     "(\"samples_ms\"). \"session\" says what ran; when AUTO could not use a GPU it ends in\n"
     "\"CPU (no GPU found)\" or the like, and --verbose gives the library's reason in full.\n"
+    "--pipeline CLIP times `venseg analyze CLIP` end to end instead (its outputs go to a\n"
+    "temporary folder, removed after) and prints its \"timing\": frames/s, wall ms, peak RSS and\n"
+    "ms per frame of each stage (decode, segment_track, network, overlay, encode), with the\n"
+    "precision and threads that ran; --threads as analyze's (default: the cores but one beside\n"
+    "the decoding and encoding threads), --no-pipeline runs the stages in turn on one thread.\n"
     "Every value is checked: a bad one is a usage error (status 2).\n"
     "\n"
     VS_EXIT_HELP;
@@ -69,10 +75,16 @@ static int fail(const char *what, venseg_status st)
 
 int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn ceiling_fn)
 {
+    return vs_bench_main_ex(argc, argv, prog, ceiling_fn, NULL);
+}
+
+int vs_bench_main_ex(int argc, char **argv, const char *prog, vs_bench_ceiling_fn ceiling_fn,
+                     vs_bench_pipeline_fn pipeline_fn)
+{
     prog_name = prog;
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf(bench_help, prog);
+            printf(bench_help, prog, prog);
             return VS_EXIT_OK;
         }
     char model_buf[4096];
@@ -88,12 +100,19 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
         verbose = 0;
     venseg_backend b = VENSEG_BACKEND_AUTO;
     venseg_precision p = VENSEG_PRECISION_FP32;
+    const char *clip = NULL, *network_only = NULL; /* --pipeline CLIP; an option that times the network alone */
+    int sequential = 0, threads_given = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i], *v;
         long lv;
         int k;
         if (!strcmp(a, "--samples")) {
             samples = 1;
+            network_only = a;
+            continue;
+        }
+        if (!strcmp(a, "--no-pipeline")) {
+            sequential = 1;
             continue;
         }
         if (!strcmp(a, "--verbose")) {
@@ -107,11 +126,18 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
                     {"--iters", "1..1000000", 1, 1000000}, {"--warmup", "0..1000000", 0, 1000000},
                     {"--calibrate", "0..100000", 0, 100000}};
         int *const int_out[] = {&batch, &threads, &iters, &warmup, &calibrate};
-        int known = vs_is_option(a, "--size") || vs_is_option(a, "--backend") || vs_is_option(a, "--precision");
+        int known = vs_is_option(a, "--size") || vs_is_option(a, "--backend") || vs_is_option(a, "--precision") ||
+                    vs_is_option(a, "--pipeline");
         for (size_t n = 0; n < sizeof ints / sizeof ints[0]; n++) known |= vs_is_option(a, ints[n].name);
         if (!known || !(v = vs_option_value(argc, argv, &i)))
             return bench_usage(prog, "unknown or incomplete option ", a, "");
-        if (vs_is_option(a, "--size")) {
+        if (!vs_is_option(a, "--pipeline") && !vs_is_option(a, "--precision") && !vs_is_option(a, "--threads"))
+            network_only = a;
+        threads_given |= vs_is_option(a, "--threads");
+        if (vs_is_option(a, "--pipeline")) {
+            if (!*v) return bench_usage(prog, "--pipeline needs a CLIP, not an empty name", "", "");
+            clip = v;
+        } else if (vs_is_option(a, "--size")) {
             long h;
             if (!vs_parse_long(v, 1, 16384, &lv) || i + 1 >= argc || !vs_parse_long(argv[i + 1], 1, 16384, &h))
                 return bench_usage(prog, "--size needs W H, each 1..16384, not ", v,
@@ -140,6 +166,16 @@ int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn c
                 }
         }
     }
+    if (clip && network_only)
+        return bench_usage(prog, "--pipeline times the whole analysis of a clip; this option times the network alone: ",
+                           network_only, "");
+    if (sequential && !clip) return bench_usage(prog, "--no-pipeline goes with --pipeline CLIP", "", "");
+    if (clip && !pipeline_fn) {
+        fprintf(stderr, "%s: --pipeline: this build has no clip analysis (use venseg bench)\n", prog);
+        return VS_EXIT_UNAVAILABLE;
+    }
+    if (clip) return pipeline_fn(prog, clip, first == 2 ? argv[1] : NULL, threads_given ? threads : 0, (int)p,
+                                 sequential, verbose);
     if (calibrate > 0 && p != VENSEG_PRECISION_INT8)
         return bench_usage(prog, "--calibrate N records int8 ranges: it goes with --precision int8, not ", precision,
                            "");

@@ -8,7 +8,16 @@ typedef double (*vs_bench_ceiling_fn)(int threads, int bf16, int iters);
 /* The p-th percentile (0..100, linear interpolation) of n values (sorts them). */
 double vs_bench_percentile(double *v, int n, double p);
 
-/* argv[0] is the command; prog names it in messages. Prints the JSON; returns a VS_EXIT_* status. */
+/* `--pipeline CLIP`: the whole analysis of the clip timed per stage (prints its JSON); model
+ * NULL: the default; threads 0: analyze's default; precision a venseg_precision (or auto);
+ * sequential: the stages in turn. Returns a VS_EXIT_* status. */
+typedef int (*vs_bench_pipeline_fn)(const char *prog, const char *clip, const char *model, int threads, int precision,
+                                    int sequential, int verbose);
+
+/* argv[0] is the command; prog names it in messages. Prints the JSON; returns a VS_EXIT_* status.
+ * --pipeline needs pipeline (vs_bench_main has none: status 5). */
 int vs_bench_main(int argc, char **argv, const char *prog, vs_bench_ceiling_fn ceiling);
+int vs_bench_main_ex(int argc, char **argv, const char *prog, vs_bench_ceiling_fn ceiling,
+                     vs_bench_pipeline_fn pipeline);
 
 #endif

@@ -352,14 +352,15 @@ static int convert_frame(vs_reader *r, char *err, size_t err_size)
     return 1;
 }
 
-static int next_frame_video(vs_reader *r, char *err, size_t err_size)
+/* convert 0: the frame is decoded but not converted to RGB (vs_reader_skip). */
+static int next_frame_video(vs_reader *r, int convert, char *err, size_t err_size)
 {
     char m[256];
     for (;;) {
         int rc = avcodec_receive_frame(r->dec, r->frame);
         if (rc == 0) {
             if (r->frame->decode_error_flags || (r->frame->flags & AV_FRAME_FLAG_CORRUPT)) r->damaged++;
-            rc = convert_frame(r, err, err_size);
+            rc = convert ? convert_frame(r, err, err_size) : 1;
             av_frame_unref(r->frame);
             if (rc == 1) r->next++;
             return rc;
@@ -528,7 +529,7 @@ int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size
     case KIND_GIF: rc = next_frame_gif(r, err, err_size); break;
 #endif
 #ifdef VENSEG_CLI_HAVE_LIBAV
-    case KIND_VIDEO: rc = next_frame_video(r, err, err_size); break;
+    case KIND_VIDEO: rc = next_frame_video(r, 1, err, err_size); break;
 #endif
 #ifdef VENSEG_CLI_HAVE_DCMTK
     case KIND_DICOM:
@@ -541,6 +542,24 @@ int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size
     *rgb = rc == 1 ? r->rgb : NULL;
     if (rc == 0) r->at_end = 1;
     return rc;
+}
+
+int vs_reader_skip(vs_reader *r, char *err, size_t err_size)
+{
+    const uint8_t *rgb;
+    if (r->kind == KIND_FRAMES) { /* not read: only its name moves on */
+        if (r->next >= r->count) return 0;
+        snprintf(r->path, sizeof r->path, "%s/%s", r->dir, r->names.v[r->next++]);
+        return 1;
+    }
+#ifdef VENSEG_CLI_HAVE_LIBAV
+    if (r->kind == KIND_VIDEO) {
+        int rc = next_frame_video(r, 0, err, err_size);
+        if (rc == 0) r->at_end = 1;
+        return rc;
+    }
+#endif
+    return vs_reader_next(r, &rgb, err, err_size); /* a GIF frame is drawn over the last one, and others */
 }
 
 /* ---------------------------------------------------------------- GIF out */
@@ -734,7 +753,10 @@ int vs_mp4_open(const char *path, int32_t width, int32_t height, double fps, vs_
     w->enc->gop_size = 30;
     w->enc->thread_count = 1;
     if (codec->id == AV_CODEC_ID_MPEG4) w->enc->bit_rate = 2000000;
-    else av_opt_set(w->enc->priv_data, "crf", "20", 0);
+    else { /* veryfast: the encoder keeps pace beside the network (medium took ~half its time) */
+        av_opt_set(w->enc->priv_data, "crf", "20", 0);
+        av_opt_set(w->enc->priv_data, "preset", "veryfast", 0);
+    }
     if (w->fmt->oformat->flags & AVFMT_GLOBALHEADER) w->enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     if ((rc = avcodec_open2(w->enc, codec, NULL)) < 0 || avcodec_parameters_from_context(w->st->codecpar, w->enc) < 0) {
         vs_av_error_text(rc, m, sizeof m);

@@ -40,6 +40,9 @@ const struct vs_dicom_info *vs_reader_dicom(const vs_reader *r);
 /* Next frame: *rgb points at width * height * 3 bytes owned by the reader, valid until
  * the next call. Returns 1 (a frame), 0 (end), -1 (error, message in err). */
 int vs_reader_next(vs_reader *r, const uint8_t **rgb, char *err, size_t err_size);
+/* Moves past the next frame without converting it (a video's frame is still decoded, a GIF's
+ * composited; a folder's image is not read). Returns as vs_reader_next(). */
+int vs_reader_skip(vs_reader *r, char *err, size_t err_size);
 /* Frame folders: the file of the frame vs_reader_next() returned last; NULL for other kinds. */
 const char *vs_reader_frame_path(const vs_reader *r);
 
