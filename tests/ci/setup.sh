@@ -37,7 +37,8 @@ VENSEG_APT_PACKAGES=(
     dcmtk libdcmtk-dev python3-pydicom python3-dask python3-distributed
 )
 # PyPI packages the tests need beyond Debian's (import name=pip requirement)
-VENSEG_PIP_PACKAGES=(onnx=onnx onnxruntime=onnxruntime)
+# (pydicom_data: real ultrasound DICOM files, MIT, for tests/python/test_dicom.py)
+VENSEG_PIP_PACKAGES=(onnx=onnx onnxruntime=onnxruntime data_store=pydicom-data)
 VENSEG_SMP_VERSION=${VENSEG_SMP_VERSION:-0.6.0}
 VENSEG_VENV=${VENSEG_VENV:-build/venv}
 

@@ -145,3 +145,71 @@ def test_imports_neither_binding_nor_toolkit():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# Real ultrasound files from PyPI's pydicom-data (MIT licence; installed by tests/ci/setup.sh):
+# a GE LOGIQ RGB frame, an ALOKA 16-bit PALETTE COLOR frame with segmented lookup tables and a
+# Sequence of Ultrasound Regions, and the GE frame as JPEG 2000.
+def _real(name):
+    try:
+        from pydicom.data import get_testdata_file
+        path = get_testdata_file(name)
+    except Exception:  # pydicom-data missing: get_testdata_file finds nothing or raises
+        path = None
+    if not path or not os.path.exists(path):
+        pytest.skip(f"{name}: pydicom-data (PyPI) is not installed")
+    return path
+
+
+def _segment(path, tmp_path):
+    cli = os.environ.get("VENSEG_CLI")
+    if not cli:
+        pytest.skip("VENSEG_CLI is not set (the venseg program of this build)")
+    model = os.path.join(os.path.dirname(__file__), "..", "data", "tiny_plain_unet.vseg")
+    return subprocess.run([cli, "segment", "--model", model, "-q", "--out", str(tmp_path / "out"), path],
+                          capture_output=True, text=True)
+
+
+def test_real_ge_ultrasound_rgb(tmp_path):
+    import json
+
+    import pydicom
+
+    path = _real("US1_UNCR.dcm")
+    frames, meta = read_dicom(path)
+    assert meta.modality == "US" and meta.photometric == "RGB" and frames.shape == (1, 480, 640, 3)
+    assert (frames[0] == pydicom.dcmread(path).pixel_array).all()
+    r = _segment(path, tmp_path)
+    assert r.returncode == 0, r.stderr
+    seg = json.load(open(tmp_path / "out" / "segment.json"))
+    image = seg["images"][0]
+    assert (image["photometric"], image["width"], image["height"]) == ("RGB", 640, 480)
+    assert image["transfer_syntax"] == "Little Endian Explicit"
+
+
+def test_real_aloka_palette_ultrasound(tmp_path):
+    import pydicom
+    from pydicom.pixel_data_handlers.util import apply_color_lut
+
+    path = _real("gdcm-US-ALOKA-16.dcm")
+    frames, meta = read_dicom(path)
+    ds = pydicom.dcmread(path)
+    ref = apply_color_lut(ds.pixel_array, ds)
+    assert meta.photometric == "PALETTE COLOR" and frames.shape == (1, 480, 640, 3)
+    # 16-bit palette entries scaled to 8 bits
+    assert np.abs(frames[0].astype(int) - (ref >> 8)).max() <= 1
+    region = ds.SequenceOfUltrasoundRegions[0]
+    assert meta.pixel_spacing_source == "dicom:SequenceOfUltrasoundRegions"
+    assert np.isclose(meta.pixel_spacing_mm[0], region.PhysicalDeltaX * 10)
+    assert meta.roi is not None and meta.roi_source == "dicom:SequenceOfUltrasoundRegions"
+    # the program reads DICOM through DCMTK, whose image module has no segmented palettes
+    r = _segment(path, tmp_path)
+    assert r.returncode == 4 and "unsupported DICOM" in r.stderr and "segmented lookup tables" in r.stderr
+
+
+def test_real_jpeg2000_ultrasound_is_refused_by_name(tmp_path):
+    path = _real("US1_J2KR.dcm")
+    with pytest.raises(DicomError, match="unsupported DICOM"):
+        read_dicom(path)
+    r = _segment(path, tmp_path)
+    assert r.returncode == 4 and "unsupported DICOM" in r.stderr and "JPEG 2000" in r.stderr

@@ -142,6 +142,15 @@ static int read_info(DcmFileFormat &file, vs_dicom_info *in, char *err, size_t e
     in->width = cols, in->height = rows, in->frames = frames;
     in->bits_stored = stored;
     in->channels = spp == 1 && strcmp(in->photometric, "PALETTE COLOR") != 0 ? 1 : 3;
+    /* DCMTK's image module expands only plain palette LUTs (0028,1201-1203); the segmented form
+     * (e.g. ALOKA ultrasound) would otherwise fail later as a vague "invalid element value" */
+    if (in->channels == 3 && spp == 1 && !ds->tagExists(DCM_RedPaletteColorLookupTableData) &&
+        ds->tagExists(DCM_SegmentedRedPaletteColorLookupTableData)) {
+        snprintf(err, err_size,
+                 VS_DICOM_UNSUPPORTED "PALETTE COLOR with segmented lookup tables (0028,1221-1223), which DCMTK's "
+                                      "image module does not expand (venseg.io.read_dicom reads them with pydicom)");
+        return -1;
+    }
 
     ultrasound_region(ds, in);
     Float64 ps[2] = {0, 0};
