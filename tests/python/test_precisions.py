@@ -41,14 +41,18 @@ def _frames(folder, n, offset=0):
     return [np.ascontiguousarray(np.array(Image.open(f).convert("L"))) for f in files]
 
 
-@pytest.fixture(scope="module")
-def setup():
+def _need_onednn():
     try:
         info = N.build_info()
     except Exception as exc:
         pytest.skip(f"libvenseg not loadable: {exc}")
     if "onednn" not in info.get("backends", ""):
         pytest.skip("the oneDNN backend is not built in")
+
+
+@pytest.fixture(scope="module")
+def setup():
+    _need_onednn()
     weights = sorted(glob.glob(os.path.join(ROOT, "weights", "resunet34*.vseg")))
     if not weights:
         pytest.skip("no shipped ResUNet-34 in weights/")
@@ -94,12 +98,7 @@ SAMPLES = os.path.join(ROOT, "examples", "data")
 
 
 def test_int8_with_the_files_ranges_matches_fp32_on_the_sample_frames():
-    try:
-        info = N.build_info()
-    except Exception as exc:
-        pytest.skip(f"libvenseg not loadable: {exc}")
-    if "onednn" not in info.get("backends", ""):
-        pytest.skip("the oneDNN backend is not built in")
+    _need_onednn()
     path = os.path.join(ROOT, "weights", "resunet34.vseg")
     if not os.path.exists(path):
         pytest.skip("weights/resunet34.vseg is absent")

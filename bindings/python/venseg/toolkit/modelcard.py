@@ -907,6 +907,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_card(path: str, block: str, what: str) -> int:
+    """0 when the card at path holds block verbatim, else 1 (what: the block's name for the message)."""
+    with open(path, encoding="utf-8") as fh:
+        held = block in fh.read()
+    print(f"venseg.toolkit.modelcard: {path} " + ("matches" if held else f"does NOT hold {what}"), file=sys.stderr)
+    return 0 if held else 1
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.cmd == "evaluate":
@@ -917,12 +925,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             with open(args.json, "w") as fh:
                 json.dump(ev, fh, indent=1)
         if args.check:
-            with open(args.check, encoding="utf-8") as fh:
-                card = fh.read()
-            if block not in card:
-                print(f"venseg.toolkit.modelcard: {args.check} does NOT hold this table", file=sys.stderr)
-                return 1
-            print(f"venseg.toolkit.modelcard: {args.check} matches", file=sys.stderr)
+            return _check_card(args.check, block, "this table")
         return 0
     if args.cmd == "overlays":
         if args.worst and not args.names:
@@ -944,19 +947,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             with open(args.json, "w") as fh:
                 json.dump(st, fh, indent=1)
         if args.card:
+            if args.check:
+                return _check_card(args.card, block, "this precision section")
             with open(args.card, encoding="utf-8") as fh:
                 card = fh.read()
-            if args.check:
-                if block not in card:
-                    print(f"venseg.toolkit.modelcard: {args.card} does NOT hold this precision section",
-                          file=sys.stderr)
-                    return 1
-                print(f"venseg.toolkit.modelcard: {args.card} matches", file=sys.stderr)
-            else:
-                with open(args.card, "w", encoding="utf-8") as fh:
-                    fh.write(put_precision_block(card, block, os.path.basename(args.model),
-                                                 os.path.basename(args.card)))
-                print(f"venseg.toolkit.modelcard: wrote the precision section of {args.card}", file=sys.stderr)
+            with open(args.card, "w", encoding="utf-8") as fh:
+                fh.write(put_precision_block(card, block, os.path.basename(args.model), os.path.basename(args.card)))
+            print(f"venseg.toolkit.modelcard: wrote the precision section of {args.card}", file=sys.stderr)
         return 0
     if args.cmd == "ablation":
         runs = []
