@@ -2,13 +2,13 @@
  *
  *   bench_segment MODEL.vseg [--size W H] [--batch N] [--threads T]
  *                 [--backend auto|reference|onednn] [--precision fp32|bf16|int8]
- *                 [--calibrate N] [--iters N] [--warmup N] [--samples]
+ *                 [--calibrate N] [--iters N] [--warmup N] [--samples] [--no-ceiling]
  *
  * The harness itself is examples/venseg/util/bench.c (library venseg_app_core), shared with
  * `venseg bench`. This program adds,
  * with oneDNN built in, a measured oneDNN convolution ceiling (a 3x3, 256 -> 256 channel
  * convolution at 64 x 64, the shape where oneDNN is fastest) at the same threads and
- * precision (fp32 for int8), and the fraction of it reached. */
+ * precision (fp32 for int8), and the fraction of it reached (--no-ceiling leaves it out). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,7 +85,13 @@ out:
 int main(int argc, char **argv)
 {
 #ifdef VENSEG_HAVE_ONEDNN
-    return vs_bench_main(argc, argv, "bench_segment", conv_ceiling);
+    /* --no-ceiling: the network alone, so that the process's CPU time is the network's
+     * (benchmarks/network_ab.py) */
+    int ceiling = 1, n = 0;
+    for (int i = 0; i < argc; i++)
+        if (i > 0 && !strcmp(argv[i], "--no-ceiling")) ceiling = 0;
+        else argv[n++] = argv[i];
+    return vs_bench_main(n, argv, "bench_segment", ceiling ? conv_ceiling : NULL);
 #else
     return vs_bench_main(argc, argv, "bench_segment", NULL);
 #endif

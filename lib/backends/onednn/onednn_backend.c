@@ -6,7 +6,13 @@
  * shared by every plan of every session (a second session costs activations only);
  * every primitive uses the plan's own scratchpad (user mode), so sessions run
  * concurrently. fp32, or bf16 activations and weights (AMX / AVX512-BF16 where the
- * CPU has them) with f32 accumulation. */
+ * CPU has them) with f32 accumulation.
+ * A decoder's nearest x2 upsample and its concat with the skip are one copy step of our
+ * own (run_upcat): oneDNN 2.6's fast convolution and resampling kernels do not take
+ * sub-memory (channel slice) views of NHWC, its int8 ones no channel-blocked layout
+ * either, so producers cannot write into the concat's slices there. The 2-class head
+ * stays a oneDNN convolution into NHWC and one reorder to the caller's NCHW: measured,
+ * an NCHW destination only gets the reference or im2col+GEMM kernels. */
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,10 +27,19 @@
 #include "backends/backend.h"
 #include "backends/onednn/dnnl_compat.h"
 
+/* A step copying a nearest x2 upsample of args[0] and args[1] into the channels of
+ * args[2] (NHWC, elements of `elem` bytes): one pass where oneDNN's resampling and
+ * concat make two and a full-size intermediate. */
+typedef struct od_upcat {
+    int batch, h, w; /* of the output */
+    size_t c0, c1;   /* bytes per pixel of the upsampled part and of the skip */
+} od_upcat;
+
 typedef struct od_step {
-    dnnl_primitive_t prim;
+    dnnl_primitive_t prim; /* NULL: the upsample-concat copy */
     int nargs;
     dnnl_exec_arg_t args[8];
+    od_upcat upcat;
 } od_step;
 
 /* An activation memory placed in the plan's arena. */
@@ -59,6 +74,7 @@ typedef struct od_plan {
     size_t scratch_size, arena_size;
     dnnl_memory_t scratch;
     dnnl_memory_t user_in, user_out;
+    unsigned char *fused; /* per node: an upsample done by its concat's copy step */
     char description[160];
 } od_plan;
 
@@ -530,9 +546,126 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     return st;
 }
 
+/* Dims and data type of a 4-d md. */
+static void md_shape(const vsd_md md, dnnl_dims_t dims, dnnl_data_type_t *dt)
+{
+#if DNNL_VERSION_MAJOR >= 3
+    const dnnl_dim_t *d = NULL;
+    dnnl_memory_desc_query(md, dnnl_query_dims, &d);
+    memcpy(dims, d, 4 * sizeof *dims);
+    dnnl_memory_desc_query(md, dnnl_query_data_type, dt);
+#else
+    memcpy(dims, md.dims, 4 * sizeof *dims);
+    *dt = md.data_type;
+#endif
+}
+
+/* Whether md is dense NHWC (oneDNN's acdb) of data type dt. */
+static int is_nhwc(const vsd_md md, dnnl_data_type_t dt)
+{
+    dnnl_dims_t d;
+    dnnl_data_type_t mdt;
+    vsd_md want;
+    md_shape(md, d, &mdt);
+    if (mdt != dt || vsd_md_init(&want, 4, d, dt, dnnl_acdb) != dnnl_success) return 0;
+    const int same = vsd_md_equal(want, md);
+    vsd_md_free(&want);
+    return same;
+}
+
+/* The concat node reading upsample node u as its first part when the two can be one
+ * copy step: u's output read by nothing else, u's input and the skip dense NHWC of the
+ * concat's data type (int8: the parts share the concat's scale by construction). */
+static int upcat_of(const od_plan *p, int u)
+{
+    const vs_graph *g = p->g;
+    const vs_node *n = &g->nodes[u];
+    if (n->op != VS_OP_UPSAMPLE2X) return -1;
+    int c = -1;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const vs_node *m = &g->nodes[i];
+        if (m->in[0] != n->out && m->in[1] != n->out) continue;
+        if (c >= 0 || m->op != VS_OP_CONCAT || m->in[0] != n->out) return -1;
+        c = i;
+    }
+    if (c < 0) return -1;
+    const vs_node *cat = &g->nodes[c];
+    const dnnl_data_type_t dt = p->int8 ? p->vdt[cat->out] : p->bf16 ? dnnl_bf16 : dnnl_f32;
+    if (!p->mem[cat->in[1]] || !is_nhwc(p->md[n->in[0]], dt) || !is_nhwc(p->md[cat->in[1]], dt)) return -1;
+    if (p->int8 && (p->vscale[n->in[0]] != p->vscale[cat->out] || p->vscale[cat->in[1]] != p->vscale[cat->out])) return -1;
+    return c;
+}
+
+/* The concat of an upsample fused by upcat_of: one NHWC copy step. */
+static venseg_status lower_upcat(od_plan *p, const vs_node *n, const vs_node *up, int oh, int ow)
+{
+    dnnl_dims_t d;
+    dnnl_data_type_t dt;
+    md_shape(p->md[up->in[0]], d, &dt);
+    const size_t elem = dnnl_data_type_size(dt);
+    dnnl_dims_t od = {p->batch, n->cout, oh, ow};
+    vsd_md dst;
+    DNNL_TRY(vsd_md_init(&dst, 4, od, dt, dnnl_acdb), "dst md");
+    dnnl_memory_t mdst = NULL;
+    venseg_status st = new_memory(p, dst, NULL, &mdst);
+    if (!st && !push((void **)&p->steps, &p->n_steps, &p->cap_steps, sizeof *p->steps))
+        st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    if (!st) {
+        od_step *s = &p->steps[p->n_steps++];
+        memset(s, 0, sizeof *s);
+        s->upcat = (od_upcat){p->batch, oh, ow, (size_t)d[1] * elem, (size_t)p->g->channels[n->in[1]] * elem};
+        arg(s, DNNL_ARG_MULTIPLE_SRC + 0, p->mem[up->in[0]]);
+        arg(s, DNNL_ARG_MULTIPLE_SRC + 1, p->mem[n->in[1]]);
+        arg(s, DNNL_ARG_DST, mdst);
+        p->mem[n->out] = mdst;
+        vsd_md_copy(&p->md[n->out], dst);
+    }
+    vsd_md_free(&dst);
+    return st;
+}
+
+/* Runs an upsample-concat step: row by row, each output pixel the upsampled pixel's
+ * channels then the skip's. */
+static venseg_status run_upcat(const od_step *s)
+{
+    void *h[3];
+    for (int i = 0; i < 3; i++)
+        if (dnnl_memory_get_data_handle(s->args[i].memory, &h[i]) != dnnl_success)
+            return vs_fail(VENSEG_E_BACKEND, "oneDNN backend: upsample-concat memory");
+    const od_upcat u = s->upcat;
+    const char *x = h[0], *k = h[1];
+    char *d = h[2];
+    const size_t c = u.c0 + u.c1;
+    const int rows = u.batch * u.h;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static)
+#endif
+    for (int r = 0; r < rows; r++) {
+        const int b = r / u.h, y = r % u.h;
+        const char *xr = x + ((size_t)b * (u.h / 2) + y / 2) * (size_t)(u.w / 2) * u.c0;
+        const char *kr = k + (size_t)r * u.w * u.c1;
+        char *dr = d + (size_t)r * u.w * c;
+        for (int i = 0; i < u.w; i++) {
+            memcpy(dr + (size_t)i * c, xr + (size_t)(i / 2) * u.c0, u.c0);
+            memcpy(dr + (size_t)i * c + u.c0, kr + (size_t)i * u.c1, u.c1);
+        }
+    }
+    return VENSEG_OK;
+}
+
 /* Pooling, nearest upsampling and concat: layouts follow the inputs. */
 static venseg_status lower_data_op(od_plan *p, const vs_node *n, int oh, int ow)
 {
+    const int node = (int)(n - p->g->nodes);
+    if (n->op == VS_OP_UPSAMPLE2X && upcat_of(p, node) >= 0) {
+        p->fused[node] = 1; /* done by its concat's copy step */
+        return VENSEG_OK;
+    }
+    if (n->op == VS_OP_CONCAT) {
+        const vs_graph *g = p->g;
+        for (int u = 0; u < node; u++)
+            if (p->fused[u] && g->nodes[u].out == n->in[0]) return lower_upcat(p, n, &g->nodes[u], oh, ow);
+    }
     const dnnl_data_type_t dt = p->int8 ? p->vdt[n->out] : p->bf16 ? dnnl_bf16 : dnnl_f32;
     dnnl_dims_t ddims = {p->batch, n->cout, oh, ow};
     vsd_md dst;
@@ -582,7 +715,8 @@ static void plan_free(void *vp)
 {
     od_plan *p = vp;
     if (!p) return;
-    for (int i = 0; i < p->n_steps; i++) dnnl_primitive_destroy(p->steps[i].prim);
+    for (int i = 0; i < p->n_steps; i++)
+        if (p->steps[i].prim) dnnl_primitive_destroy(p->steps[i].prim);
     for (int i = 0; i < p->n_mems; i++) dnnl_memory_destroy(p->mems[i]);
     if (p->scratch) dnnl_memory_destroy(p->scratch);
     for (int i = 0; i < p->n_bufs; i++) free(p->bufs[i]);
@@ -592,7 +726,7 @@ static void plan_free(void *vp)
     for (int i = p->n_owned - 1; i >= 0; i--) p->owned[i].release(p->owned[i].data, p->owned[i].desc);
     free(p->owned);
     free(p->steps), free(p->mems), free(p->bufs), free(p->slots), free(p->md), free(p->mem), free(p->last_use);
-    free(p->vdt), free(p->vscale);
+    free(p->vdt), free(p->vscale), free(p->fused);
     free(p);
 }
 
@@ -748,10 +882,11 @@ static venseg_status build(od_plan *p, int height, int width)
     const int nv = g->n_values;
     p->md = calloc((size_t)nv, sizeof *p->md);
     p->mem = calloc((size_t)nv, sizeof *p->mem);
+    p->fused = calloc((size_t)g->n_nodes, 1);
     p->last_use = calloc((size_t)nv, sizeof *p->last_use);
     int *h = calloc((size_t)nv, sizeof *h), *w = calloc((size_t)nv, sizeof *w);
     venseg_status st = VENSEG_OK;
-    if (!p->md || !p->mem || !p->last_use || !h || !w) {
+    if (!p->md || !p->mem || !p->last_use || !p->fused || !h || !w) {
         st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
         goto done;
     }
@@ -823,7 +958,8 @@ static venseg_status build(od_plan *p, int height, int width)
             st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: scratchpad of %zu bytes", p->scratch_size);
             goto done;
         }
-        for (int i = 0; i < p->n_steps; i++) arg(&p->steps[i], DNNL_ARG_SCRATCHPAD, p->scratch);
+        for (int i = 0; i < p->n_steps; i++)
+            if (p->steps[i].prim) arg(&p->steps[i], DNNL_ARG_SCRATCHPAD, p->scratch);
     }
     snprintf(p->description, sizeof p->description, "onednn %d.%d.%d: %s, %d thread%s, %s%s", dnnl_version()->major,
              dnnl_version()->minor, dnnl_version()->patch, isa_name(), p->threads, p->threads == 1 ? "" : "s",
@@ -881,6 +1017,11 @@ static venseg_status run(void *vp, const float *input, float *logits)
 #endif
     venseg_status st = VENSEG_OK;
     for (int i = 0; i < p->n_steps && !st; i++) {
+        if (!p->steps[i].prim) { /* after the steps before it have finished */
+            if (dnnl_stream_wait(p->stream) != dnnl_success) st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: stream wait failed");
+            if (!st) st = run_upcat(&p->steps[i]);
+            continue;
+        }
         dnnl_status_t ds = dnnl_primitive_execute(p->steps[i].prim, p->stream, p->steps[i].nargs, p->steps[i].args);
         if (ds != dnnl_success) st = dnnl_error(ds, "execute");
     }
