@@ -146,24 +146,34 @@ void vs_frame_to_tensor(const void *pixels, venseg_pixel_format format, int64_t 
     }
 }
 
-void vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float *out)
+int vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float *out)
 {
     const size_t in_plane = (size_t)m->nw * m->nh, out_plane = (size_t)m->rw * m->rh;
+    /* the columns' sources are the same on every row: found once, not rw * rh times */
+    int *col = malloc((size_t)m->rw * 2 * sizeof *col);
+    float *col_t = malloc((size_t)m->rw * sizeof *col_t);
+    if (!col || !col_t) {
+        free(col);
+        free(col_t);
+        return -1;
+    }
+    for (int x = 0; x < m->rw; x++) source((x + 0.5) * m->sx + m->ox - 0.5, m->nw, &col[2 * x], &col[2 * x + 1], &col_t[x]);
     for (int y = 0; y < m->rh; y++) {
         int y0, y1;
         float ty;
         source((y + 0.5) * m->sy + m->oy - 0.5, m->nh, &y0, &y1, &ty);
-        for (int x = 0; x < m->rw; x++) {
-            int x0, x1;
-            float tx;
-            source((x + 0.5) * m->sx + m->ox - 0.5, m->nw, &x0, &x1, &tx);
-            for (int p = 0; p < planes; p++) {
-                const float *src = maps + p * in_plane;
-                float a = src[(size_t)y0 * m->nw + x0], b = src[(size_t)y0 * m->nw + x1];
-                float d = src[(size_t)y1 * m->nw + x0], e = src[(size_t)y1 * m->nw + x1];
-                float top = a + (b - a) * tx, bottom = d + (e - d) * tx;
-                out[p * out_plane + (size_t)y * m->rw + x] = top + (bottom - top) * ty;
+        for (int p = 0; p < planes; p++) {
+            const float *r0 = maps + p * in_plane + (size_t)y0 * m->nw, *r1 = maps + p * in_plane + (size_t)y1 * m->nw;
+            float *dst = out + p * out_plane + (size_t)y * m->rw;
+            for (int x = 0; x < m->rw; x++) {
+                const int x0 = col[2 * x], x1 = col[2 * x + 1];
+                const float tx = col_t[x];
+                float top = r0[x0] + (r0[x1] - r0[x0]) * tx, bottom = r1[x0] + (r1[x1] - r1[x0]) * tx;
+                dst[x] = top + (bottom - top) * ty;
             }
         }
     }
+    free(col);
+    free(col_t);
+    return 0;
 }

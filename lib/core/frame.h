@@ -47,7 +47,8 @@ void vs_mapping_init(vs_mapping *m, int rw, int rh, int nw, int nh, int letterbo
 void vs_frame_to_tensor(const void *pixels, venseg_pixel_format format, int64_t row_stride, const vs_mapping *m,
                         int channels, double scale, const double *mean, const double *std, float *tensor);
 
-/* Bilinear resampling of nw x nh maps back to rw x rh ROI maps, `planes` of them. */
-void vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float *out);
+/* Bilinear resampling of nw x nh maps back to rw x rh ROI maps, `planes` of them. 0, or -1
+ * when out of memory. */
+int vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float *out);
 
 #endif

@@ -374,7 +374,8 @@ venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel
     st = forward(s, &s->single, s->tensor, 1, m->in_height, m->in_width, s->logits);
     if (st) return st;
     activate(m, s->logits, net_plane);
-    vs_maps_to_frame(s->logits, m->n_classes, &map, s->roi_probs);
+    if (vs_maps_to_frame(s->logits, m->n_classes, &map, s->roi_probs))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory for a %d x %d frame", width, height);
     if ((st = label_roi(s, rw, rh))) return st;
 
     for (int y = 0; y < height; y++) {
