@@ -10,9 +10,11 @@ Per round, size and precision every build runs `bench_segment MODEL --size S S -
 order alternating between rounds. Two numbers per run:
 - wall ms per frame: every timed sample (venseg_session_run_tensor with the sigmoid);
 - CPU ms per frame: the process's user+system CPU time of that run minus that of a 2-iteration
-  run, divided by N - 2 (start-up, model load and calibration cancel). OpenMP waits passively
-  (OMP_WAIT_POLICY=passive) so that waiting does not count: on a machine others load, this is
-  the figure that stays put (the work both threads did), where wall times swing with the load.
+  run, divided by N - 2 (start-up, model load and calibration cancel). With --omp-wait passive
+  (the default) waiting threads sleep and do not count: on a machine others load, this is the
+  figure that stays put (the work both threads did), where wall times swing with the load.
+  Passive waits cost wake-ups at every barrier, so wall times are best taken with
+  --omp-wait active (OpenMP's default; the CPU figure then counts spinning and means little).
 """
 
 import argparse
@@ -51,10 +53,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--omp-wait", choices=("passive", "active"), default="passive", help="OMP_WAIT_POLICY")
     ap.add_argument("--out", help="JSON file for the raw numbers and the summary")
     a = ap.parse_args()
     builds = dict(b.split("=", 1) for b in a.bench)
-    env = dict(os.environ, OMP_WAIT_POLICY="passive")
+    env = dict(os.environ, OMP_WAIT_POLICY=a.omp_wait)
     sizes = [int(s) for s in a.sizes.split(",")]
     precisions = a.precisions.split(",")
     raw = {}
@@ -91,7 +94,7 @@ def main():
             json.dump({"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "started": started,
                        "seconds": round(time.time() - t0), "load_before": load0, "load_after": load1,
                        "builds": builds, "model": a.model, "threads": a.threads, "rounds": a.rounds,
-                       "iters": a.iters, "omp_wait_policy": "passive", "summary": summary}, fh, indent=1)
+                       "iters": a.iters, "omp_wait_policy": a.omp_wait, "summary": summary}, fh, indent=1)
 
 
 if __name__ == "__main__":
