@@ -972,7 +972,9 @@ done:
 
 static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, void **out)
 {
-    if (cfg->precision == VENSEG_PRECISION_BF16 && dnnl_get_effective_cpu_isa() < dnnl_cpu_isa_avx512_core)
+    /* ISA values are sets of feature bits (avx2_vnni 0x407 > avx512_core 0x27): test the subset */
+    const unsigned isa = (unsigned)dnnl_get_effective_cpu_isa(), avx512 = (unsigned)dnnl_cpu_isa_avx512_core;
+    if (cfg->precision == VENSEG_PRECISION_BF16 && (isa & avx512) != avx512)
         return vs_fail(VENSEG_E_UNSUPPORTED, "oneDNN backend: bf16 needs AVX-512 (this CPU: %s)", isa_name());
     if (cfg->precision == VENSEG_PRECISION_INT8 && (!VSD_HAVE_INT8 || !cfg->value_max))
         return vs_fail(VENSEG_E_UNSUPPORTED, "oneDNN backend: int8 needs calibrated ranges%s",
