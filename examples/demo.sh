@@ -32,9 +32,10 @@ venseg_log "done: open $out/phantom-normal-report.html and $out/phantom-thrombos
 cat <<'NOTE'
 
   ************************************************************************
-  The shipped model was trained on 204 nerve-block frames and 12 carotid
-  series; it never saw the phantom, so its verdicts on the phantom clips
-  can differ from the ground truth's (the demo prints both). A research
-  tool, not a medical device.
+  The shipped model was trained on nerve-block frames (usgra-seg and the
+  groin frames of femoral-nerve-block) and 12 carotid series; it never saw
+  the phantom, so its verdicts on the phantom clips can differ from the
+  ground truth's (the demo prints both). A research tool, not a medical
+  device.
   ************************************************************************
 NOTE
