@@ -211,6 +211,16 @@ static void path_join(char *out, size_t size, const char *dir, const char *name,
 /* ------------------------------------------------------------------- JSON */
 
 #ifdef VENSEG_CLI_HAVE_CJSON
+/* Finishes the GIF *w (set to NULL either way); 0, or -1 with err naming path. */
+static int close_gif(vs_gif_writer **w, const char *path, char *err, size_t err_size)
+{
+    char why[256];
+    int rc = vs_gif_close(*w, why, sizeof why);
+    *w = NULL;
+    if (rc != 0) snprintf(err, err_size, "%s: %s", path, why);
+    return rc != 0 ? -1 : 0;
+}
+
 static cJSON *num_or_null(double v) { return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull(); }
 
 /* Where spacing, fps and roi came from (null: unknown), and a DICOM clip's header. */
@@ -709,20 +719,10 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
      * evenly and each shown longer) */
     double t0 = vs_now_ms();
     if (gif) {
-        int grc = vs_gif_close(gif, e2, sizeof e2);
-        gif = NULL;
-        if (grc != 0) {
-            snprintf(err, err_size, "%s: %s", res->gif, e2);
-            goto out;
-        }
+        if (close_gif(&gif, res->gif, err, err_size)) goto out;
         gif_path = res->gif;
     } else if (preview.writer) {
-        int grc = vs_gif_close(preview.writer, e2, sizeof e2);
-        preview.writer = NULL;
-        if (grc != 0) {
-            snprintf(err, err_size, "%s: %s", res->gif, e2);
-            goto out;
-        }
+        if (close_gif(&preview.writer, res->gif, err, err_size)) goto out;
         gif_path = res->gif;
     } else if (io.preview) {
         int32_t step;
@@ -738,12 +738,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
                 snprintf(err, err_size, "%s: %s", res->gif, e2);
                 goto out;
             }
-        int grc = vs_gif_close(gif, e2, sizeof e2);
-        gif = NULL;
-        if (grc != 0) {
-            snprintf(err, err_size, "%s: %s", res->gif, e2);
-            goto out;
-        }
+        if (close_gif(&gif, res->gif, err, err_size)) goto out;
         gif_path = res->gif;
     }
     if (mp4 && vs_mp4_close(mp4, e2, sizeof e2) != 0 && !pout.mp4_failed) {
