@@ -366,11 +366,13 @@ def _session(settings: Dict[str, Any]):
     sessions = getattr(_CACHE, "sessions", None)
     if sessions is None:
         sessions = _CACHE.sessions = {}
-    skey = key + (settings.get("threads", 1), settings.get("backend"), settings.get("precision"))
+    # an application: the programs' default precision (auto), so a row equals `venseg analyze`'s
+    precision = settings.get("precision") or venseg.DEFAULT_PRECISION
+    skey = key + (settings.get("threads", 1), settings.get("backend"), precision)
     ses = sessions.get(skey)
     if ses is None:
         ses = sessions[skey] = venseg.Session(model, threads=settings.get("threads", 1),
-                                              backend=settings.get("backend"), precision=settings.get("precision"))
+                                              backend=settings.get("backend"), precision=precision)
     return ses
 
 
@@ -818,7 +820,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-frames", type=int, help="stop each clip after N frames")
     p.add_argument("--threads", type=int, default=1, help="compute threads of each worker's session (default 1)")
     p.add_argument("--backend", choices=("auto", "reference", "onednn", "cuda"))
-    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "fp16"))
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "fp16"),
+                   help="as venseg analyze's (default auto: int8 where the model has ranges and the CPU VNNI)")
     p.add_argument("--use-labels", action="store_true",
                    help="frame folders with <stem>_label.png masks: track those instead of the model's")
     p.add_argument("--progress", action="store_true", help="the progress bar even when stderr is not a terminal")
