@@ -7,32 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---------------------------------------------------------------- randomness */
-
-static uint64_t tc_mix(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t tc_hash(uint64_t a, uint64_t b, uint64_t c, uint64_t d)
-{
-    return tc_mix(tc_mix(tc_mix(tc_mix(a) ^ b) ^ c) ^ d);
-}
-
-static double tc_unit(uint64_t h) { return ((h >> 11) + 0.5) * (1.0 / 9007199254740992.0); } /* (0, 1) */
-
-typedef struct tc_rng {
-    uint64_t s;
-} tc_rng;
-
-static double tc_uniform(tc_rng *r, double lo, double hi)
-{
-    r->s = tc_mix(r->s);
-    return lo + (hi - lo) * tc_unit(r->s);
-}
+#include "core/hash_rng.h" /* the phantom's seeded randomness (header-only) */
 
 /* ------------------------------------------------------------------- names */
 
@@ -67,29 +42,29 @@ int tc_truth_verdict(double c)
 void tc_sequence_params(int64_t number, int width, int height, tc_sequence *s)
 {
     memset(s, 0, sizeof *s);
-    tc_rng r = {tc_hash(0x7c0ffee5eedull, (uint64_t)number, 1, 0)};
+    vs_rng r = {vs_hash4(0x7c0ffee5eedull, (uint64_t)number, 1, 0)};
     s->number = number;
     s->kind = (int)(((number % 3) + 3) % 3);
     s->phantom_seed = 100000.0 + (double)number;
     s->width = width > 0 ? width : 256;
     s->height = height > 0 ? height : 256;
-    s->frames = 180 + (int)tc_uniform(&r, 0, 61); /* 180..240 */
+    s->frames = 180 + (int)vs_rng_uniform(&r, 0, 61); /* 180..240 */
     s->frame_rate = 30;
     s->spacing_mm = 0.15;
-    s->baseline_s = tc_uniform(&r, 2.5, 3.0);
-    s->heart_rate_bpm = tc_uniform(&r, 50, 110);
-    s->pulse_amplitude = tc_uniform(&r, 0.03, 0.10);
-    s->respiration = tc_uniform(&r, 0, 0.15);
-    s->respiratory_rate = tc_uniform(&r, 10, 20);
-    s->vein_side_key = tc_uniform(&r, 0, 1) < 0.5 ? 1 : 2;
-    s->vein_to_artery = tc_uniform(&r, 0.8, 1.8);
-    s->probe_motion_mm = tc_uniform(&r, 0, 1.0);
+    s->baseline_s = vs_rng_uniform(&r, 2.5, 3.0);
+    s->heart_rate_bpm = vs_rng_uniform(&r, 50, 110);
+    s->pulse_amplitude = vs_rng_uniform(&r, 0.03, 0.10);
+    s->respiration = vs_rng_uniform(&r, 0, 0.15);
+    s->respiratory_rate = vs_rng_uniform(&r, 10, 20);
+    s->vein_side_key = vs_rng_uniform(&r, 0, 1) < 0.5 ? 1 : 2;
+    s->vein_to_artery = vs_rng_uniform(&r, 0.8, 1.8);
+    s->probe_motion_mm = vs_rng_uniform(&r, 0, 1.0);
     s->thrombus = s->kind == TC_NORMAL ? VENSEG_THROMBUS_NONE
                   : s->kind == TC_PARTIAL ? VENSEG_THROMBUS_PARTIAL
                                           : VENSEG_THROMBUS_FULL;
-    double age = tc_uniform(&r, 0, 1);
+    double age = vs_rng_uniform(&r, 0, 1);
     s->thrombus_age = s->kind == TC_THROMBOSED && age < 0.5 ? 1 : 0;
-    s->bridge_px = 3 + (int)tc_uniform(&r, 0, 3); /* 3..5 */
+    s->bridge_px = 3 + (int)vs_rng_uniform(&r, 0, 3); /* 3..5 */
     s->vein_side = 0;
     s->true_compressibility = NAN;
     s->truth_verdict = VENSEG_VERDICT_INDETERMINATE;
@@ -211,7 +186,7 @@ enum { SPURIOUS_MAX_LIFE = 8, SPURIOUS_MARGIN = 3 };
 /* A uniform draw for (sequence, family, frame, what). */
 static double draw(const tc_sequence *s, int family, int frame, uint64_t what)
 {
-    return tc_unit(tc_hash((uint64_t)s->number ^ 0x5eed5eed00000000ull, (uint64_t)family, (uint64_t)frame, what));
+    return vs_unit(vs_hash4((uint64_t)s->number ^ 0x5eed5eed00000000ull, (uint64_t)family, (uint64_t)frame, what));
 }
 
 static void swap_labels(uint8_t *p, size_t n)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash_rng.h"
 #include "core/keyvalue.h"
 
 #define VS_PI 3.14159265358979323846
@@ -80,38 +81,13 @@ venseg_status venseg_phantom_config_bounds(venseg_phantom_key key, double *lower
 
 /* ------------------------------------------------------------- randomness */
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9e3779b97f4a7c15ull;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static uint64_t hash4(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
-{
-    return mix64(mix64(mix64(mix64(seed) ^ a) ^ b) ^ c);
-}
-
-static double unit(uint64_t h) { return ((h >> 11) + 0.5) * (1.0 / 9007199254740992.0); } /* (0, 1) */
-
 /* Two independent standard normals from one hash (Box-Muller). */
 static void gauss2(uint64_t h, double *g1, double *g2)
 {
-    double u1 = unit(h), u2 = unit(mix64(h ^ 0x5851f42d4c957f2dull));
+    double u1 = vs_unit(h), u2 = vs_unit(vs_mix64(h ^ 0x5851f42d4c957f2dull));
     double r = sqrt(-2.0 * log(u1));
     *g1 = r * cos(2 * VS_PI * u2);
     *g2 = r * sin(2 * VS_PI * u2);
-}
-
-typedef struct rng {
-    uint64_t s;
-} rng;
-
-static double rnd(rng *r, double lo, double hi)
-{
-    r->s = mix64(r->s);
-    return lo + (hi - lo) * unit(r->s);
 }
 
 /* ------------------------------------------------------------- the model */
@@ -304,10 +280,10 @@ static double value_noise(uint64_t seed, double x, double z, double cell, uint64
     double gx = x / cell, gz = z / cell;
     double fx = floor(gx), fz = floor(gz), tx = gx - fx, tz = gz - fz;
     int64_t ix = (int64_t)fx, iz = (int64_t)fz;
-    double v00 = 2 * unit(hash4(seed, salt, (uint64_t)ix, (uint64_t)iz)) - 1;
-    double v10 = 2 * unit(hash4(seed, salt, (uint64_t)(ix + 1), (uint64_t)iz)) - 1;
-    double v01 = 2 * unit(hash4(seed, salt, (uint64_t)ix, (uint64_t)(iz + 1))) - 1;
-    double v11 = 2 * unit(hash4(seed, salt, (uint64_t)(ix + 1), (uint64_t)(iz + 1))) - 1;
+    double v00 = 2 * vs_unit(vs_hash4(seed, salt, (uint64_t)ix, (uint64_t)iz)) - 1;
+    double v10 = 2 * vs_unit(vs_hash4(seed, salt, (uint64_t)(ix + 1), (uint64_t)iz)) - 1;
+    double v01 = 2 * vs_unit(vs_hash4(seed, salt, (uint64_t)ix, (uint64_t)(iz + 1))) - 1;
+    double v11 = 2 * vs_unit(vs_hash4(seed, salt, (uint64_t)(ix + 1), (uint64_t)(iz + 1))) - 1;
     tx = tx * tx * (3 - 2 * tx);
     tz = tz * tz * (3 - 2 * tz);
     return (v00 * (1 - tx) + v10 * tx) * (1 - tz) + (v01 * (1 - tx) + v11 * tx) * tz;
@@ -410,32 +386,32 @@ venseg_status venseg_phantom_create(const venseg_phantom_config *config, venseg_
     p->sp = p->v[VENSEG_PHANTOM_PIXEL_SPACING];
     p->width = p->w * p->sp;
     p->depth = p->h * p->sp;
-    rng r = {mix64(p->seed ^ 0x243f6a8885a308d3ull)};
+    vs_rng r = {vs_mix64(p->seed ^ 0x243f6a8885a308d3ull)};
     /* layers scale with the field of view, sizes are anatomical (mm) */
     const double D = p->depth, W = p->width;
-    p->skin = rnd(&r, 1.2, 2.0);
-    p->fat = fmin(rnd(&r, 0.14, 0.24) * D, 12.0);
-    p->fat_amp = rnd(&r, 0.3, 1.2);
-    p->fat_len = rnd(&r, 0.6, 1.4) * W;
-    p->fat_phase = rnd(&r, 0, 2 * VS_PI);
-    p->deep = rnd(&r, 0.72, 0.85) * D;
-    p->deep_amp = rnd(&r, 0.5, 1.5);
-    p->deep_phase = rnd(&r, 0, 2 * VS_PI);
+    p->skin = vs_rng_uniform(&r, 1.2, 2.0);
+    p->fat = fmin(vs_rng_uniform(&r, 0.14, 0.24) * D, 12.0);
+    p->fat_amp = vs_rng_uniform(&r, 0.3, 1.2);
+    p->fat_len = vs_rng_uniform(&r, 0.6, 1.4) * W;
+    p->fat_phase = vs_rng_uniform(&r, 0, 2 * VS_PI);
+    p->deep = vs_rng_uniform(&r, 0.72, 0.85) * D;
+    p->deep_amp = vs_rng_uniform(&r, 0.5, 1.5);
+    p->deep_phase = vs_rng_uniform(&r, 0, 2 * VS_PI);
     p->zb = D * 1.15;
     p->d_max = 0.12 * D;
-    p->ra = rnd(&r, 3.0, 4.0);
-    p->av = rnd(&r, 4.3, 5.8);
-    p->bv = rnd(&r, 2.8, 3.8);
+    p->ra = vs_rng_uniform(&r, 3.0, 4.0);
+    p->av = vs_rng_uniform(&r, 4.3, 5.8);
+    p->bv = vs_rng_uniform(&r, 2.8, 3.8);
     const double ratio = p->v[VENSEG_PHANTOM_VEIN_TO_ARTERY];
     if (ratio > 0) { /* equivalent diameters 2 sqrt(av bv) : 2 ra, the vein's aspect kept */
         const double f = ratio * p->ra / sqrt(p->av * p->bv);
         p->av *= f;
         p->bv *= f;
     }
-    p->za = rnd(&r, 0.40, 0.50) * D;
-    p->xa = rnd(&r, 0.38, 0.62) * W;
-    double side = rnd(&r, 0, 1) < 0.5 ? -1.0 : 1.0;
-    double gap = p->ra + p->av + rnd(&r, 0.8, 2.0);
+    p->za = vs_rng_uniform(&r, 0.40, 0.50) * D;
+    p->xa = vs_rng_uniform(&r, 0.38, 0.62) * W;
+    double side = vs_rng_uniform(&r, 0, 1) < 0.5 ? -1.0 : 1.0;
+    double gap = p->ra + p->av + vs_rng_uniform(&r, 0.8, 2.0);
     const int want_side = (int)p->v[VENSEG_PHANTOM_VEIN_SIDE];
     if (want_side) side = want_side == 1 ? -1.0 : 1.0;
     else if (p->xa + side * gap + p->av > W - 1 || p->xa + side * gap - p->av < 1) side = -side;
@@ -446,40 +422,40 @@ venseg_status venseg_phantom_create(const venseg_phantom_config *config, venseg_
         else if (hi > W - 1) p->xa -= hi - (W - 1);
     }
     p->xv = p->xa + side * gap;
-    p->zv = p->za + rnd(&r, -1.0, 1.5);
-    p->pulse_phase = rnd(&r, 0, 1);
+    p->zv = p->za + vs_rng_uniform(&r, -1.0, 1.5);
+    p->pulse_phase = vs_rng_uniform(&r, 0, 1);
     /* how much of the vein can collapse, from a target compressibility */
     int thrombus = (int)p->v[VENSEG_PHANTOM_THROMBUS];
-    double target = thrombus == 0 ? 1.0 : thrombus == 1 ? rnd(&r, 0.40, 0.72) : rnd(&r, 0.0, 0.12);
+    double target = thrombus == 0 ? 1.0 : thrombus == 1 ? vs_rng_uniform(&r, 0.40, 0.72) : vs_rng_uniform(&r, 0.0, 0.12);
     /* area ratio (1 - c)(1 + 0.25 c) = 1 - target */
     p->collapse = thrombus == 0 ? 1.0 : (-0.75 + sqrt(0.5625 + target)) / 0.5;
-    p->n_septa = 3 + (int)rnd(&r, 0, MAX_SEPTA - 3);
+    p->n_septa = 3 + (int)vs_rng_uniform(&r, 0, MAX_SEPTA - 3);
     for (int i = 0; i < p->n_septa; i++) {
         septum *s = &p->septa[i];
-        s->z0 = rnd(&r, p->skin + 0.8, fmax(p->skin + 1.0, p->fat - 0.8));
-        s->amp = rnd(&r, 0.1, 0.8);
-        s->len = rnd(&r, 8, 30);
-        s->phase = rnd(&r, 0, 2 * VS_PI);
-        s->x0 = rnd(&r, -0.3, 0.7) * W;
-        s->x1 = s->x0 + rnd(&r, 0.15, 0.6) * W;
-        s->thick = rnd(&r, 0.06, 0.14);
-        s->r = rnd(&r, 10.0, 50.0);
+        s->z0 = vs_rng_uniform(&r, p->skin + 0.8, fmax(p->skin + 1.0, p->fat - 0.8));
+        s->amp = vs_rng_uniform(&r, 0.1, 0.8);
+        s->len = vs_rng_uniform(&r, 8, 30);
+        s->phase = vs_rng_uniform(&r, 0, 2 * VS_PI);
+        s->x0 = vs_rng_uniform(&r, -0.3, 0.7) * W;
+        s->x1 = s->x0 + vs_rng_uniform(&r, 0.15, 0.6) * W;
+        s->thick = vs_rng_uniform(&r, 0.06, 0.14);
+        s->r = vs_rng_uniform(&r, 10.0, 50.0);
     }
-    p->n_streaks = 10 + (int)rnd(&r, 0, MAX_STREAKS / 2);
+    p->n_streaks = 10 + (int)vs_rng_uniform(&r, 0, MAX_STREAKS / 2);
     for (int i = 0; i < p->n_streaks; i++) {
         septum *s = &p->streaks[i];
-        s->z0 = rnd(&r, p->fat + 1.0, D * 1.1);
-        s->amp = rnd(&r, 0.1, 0.6);
-        s->len = rnd(&r, 10, 40);
-        s->phase = rnd(&r, 0, 2 * VS_PI);
-        s->x0 = rnd(&r, -0.1, 1.0) * W;
-        s->x1 = s->x0 + rnd(&r, 2.5, 12.0);
-        s->thick = rnd(&r, 0.05, 0.10);
-        s->r = rnd(&r, 20.0, 120.0);
+        s->z0 = vs_rng_uniform(&r, p->fat + 1.0, D * 1.1);
+        s->amp = vs_rng_uniform(&r, 0.1, 0.6);
+        s->len = vs_rng_uniform(&r, 10, 40);
+        s->phase = vs_rng_uniform(&r, 0, 2 * VS_PI);
+        s->x0 = vs_rng_uniform(&r, -0.1, 1.0) * W;
+        s->x1 = s->x0 + vs_rng_uniform(&r, 2.5, 12.0);
+        s->thick = vs_rng_uniform(&r, 0.05, 0.10);
+        s->r = vs_rng_uniform(&r, 20.0, 120.0);
     }
     /* 0.2.0 keys draw from their own stream: the 0.1 anatomy of a seed stays as it was */
-    rng r2 = {mix64(p->seed ^ 0x13198a2e03707344ull)};
-    p->resp_phase = rnd(&r2, 0, 2 * VS_PI);
+    vs_rng r2 = {vs_mix64(p->seed ^ 0x13198a2e03707344ull)};
+    p->resp_phase = vs_rng_uniform(&r2, 0, 2 * VS_PI);
     p->chronic = thrombus != 0 && p->v[VENSEG_PHANTOM_THROMBUS_AGE] >= 1;
     const double fps = p->v[VENSEG_PHANTOM_FRAME_RATE], base_s = p->v[VENSEG_PHANTOM_BASELINE_S];
     p->base_tau = base_s <= 0 ? 0.0 : p->n > 1 ? base_s * fps / (p->n - 1) : 1.0;
@@ -491,9 +467,9 @@ venseg_status venseg_phantom_create(const venseg_phantom_config *config, venseg_
         const double release = p->base_tau >= 1 ? 1.0 : p->base_tau > 0 ? p->base_tau + 0.8125 * (1.0 - p->base_tau) : 0.85;
         double lo = release, hi = 1.0;
         if (1.0 - release < 0.05) lo = 0.0, hi = press;
-        const double len = fmin(rnd(&r2, 0.10, 0.20), 0.9 * (hi - lo));
+        const double len = fmin(vs_rng_uniform(&r2, 0.10, 0.20), 0.9 * (hi - lo));
         p->oop_len = len;
-        p->oop_t0 = lo + rnd(&r2, 0.2, 0.8) * (hi - lo - len);
+        p->oop_t0 = lo + vs_rng_uniform(&r2, 0.2, 0.8) * (hi - lo - len);
     }
     /* ground truth of every frame */
     p->truth = malloc((size_t)p->n * sizeof *p->truth);
@@ -652,13 +628,13 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
             for (int i = 0; i < w; i++) {
                 double x = (i + 0.5) * p->sp, z = (j + 0.5) * p->sp;
                 double tx = x + g.shift, tz = z / g.squeeze;
-                uint64_t hc = hash4(p->seed, 0x5ca7 + (uint64_t)look, (uint64_t)(int64_t)floor(tx / p->sp),
+                uint64_t hc = vs_hash4(p->seed, 0x5ca7 + (uint64_t)look, (uint64_t)(int64_t)floor(tx / p->sp),
                                     (uint64_t)(int64_t)floor(tz / p->sp));
                 double g1, g2;
                 gauss2(hc, &g1, &g2);
                 if (decor > 0) { /* renewed share: O(1) per frame, any order */
                     double h1, h2;
-                    gauss2(hash4(p->seed, 0xdec0 + (uint64_t)look, (uint64_t)index, (uint64_t)j * (uint64_t)w + (uint64_t)i),
+                    gauss2(vs_hash4(p->seed, 0xdec0 + (uint64_t)look, (uint64_t)index, (uint64_t)j * (uint64_t)w + (uint64_t)i),
                            &h1, &h2);
                     g1 = keep * g1 + renew * h1;
                     g2 = keep * g2 + renew * h2;
@@ -682,7 +658,7 @@ venseg_status venseg_phantom_frame(const venseg_phantom *p, int32_t index, uint8
             double g_db = gain + tgc_db_mm * z - att[i] - 3.0 * exp(-z / 1.5);
             if (g.dim_db != 0) g_db += g.dim_db;
             double n1, n2;
-            gauss2(hash4(p->seed, 0xe1ec, (uint64_t)index, (uint64_t)j * (uint64_t)w + (uint64_t)i), &n1, &n2);
+            gauss2(vs_hash4(p->seed, 0xe1ec, (uint64_t)index, (uint64_t)j * (uint64_t)w + (uint64_t)i), &n1, &n2);
             double intensity = acc[(size_t)j * w + i] / COMPOUND * pow(10.0, g_db / 10.0) +
                                noise * noise * 0.55 * 0.5 * (n1 * n1 + n2 * n2);
             double db = 10.0 * log10(intensity + 1e-12) - ref_db;
