@@ -101,6 +101,15 @@ fi
 
 # origin_rpath FILE: FILE's RPATH/RUNPATH is relative to itself ($ORIGIN) and names
 # neither the build nor the install folder.
+# run_ok NAME CMD...: runs CMD, shows its output indented, stops the test when it fails.
+run_ok() {
+    local name=$1 status=0
+    shift
+    "$@" >"$work/run.log" 2>&1 || status=$?
+    sed 's/^/     /' "$work/run.log"
+    [[ $status -eq 0 ]] || { echo "   $name exited with status $status" >&2; exit 1; }
+}
+
 origin_rpath() {
     command -v readelf >/dev/null || return 0
     local rpath
@@ -218,11 +227,8 @@ JAVA
         jar=$prefix/share/java/venseg.jar
         echo "   \$ javac -cp share/java/venseg.jar InstalledVenseg.java; java -cp share/java/venseg.jar:. InstalledVenseg"
         javac -cp "$jar" -d "$work/java" "$work/java/InstalledVenseg.java"
-        status=0
-        (cd "$work/elsewhere" && env -u LD_LIBRARY_PATH java -cp "$jar:$work/java" InstalledVenseg "$model") \
-            >"$work/run.log" 2>&1 || status=$?
-        sed 's/^/     /' "$work/run.log"
-        [[ $status -eq 0 ]] || { echo "   the Java program exited with status $status" >&2; exit 1; }
+        run_ok "the Java program" env -C "$work/elsewhere" -u LD_LIBRARY_PATH \
+            java -cp "$jar:$work/java" InstalledVenseg "$model"
     fi
 fi
 if [[ -f $build_dir/bindings/swig/csharp/venseg.dll ]]; then
@@ -262,11 +268,8 @@ CS
     else
         echo "   \$ mcs -r:${dll#"$prefix"/} InstalledVenseg.cs; MONO_PATH=$(dirname "${dll#"$prefix"/}") mono InstalledVenseg.exe"
         "$csc" -nologo -target:exe "-r:$dll" "-out:$work/cs/InstalledVenseg.exe" "$work/cs/InstalledVenseg.cs"
-        status=0
-        (cd "$work/elsewhere" && env -u LD_LIBRARY_PATH MONO_PATH="$(dirname "$dll")" mono \
-            "$work/cs/InstalledVenseg.exe" "$model") >"$work/run.log" 2>&1 || status=$?
-        sed 's/^/     /' "$work/run.log"
-        [[ $status -eq 0 ]] || { echo "   the C# program exited with status $status" >&2; exit 1; }
+        run_ok "the C# program" env -C "$work/elsewhere" -u LD_LIBRARY_PATH MONO_PATH="$(dirname "$dll")" \
+            mono "$work/cs/InstalledVenseg.exe" "$model"
     fi
 fi
 
@@ -274,10 +277,7 @@ step "run"
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 for exe in "$work/build-shared/c/segment_image" "$work/build-static/c/segment_image" "$work/segment_image-pc"; do
     echo "   \$ ${exe#"$work"/} $(basename "$model") $(basename "$image")"
-    status=0
-    "$exe" "$model" "$image" "$work/overlay.png" >"$work/run.log" 2>&1 || status=$?
-    sed 's/^/     /' "$work/run.log"
-    [[ $status -eq 0 ]] || { echo "   ${exe#"$work"/} exited with status $status" >&2; exit 1; }
+    run_ok "${exe#"$work"/}" "$exe" "$model" "$image" "$work/overlay.png"
     [[ -s $work/overlay.png ]] || { echo "   no overlay written" >&2; exit 1; }
     rm -f "$work/overlay.png"
 done

@@ -32,6 +32,18 @@ static int failures;
         }                                                                \
     } while (0)
 
+/* Writes n small files with these names into dir. */
+static void touch_files(const char *dir, const char *const *names, size_t n)
+{
+    char path[512];
+    for (size_t k = 0; k < n; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (f) fputs("abc", f), fclose(f);
+    }
+}
+
 /* mask (w x h) equals the picture: rows of '#' (1) and '.' (0). */
 static int equals(const unsigned char *mask, int w, int h, const char *const *rows)
 {
@@ -192,12 +204,7 @@ static void files_and_lists(void)
         return;
     }
     const char *files[] = {"f2.png", "f1.PNG", "f1_label.png", "notes.txt", ".hidden.png"};
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
-        FILE *f = fopen(path, "wb");
-        CHECK(f != NULL);
-        if (f) fputs("abc", f), fclose(f);
-    }
+    touch_files(dir, files, sizeof files / sizeof files[0]);
     snprintf(path, sizeof path, "%s/folder.png", dir); /* a folder is not a frame */
     CHECK(mkdir(path, 0700) == 0);
     vs_strlist frames = {0}, other = {0};
@@ -247,12 +254,7 @@ static void natural_order(void)
     }
     const char *files[] = {"slice_1115.png", "slice_253.png", "slice_9.png", "slice_1115_label.png", "slice_40.png"};
     const char *want[] = {"slice_9.png", "slice_40.png", "slice_253.png", "slice_1115.png"};
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
-        FILE *f = fopen(path, "wb");
-        CHECK(f != NULL);
-        if (f) fputs("abc", f), fclose(f);
-    }
+    touch_files(dir, files, sizeof files / sizeof files[0]);
     vs_strlist frames = {0};
     CHECK(vs_list_frames(dir, &frames, err, sizeof err) == 0 && frames.n == 4);
     for (size_t k = 0; k < 4 && k < frames.n; k++) {
@@ -353,12 +355,7 @@ static void image_names(void)
     }
     const char *files[] = {"f1.png", "f2.JPG", "f3.jpeg", "f4.bmp", "f5.tif", "f6.TIFF", "f1_label.png", "f7.gif",
                            "f8.webp"};
-    for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-        snprintf(path, sizeof path, "%s/%s", dir, files[k]);
-        FILE *f = fopen(path, "wb");
-        CHECK(f != NULL);
-        if (f) fputs("abc", f), fclose(f);
-    }
+    touch_files(dir, files, sizeof files / sizeof files[0]);
     vs_strlist frames = {0};
     CHECK(vs_list_frames(dir, &frames, err, sizeof err) == 0);
     CHECK(frames.n == 6 && !strcmp(frames.v[0], "f1.png") && !strcmp(frames.v[1], "f2.JPG") &&
