@@ -39,6 +39,7 @@ static const vs_host_services host = {
     venseg_last_error,
     vs_node_out_size,
     vs_packed_get,
+    vs_node_weights,
 };
 
 /* dlopen + handshake of one candidate; the module stays loaded on success. */

@@ -36,6 +36,8 @@ typedef struct vs_host_services {
     int (*node_out_size)(const vs_node *n, int in_size);
     /* vs_packed_get: the model's packed store (vs_plan_config.packed), for device uploads */
     venseg_status (*packed_get)(vs_packed_store *s, const vs_packed_request *r, void **data);
+    /* vs_node_weights: a node's f32 weights from the model's stored form, for uploads */
+    const float *(*node_weights)(const vs_node *n, float **owned);
 } vs_host_services;
 
 /* What the module gives back. */

@@ -114,6 +114,14 @@ static vs_tensor *tensor(builder *b, const char *base, const char *suffix, int o
     return t;
 }
 
+/* The f32 values of a small (1-D) tensor, owned by the graph. */
+static float *tensor_floats(builder *b, const vs_tensor *t)
+{
+    float *p = owned_floats(b, t->numel);
+    if (p) vs_tensor_to_f32(t, p);
+    return p;
+}
+
 /* Per-channel scale and shift of a BN layer, or 0 when the layer is absent. */
 static int batchnorm(builder *b, const char *bn, int channels, int required, float **scale, float **shift)
 {
@@ -130,23 +138,35 @@ static int batchnorm(builder *b, const char *bn, int channels, int required, flo
         fail(b, VENSEG_E_BAD_MODEL, "model: batch-norm '%s' lacks bias, running_mean or running_var", bn);
         return 0;
     }
+    float *tmp = malloc(4 * (size_t)channels * sizeof *tmp); /* gamma, beta, mean, var as f32 */
+    if (!tmp) {
+        fail(b, VENSEG_E_OUT_OF_MEMORY, "model: out of memory%s", "");
+        return 0;
+    }
+    float *g = tmp, *be = tmp + channels, *mu = tmp + 2 * (size_t)channels, *va = tmp + 3 * (size_t)channels;
+    if (gamma) vs_tensor_to_f32(gamma, g);
+    vs_tensor_to_f32(beta, be);
+    vs_tensor_to_f32(mean, mu);
+    vs_tensor_to_f32(var, va);
     *scale = owned_floats(b, (size_t)channels);
     *shift = owned_floats(b, (size_t)channels);
-    if (b->st) return 0;
-    for (int c = 0; c < channels; c++) {
-        double denom = (double)var->data[c] + b->eps;
+    for (int c = 0; c < channels && !b->st; c++) {
+        double denom = (double)va[c] + b->eps;
         if (!(denom > 0)) {
             fail(b, VENSEG_E_BAD_MODEL, "model: batch-norm '%s' has a negative running variance", bn);
-            return 0;
+            break;
         }
-        double s = (gamma ? gamma->data[c] : 1.0) / sqrt(denom);
+        double s = (gamma ? g[c] : 1.0) / sqrt(denom);
         (*scale)[c] = (float)s;
-        (*shift)[c] = (float)(beta->data[c] - mean->data[c] * s);
+        (*shift)[c] = (float)(be[c] - mu[c] * s);
     }
-    return 1;
+    free(tmp);
+    return !b->st;
 }
 
-/* Convolution (or transposed convolution) with an optional following BN folded in. */
+/* Convolution (or transposed convolution) with an optional following BN folded in:
+ * the node keeps the stored weights and the BN's per-channel scale, and the folded f32
+ * weights are made when a backend asks (vs_node_weight_f32). */
 static int conv_bn(builder *b, int transpose, int x, const char *conv, const char *bn, int cout, int k, int stride,
                    int pad, int relu, int residual)
 {
@@ -157,6 +177,7 @@ static int conv_bn(builder *b, int transpose, int x, const char *conv, const cha
     vs_tensor *bias = tensor(b, conv, ".bias", 1, 1, cout, 0, 0, 0);
     float *scale = NULL, *shift = NULL;
     int has_bn = bn ? batchnorm(b, bn, cout, 0, &scale, &shift) : 0;
+    float *bias_f = bias && !b->st ? tensor_floats(b, bias) : NULL;
     vs_node *n = add_node(b, transpose ? VS_OP_CONVT : VS_OP_CONV, x, residual, cout);
     if (!n) return -1;
     n->kernel = k;
@@ -164,19 +185,13 @@ static int conv_bn(builder *b, int transpose, int x, const char *conv, const cha
     n->pad = pad;
     n->relu = relu;
     n->name = w->name;
-    n->weight = w->data;
-    n->bias = bias ? bias->data : NULL;
+    n->weight = w;
+    n->bias = bias_f;
     if (has_bn) {
-        float *fw = owned_floats(b, w->numel), *fb = owned_floats(b, (size_t)cout);
-        if (!fw) return -1;
-        size_t per = (size_t)k * k;
-        for (int i = 0; i < cin; i++)
-            for (int o = 0; o < cout; o++) {
-                size_t at = transpose ? ((size_t)i * cout + o) * per : ((size_t)o * cin + i) * per;
-                for (size_t j = 0; j < per; j++) fw[at + j] = w->data[at + j] * scale[o];
-            }
-        for (int o = 0; o < cout; o++) fb[o] = (bias ? bias->data[o] : 0.0f) * scale[o] + shift[o];
-        n->weight = fw;
+        float *fb = owned_floats(b, (size_t)cout);
+        if (!fb) return -1;
+        for (int o = 0; o < cout; o++) fb[o] = (bias_f ? bias_f[o] : 0.0f) * scale[o] + shift[o];
+        n->fold = scale;
         n->bias = fb;
     }
     return n->out;
@@ -472,6 +487,33 @@ void vs_graph_release(vs_graph *g)
     free(g->nodes);
     free(g->channels);
     memset(g, 0, sizeof *g);
+}
+
+size_t vs_node_weight_count(const vs_node *n) { return n->weight ? n->weight->numel : 0; }
+
+void vs_node_weight_f32(const vs_node *n, float *dst)
+{
+    vs_tensor_to_f32(n->weight, dst);
+    if (!n->fold) return;
+    const int transpose = n->op == VS_OP_CONVT, cin = n->cin, cout = n->cout;
+    const size_t per = (size_t)n->kernel * n->kernel;
+    for (int i = 0; i < cin; i++)
+        for (int o = 0; o < cout; o++) {
+            size_t at = transpose ? ((size_t)i * cout + o) * per : ((size_t)o * cin + i) * per;
+            for (size_t j = 0; j < per; j++) dst[at + j] = dst[at + j] * n->fold[o];
+        }
+}
+
+const float *vs_node_weights(const vs_node *n, float **owned)
+{
+    *owned = NULL;
+    const float *view = n->fold ? NULL : vs_tensor_f32_view(n->weight);
+    if (view) return view;
+    size_t bytes;
+    if (!vs_mul_size(vs_node_weight_count(n), sizeof(float), &bytes) || !(*owned = malloc(bytes ? bytes : 1)))
+        return NULL;
+    vs_node_weight_f32(n, *owned);
+    return *owned;
 }
 
 int vs_node_out_size(const vs_node *n, int s)

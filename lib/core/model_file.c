@@ -216,44 +216,87 @@ static venseg_status read_tensor(cursor *c, vs_tensor *t, uint64_t *offset, uint
     return VENSEG_OK;
 }
 
-static venseg_status dequantise(vs_tensor *t, const uint8_t *p)
+/* Elements [from, from + count) of t as f32: the one decoding of every stored dtype. */
+static void to_f32(const vs_tensor *t, size_t from, size_t count, float *dst)
 {
-    size_t bytes;
-    if (!vs_mul_size(t->numel, sizeof(float), &bytes) || !(t->data = malloc(bytes)))
-        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "weights file: out of memory for tensor '%s'", t->name);
+    const uint8_t *p = t->bytes;
     switch (t->dtype) {
     case VS_DT_F32:
-        for (size_t i = 0; i < t->numel; i++) {
-            uint32_t u = le32(p + 4 * i);
-            memcpy(&t->data[i], &u, 4);
+        for (size_t i = 0; i < count; i++) {
+            uint32_t u = le32(p + 4 * (from + i));
+            memcpy(&dst[i], &u, 4);
         }
         break;
     case VS_DT_F16:
-        for (size_t i = 0; i < t->numel; i++) t->data[i] = vs_half_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        for (size_t i = 0, k = from; i < count; i++, k++)
+            dst[i] = vs_half_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
         break;
     case VS_DT_BF16:
-        for (size_t i = 0; i < t->numel; i++) t->data[i] = vs_bf16_to_float((uint16_t)(p[2 * i] | p[2 * i + 1] << 8));
+        for (size_t i = 0, k = from; i < count; i++, k++)
+            dst[i] = vs_bf16_to_float((uint16_t)(p[2 * k] | p[2 * k + 1] << 8));
         break;
     case VS_DT_Q8: {
         const uint8_t *scales = p + ((t->numel + 3) & ~(size_t)3);
-        size_t per_row = t->numel / (size_t)t->dims[0];
+        const size_t per_row = t->numel / (size_t)t->dims[0];
+        size_t row = from / per_row, col = from % per_row;
+        float s = 0.0f;
+        for (size_t i = 0; i < count; i++, col++) {
+            if (i == 0 || col == per_row) {
+                if (i) row++, col = 0;
+                uint32_t u = le32(scales + 4 * row);
+                memcpy(&s, &u, 4);
+            }
+            dst[i] = (float)(int8_t)p[from + i] * s;
+        }
+        break;
+    }
+    }
+}
+
+void vs_tensor_to_f32(const vs_tensor *t, float *dst) { to_f32(t, 0, t->numel, dst); }
+
+const float *vs_tensor_f32_view(const vs_tensor *t)
+{
+    const uint32_t one = 1;
+    unsigned char little;
+    memcpy(&little, &one, 1);
+    return t->dtype == VS_DT_F32 && little ? (const float *)(const void *)t->bytes : NULL;
+}
+
+size_t vs_tensor_stored_bytes(const vs_tensor *t)
+{
+    switch (t->dtype) {
+    case VS_DT_F32: return 4 * t->numel;
+    case VS_DT_F16:
+    case VS_DT_BF16: return 2 * t->numel;
+    default: return ((t->numel + 3) & ~(size_t)3) + 4 * (size_t)t->dims[0];
+    }
+}
+
+/* Points t at its stored bytes and checks that every element decodes to a finite f32
+ * (in chunks: the model keeps the stored form, docs/memory.md). */
+static venseg_status check_tensor(vs_tensor *t, const uint8_t *p)
+{
+    t->bytes = p;
+    if (t->dtype == VS_DT_Q8) {
+        const uint8_t *scales = p + ((t->numel + 3) & ~(size_t)3);
         for (int64_t r = 0; r < t->dims[0]; r++) {
             uint32_t u = le32(scales + 4 * r);
             float s;
             memcpy(&s, &u, 4);
             if (!isfinite(s))
                 return vs_fail(VENSEG_E_BAD_FILE, "weights file: tensor '%s' has a non-finite scale", t->name);
-            for (size_t i = 0; i < per_row; i++) {
-                size_t k = (size_t)r * per_row + i;
-                t->data[k] = (float)(int8_t)p[k] * s;
-            }
         }
-        break;
     }
+    float chunk[1024];
+    for (size_t from = 0; from < t->numel; from += 1024) {
+        size_t n = t->numel - from < 1024 ? t->numel - from : 1024;
+        to_f32(t, from, n, chunk);
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(chunk[i]))
+                return vs_fail(VENSEG_E_BAD_FILE, "weights file: tensor '%s' element %zu is not finite", t->name,
+                               from + i);
     }
-    for (size_t i = 0; i < t->numel; i++)
-        if (!isfinite(t->data[i]))
-            return vs_fail(VENSEG_E_BAD_FILE, "weights file: tensor '%s' element %zu is not finite", t->name, i);
     return VENSEG_OK;
 }
 
@@ -287,8 +330,7 @@ static venseg_status inflate_blob(const uint8_t *src, size_t stored, uint8_t *ds
     return st;
 }
 
-static venseg_status parse(const uint8_t *bytes, size_t size, vs_file *f, uint8_t **blob_owned,
-                           uint64_t **offsets_owned)
+static venseg_status parse(const uint8_t *bytes, size_t size, vs_file *f, uint64_t **offsets_owned)
 {
     if (size < VS_HEADER_SIZE)
         return vs_fail(VENSEG_E_BAD_FILE, "weights file: %zu bytes, shorter than the %d-byte header", size,
@@ -380,14 +422,17 @@ static venseg_status parse(const uint8_t *bytes, size_t size, vs_file *f, uint8_
     if (st) return st;
 
     const uint8_t *blob = bytes + data_offset;
+    uint8_t *buf = malloc(raw ? (size_t)raw : 1); /* the model keeps the tensors as stored */
+    if (!buf) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "weights file: out of memory for %llu bytes of tensor data",
+                             (unsigned long long)raw);
+    f->blob = buf;
+    f->blob_size = (size_t)raw;
     if (flags & 1u) {
-        uint8_t *buf = malloc(raw ? (size_t)raw : 1);
-        if (!buf) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "weights file: out of memory inflating %llu bytes",
-                                 (unsigned long long)raw);
-        *blob_owned = buf;
         if ((st = inflate_blob(blob, (size_t)stored, buf, (size_t)raw))) return st;
-        blob = buf;
+    } else if (raw) {
+        memcpy(buf, blob, (size_t)raw);
     }
+    blob = buf;
     uLong dcrc = crc32(0L, Z_NULL, 0);
     for (uint64_t done = 0; done < raw;) {
         uInt n = (uInt)((raw - done) > (1u << 30) ? (1u << 30) : (raw - done));
@@ -397,17 +442,15 @@ static venseg_status parse(const uint8_t *bytes, size_t size, vs_file *f, uint8_
     if ((uint32_t)dcrc != data_crc)
         return vs_fail(VENSEG_E_BAD_FILE, "weights file: tensor data CRC32 mismatch (file corrupted)");
     for (uint64_t i = 0; i < n_tensors; i++)
-        if ((st = dequantise(&f->tensors[i], blob + offsets[i]))) return st;
+        if ((st = check_tensor(&f->tensors[i], blob + offsets[i]))) return st;
     return VENSEG_OK;
 }
 
 venseg_status vs_file_parse(const uint8_t *bytes, size_t size, vs_file *out)
 {
     memset(out, 0, sizeof *out);
-    uint8_t *blob_owned = NULL;
     uint64_t *offsets = NULL;
-    venseg_status st = parse(bytes, size, out, &blob_owned, &offsets);
-    free(blob_owned);
+    venseg_status st = parse(bytes, size, out, &offsets);
     free(offsets);
     if (st) vs_file_release(out);
     return st;
@@ -418,8 +461,8 @@ void vs_file_release(vs_file *f)
     for (size_t i = 0; i < f->n_kv; i++) kv_release(&f->kvs[i]);
     for (size_t i = 0; i < f->n_tensors; i++) {
         free(f->tensors[i].name);
-        free(f->tensors[i].data);
     }
+    free(f->blob);
     free(f->kvs);
     free(f->tensors);
     memset(f, 0, sizeof *f);

@@ -35,8 +35,8 @@ typedef struct vs_tensor {
     int ndim;
     int64_t dims[4];
     size_t numel;
-    float *data; /* dequantised to f32; owned */
-    int used;    /* set by the graph builder */
+    const uint8_t *bytes; /* as stored (little-endian; q8: int8 values, then f32 row scales), in the file's blob */
+    int used;             /* set by the graph builder */
 } vs_tensor;
 
 typedef struct vs_file {
@@ -44,6 +44,8 @@ typedef struct vs_file {
     size_t n_kv;
     vs_tensor *tensors;
     size_t n_tensors;
+    uint8_t *blob; /* every tensor's stored bytes (inflated when the file is deflated); owned */
+    size_t blob_size;
 } vs_file;
 
 /* Parses and validates a whole file image; on failure *out is left empty. */
@@ -51,5 +53,13 @@ venseg_status vs_file_parse(const uint8_t *bytes, size_t size, vs_file *out);
 void vs_file_release(vs_file *f);
 const vs_kv *vs_file_find(const vs_file *f, const char *key);
 vs_tensor *vs_file_tensor(const vs_file *f, const char *name);
+
+/* The tensor decoded to f32 into dst[numel] (q8: int8 * its row's scale, f16/bf16
+ * widened): the model keeps the compact stored form, and f32 is made only where a
+ * backend needs it (docs/memory.md). */
+void vs_tensor_to_f32(const vs_tensor *t, float *dst);
+/* The stored bytes as f32 when they already are (F32 on a little-endian host), else NULL. */
+const float *vs_tensor_f32_view(const vs_tensor *t);
+size_t vs_tensor_stored_bytes(const vs_tensor *t);
 
 #endif

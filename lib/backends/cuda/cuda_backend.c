@@ -226,7 +226,8 @@ typedef struct vc_upload_key {
 
 typedef struct vc_upload {
     vc_plan *p;
-    const float *src;
+    const float *src;     /* channels */
+    const vs_node *node;  /* filter: its f32 weights are made (vs_node_weights) only for the upload */
     vc_upload_key key;
 } vc_upload;
 
@@ -237,8 +238,12 @@ static venseg_status make_upload(void *ctx, void **data, void **desc, size_t *by
     const vc_upload_key *k = &u->key;
     vc_upload_key *copy = malloc(sizeof *copy);
     if (!copy) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory");
-    venseg_status st = k->filter ? upload_filter_now(u->p, u->src, k->K, k->C, k->k, k->Ks, k->Cs, data)
-                                 : upload_channels_now(u->p, u->src, k->c, k->n, k->as_f32, data);
+    float *wf32 = NULL;
+    const float *w = k->filter ? vs_node_weights(u->node, &wf32) : NULL;
+    venseg_status st = k->filter && !w ? vs_fail(VENSEG_E_OUT_OF_MEMORY, "CUDA backend: out of host memory")
+                       : k->filter     ? upload_filter_now(u->p, w, k->K, k->C, k->k, k->Ks, k->Cs, data)
+                                       : upload_channels_now(u->p, u->src, k->c, k->n, k->as_f32, data);
+    free(wf32);
     if (st) {
         free(copy);
         return st;
@@ -290,7 +295,7 @@ static venseg_status upload_filter(vc_plan *p, const vs_node *n, int K, int C, i
 {
     vc_upload u;
     memset(&u, 0, sizeof u);
-    u.src = n->weight;
+    u.node = n;
     u.key.filter = 1, u.key.K = K, u.key.C = C, u.key.k = n->kernel, u.key.Ks = Ks, u.key.Cs = Cs;
     return shared_upload(p, n, UP_FILTER, &u, out);
 }

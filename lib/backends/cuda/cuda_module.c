@@ -39,6 +39,8 @@ venseg_status vs_packed_get(vs_packed_store *s, const vs_packed_request *r, void
     return host->packed_get(s, r, data);
 }
 
+const float *vs_node_weights(const vs_node *n, float **owned) { return host->node_weights(n, owned); }
+
 venseg_status vc_probe(int device)
 {
     int count = 0;
@@ -93,7 +95,7 @@ __attribute__((visibility("default"))) const vs_cuda_module *venseg_cuda_module_
     if (!h || h->struct_size < sizeof *h || h->handshake_version != VS_CUDA_HANDSHAKE_VERSION ||
         h->backend_api_version != VS_BACKEND_API_VERSION || !h->library_version ||
         strcmp(h->library_version, VENSEG_VERSION_STRING) != 0 || !VS_CUDA_HANDSHAKE_SIZES(h) || !h->fail ||
-        !h->last_error || !h->node_out_size || !h->packed_get) {
+        !h->last_error || !h->node_out_size || !h->packed_get || !h->node_weights) {
         if (why && why_len)
             snprintf(why, why_len, "the module is libvenseg %s (backend API %d, handshake %d), the host %s",
                      VENSEG_VERSION_STRING, VS_BACKEND_API_VERSION, VS_CUDA_HANDSHAKE_VERSION,

@@ -3,7 +3,8 @@
  * activations stay in the layouts oneDNN picks (format_any) from input to output,
  * in one arena per plan where values whose steps do not overlap share bytes;
  * weights are reordered once per model and layout into the model's packed store and
- * shared by every plan of every session (a second session costs activations only);
+ * shared by every plan of every session (a second session costs activations only),
+ * each from f32 weights made from the file's stored form and freed once reordered;
  * every primitive uses the plan's own scratchpad (user mode), so sessions run
  * concurrently. fp32, or bf16 activations and weights (AMX / AVX512-BF16 where the
  * CPU has them) with f32 accumulation.
@@ -284,9 +285,13 @@ static venseg_status make_scales(void *ctx, void **data, void **desc, size_t *by
     const vs_node *n = ((const od_pack *)ctx)->n;
     const int depthwise = n->op == VS_OP_AFFINE, cin = depthwise ? 1 : n->cin;
     const size_t per = depthwise ? 1 : (size_t)n->kernel * n->kernel;
-    const float *w = depthwise ? n->scale : n->weight;
-    float *sc = malloc((size_t)n->cout * sizeof *sc);
-    if (!sc) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    float *wf32 = NULL; /* the f32 weights, only while they are read */
+    const float *w = depthwise ? n->scale : vs_node_weights(n, &wf32);
+    float *sc = w ? malloc((size_t)n->cout * sizeof *sc) : NULL;
+    if (!sc) {
+        free(wf32);
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+    }
     for (int o = 0; o < n->cout; o++) {
         float m = 0.0f;
         for (int i = 0; i < cin; i++)
@@ -296,6 +301,7 @@ static venseg_status make_scales(void *ctx, void **data, void **desc, size_t *by
             }
         sc[o] = m > 0 ? 127.0f / m : 1.0f;
     }
+    free(wf32);
     *data = sc;
     *desc = NULL;
     *bytes = (size_t)n->cout * sizeof *sc;
@@ -311,11 +317,16 @@ static venseg_status make_weights(void *ctx, void **data, void **desc, size_t *b
     const int depthwise = n->op == VS_OP_AFFINE, cin = depthwise ? 1 : n->cin;
     const size_t per = depthwise ? 1 : (size_t)n->kernel * n->kernel;
     const size_t total = (size_t)n->cout * cin * per;
-    const float *w = depthwise ? n->scale : n->weight;
+    float *wf32 = NULL; /* the f32 weights (made from the model's stored form), only until reordered */
+    const float *w = depthwise ? n->scale : vs_node_weights(n, &wf32);
+    if (!w) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory for the weights of '%s'", n->name);
     const void *src = w;
     int8_t *q = NULL;
     if (p->int8) { /* s8 in the user layout, only until reordered */
-        if (!(q = malloc(total ? total : 1))) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+        if (!(q = malloc(total ? total : 1))) {
+            free(wf32);
+            return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
+        }
         for (int o = 0; o < n->cout; o++)
             for (int i = 0; i < cin; i++)
                 for (size_t j = 0; j < per; j++) {
@@ -324,6 +335,8 @@ static venseg_status make_weights(void *ctx, void **data, void **desc, size_t *b
                     q[at] = (int8_t)(r > 127 ? 127 : r < -127 ? -127 : r);
                 }
         src = q;
+        free(wf32); /* the s8 copy is what gets reordered */
+        wf32 = NULL;
     }
     vsd_md user;
     dnnl_status_t ds;
@@ -337,6 +350,7 @@ static venseg_status make_weights(void *ctx, void **data, void **desc, size_t *b
     }
     if (ds != dnnl_success) {
         free(q);
+        free(wf32);
         return dnnl_error(ds, "weights md");
     }
     const size_t size = vsd_md_size(*k->want);
@@ -350,6 +364,7 @@ static venseg_status make_weights(void *ctx, void **data, void **desc, size_t *b
     if (!st && vsd_md_copy(copy, *k->want) != dnnl_success) st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: weights md");
     vsd_md_free(&user);
     free(q);
+    free(wf32);
     if (st) {
         if (wt && wt->mem) dnnl_memory_destroy(wt->mem);
         free(wt);

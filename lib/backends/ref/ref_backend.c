@@ -1,5 +1,8 @@
 /* Reference backend: plans value shapes and buffers for one input size (buffers are
- * reused once a value's last reader has run) and executes the graph node by node. */
+ * reused once a value's last reader has run) and executes the graph node by node. Its
+ * kernels read f32 weights: made from the model's stored form once per model into its
+ * packed store (shared by the sessions), or, for a plan without a store (calibration),
+ * by the plan and freed with it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +18,8 @@ typedef struct ref_plan {
     float **buffers;
     int n_buffers;
     float *scratch;
+    const float **weights; /* per node: f32 weights of CONV / CONVT */
+    float **owned;         /* per node: what this plan made itself (no store) */
     char description[128];
 } ref_plan;
 
@@ -28,7 +33,54 @@ static void plan_free(void *p)
     free(plan->h);
     free(plan->w);
     free(plan->scratch);
+    if (plan->owned)
+        for (int i = 0; i < plan->g->n_nodes; i++) free(plan->owned[i]);
+    free(plan->owned);
+    free(plan->weights);
     free(plan);
+}
+
+/* A packed-store entry: the node's f32 weights (data), desc the buffer to free (NULL
+ * when data is the file's own f32 bytes). */
+static venseg_status make_weights(void *ctx, void **data, void **desc, size_t *bytes)
+{
+    const vs_node *n = ctx;
+    float *owned = NULL;
+    const float *w = vs_node_weights(n, &owned);
+    if (!w) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "reference backend: out of memory for the weights of '%s'", n->name);
+    *data = (void *)(uintptr_t)w;
+    *desc = owned;
+    *bytes = owned ? vs_node_weight_count(n) * sizeof(float) : 0;
+    return VENSEG_OK;
+}
+
+static void release_weights(void *data, void *desc)
+{
+    (void)data;
+    free(desc);
+}
+
+static venseg_status plan_weights(ref_plan *plan, vs_packed_store *packed)
+{
+    const vs_graph *g = plan->g;
+    plan->weights = calloc((size_t)g->n_nodes + 1, sizeof *plan->weights);
+    plan->owned = calloc((size_t)g->n_nodes + 1, sizeof *plan->owned);
+    if (!plan->weights || !plan->owned) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "reference backend: out of memory");
+    for (int i = 0; i < g->n_nodes; i++) {
+        const vs_node *n = &g->nodes[i];
+        if (n->op != VS_OP_CONV && n->op != VS_OP_CONVT) continue;
+        if (packed) {
+            vs_packed_request r = {&vs_backend_reference, i, 0, NULL, NULL, make_weights, release_weights,
+                                   (void *)(uintptr_t)n};
+            void *data = NULL;
+            venseg_status st = vs_packed_get(packed, &r, &data);
+            if (st) return st;
+            plan->weights[i] = data;
+        } else if (!(plan->weights[i] = vs_node_weights(n, &plan->owned[i]))) {
+            return vs_fail(VENSEG_E_OUT_OF_MEMORY, "reference backend: out of memory for the weights of '%s'", n->name);
+        }
+    }
+    return VENSEG_OK;
 }
 
 static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, void **out)
@@ -106,6 +158,7 @@ static venseg_status plan_create(const vs_graph *g, const vs_plan_config *cfg, v
         st = vs_fail(VENSEG_E_OUT_OF_MEMORY, "reference backend: out of memory for scratch");
         goto done;
     }
+    if ((st = plan_weights(plan, cfg->packed))) goto done;
     snprintf(plan->description, sizeof plan->description, "reference: portable C, %d thread%s, fp32", threads,
              threads == 1 ? "" : "s");
 done:
@@ -133,8 +186,8 @@ venseg_status vs_ref_run_observed(void *p, const float *input, float *logits, vs
         float *y = plan->buffers[plan->buffer[v]];
         const int h = plan->h[a], w = plan->w[a], oh = plan->h[v], ow = plan->w[v];
         switch (n->op) {
-        case VS_OP_CONV: vs_ref_conv(n, x, h, w, y, oh, ow, x1, plan->scratch, t); break;
-        case VS_OP_CONVT: vs_ref_convt(n, x, h, w, y, oh, ow, t); break;
+        case VS_OP_CONV: vs_ref_conv(n, plan->weights[i], x, h, w, y, oh, ow, x1, plan->scratch, t); break;
+        case VS_OP_CONVT: vs_ref_convt(n, plan->weights[i], x, h, w, y, oh, ow, t); break;
         case VS_OP_AFFINE: vs_ref_affine(n, x, h, w, y, t); break;
         case VS_OP_MAXPOOL: vs_ref_maxpool(n, x, h, w, y, oh, ow, t); break;
         case VS_OP_UPSAMPLE2X: vs_ref_upsample2x(n->cin, x, h, w, y, t); break;

@@ -40,8 +40,8 @@ static void finish(const vs_node *n, float v, size_t at, float *y, const float *
     y[at] = v;
 }
 
-void vs_ref_conv(const vs_node *n, const float *x, int h, int w, float *y, int ho, int wo, const float *residual,
-                 float *scratch, int threads)
+void vs_ref_conv(const vs_node *n, const float *weight, const float *x, int h, int w, float *y, int ho, int wo,
+                 const float *residual, float *scratch, int threads)
 {
     const int K = n->cin * n->kernel * n->kernel, cout = n->cout;
     const size_t N = (size_t)ho * wo;
@@ -74,7 +74,7 @@ void vs_ref_conv(const vs_node *n, const float *x, int h, int w, float *y, int h
                 for (int r = 0; r < 4; r++)
                     for (int j = 0; j < 16; j++) acc[r][j] = 0.0f;
                 const float *wr[4];
-                for (int r = 0; r < 4; r++) wr[r] = n->weight + (size_t)(co + (r < rows ? r : 0)) * K;
+                for (int r = 0; r < 4; r++) wr[r] = weight + (size_t)(co + (r < rows ? r : 0)) * K;
                 if (jn == 16) {
                     for (int kk = 0; kk < K; kk++) {
                         const float *cp = col + (size_t)kk * ld + jb;
@@ -103,7 +103,8 @@ void vs_ref_conv(const vs_node *n, const float *x, int h, int w, float *y, int h
     }
 }
 
-void vs_ref_convt(const vs_node *n, const float *x, int h, int w, float *y, int ho, int wo, int threads)
+void vs_ref_convt(const vs_node *n, const float *weight, const float *x, int h, int w, float *y, int ho, int wo,
+                  int threads)
 {
     const int k = n->kernel, s = n->stride, p = n->pad, cout = n->cout, cin = n->cin;
 #pragma omp parallel for schedule(static) num_threads(threads)
@@ -113,7 +114,7 @@ void vs_ref_convt(const vs_node *n, const float *x, int h, int w, float *y, int 
         for (size_t i = 0; i < (size_t)ho * wo; i++) out[i] = b;
         for (int ci = 0; ci < cin; ci++) {
             const float *in = x + (size_t)ci * h * w;
-            const float *wk = n->weight + ((size_t)ci * cout + co) * k * k;
+            const float *wk = weight + ((size_t)ci * cout + co) * k * k;
             for (int ky = 0; ky < k; ky++)
                 for (int kx = 0; kx < k; kx++) {
                     const float wv = wk[ky * k + kx];
