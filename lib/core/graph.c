@@ -45,6 +45,7 @@ static float *owned_floats(builder *b, size_t n)
     }
     g->owned = o;
     g->owned[g->n_owned++] = p;
+    g->owned_bytes += n * sizeof *p;
     return p;
 }
 

@@ -38,6 +38,7 @@ typedef struct vs_graph {
     int multiple;       /* input H and W must be multiples of it */
     float **owned;      /* f32 biases, BN scales and shifts (small; weights stay in the file's form) */
     int n_owned, cap_owned;
+    size_t owned_bytes;
     int64_t parameter_count;
 } vs_graph;
 

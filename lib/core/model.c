@@ -149,6 +149,8 @@ vs_packed_store *vs_model_packed(const venseg_model *m) { return &((venseg_model
 
 const vs_graph *vs_model_graph(const venseg_model *m) { return &m->graph; }
 
+size_t vs_model_weight_bytes(const venseg_model *m) { return m->file.blob_size + m->graph.owned_bytes; }
+
 #define CHECK_MODEL(fn, ptr)                                                                    \
     do {                                                                                        \
         vs_clear_error();                                                                       \

@@ -51,5 +51,8 @@ vs_packed_stats vs_packed_stats_of(vs_packed_store *s);
 struct vs_graph;
 vs_packed_store *vs_model_packed(const venseg_model *m);
 const struct vs_graph *vs_model_graph(const venseg_model *m);
+/* Bytes the model holds for its weights outside the packed store: the file's tensors
+ * as stored (q8 stays q8) and the graph's small f32 vectors (biases, BN scales). */
+size_t vs_model_weight_bytes(const venseg_model *m);
 
 #endif
