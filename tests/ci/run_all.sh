@@ -13,7 +13,7 @@
 #      tests and test_cuda_emulated run, its GPU tests skip without a device;
 #   2. asan-ubsan preset, -Werror: the same minus the tests that load the library
 #      into an uninstrumented process (install consumer, Python);
-#   3. tsan: tests/test_threads.cpp and the packed-weights store under ThreadSanitizer (build/tsan);
+#   3. tsan: tests/test_threads.cpp, the packed-weights store and the model's weights under ThreadSanitizer (build/tsan);
 #   4. fuzz: tests/fuzz/run_fuzzers.sh, each libFuzzer target for 40 s (build/fuzz).
 # Exits non-zero if anything fails. Environment: VENSEG_SKIP_APT=1 (no apt),
 # VENSEG_NO_PYTHON=1 (no venv, no parity test), VENSEG_SKIP_ASAN=1, VENSEG_SKIP_TSAN=1,
@@ -80,22 +80,22 @@ count_results() {
     return "$rc"
 }
 
-# tsan: tests/test_threads.cpp and test_internal_packed.cpp (the packed-weights store that
-# sessions share) under ThreadSanitizer, building only those tests. OpenMP
-# and oneDNN are off: libgomp is not TSan-instrumented (its barriers would read as races).
+# tsan: tests/test_threads.cpp, test_internal_packed.cpp (the packed-weights store that
+# sessions share) and test_internal_weights.cpp (sessions made from threads on one model)
+# under ThreadSanitizer, building only those tests. OpenMP and oneDNN are off: libgomp is not TSan-instrumented (its barriers would read as races).
 tsan_stage() {
     local dir=build/tsan log=$logs/ctest-tsan.log rc=0
-    venseg_log "[tsan] configure + build test_threads test_internal_packed"
+    venseg_log "[tsan] configure + build test_threads test_internal_packed test_internal_weights"
     if ! cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVENSEG_WERROR=ON -DVENSEG_SANITIZE=thread \
             -DVENSEG_WITH_OPENMP=OFF -DVENSEG_WITH_ONEDNN=OFF -DVENSEG_BUILD_EXAMPLES=OFF -DVENSEG_BUILD_PROGRAM=OFF \
             -DVENSEG_BUILD_BENCHMARKS=OFF -DVENSEG_PYTHON= ||
-        ! cmake --build "$dir" --parallel "$jobs" --target test_threads test_internal_packed; then
+        ! cmake --build "$dir" --parallel "$jobs" --target test_threads test_internal_packed test_internal_weights; then
         summary+=("tsan: FAILED to build")
         return 1
     fi
     venseg_log "[tsan] test"
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-        ctest --test-dir "$dir" -R '^(Threads|PackedStore|PackedWeights)\.' --output-on-failure 2>&1 | tee "$log" || rc=$?
+        ctest --test-dir "$dir" -R '^(Threads|PackedStore|PackedWeights|ModelWeights)\.' --output-on-failure 2>&1 | tee "$log" || rc=$?
     count_results tsan "$log" "$rc"
 }
 
