@@ -82,7 +82,8 @@ count_results() {
 
 # tsan: tests/test_threads.cpp, test_internal_packed.cpp (the packed-weights store that
 # sessions share) and test_internal_weights.cpp (sessions made from threads on one model)
-# under ThreadSanitizer, building only those tests. OpenMP and oneDNN are off: libgomp is not TSan-instrumented (its barriers would read as races).
+# under ThreadSanitizer, building only those tests. OpenMP and oneDNN are off: libgomp
+# is not TSan-instrumented (its barriers would read as races).
 tsan_stage() {
     local dir=build/tsan log=$logs/ctest-tsan.log rc=0
     venseg_log "[tsan] configure + build test_threads test_internal_packed test_internal_weights"
