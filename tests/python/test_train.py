@@ -362,10 +362,54 @@ def test_phantom_samples():
     assert len(ss) == 6 and len({s.group for s in ss}) == 2
     for s in ss:
         assert s.image.shape == (48, 64) and s.codes.shape == (48, 64)
-        assert set(np.unique(s.codes)) <= {0, 1, 3}
+        assert set(np.unique(s.codes)) <= {0, 1, 3, D.THROMBUS}
         assert (s.truth == 1).sum() > 0  # every sequence has an artery
     again = D.load_phantom(2, 3, seed=1, size=(64, 48))
     assert all(np.array_equal(a.image, b.image) for a, b in zip(ss, again))
+    assert all(np.array_equal(a.codes, b.codes) for a, b in zip(ss, again))
+
+
+def test_phantom_thrombus_codes():
+    """The clot's pixels are coded THROMBUS: only inside the true vein, only in thrombosed
+    sequences, and in a partial clot they lie below the open lumen (the phantom's clot
+    settles on the posterior wall)."""
+    try:
+        from venseg import _native as vn
+        vn.library()
+    except Exception:  # noqa: BLE001
+        pytest.skip("libvenseg not found (set VENSEG_LIBRARY)")
+    ss = D.load_phantom(10, 1, seed=7, size=(128, 128), exam=True)
+    kinds = set()
+    for s in ss:
+        clot, lumen = s.codes == D.THROMBUS, s.codes == D.code(D.NEG, D.POS)
+        assert np.all(s.truth[clot] == 2)
+        if clot.any() and lumen.sum() > 20:  # partial: the lumen sits on the clot
+            kinds.add("partial")
+            assert np.nonzero(lumen)[0].mean() < np.nonzero(clot)[0].mean()
+        elif clot.any():
+            kinds.add("occlusive")
+        else:
+            kinds.add("open")
+    assert kinds == {"partial", "occlusive", "open"}
+
+
+def test_thrombus_weight_in_the_loss():
+    """A vein pixel and a clot pixel: BCE = (a1 + v1 + W (a2 + v2)) / (2 + 2 W); W = 1 is
+    the plain vein code."""
+    torch = pytest.importorskip("torch")
+    z = torch.tensor([[[[0.4, -0.3]], [[-1.0, 0.7]]]])
+    codes = torch.tensor([[[D.code(D.NEG, D.POS), D.THROMBUS]]])
+    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    a = [-np.log(1 - sig(0.4)), -np.log(1 - sig(-0.3))]
+    v = [-np.log(sig(-1.0)), -np.log(sig(0.7))]
+    for w in (1.0, 4.0):
+        _, parts = T.partial_loss(z, codes, thrombus_weight=w)
+        assert parts["bce"] == pytest.approx((a[0] + v[0] + w * (a[1] + v[1])) / (2 + 2 * w), rel=1e-5)
+    plain, _ = T.partial_loss(z, torch.full_like(codes, D.code(D.NEG, D.POS)))
+    same, _ = T.partial_loss(z, codes, thrombus_weight=1.0)
+    assert float(same) == pytest.approx(float(plain), rel=1e-6)
+    with pytest.raises(ValueError, match="thrombus weight"):
+        D.code_tables(thrombus_weight=0)
 
 
 # ------------------------------------------------------------ model cards

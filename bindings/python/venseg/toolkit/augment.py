@@ -155,7 +155,7 @@ def vein_extent(codes: np.ndarray):
     """(cx, cy, rx, ry) of the largest-row-span vein pixels in a code map, or None."""
     from . import data as D
 
-    ys, xs = np.nonzero((codes == D.code(D.NEG, D.POS)) | (codes == D.LOW_VEIN))
+    ys, xs = np.nonzero(np.isin(codes, D.VEIN_CODES))
     if len(xs) < 20:
         return None
     return (float(xs.mean()), float(ys.mean()), max(2.0, float(xs.std()) * 2.0),
@@ -167,10 +167,13 @@ def resample(image: np.ndarray, codes: Optional[np.ndarray], nw: int, nh: int,
              mode: str = "letterbox"):
     """Frame (float32 HxW 0..255) and codes (uint8 HxW) -> network-sized tensors
     (float32 NHxNW, 0 outside the frame; int64 NHxNW codes, 0 outside)."""
+    from . import data as D
+
     h, w = image.shape
     aug = aug or AugConfig.none()
     squash = None
-    if rng is not None and codes is not None and aug.compress > 0 and rng.random() < aug.compress:
+    if rng is not None and codes is not None and aug.compress > 0 and rng.random() < aug.compress \
+            and not (codes == D.THROMBUS).any():  # a clot does not squash
         ext = vein_extent(codes)
         if ext is not None:
             squash = ext + (rng.uniform(*aug.compress_range),)
@@ -240,7 +243,7 @@ def paste_vessel(image: np.ndarray, codes: np.ndarray, donor, rng: np.random.Gen
     # a donor's sure vessels are labelled once and kept with it (every batch may draw it)
     if "sure_vessels" not in donor.meta:
         donor.meta["sure_vessels"] = ndimage.label(
-            np.isin(donor.codes, (D.code(D.POS, D.NEG), D.code(D.NEG, D.POS))))
+            np.isin(donor.codes, (D.code(D.POS, D.NEG), D.code(D.NEG, D.POS), D.THROMBUS)))
     lab, n = donor.meta["sure_vessels"]
     if n == 0:
         return image, codes

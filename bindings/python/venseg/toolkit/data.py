@@ -8,13 +8,16 @@ map (uint8, same size) that says, per pixel, what is known about each output cha
     code = VESSEL (9)     a vessel of unknown class: artery OR vein (noisy-OR target)
 
     code = LOW_ARTERY (10), LOW_VEIN (11)   an artery / vein called with low confidence
+    code = THROMBUS (12)  vein (not artery) whose lumen holds thrombus (phantom truth)
 
 so ``0`` is "neither artery nor vein", ``1`` artery, ``3`` vein, ``6`` "not artery, vein
 unknown" (cca-momot background: the jugular vein is in view but unlabelled), ``8`` nothing
 known. The loss (``venseg.toolkit.train``) reads per-pixel targets and weights from the
 tables of ``code_tables(low_weight)``: a low-confidence call teaches its class with weight
 ``low_weight`` and "vessel" (artery or vein) with ``1 - low_weight``, so an uncertain
-artery/vein call mostly teaches that a vessel is there. Codes survive nearest-neighbour
+artery/vein call mostly teaches that a vessel is there; thrombus pixels (the phantom's, the
+only ones whose truth is known) weigh ``thrombus_weight``, since real training frames show
+no thrombus and teach that echogenic content is tissue. Codes survive nearest-neighbour
 resampling, so augmentation warps them like labels.
 
 Sources:
@@ -52,7 +55,8 @@ import numpy as np
 NEG, POS, UNK = 0, 1, 2
 VESSEL = 9
 LOW_ARTERY, LOW_VEIN = 10, 11
-N_CODES = 12
+THROMBUS = 12
+N_CODES = 13
 DEFAULT_LOW_WEIGHT = 0.25
 
 
@@ -64,25 +68,30 @@ IGNORE = code(UNK, UNK)  # 8
 
 
 # per code: target and supervision weight of the artery and vein channels, and the weight of
-# the vessel (noisy-OR) term; the last two codes are the low-confidence calls at weight 1
-CODE_TARGET_A = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0], np.float32)
-CODE_MASK_A = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1], np.float32)
-CODE_TARGET_V = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1], np.float32)
-CODE_MASK_V = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1], np.float32)
-CODE_VESSEL = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], np.float32)
+# the vessel (noisy-OR) term; codes 10-11 are the low-confidence calls and 12 thrombus, at weight 1
+CODE_TARGET_A = np.array([0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0], np.float32)
+CODE_MASK_A = np.array([1, 1, 0, 1, 1, 0, 1, 1, 0, 0, 1, 1, 1], np.float32)
+CODE_TARGET_V = np.array([0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1], np.float32)
+CODE_MASK_V = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1], np.float32)
+CODE_VESSEL = np.array([0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0], np.float32)
+VEIN_CODES = (code(NEG, POS), LOW_VEIN, THROMBUS)
 
 
-def code_tables(low_weight: float = DEFAULT_LOW_WEIGHT) -> Dict[str, np.ndarray]:
+def code_tables(low_weight: float = DEFAULT_LOW_WEIGHT, thrombus_weight: float = 1.0) -> Dict[str, np.ndarray]:
     """The CODE_* tables with the low-confidence codes weighted: class channels by
-    ``low_weight``, the vessel term by ``1 - low_weight``."""
+    ``low_weight``, the vessel term by ``1 - low_weight``; thrombus pixels' class channels
+    by ``thrombus_weight``."""
     if not 0.0 <= low_weight <= 1.0:
         raise ValueError(f"low-confidence weight {low_weight} is not in [0, 1]")
+    if not 0.0 < thrombus_weight <= 100.0:
+        raise ValueError(f"thrombus weight {thrombus_weight} is not in (0, 100]")
     t = {"CODE_TARGET_A": CODE_TARGET_A.copy(), "CODE_MASK_A": CODE_MASK_A.copy(),
          "CODE_TARGET_V": CODE_TARGET_V.copy(), "CODE_MASK_V": CODE_MASK_V.copy(),
          "CODE_VESSEL": CODE_VESSEL.copy()}
     for c in (LOW_ARTERY, LOW_VEIN):
         t["CODE_MASK_A"][c] = t["CODE_MASK_V"][c] = low_weight
         t["CODE_VESSEL"][c] = 1.0 - low_weight
+    t["CODE_MASK_A"][THROMBUS] = t["CODE_MASK_V"][THROMBUS] = thrombus_weight
     return t
 
 CLASS_NAMES = ("artery", "vein")
@@ -497,6 +506,26 @@ def split_summary(train: Sequence[Sample], val: Sequence[Sample]) -> Dict[str, d
 
 # ------------------------------------------------------------------ phantom
 
+def _phantom_clot(vein: np.ndarray, pix: np.ndarray, twin: np.ndarray) -> np.ndarray:
+    """The phantom's clot fills each vein below a level (docs/phantom.md), and only the clot's
+    echo differs between an acute and a chronic render of one frame: per vein, every pixel
+    from the first row where most pixels differ clearly (the point-spread function carries
+    the thicker chronic wall a little into the lumen) down."""
+    from scipy import ndimage
+
+    differs = np.abs(pix.astype(np.int16) - twin.astype(np.int16)) > 6
+    comp, n = ndimage.label(vein)
+    clot = np.zeros_like(vein)
+    for c in range(1, n + 1):
+        part = comp == c
+        width = part.sum(1)
+        frac = (part & differs).sum(1) / np.maximum(width, 1)
+        rows = np.nonzero((width > 0) & (frac > 0.5))[0]
+        if len(rows):
+            clot[rows.min():] |= part[rows.min():]
+    return clot
+
+
 def load_phantom(sequences: int, frames_per_sequence: int = 6, seed: int = 0,
                  size: Tuple[int, int] = (256, 256), frames: int = 90, exam: bool = False) -> List[Sample]:
     """Synthetic compression sequences of libvenseg's phantom (``venseg_phantom_*``, the
@@ -505,7 +534,8 @@ def load_phantom(sequences: int, frames_per_sequence: int = 6, seed: int = 0,
     compression, with seeded random thrombus state, compression, probe motion, gain and
     noise (``exam``: also thrombus age, vein side and size, pulse, breathing, speckle
     decorrelation, tilt and attenuation). Seeds are drawn from 1..2**31-1, so studies use
-    seeds >= 2**31. Labels: 1 artery lumen, 2 vein lumen (incl. thrombus). Needs libvenseg."""
+    seeds >= 2**31. Labels: 1 artery lumen, 2 vein lumen (incl. thrombus); thrombus pixels
+    get the THROMBUS code. Needs libvenseg."""
     import venseg as vn
 
     rng = np.random.default_rng([seed, 0xFA17])
@@ -530,15 +560,24 @@ def load_phantom(sequences: int, frames_per_sequence: int = 6, seed: int = 0,
                         probe_tilt=float(rng.uniform(0, 8)),
                         attenuation=float(rng.uniform(0.5, 1.0)))
         ph = vn.Phantom(**keys)
+        # the thrombus is where the same frame differs between an acute and a chronic clot
+        # (only the clot's echo depends on its age)
+        twin = None
+        if keys["thrombus"]:
+            twin = vn.Phantom(**{**keys, "thrombus_age": 1 - int(keys.get("thrombus_age", 0))})
         try:
             for k in range(frames_per_sequence):
                 idx = int(round(k * (frames - 1) / max(1, frames_per_sequence - 1)))
                 pix, lab = ph.frame(idx)
+                codes = codes_from_labels(lab, values, ("artery", "vein"))
+                if twin is not None:
+                    codes[_phantom_clot(lab == 2, pix, twin.frame(idx)[0])] = THROMBUS
                 out.append(Sample(f"phantom/{q:04d}_{idx:03d}", "phantom", f"phantom/{q:04d}",
-                                  pix.astype(np.float32),
-                                  codes_from_labels(lab, values, ("artery", "vein")),
+                                  pix.astype(np.float32), codes,
                                   truth=truth_from_labels(lab, values),
                                   evaluates=("artery", "vein", "vessel")))
         finally:
             ph.close()
+            if twin is not None:
+                twin.close()
     return out

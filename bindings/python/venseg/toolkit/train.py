@@ -139,10 +139,11 @@ def _log1mexp(q):
 
 
 def partial_loss(logits, codes, dice_eps: float = 1e-7, dice_weight: float = 1.0,
-                 low_weight: float = D.DEFAULT_LOW_WEIGHT):
+                 low_weight: float = D.DEFAULT_LOW_WEIGHT, thrombus_weight: float = 1.0):
     """BCE + log-Dice with per-pixel, per-class supervision weights from ``codes``
     (``venseg.toolkit.data.code_tables``: a low-confidence artery/vein call weighs
-    ``low_weight`` on its class and ``1 - low_weight`` on "vessel").
+    ``low_weight`` on its class and ``1 - low_weight`` on "vessel"; a thrombus pixel
+    ``thrombus_weight``).
 
     logits: Bx2xHxW (artery, vein); codes: BxHxW int64 (venseg.toolkit.data). Returns
     (total, {"bce": ..., "dice": ...}) with floats in the dict."""
@@ -150,7 +151,7 @@ def partial_loss(logits, codes, dice_eps: float = 1e-7, dice_weight: float = 1.0
     import torch.nn.functional as F
 
     dev = logits.device
-    tab = {k: torch.as_tensor(v, device=dev) for k, v in D.code_tables(low_weight).items()}
+    tab = {k: torch.as_tensor(v, device=dev) for k, v in D.code_tables(low_weight, thrombus_weight).items()}
     za, zv = logits[:, 0].float(), logits[:, 1].float()
     ta, ma = tab["CODE_TARGET_A"][codes], tab["CODE_MASK_A"][codes]
     tv, mv = tab["CODE_TARGET_V"][codes], tab["CODE_MASK_V"][codes]
@@ -410,9 +411,11 @@ def recipe_string(args) -> str:
     init = (f"initialised from self-supervised pretraining ({os.path.basename(args.init)})"
             if getattr(args, "init", None) else "from scratch (no pretrained weights)")
     low = getattr(args, "low_confidence_weight", D.DEFAULT_LOW_WEIGHT)
+    thr = getattr(args, "thrombus_weight", 1.0)
     return (f"venseg.toolkit.train: {arch} {init}, input "
             f"{args.size[0]}x{args.size[1]} letterbox grey, loss BCE + log-Dice (partial "
-            f"labels, low-confidence calls weight {low:g}), Adam lr {args.lr:g} {args.schedule} "
+            f"labels, low-confidence calls weight {low:g}"
+            f"{'' if thr == 1.0 else f', phantom thrombus weight {thr:g}'}), Adam lr {args.lr:g} {args.schedule} "
             f"(warm-up {args.warmup} steps), "
             f"batch {args.batch}, {args.epochs} epochs x {args.samples_per_epoch or 'all'} "
             f"samples, augmentation {args.aug}, seed {args.seed}, early stopping patience "
@@ -477,6 +480,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--low-confidence-weight", type=float, default=D.DEFAULT_LOW_WEIGHT,
                    help="weight of a low-confidence artery/vein call on its class (the rest "
                         "goes to 'vessel')")
+    t.add_argument("--thrombus-weight", type=float, default=1.0,
+                   help="weight of the phantom's thrombus pixels (vein) on both classes: real "
+                        "frames show no clot and teach that echogenic content is tissue")
     t.add_argument("--patience", type=int, default=15, help="early stopping (epochs; 0 = off)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = off)")
@@ -647,7 +653,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                     logits = model(x)
                 loss, parts = partial_loss(logits, codes,
                                            low_weight=getattr(args, "low_confidence_weight",
-                                                              D.DEFAULT_LOW_WEIGHT))
+                                                              D.DEFAULT_LOW_WEIGHT),
+                                           thrombus_weight=getattr(args, "thrombus_weight", 1.0))
                 opt.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
                 scaler.step(opt)
