@@ -68,6 +68,11 @@ static const char analyze_help[] =
     "                     site the vein lies medial to the artery; default unknown: detected\n"
     "  --roi X,Y,W,H      segment only this rectangle (e.g. the B-mode sector of a screen)\n"
     "  --max-frames N     stop after N frames\n"
+    "  --track-size N|full  label and track the vessels at most N px on the longer side (default\n"
+    "                     320, or the model's input side if larger; the network's maps are never\n"
+    "                     made at a larger frame's size); areas, positions and mm stay in the\n"
+    "                     clip's pixels. full: at the clip's own size. The JSON's\n"
+    "                     input.track_size says which ran (0: full)\n"
     "  --threads N        compute threads (default 0: all)\n"
     "  --precision P      auto (default), fp32, bf16, int8 or fp16 (docs/precision.md); the\n"
     "                     JSON's model.precision says what ran\n"
@@ -190,6 +195,8 @@ int vs_cmd_analyze(int argc, char **argv)
             if (!vs_parse_long(v, 1, 10000000, &lv))
                 return vs_usage_error("analyze", "--max-frames must be >= 1, not ", v);
             o.max_frames = (int)lv;
+        } else if (vs_is_option(a, "--track-size") && (v = vs_option_value(argc, argv, &i))) {
+            if (!vs_parse_track_size(v, &o.track_size, err, sizeof err)) return vs_usage_error("analyze", err, NULL);
         } else if (a[0] == '-' && a[1]) return vs_usage_error("analyze", "unknown or incomplete option ", a);
         else if (!o.input) o.input = a;
         else return vs_usage_error("analyze", "one CLIP only; extra argument ", a);

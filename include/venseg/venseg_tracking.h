@@ -55,7 +55,12 @@ typedef enum venseg_tracker_key {
     VENSEG_TRACKER_MEDIAL_SIDE = 18,          /* integral: image side toward the body's midline: -1 left, +1 right,
                                                * 0 unknown [0] (then it is detected from the other cues) */
     VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE = 19, /* artery/vein identity less sure than this: IDENTITY_UNCERTAIN [0.85] */
-    VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE = 20   /* verdict confidence below this: LOW_CONFIDENCE, indeterminate [0.6] */
+    VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE = 20,  /* verdict confidence below this: LOW_CONFIDENCE, indeterminate [0.6] */
+    /* since 0.4.0: tracking at a bounded size (docs/tracking.md, "Tracking size") */
+    VENSEG_TRACKER_MAX_SIDE = 21              /* integral px: 0, or >= 32: frames longer than this on their longer side
+                                               * are labelled and tracked on a grid reduced to it (push_frame: the
+                                               * network's maps go to the grid, never to the frame's size); every
+                                               * result stays in the frame's px. 0 = full resolution [0] */
 } venseg_tracker_key;
 
 VENSEG_API venseg_status venseg_tracker_config_create(venseg_tracker_config **out);
@@ -130,7 +135,10 @@ VENSEG_API venseg_status venseg_tracker_push_labels(venseg_tracker *tracker, con
 /* Segments the frame with the session (its ROI applies; see venseg_segment), then
  * tracks the mask as venseg_tracker_push_labels() does. Frames skipped by the stride
  * are not segmented. label_mask (nullable, mask_stride bytes per row) receives the
- * mask of analysed frames and is left untouched on skipped ones. */
+ * mask of analysed frames and is left untouched on skipped ones. With
+ * VENSEG_TRACKER_MAX_SIDE below the frame's longer side, the labels are made at the
+ * reduced grid and label_mask gets each pixel the label of the grid cell under it;
+ * push_labels takes, per cell, the mask's pixel under its centre. */
 VENSEG_API venseg_status venseg_tracker_push_frame(venseg_tracker *tracker, venseg_session *session,
                                                    const void *pixels, venseg_pixel_format format, int32_t width,
                                                    int32_t height, int64_t row_stride, uint8_t *label_mask,

@@ -177,3 +177,39 @@ int vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float *
     free(col_t);
     return 0;
 }
+
+void vs_grid_init(vs_grid *g, int width, int height, int max_side)
+{
+    const int side = width > height ? width : height;
+    g->w = width;
+    g->h = height;
+    if (max_side > 0 && side > max_side) {
+        const double f = (double)max_side / side;
+        g->w = (int)fmax(1.0, floor(width * f + 0.5));
+        g->h = (int)fmax(1.0, floor(height * f + 0.5));
+    }
+    g->sx = (double)g->w / width;
+    g->sy = (double)g->h / height;
+}
+
+int vs_grid_is_frame(const vs_grid *g) { return g->sx == 1.0 && g->sy == 1.0; }
+
+int vs_grid_cell(int x, double s, int n)
+{
+    const int i = (int)((x + 0.5) * s);
+    return i < n ? i : n - 1;
+}
+
+int vs_grid_source(int i, double s, int n)
+{
+    const int x = (int)((i + 0.5) / s);
+    return x < n ? x : n - 1;
+}
+
+void vs_labels_to_grid(const uint8_t *labels, int64_t stride, const vs_grid *g, int frame_w, int frame_h, uint8_t *out)
+{
+    for (int j = 0; j < g->h; j++) {
+        const uint8_t *row = labels + (int64_t)vs_grid_source(j, g->sy, frame_h) * stride;
+        for (int i = 0; i < g->w; i++) out[(size_t)j * g->w + i] = row[vs_grid_source(i, g->sx, frame_w)];
+    }
+}

@@ -51,4 +51,26 @@ void vs_frame_to_tensor(const void *pixels, venseg_pixel_format format, int64_t 
  * when out of memory. */
 int vs_maps_to_frame(const float *maps, int planes, const vs_mapping *m, float *out);
 
+/* A frame's grid for labels and regions (the tracker's VENSEG_TRACKER_MAX_SIDE): the frame
+ * scaled so that its longer side is at most max_side (0: no bound, the frame itself). sx, sy:
+ * grid px per frame px (1 for the frame itself). */
+typedef struct vs_grid {
+    int w, h;
+    double sx, sy;
+} vs_grid;
+
+void vs_grid_init(vs_grid *g, int width, int height, int max_side);
+
+/* 1 when the grid is the frame itself. */
+int vs_grid_is_frame(const vs_grid *g);
+
+/* The grid cell of frame column x (axis scale s, n cells) and the frame column of grid cell i
+ * (frame size n): the pixel under the other's centre, nearest sampling. */
+int vs_grid_cell(int x, double s, int n);
+int vs_grid_source(int i, double s, int n);
+
+/* Labels of a frame (frame w x h, stride bytes per row) at the grid (g->w x g->h, packed):
+ * the frame's pixel under each cell's centre. */
+void vs_labels_to_grid(const uint8_t *labels, int64_t stride, const vs_grid *g, int frame_w, int frame_h, uint8_t *out);
+
 #endif

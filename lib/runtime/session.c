@@ -271,9 +271,19 @@ static int by_label_then_area(const void *a, const void *b)
     return (x->bbox_x > y->bbox_x) - (x->bbox_x < y->bbox_x);
 }
 
-/* Labels, regions and instances of the ROI from its probability maps. */
-static venseg_status label_roi(venseg_session *s, int rw, int rh)
+/* The labelled area of a frame at a grid: the ROI's box rounded to the grid's cells. */
+typedef struct roi_grid {
+    int fx, fy, fw, fh;  /* the ROI in frame px */
+    int x, y, w, h;      /* its cells */
+    double sx, sy;       /* grid px per frame px */
+} roi_grid;
+
+/* Labels, regions and instances of the ROI from its probability maps at grid r (instances
+ * in frame px). */
+static venseg_status label_roi(venseg_session *s, const roi_grid *r)
 {
+    const int rw = r->w, rh = r->h;
+    const double cell = r->sx * r->sy; /* frame px per cell: 1 / cell */
     const venseg_model *m = s->model;
     const size_t plane = (size_t)rw * rh;
     const double thr = s->opts.threshold_permille > 0 ? s->opts.threshold_permille / 1000.0 : m->threshold;
@@ -284,10 +294,12 @@ static venseg_status label_roi(venseg_session *s, int rw, int rh)
         s->roi_labels[i] = s->roi_probs[best * plane + i] > thr ? (uint8_t)(best + 1) : 0;
     }
     vs_regions *rg = &s->regions;
-    venseg_status st = vs_regions_find(rg, "venseg_segment", s->roi_labels, rw, rw, rh, s->roi_x, s->roi_y, s->roi_probs);
+    venseg_status st = vs_regions_find(rg, "venseg_segment", s->roi_labels, rw, rw, rh, r->x, r->y, s->roi_probs);
     if (st) return st;
+    /* the minimum area is in frame px; a grid cell stands for 1 / cell of them */
+    const double min_area = (double)s->opts.min_instance_area * cell;
     int kept = 0;
-    for (int i = 0; i < rg->count; i++) kept += rg->items[i].area >= s->opts.min_instance_area;
+    for (int i = 0; i < rg->count; i++) kept += (double)rg->items[i].area >= min_area;
     if (kept > s->instances_cap) {
         venseg_instance *ni = realloc(s->instances, (size_t)kept * sizeof *ni);
         if (!ni) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory (instances)");
@@ -299,38 +311,91 @@ static venseg_status label_roi(venseg_session *s, int rw, int rh)
     s->n_instances = 0;
     for (int i = 0; i < rg->count; i++) {
         const vs_region *a = &rg->items[i];
-        if (a->area < s->opts.min_instance_area) continue;
+        if ((double)a->area < min_area) continue;
         venseg_instance *o = &s->instances[s->n_instances++];
         memset(o, 0, sizeof *o);
         o->struct_size = sizeof *o;
         o->label = a->label;
-        o->area_px = a->area;
-        o->centroid_x = s->roi_x + a->sx / a->area;
-        o->centroid_y = s->roi_y + a->sy / a->area;
-        o->bbox_x = s->roi_x + a->x0;
-        o->bbox_y = s->roi_y + a->y0;
-        o->bbox_width = a->x1 - a->x0 + 1;
-        o->bbox_height = a->y1 - a->y0 + 1;
-        o->equivalent_diameter_px = vs_disc_diameter((double)a->area);
-        o->area_mm2 = spacing ? (double)a->area * px_mm2 : NAN;
+        o->area_px = cell == 1.0 ? a->area : llround((double)a->area / cell);
+        o->centroid_x = (r->x + a->sx / a->area) / r->sx;
+        o->centroid_y = (r->y + a->sy / a->area) / r->sy;
+        o->bbox_x = (int32_t)floor((r->x + a->x0) / r->sx);
+        o->bbox_y = (int32_t)floor((r->y + a->y0) / r->sy);
+        o->bbox_width = (int32_t)ceil((r->x + a->x1 + 1) / r->sx) - o->bbox_x;
+        o->bbox_height = (int32_t)ceil((r->y + a->y1 + 1) / r->sy) - o->bbox_y;
+        o->equivalent_diameter_px = vs_disc_diameter((double)o->area_px);
+        o->area_mm2 = spacing ? (double)o->area_px * px_mm2 : NAN;
         o->equivalent_diameter_mm = spacing ? vs_disc_diameter(o->area_mm2) : NAN;
         o->mean_probability = a->prob / (double)a->area;
     }
     /* small regions leave the mask (and the regions) too, so mask, instances and tracker agree */
     for (size_t i = 0; i < plane; i++) {
         int c = rg->comp[i];
-        if (c >= 0 && rg->items[c].area < s->opts.min_instance_area) {
+        if (c >= 0 && (double)rg->items[c].area < min_area) {
             s->roi_labels[i] = 0;
             rg->comp[i] = -1;
         }
     }
     for (int i = 0; i < rg->count; i++)
-        if (rg->items[i].area < s->opts.min_instance_area) rg->items[i].label = 0;
+        if ((double)rg->items[i].area < min_area) rg->items[i].label = 0;
     if (s->n_instances > 1) qsort(s->instances, (size_t)s->n_instances, sizeof *s->instances, by_label_then_area);
     return VENSEG_OK;
 }
 
 const vs_regions *vs_session_regions(const venseg_session *s) { return &s->regions; }
+
+/* The ROI of a width x height frame (its pixels at *bpp bytes each) at grid g (NULL: the
+ * frame itself) segmented: the session's probabilities, labels, regions and instances. */
+static venseg_status segment_roi(venseg_session *s, const char *fn, const void *pixels, venseg_pixel_format format,
+                                 int32_t width, int32_t height, int64_t row_stride, const vs_grid *g, roi_grid *r)
+{
+    int bpp;
+    venseg_status st = vs_check_frame(fn, format, width, height, row_stride, &bpp);
+    if (st) return st;
+    *r = (roi_grid){0, 0, width, height, 0, 0, width, height, 1.0, 1.0};
+    if (s->roi_w) {
+        if (s->roi_x + s->roi_w > width || s->roi_y + s->roi_h > height)
+            return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: region (%d, %d, %d x %d) lies outside the %d x %d frame", fn,
+                           s->roi_x, s->roi_y, s->roi_w, s->roi_h, width, height);
+        r->fx = r->x = s->roi_x;
+        r->fy = r->y = s->roi_y;
+        r->fw = r->w = s->roi_w;
+        r->fh = r->h = s->roi_h;
+    }
+    if (g && !vs_grid_is_frame(g)) {
+        const int x1 = (int)floor((r->fx + r->fw) * g->sx + 0.5), y1 = (int)floor((r->fy + r->fh) * g->sy + 0.5);
+        r->x = (int)floor(r->fx * g->sx + 0.5);
+        r->y = (int)floor(r->fy * g->sy + 0.5);
+        if (r->x > g->w - 1) r->x = g->w - 1;
+        if (r->y > g->h - 1) r->y = g->h - 1;
+        r->w = x1 > r->x ? (x1 < g->w ? x1 : g->w) - r->x : 1;
+        r->h = y1 > r->y ? (y1 < g->h ? y1 : g->h) - r->y : 1;
+        r->sx = g->sx;
+        r->sy = g->sy;
+    }
+    const venseg_model *m = s->model;
+    const size_t net_plane = (size_t)m->in_width * m->in_height, roi_plane = (size_t)r->w * r->h;
+    if (!reserve((void **)&s->tensor, &s->tensor_cap, net_plane * m->in_channels, sizeof(float)) ||
+        !reserve((void **)&s->logits, &s->logits_cap, net_plane * m->n_classes, sizeof(float)) ||
+        !reserve((void **)&s->roi_probs, &s->roi_probs_cap, roi_plane * m->n_classes, sizeof(float)))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d frame", fn, width, height);
+    uint8_t *labels = realloc(s->roi_labels, roi_plane);
+    if (!labels) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d frame", fn, width, height);
+    s->roi_labels = labels;
+
+    vs_mapping map;
+    vs_mapping_init(&map, r->fw, r->fh, m->in_width, m->in_height, m->letterbox);
+    const uint8_t *roi = (const uint8_t *)pixels + (int64_t)r->fy * row_stride + (int64_t)r->fx * bpp;
+    vs_frame_to_tensor(roi, format, row_stride, &map, m->in_channels, m->scale, m->mean, m->std, s->tensor);
+    st = forward(s, &s->single, s->tensor, 1, m->in_height, m->in_width, s->logits);
+    if (st) return st;
+    activate(m, s->logits, net_plane);
+    /* back to the ROI's cells: the frame's pixels, or the grid's (the full-size maps are never made) */
+    if (r->w != r->fw || r->h != r->fh) vs_mapping_init(&map, r->w, r->h, m->in_width, m->in_height, m->letterbox);
+    if (vs_maps_to_frame(s->logits, m->n_classes, &map, s->roi_probs))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d frame", fn, width, height);
+    return label_roi(s, r);
+}
 
 venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel_format format, int32_t width,
                              int32_t height, int64_t row_stride, uint8_t *label_mask, int64_t mask_stride,
@@ -341,56 +406,56 @@ venseg_status venseg_segment(venseg_session *s, const void *pixels, venseg_pixel
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: %s is NULL",
                        !s ? "session" : !pixels ? "pixels" : "label_mask");
     static const char fn[] = "venseg_segment";
-    int bpp;
-    venseg_status st = vs_check_frame(fn, format, width, height, row_stride, &bpp);
+    venseg_status st = vs_check_frame(fn, format, width, height, row_stride, NULL);
     if (!st) st = vs_check_stride(fn, "mask_stride", mask_stride, width, height, 1);
     /* 64: room for the class planes, rows prob_row_stride floats apart */
     if (!st && probabilities) st = vs_check_stride(fn, "prob_row_stride", prob_row_stride, width, height, 64);
+    roi_grid r;
+    if (!st) st = segment_roi(s, fn, pixels, format, width, height, row_stride, NULL, &r);
     if (st) return st;
-    int rx = 0, ry = 0, rw = width, rh = height;
-    if (s->roi_w) {
-        if (s->roi_x + s->roi_w > width || s->roi_y + s->roi_h > height)
-            return vs_fail(VENSEG_E_INVALID_ARGUMENT, "venseg_segment: region (%d, %d, %d x %d) lies outside the %d x %d frame",
-                           s->roi_x, s->roi_y, s->roi_w, s->roi_h, width, height);
-        rx = s->roi_x;
-        ry = s->roi_y;
-        rw = s->roi_w;
-        rh = s->roi_h;
-    }
-    const venseg_model *m = s->model;
-    const size_t net_plane = (size_t)m->in_width * m->in_height, roi_plane = (size_t)rw * rh;
-    if (!reserve((void **)&s->tensor, &s->tensor_cap, net_plane * m->in_channels, sizeof(float)) ||
-        !reserve((void **)&s->logits, &s->logits_cap, net_plane * m->n_classes, sizeof(float)) ||
-        !reserve((void **)&s->roi_probs, &s->roi_probs_cap, roi_plane * m->n_classes, sizeof(float)))
-        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory for a %d x %d frame", width, height);
-    uint8_t *labels = realloc(s->roi_labels, roi_plane);
-    if (!labels) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory for a %d x %d frame", width, height);
-    s->roi_labels = labels;
-
-    vs_mapping map;
-    vs_mapping_init(&map, rw, rh, m->in_width, m->in_height, m->letterbox);
-    const uint8_t *roi = (const uint8_t *)pixels + (int64_t)ry * row_stride + (int64_t)rx * bpp;
-    vs_frame_to_tensor(roi, format, row_stride, &map, m->in_channels, m->scale, m->mean, m->std, s->tensor);
-    st = forward(s, &s->single, s->tensor, 1, m->in_height, m->in_width, s->logits);
-    if (st) return st;
-    activate(m, s->logits, net_plane);
-    if (vs_maps_to_frame(s->logits, m->n_classes, &map, s->roi_probs))
-        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "venseg_segment: out of memory for a %d x %d frame", width, height);
-    if ((st = label_roi(s, rw, rh))) return st;
-
+    const int rx = r.fx, ry = r.fy, rw = r.fw, rh = r.fh;
+    const size_t roi_plane = (size_t)rw * rh;
     for (int y = 0; y < height; y++) {
         uint8_t *row = label_mask + (int64_t)y * mask_stride;
         memset(row, 0, (size_t)width);
         if (y >= ry && y < ry + rh) memcpy(row + rx, s->roi_labels + (size_t)(y - ry) * rw, (size_t)rw);
     }
     if (probabilities)
-        for (int c = 0; c < m->n_classes; c++)
+        for (int c = 0; c < s->model->n_classes; c++)
             for (int y = 0; y < height; y++) {
                 float *row = probabilities + ((int64_t)c * height + y) * prob_row_stride;
                 for (int x = 0; x < width; x++) row[x] = 0.0f;
                 if (y >= ry && y < ry + rh)
                     memcpy(row + rx, s->roi_probs + c * roi_plane + (size_t)(y - ry) * rw, (size_t)rw * sizeof(float));
             }
+    return VENSEG_OK;
+}
+
+venseg_status vs_segment_grid(venseg_session *s, const char *fn, const void *pixels, venseg_pixel_format format,
+                              int32_t width, int32_t height, int64_t row_stride, const vs_grid *g, uint8_t *label_mask,
+                              int64_t mask_stride)
+{
+    roi_grid r;
+    venseg_status st = segment_roi(s, fn, pixels, format, width, height, row_stride, g, &r);
+    if (st || !label_mask) return st;
+    /* the frame's mask: each ROI pixel takes the label of the cell under it */
+    int *col = malloc((size_t)width * sizeof *col);
+    if (!col) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d mask", fn, width, height);
+    for (int x = 0; x < width; x++) {
+        const int i = vs_grid_cell(x, g->sx, g->w) - r.x;
+        col[x] = x >= r.fx && x < r.fx + r.fw && i >= 0 && i < r.w ? i : -1;
+    }
+    for (int y = 0; y < height; y++) {
+        uint8_t *row = label_mask + (int64_t)y * mask_stride;
+        const int j = vs_grid_cell(y, g->sy, g->h) - r.y;
+        if (y < r.fy || y >= r.fy + r.fh || j < 0 || j >= r.h) {
+            memset(row, 0, (size_t)width);
+            continue;
+        }
+        const uint8_t *src = s->roi_labels + (size_t)j * r.w;
+        for (int x = 0; x < width; x++) row[x] = col[x] >= 0 ? src[col[x]] : 0;
+    }
+    free(col);
     return VENSEG_OK;
 }
 

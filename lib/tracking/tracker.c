@@ -13,7 +13,7 @@
 #include "tracking/tracker.h"
 
 
-enum { TRACK_FORGET = 30 };
+enum { TRACK_FORGET = 30, VS_MIN_GRID_SIDE = 32 };
 
 /* ------------------------------------------------------------------ config */
 
@@ -38,6 +38,7 @@ static const vs_key_spec tracker_specs[] = {
     {VENSEG_TRACKER_MEDIAL_SIDE, "VENSEG_TRACKER_MEDIAL_SIDE", -1, 1, 0, 1},
     {VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE, "VENSEG_TRACKER_MIN_IDENTITY_CONFIDENCE", 0, 1, 0.85, 0},
     {VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE, "VENSEG_TRACKER_MIN_VERDICT_CONFIDENCE", 0, 1, 0.6, 0},
+    {VENSEG_TRACKER_MAX_SIDE, "VENSEG_TRACKER_MAX_SIDE", 0, VS_MAX_FRAME_SIDE, 0, 1},
 };
 static const vs_key_table tracker_keys = {tracker_specs, sizeof tracker_specs / sizeof tracker_specs[0]};
 
@@ -60,6 +61,10 @@ venseg_status venseg_tracker_config_set(venseg_tracker_config *c, venseg_tracker
     if (st) return st;
     if (key == VENSEG_TRACKER_SMOOTH_WINDOW && ((int)value % 2) == 0)
         return vs_fail(VENSEG_E_INVALID_ARGUMENT, "%s: VENSEG_TRACKER_SMOOTH_WINDOW = %g must be odd", fn, value);
+    if (key == VENSEG_TRACKER_MAX_SIDE && value != 0 && value < VS_MIN_GRID_SIDE)
+        return vs_fail(VENSEG_E_INVALID_ARGUMENT,
+                       "%s: VENSEG_TRACKER_MAX_SIDE = %g: 0 (full resolution) or at least %d px", fn, value,
+                       VS_MIN_GRID_SIDE);
     c->v[key] = value;
     return VENSEG_OK;
 }
@@ -198,6 +203,7 @@ void venseg_tracker_free(venseg_tracker *t)
     free(t->cur);
     free(t->prev_map);
     free(t->region_root);
+    free(t->grid_labels);
     free(t);
 }
 
@@ -235,7 +241,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 1;
 }
 
-/* Buffers for a w x h frame whose labelled area is rw x rh with n regions, one more
+/* Buffers for a w x h grid whose labelled area is rw x rh with n regions, one more
  * record and up to VS_MAX_CANDIDATES more observations. */
 static venseg_status reserve(venseg_tracker *t, const char *fn, int w, int h, int rw, int rh, int n)
 {
@@ -409,8 +415,11 @@ static int neck_split(int32_t *cur, int rw, cand *cands, int c, int *n_cand, int
 
 /* Splits candidate c between the previous frame's tracks it covers (two vessels that
  * now touch): a pixel keeps the track it had, others join the nearest of them. */
-static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, int w, cand *cands, int c, int *n_cand)
+static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, const vs_grid *g, cand *cands, int c,
+                       int *n_cand)
 {
+    const int w = g->w;
+    const double cell = g->sx * g->sy; /* observations are in frame px, the labelled area in cells */
     const cand *k = &cands[c];
     int ids[8], n_ids = 0;
     int64_t ov[8] = {0};
@@ -434,11 +443,11 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, in
     for (int s = 0; s < n_ids; s++)
         for (int o = prev->first_obs; o < prev->first_obs + prev->n_obs; o++) {
             const vs_obs *b = &t->obs[o];
-            if (b->track != ids[s] || ov[s] < 8 || ov[s] * 4 < b->area) continue;
+            if (b->track != ids[s] || ov[s] < 8 || (double)(ov[s] * 4) < (double)b->area * cell) continue;
             sig[n_sig] = ids[s];
-            px[n_sig] = b->cx - rg->ox;
-            py[n_sig] = b->cy - rg->oy;
-            pd[n_sig] = vs_disc_diameter((double)b->area);
+            px[n_sig] = b->cx * g->sx - rg->ox;
+            py[n_sig] = b->cy * g->sy - rg->oy;
+            pd[n_sig] = vs_disc_diameter((double)b->area * cell);
             n_sig++;
         }
     /* only vessel-sized tracks (by the largest diameter each ever had) split a component:
@@ -478,10 +487,13 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, in
 }
 
 /* Ring brightness around a component over the tissue beyond it: mean grey 1-2 px
- * outside its edge over 4-6 px outside (frame pixels; NaN if undefined). */
+ * outside its edge over 4-6 px outside (frame px; on a grid, the frame pixel under each
+ * cell; NaN if undefined). */
 static double wall_contrast(const int32_t *cur, const vs_regions *rg, int c, const cand *k, const void *pixels,
-                            venseg_pixel_format format, int64_t stride, int w, int h)
+                            venseg_pixel_format format, int64_t stride, const vs_grid *g, int fw, int fh)
 {
+    const int w = g->w, h = g->h;
+    const double s = sqrt(g->sx * g->sy); /* cells per frame px */
     const int pad = 7, x0 = k->x0 - pad, y0 = k->y0 - pad;
     const int bw = k->x1 - k->x0 + 1 + 2 * pad, bh = k->y1 - k->y0 + 1 + 2 * pad, n = bw * bh;
     uint8_t *m = calloc((size_t)n, 1);
@@ -498,10 +510,11 @@ static double wall_contrast(const int32_t *cur, const vs_regions *rg, int c, con
     for (int j = 0; j < bh; j++)
         for (int i = 0; i < bw; i++) {
             int32_t v = d[j * bw + i];
-            int fx = x0 + i + rg->ox, fy = y0 + j + rg->oy;
-            if (v == 0 || fx < 0 || fy < 0 || fx >= w || fy >= h) continue;
-            int in1 = v >= 3 && v <= 7, in2 = v >= 12 && v <= 18;
+            int gx = x0 + i + rg->ox, gy = y0 + j + rg->oy;
+            if (v == 0 || gx < 0 || gy < 0 || gx >= w || gy >= h) continue;
+            int in1 = v >= 3 * s && v <= 7 * s, in2 = v >= 12 * s && v <= 18 * s;
             if (!in1 && !in2) continue;
+            const int fx = vs_grid_source(gx, g->sx, fw), fy = vs_grid_source(gy, g->sy, fh);
             const uint8_t *row = (const uint8_t *)pixels + (int64_t)fy * stride;
             double g;
             switch (format) {
@@ -550,15 +563,20 @@ static int new_track(venseg_tracker *t, double cx, double cy, double diam, int a
     return t->n_tracks++;
 }
 
-/* Tracks the regions of one analysed w x h frame (they lie inside it, at their origin);
- * pixels (nullable) give the wall brightness. */
-static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_regions *rg, int w, int h,
+/* Tracks the regions of one analysed fw x fh frame found at the tracker's grid (they lie
+ * inside it, at their origin, in cells); pixels (nullable, the frame's) give the wall
+ * brightness. Tracks and maps stay in cells; observations are stored in frame px. */
+static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_regions *rg, int fw, int fh,
                                    const void *pixels, venseg_pixel_format format, int64_t stride)
 {
+    const vs_grid *g = &t->grid;
+    const int w = g->w, h = g->h;
+    const double cell = g->sx * g->sy, scale = sqrt(cell); /* cells per frame px: area, length */
     venseg_status st = reserve(t, fn, w, h, rg->w, rg->h, rg->count);
     if (st) return st;
     const int art = (int)t->cfg.v[VENSEG_TRACKER_ARTERY_LABEL], vein = (int)t->cfg.v[VENSEG_TRACKER_VEIN_LABEL];
-    const int min_area = (int)t->cfg.v[VENSEG_TRACKER_MIN_AREA_PX];
+    /* the minimum area is in frame px: in cells, at least 1 */
+    const int min_area = (int)fmax(1.0, ceil(t->cfg.v[VENSEG_TRACKER_MIN_AREA_PX] * cell - 1e-9));
     const double max_area = t->cfg.v[VENSEG_TRACKER_MAX_AREA_FRACTION] * (double)w * h;
     const int rw = rg->w, rh = rg->h, n_reg = rg->count;
     int32_t *root = t->region_root, *cur = t->cur;
@@ -634,7 +652,7 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
     int merged = 0;
     const int n_whole = n_cand;
     for (int c = 0; c < n_whole; c++) {
-        int parts = t->n_recs > 0 ? track_split(t, cur, rg, w, cands, c, &n_cand) : 1;
+        int parts = t->n_recs > 0 ? track_split(t, cur, rg, g, cands, c, &n_cand) : 1;
         if (parts < 2) parts = neck_split(cur, rw, cands, c, &n_cand, min_area);
         merged |= parts > 1;
     }
@@ -727,7 +745,7 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
                 int taken = tk->last_seen == analysed;
                 for (int o = 0; o < keep && !taken; o++) taken = order[o]->track == tk->id;
                 if (taken) continue;
-                double d = hypot(cx - tk->cx, cy - tk->cy), gate = fmax(fmax(tk->diameter, dc), 5.0);
+                double d = hypot(cx - tk->cx, cy - tk->cy), gate = fmax(fmax(tk->diameter, dc), 5.0 * scale);
                 if (d <= gate && d < best) best = d, bc = c, bk = j;
             }
         }
@@ -753,28 +771,29 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
         tk->cy = my;
         tk->diameter = fmax(tk->diameter, vs_disc_diameter(n));
         tk->last_seen = analysed;
-        const double vx = k->sxx / n - mx * mx + 1.0 / 12, vy = k->syy / n - my * my + 1.0 / 12,
-                     cxy = k->sxy / n - mx * my;
+        /* moments in frame px (a cell is 1 / sx frame px wide) */
+        const double vx = (k->sxx / n - mx * mx + 1.0 / 12) / (g->sx * g->sx),
+                     vy = (k->syy / n - my * my + 1.0 / 12) / (g->sy * g->sy), cxy = (k->sxy / n - mx * my) / cell;
         const double tr = vx + vy, det = vx * vy - cxy * cxy, disc = sqrt(fmax(tr * tr / 4 - det, 0));
         const double l1 = tr / 2 + disc, l2 = tr / 2 - disc;
         vs_obs *o = &t->obs[t->n_obs++];
         rec->n_obs++;
         o->track = k->track;
         o->label = k->vein_mass > k->artery_mass ? vein : art;
-        o->area = k->area;
-        o->cx = mx;
-        o->cy = my;
+        o->area = cell == 1.0 ? k->area : llround(n / cell);
+        o->cx = mx / g->sx;
+        o->cy = my / g->sy;
         o->roundness = l1 > 0 ? sqrt(fmax(l2, 0) / l1) : 1.0;
         o->aspect = sqrt(fmax(vy, 1e-12) / fmax(vx, 1e-12));
         o->width = 4.0 * sqrt(fmax(vx, 0));
-        o->vein_mass = k->vein_mass;
-        o->artery_mass = k->artery_mass;
+        o->vein_mass = k->vein_mass / cell;
+        o->artery_mass = k->artery_mass / cell;
         o->prob_mean = k->prob_sum / n;
-        o->wall = pixels && c < 8 ? wall_contrast(cur, rg, (int)(k - cands), k, pixels, format, stride, w, h) : NAN;
-        o->x0 = k->x0 + rg->ox;
-        o->y0 = k->y0 + rg->oy;
-        o->x1 = k->x1 + rg->ox;
-        o->y1 = k->y1 + rg->oy;
+        o->wall = pixels && c < 8 ? wall_contrast(cur, rg, (int)(k - cands), k, pixels, format, stride, g, fw, fh) : NAN;
+        o->x0 = (int)floor((k->x0 + rg->ox) / g->sx);
+        o->y0 = (int)floor((k->y0 + rg->oy) / g->sy);
+        o->x1 = (int)ceil((k->x1 + rg->ox + 1) / g->sx) - 1;
+        o->y1 = (int)ceil((k->y1 + rg->oy + 1) / g->sy) - 1;
     }
     /* forget stale tracks that are not of interest */
     for (int j = 0; j < t->n_tracks;) {
@@ -860,7 +879,16 @@ static venseg_status push_labels(const char *fn, venseg_tracker *t, const uint8_
     if (t->pushed == INT32_MAX) return vs_fail(VENSEG_E_BAD_STATE, "%s: too many frames", fn);
     const int analyse = analyse_this(t);
     if (analyse) {
-        if ((st = vs_regions_find(&t->own, fn, labels, stride, w, h, 0, 0, NULL))) return st;
+        vs_grid_init(&t->grid, w, h, (int)t->cfg.v[VENSEG_TRACKER_MAX_SIDE]);
+        if (!vs_grid_is_frame(&t->grid)) { /* the mask at the grid: the label under each cell's centre */
+            size_t cells = (size_t)t->grid.w * t->grid.h;
+            if (!grow((void **)&t->grid_labels, &t->grid_cap, cells, 1))
+                return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for a %d x %d grid", fn, t->grid.w, t->grid.h);
+            vs_labels_to_grid(labels, stride, &t->grid, w, h, t->grid_labels);
+            labels = t->grid_labels;
+            stride = t->grid.w;
+        }
+        if ((st = vs_regions_find(&t->own, fn, labels, stride, t->grid.w, t->grid.h, 0, 0, NULL))) return st;
         if ((st = track_regions(t, fn, &t->own, w, h, NULL, VENSEG_PIXEL_GRAY8, 0))) return st;
         t->w = w;
         t->h = h;
@@ -895,6 +923,16 @@ static venseg_status push_frame(const char *fn, venseg_tracker *t, venseg_sessio
     if (t->pushed == INT32_MAX) return vs_fail(VENSEG_E_BAD_STATE, "%s: too many frames", fn);
     if (!analyse_this(t)) {
         pushed(t, 0, result);
+        return VENSEG_OK;
+    }
+    vs_grid_init(&t->grid, w, h, (int)t->cfg.v[VENSEG_TRACKER_MAX_SIDE]);
+    if (!vs_grid_is_frame(&t->grid)) { /* labels at the grid, the frame's mask only when asked for */
+        st = vs_segment_grid(session, fn, pixels, format, w, h, row_stride, &t->grid, label_mask, mask_stride);
+        if (!st) st = track_regions(t, fn, vs_session_regions(session), w, h, pixels, format, row_stride);
+        if (st) return st;
+        t->w = w;
+        t->h = h;
+        pushed(t, 1, result);
         return VENSEG_OK;
     }
     uint8_t *own = NULL, *mask = label_mask;

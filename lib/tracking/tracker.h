@@ -3,10 +3,11 @@
 #ifndef VENSEG_TRACKER_H
 #define VENSEG_TRACKER_H
 
+#include "core/frame.h"
 #include "core/internal.h"
 #include "core/regions.h"
 
-enum { VS_MAX_CANDIDATES = 64, VS_MAX_TRACKS = 256, VS_MAX_VESSELS = 16, VS_N_TKEYS = 21 };
+enum { VS_MAX_CANDIDATES = 64, VS_MAX_TRACKS = 256, VS_MAX_VESSELS = 16, VS_N_TKEYS = 22 };
 
 struct venseg_tracker_config {
     double v[VS_N_TKEYS];
@@ -18,7 +19,7 @@ struct venseg_tracker_config {
 typedef struct vs_obs {
     int32_t track;          /* track id */
     int32_t label;          /* the label with the larger mass */
-    int64_t area;
+    int64_t area;           /* frame px (on a grid: its cells' area in frame px, rounded) */
     double cx, cy;          /* centroid, frame px */
     double roundness;       /* minor / major axis of the moment ellipse */
     double aspect;          /* sqrt(var_y / var_x): flattening under the probe */
@@ -36,8 +37,8 @@ typedef struct vs_frame_rec {
 
 typedef struct vs_track {
     int id;
-    double cx, cy;          /* last centroid */
-    double diameter;        /* largest equivalent diameter seen, px */
+    double cx, cy;          /* last centroid, grid px (cells) */
+    double diameter;        /* largest equivalent diameter seen, cells */
     int last_seen;          /* analysed index */
 } vs_track;
 
@@ -63,9 +64,12 @@ struct venseg_tracker {
     int n_recs, recs_cap;
     vs_obs *obs;
     int n_obs, obs_cap;
+    vs_grid grid;           /* where labels and regions are: the frame, or a grid (VENSEG_TRACKER_MAX_SIDE) */
+    uint8_t *grid_labels;   /* a pushed label mask at the grid */
+    size_t grid_cap;
     vs_regions own;         /* regions of pushed label masks (push_frame reads the session's) */
-    int32_t *cur;           /* labelled area: candidate index per pixel, -1 */
-    int32_t *prev_map;      /* frame: track id per pixel of the previous analysed frame, -1 */
+    int32_t *cur;           /* labelled area: candidate index per cell, -1 */
+    int32_t *prev_map;      /* grid: track id per cell of the previous analysed frame, -1 */
     size_t cur_cap, prev_cap;
     int32_t *region_root;   /* region -> union-find parent */
     size_t region_cap;

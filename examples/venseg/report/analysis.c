@@ -266,6 +266,8 @@ static int write_json(const char *path, const vs_report_ctx *c, int32_t n, const
     cJSON_AddNumberToObject(in, "frames_read", c->frames_read);
     cJSON_AddItemToObject(in, "fps", num_or_null(c->fps > 0 ? c->fps : NAN));
     cJSON_AddNumberToObject(in, "stride", c->o->stride);
+    /* the longer side the tracker labelled and tracked at (0: the frames' own size) */
+    cJSON_AddNumberToObject(in, "track_size", c->o->track_size);
     cJSON_AddStringToObject(in, "site", c->o->site ? c->o->site : "");
     cJSON_AddStringToObject(in, "medial_side", vs_medial_side_name(c->o->medial_side));
     cJSON_AddItemToObject(in, "pixel_spacing_mm", c->o->spacing_x > 0 ? cJSON_CreateDoubleArray((double[]){c->o->spacing_x, c->o->spacing_y}, 2) : cJSON_CreateNull());
@@ -586,6 +588,8 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         rc = status_fail(err, err_size, "--roi", st);
         goto out;
     }
+    /* labels and tracking at a bounded size (the overlays are bounded apart, below) */
+    oo.track_size = vs_track_size_for(oo.track_size, model);
     if ((st = venseg_tracker_config_create(&cfg)) ||
         (st = venseg_tracker_config_set(cfg, VENSEG_TRACKER_FRAME_STRIDE, oo.stride)) ||
         (oo.spacing_x > 0 && (st = venseg_tracker_config_set(cfg, VENSEG_TRACKER_PIXEL_SPACING_X, oo.spacing_x))) ||
@@ -593,6 +597,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
         (fps > 0 && (st = venseg_tracker_config_set(cfg, VENSEG_TRACKER_FRAME_RATE, fps))) ||
         (oo.site && *oo.site && (st = venseg_tracker_config_set_site(cfg, oo.site))) ||
         (oo.medial_side && (st = venseg_tracker_config_set(cfg, VENSEG_TRACKER_MEDIAL_SIDE, oo.medial_side))) ||
+        (st = venseg_tracker_config_set(cfg, VENSEG_TRACKER_MAX_SIDE, oo.track_size)) ||
         (st = venseg_tracker_create(cfg, &trk))) {
         rc = status_fail(err, err_size, "tracker configuration", st);
         goto out;

@@ -35,6 +35,8 @@ typedef struct vs_analysis_opts {
     int medial_side;       /* image side toward the body's midline: -1 left, +1 right, 0 unknown (detected) */
     int verbose;           /* the session as the library describes it, in full (vs_session_text) */
     int sequential;        /* --no-pipeline: decode, segment and encode in turn on one thread */
+    int track_size;        /* --track-size: 0 the default (vs_track_size_for), VS_TRACK_SIZE_FULL, or the
+                              longer side in px; vs_analysis_run sets the VENSEG_TRACKER_MAX_SIDE it used */
     /* where spacing, fps and roi came from, for the JSON: vs_analysis_run fills them ("option",
      * "dicom:...", "container"; "" unknown) and takes a DICOM clip's own for those not given */
     const char *spacing_source, *fps_source, *roi_source;

@@ -584,7 +584,7 @@ int vs_pipeline_network_threads(void)
 /* ------------------------------------------------------------------ bench */
 
 int vs_bench_pipeline(const char *prog, const char *clip, const char *model_path, int threads, int precision,
-                      int sequential, int verbose)
+                      int track_size, int sequential, int verbose)
 {
     char err[1024], model_buf[4096], dir_buf[4096];
     const char *tmp = getenv("TMPDIR");
@@ -605,6 +605,7 @@ int vs_bench_pipeline(const char *prog, const char *clip, const char *model_path
     o.input = clip, o.out_dir = dir_buf, o.name = "bench", o.stride = 1, o.site = "", o.mp4 = 1;
     o.model_path = model_path ? model_path : vs_default_model(model_buf, sizeof model_buf);
     o.threads = threads, o.precision = precision, o.sequential = sequential, o.verbose = verbose;
+    o.track_size = track_size;
     o.command_line = "venseg bench --pipeline";
     vs_analysis_result *r = calloc(1, sizeof *r);
     rc = r ? vs_analysis_run(&o, model, r, err, sizeof err) : VS_EXIT_ERROR;
@@ -630,6 +631,7 @@ int vs_bench_pipeline(const char *prog, const char *clip, const char *model_path
         cJSON_AddStringToObject(out, "model", o.model_path);
         cJSON_AddItemToObject(out, "width", cJSON_Duplicate(cJSON_GetObjectItem(in, "width"), 1));
         cJSON_AddItemToObject(out, "height", cJSON_Duplicate(cJSON_GetObjectItem(in, "height"), 1));
+        cJSON_AddItemToObject(out, "track_size", cJSON_Duplicate(cJSON_GetObjectItem(in, "track_size"), 1));
         cJSON_AddNumberToObject(out, "frames", r->frames_read);
         const cJSON *prec = cJSON_GetObjectItem(mod, "precision"), *ses = cJSON_GetObjectItem(mod, "session");
         cJSON_AddStringToObject(out, "precision", cJSON_IsString(prec) ? prec->valuestring : "?");

@@ -115,7 +115,7 @@ int vs_pipeline_network_threads(void);
 /* `venseg bench --pipeline CLIP`: the whole analysis of CLIP (outputs into a temporary folder,
  * removed after), its "timing" printed as JSON with what ran. Returns a VS_EXIT_* status. */
 int vs_bench_pipeline(const char *prog, const char *clip, const char *model_path, int threads, int precision,
-                      int sequential, int verbose);
+                      int track_size, int sequential, int verbose);
 
 /* Peak resident memory of this process so far (getrusage ru_maxrss), MB. */
 double vs_peak_rss_mb(void);

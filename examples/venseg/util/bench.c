@@ -16,7 +16,8 @@ static const char bench_help[] =
     "usage: %s [MODEL.vseg] [--size W H] [--batch N] [--threads T]\n"
     "       [--backend auto|reference|onednn|cuda] [--precision fp32|bf16|int8|fp16|auto] [--calibrate N]\n"
     "       [--iters N] [--warmup N] [--samples] [--verbose]\n"
-    "       %s [MODEL.vseg] --pipeline CLIP [--threads T] [--precision P] [--no-pipeline] [--verbose]\n"
+    "       %s [MODEL.vseg] --pipeline CLIP [--threads T] [--precision P] [--track-size N|full]\n"
+    "       [--no-pipeline] [--verbose]\n"
     "\n"
     "Times the network alone (venseg_session_run_tensor on a seeded random W x H tensor, no\n"
     "resizing; default 256 x 256, batch 1, 2 threads, 20 timed runs after 3 warm-up runs) and\n"
@@ -30,7 +31,9 @@ static const char bench_help[] =
     "temporary folder, removed after) and prints its \"timing\": frames/s, wall ms, peak RSS and\n"
     "ms per frame of each stage (decode, segment_track, network, overlay, encode), with the\n"
     "precision and threads that ran; --threads as analyze's (default: the cores but one beside\n"
-    "the decoding and encoding threads), --no-pipeline runs the stages in turn on one thread.\n"
+    "the decoding and encoding threads), --track-size as analyze's (default 320 px, or the\n"
+    "model's input side if larger; full: the clip's size), --no-pipeline runs the stages in\n"
+    "turn on one thread.\n"
     "Every value is checked: a bad one is a usage error (status 2).\n"
     "\n"
     VS_EXIT_HELP;
@@ -101,7 +104,8 @@ int vs_bench_main_ex(int argc, char **argv, const char *prog, vs_bench_ceiling_f
     venseg_backend b = VENSEG_BACKEND_AUTO;
     venseg_precision p = VENSEG_PRECISION_FP32;
     const char *clip = NULL, *network_only = NULL; /* --pipeline CLIP; an option that times the network alone */
-    int sequential = 0, threads_given = 0;
+    const char *track_given = NULL;                 /* --track-size: with --pipeline only */
+    int sequential = 0, threads_given = 0, track_size = 0;
     for (int i = first; i < argc; i++) {
         const char *a = argv[i], *v;
         long lv;
@@ -127,16 +131,21 @@ int vs_bench_main_ex(int argc, char **argv, const char *prog, vs_bench_ceiling_f
                     {"--calibrate", "0..100000", 0, 100000}};
         int *const int_out[] = {&batch, &threads, &iters, &warmup, &calibrate};
         int known = vs_is_option(a, "--size") || vs_is_option(a, "--backend") || vs_is_option(a, "--precision") ||
-                    vs_is_option(a, "--pipeline");
+                    vs_is_option(a, "--pipeline") || vs_is_option(a, "--track-size");
         for (size_t n = 0; n < sizeof ints / sizeof ints[0]; n++) known |= vs_is_option(a, ints[n].name);
         if (!known || !(v = vs_option_value(argc, argv, &i)))
             return bench_usage(prog, "unknown or incomplete option ", a, "");
-        if (!vs_is_option(a, "--pipeline") && !vs_is_option(a, "--precision") && !vs_is_option(a, "--threads"))
+        if (!vs_is_option(a, "--pipeline") && !vs_is_option(a, "--precision") && !vs_is_option(a, "--threads") &&
+            !vs_is_option(a, "--track-size"))
             network_only = a;
         threads_given |= vs_is_option(a, "--threads");
         if (vs_is_option(a, "--pipeline")) {
             if (!*v) return bench_usage(prog, "--pipeline needs a CLIP, not an empty name", "", "");
             clip = v;
+        } else if (vs_is_option(a, "--track-size")) {
+            char why[160];
+            if (!vs_parse_track_size(v, &track_size, why, sizeof why)) return bench_usage(prog, why, "", "");
+            track_given = a;
         } else if (vs_is_option(a, "--size")) {
             long h;
             if (!vs_parse_long(v, 1, 16384, &lv) || i + 1 >= argc || !vs_parse_long(argv[i + 1], 1, 16384, &h))
@@ -170,12 +179,13 @@ int vs_bench_main_ex(int argc, char **argv, const char *prog, vs_bench_ceiling_f
         return bench_usage(prog, "--pipeline times the whole analysis of a clip; this option times the network alone: ",
                            network_only, "");
     if (sequential && !clip) return bench_usage(prog, "--no-pipeline goes with --pipeline CLIP", "", "");
+    if (track_given && !clip) return bench_usage(prog, "--track-size goes with --pipeline CLIP", "", "");
     if (clip && !pipeline_fn) {
         fprintf(stderr, "%s: --pipeline: this build has no clip analysis (use venseg bench)\n", prog);
         return VS_EXIT_UNAVAILABLE;
     }
     if (clip) return pipeline_fn(prog, clip, first == 2 ? argv[1] : NULL, threads_given ? threads : 0, (int)p,
-                                 sequential, verbose);
+                                 track_size, sequential, verbose);
     if (calibrate > 0 && p != VENSEG_PRECISION_INT8)
         return bench_usage(prog, "--calibrate N records int8 ranges: it goes with --precision int8, not ", precision,
                            "");

@@ -10,9 +10,10 @@ double vs_bench_percentile(double *v, int n, double p);
 
 /* `--pipeline CLIP`: the whole analysis of the clip timed per stage (prints its JSON); model
  * NULL: the default; threads 0: analyze's default; precision a venseg_precision (or auto);
- * sequential: the stages in turn. Returns a VS_EXIT_* status. */
+ * track_size as vs_analysis_opts' (0: analyze's default); sequential: the stages in turn.
+ * Returns a VS_EXIT_* status. */
 typedef int (*vs_bench_pipeline_fn)(const char *prog, const char *clip, const char *model, int threads, int precision,
-                                    int sequential, int verbose);
+                                    int track_size, int sequential, int verbose);
 
 /* argv[0] is the command; prog names it in messages. Prints the JSON; returns a VS_EXIT_* status.
  * --pipeline needs pipeline (vs_bench_main has none: status 5). */

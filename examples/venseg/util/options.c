@@ -29,6 +29,35 @@ const char *vs_precision_label(int precision)
                : "?";
 }
 
+int vs_parse_track_size(const char *s, int *size, char *err, size_t err_size)
+{
+    long v;
+    if (!strcmp(s, "full")) {
+        *size = VS_TRACK_SIZE_FULL;
+        return 1;
+    }
+    venseg_tracker_config *c = NULL;
+    venseg_status st = vs_parse_long(s, 1, 1L << 20, &v) ? venseg_tracker_config_create(&c) : VENSEG_E_INVALID_ARGUMENT;
+    if (!st) st = venseg_tracker_config_set(c, VENSEG_TRACKER_MAX_SIDE, (double)v); /* the library's range */
+    venseg_tracker_config_free(c);
+    if (st) {
+        snprintf(err, err_size, "--track-size must be full or a side in px (at least 32), not %s", s);
+        return 0;
+    }
+    *size = (int)v;
+    return 1;
+}
+
+int vs_track_size_for(int track_size, const venseg_model *model)
+{
+    if (track_size == VS_TRACK_SIZE_FULL) return 0;
+    if (track_size > 0) return track_size;
+    int32_t w = 0, h = 0, c = 0;
+    if (model && venseg_model_input_size(model, &w, &h, &c) == VENSEG_OK && (w > h ? w : h) > VS_TRACK_SIZE_DEFAULT)
+        return w > h ? w : h;
+    return VS_TRACK_SIZE_DEFAULT;
+}
+
 venseg_status vs_open_session(const venseg_model *model, int threads, int precision, venseg_session **out, char *err,
                               size_t err_size)
 {

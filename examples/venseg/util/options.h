@@ -39,6 +39,20 @@ const char *vs_precision_label(int precision);
 /* The names vs_parse_precision takes, for messages: "auto, fp32, bf16, int8 or fp16". */
 extern const char vs_precision_choices[];
 
+/* --track-size N|full (analyze, bench --pipeline): the longer side, px, at which the tracker
+ * labels and tracks (VENSEG_TRACKER_MAX_SIDE; the network's maps never grow to the frame's
+ * size). Unless given: VS_TRACK_SIZE_DEFAULT, or the model's input side if that is larger
+ * (vs_track_size_for). 320: at 640 x 480 it cut postprocessing and tracking from 9.6 to 3.0 ms
+ * a frame with the verdicts of full resolution (docs/cli.md "Tracking size"). */
+#define VS_TRACK_SIZE_DEFAULT 320
+#define VS_TRACK_SIZE_FULL (-1)
+/* "full" -> VS_TRACK_SIZE_FULL, or N the tracker takes (1 when valid; else 0 and err says
+ * why, in the library's words). */
+int vs_parse_track_size(const char *s, int *size, char *err, size_t err_size);
+/* The VENSEG_TRACKER_MAX_SIDE for a --track-size (0: not given) and a model (nullable): 0
+ * for full resolution. */
+int vs_track_size_for(int track_size, const venseg_model *model);
+
 /* A session of `model` with `threads` (--threads) and `precision` (--precision); on failure
  * the status, and err says why (int8 on a model without ranges: what to do instead). */
 venseg_status vs_open_session(const venseg_model *model, int threads, int precision, venseg_session **out, char *err,
