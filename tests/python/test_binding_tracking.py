@@ -65,6 +65,7 @@ HEADER_DEFAULTS = {  # the bracketed defaults of venseg_tracking.h
     "artery_deformation_percent": 10, "max_lateral_shift": 0.75, "lost_fraction": 0.5,
     "require_pressure_evidence": 1, "max_area_fraction": 0.25,
     "medial_side": 0, "min_identity_confidence": 0.85, "min_verdict_confidence": 0.6,
+    "max_side": 0,
 }
 
 

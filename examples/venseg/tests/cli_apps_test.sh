@@ -33,7 +33,8 @@ for cmd in segment analyze phantom bench demo; do
     grep -q "not a medical device" <<<"$help" || fail "venseg $cmd --help lacks the disclaimer"
 done
 help=$("$venseg" analyze --help)
-for opt in --spacing --stride --site --medial-side --roi --fps --out --name --model --progress --no-mp4 --max-frames; do
+for opt in --spacing --stride --site --medial-side --roi --fps --out --name --model --progress --no-mp4 --max-frames \
+    --track-size; do
     grep -q -- "$opt" <<<"$help" || fail "venseg analyze --help does not document $opt"
 done
 "$venseg" demo --help | grep -q -- "--medial-side" || fail "venseg demo --help does not document --medial-side"
@@ -214,6 +215,28 @@ grep -q 'id="indeterminate".*data-reason="SEQUENCE_TOO_SHORT"' "$work/truth/shor
 grep -q 'compressibility [0-9]' "$work/short.txt" && fail "an indeterminate result prints a compressibility"
 grep -q 'id="compressibility">none (indeterminate)' "$work/truth/short-report.html" \
     || fail "the report shows a compressibility beside an indeterminate verdict"
+
+step "analyze --track-size: 640x480 truth masks tracked at the default 320 px grid and at full size agree"
+"$venseg" phantom --frames 30 --size 640x480 --spacing 0.075 --seed 4 --thrombus partial "$work/big" -q
+"$venseg" analyze --use-labels --spacing 0.075 --fps 30 --no-mp4 --out "$work/track" --name grid "$work/big" -q
+"$venseg" analyze --use-labels --spacing 0.075 --fps 30 --no-mp4 --out "$work/track" --name full --track-size full \
+    "$work/big" -q
+py "
+import json
+g, f = (json.load(open('$work/track/%s.json' % n)) for n in ('grid', 'full'))
+assert g['input']['track_size'] == 320 and f['input']['track_size'] == 0, (g['input'], f['input'])
+gs, fs = g['summary'], f['summary']
+assert gs['verdict'] == fs['verdict'], (gs['verdict'], fs['verdict'])
+# within 2 points of compressibility; areas in the clip's px (not the grid's quarter), mm2 alike
+assert abs(gs['measured_compressibility_percent'] - fs['measured_compressibility_percent']) <= 2, (gs, fs)
+assert abs(gs['baseline_area_px'] / fs['baseline_area_px'] - 1) <= 0.05, (gs['baseline_area_px'], fs['baseline_area_px'])
+assert abs(gs['baseline_area_mm2'] / fs['baseline_area_mm2'] - 1) <= 0.05, (gs['baseline_area_mm2'], fs['baseline_area_mm2'])
+print('track size: 320 px grid', gs['verdict'], round(gs['measured_compressibility_percent'], 2), '| full',
+      fs['verdict'], round(fs['measured_compressibility_percent'], 2))
+"
+expect 2 "--track-size must be full or a side in px" "$venseg" analyze --model "$model" --track-size 16 "$work/clip.gif"
+expect 2 "--track-size must be full or a side in px" "$venseg" analyze --model "$model" --track-size half "$work/clip.gif"
+expect 2 "--track-size goes with --pipeline" "$venseg" bench --track-size 320
 
 step "analyze a real video (FloWave brachial cine, FFmpeg decoding)"
 video=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/../shared/data/flowave-brachial-video/video/DemoBMode.mov
