@@ -11,33 +11,33 @@
 static int components(const uint8_t *labels, int64_t stride, int w, int h, int32_t *comp)
 {
     const size_t n = (size_t)w * h;
-    int32_t *queue = malloc((n ? n : 1) * sizeof *queue);
+    int32_t *queue = malloc((n ? n : 1) * 2 * sizeof *queue); /* x, y of each queued pixel: no division */
     if (!queue) return -1;
     for (size_t i = 0; i < n; i++) comp[i] = -1;
     int count = 0;
-    for (size_t start = 0; start < n; start++) {
-        const int sx = (int)(start % (size_t)w), sy = (int)(start / (size_t)w);
-        const uint8_t lab = labels[(int64_t)sy * stride + sx];
-        if (!lab || comp[start] >= 0) continue;
-        size_t head = 0, tail = 0;
-        queue[tail++] = (int32_t)start;
-        comp[start] = count;
-        while (head < tail) {
-            int32_t p = queue[head++];
-            int px = p % w, py = p / w;
-            for (int dy = -1; dy <= 1; dy++)
-                for (int dx = -1; dx <= 1; dx++) {
-                    int qx = px + dx, qy = py + dy;
-                    if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
-                    size_t q = (size_t)qy * w + qx;
-                    if (labels[(int64_t)qy * stride + qx] == lab && comp[q] < 0) {
-                        comp[q] = count;
-                        queue[tail++] = (int32_t)q;
+    for (size_t start = 0, sy = 0; sy < (size_t)h; sy++) /* rows, then columns: no division per pixel */
+        for (size_t sx = 0; sx < (size_t)w; sx++, start++) {
+            const uint8_t lab = labels[(int64_t)sy * stride + (int64_t)sx];
+            if (!lab || comp[start] >= 0) continue;
+            size_t head = 0, tail = 0;
+            queue[2 * tail] = (int32_t)sx, queue[2 * tail + 1] = (int32_t)sy, tail++;
+            comp[start] = count;
+            while (head < tail) {
+                const int px = queue[2 * head], py = queue[2 * head + 1];
+                head++;
+                for (int dy = -1; dy <= 1; dy++)
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int qx = px + dx, qy = py + dy;
+                        if (qx < 0 || qy < 0 || qx >= w || qy >= h) continue;
+                        size_t q = (size_t)qy * w + qx;
+                        if (labels[(int64_t)qy * stride + qx] == lab && comp[q] < 0) {
+                            comp[q] = count;
+                            queue[2 * tail] = qx, queue[2 * tail + 1] = qy, tail++;
+                        }
                     }
-                }
+            }
+            count++;
         }
-        count++;
-    }
     free(queue);
     return count;
 }

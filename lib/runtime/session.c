@@ -445,15 +445,19 @@ venseg_status vs_segment_grid(venseg_session *s, const char *fn, const void *pix
         const int i = vs_grid_cell(x, g->sx, g->w) - r.x;
         col[x] = x >= r.fx && x < r.fx + r.fw && i >= 0 && i < r.w ? i : -1;
     }
-    for (int y = 0; y < height; y++) {
+    for (int y = 0, last = -1; y < height; y++) {
         uint8_t *row = label_mask + (int64_t)y * mask_stride;
         const int j = vs_grid_cell(y, g->sy, g->h) - r.y;
         if (y < r.fy || y >= r.fy + r.fh || j < 0 || j >= r.h) {
             memset(row, 0, (size_t)width);
-            continue;
+            last = -1;
+        } else if (j == last) { /* the row above sampled the same cells */
+            memcpy(row, row - mask_stride, (size_t)width);
+        } else {
+            const uint8_t *src = s->roi_labels + (size_t)j * r.w;
+            for (int x = 0; x < width; x++) row[x] = col[x] >= 0 ? src[col[x]] : 0;
+            last = j;
         }
-        const uint8_t *src = s->roi_labels + (size_t)j * r.w;
-        for (int x = 0; x < width; x++) row[x] = col[x] >= 0 ? src[col[x]] : 0;
     }
     free(col);
     return VENSEG_OK;
