@@ -69,6 +69,22 @@ HEADER_DEFAULTS = {  # the bracketed defaults of venseg_tracking.h
 }
 
 
+def test_track_size_for_follows_venseg_analyze():
+    """The applications' tracking size: 320 px, the model's input side if larger, 0 for full."""
+    assert vn.DEFAULT_TRACK_SIZE == 320
+    assert vn.track_size_for(None) == 320
+    assert vn.track_size_for(None, "full") == 0 and vn.track_size_for(None, 0) == 0
+    assert vn.track_size_for(None, "480") == 480
+
+    class Wide:  # a model whose input is larger than the default
+        input_size = (512, 384, 3)
+    assert vn.track_size_for(Wide()) == 512
+    cfg = vn.TrackerConfig(max_side=320)
+    assert cfg["max_side"] == 320
+    with pytest.raises(vn.VensegError, match="VENSEG_TRACKER_MAX_SIDE"):
+        cfg["max_side"] = 16
+
+
 def _fresh_config_has_defaults(cls, defaults):
     """A new cls() whose values are the header's defaults, each within its bounds and equal
     to the default that bounds() reports."""

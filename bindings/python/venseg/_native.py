@@ -31,7 +31,7 @@ from ._venseg_cffi import ffi, lib as _lib
 __all__ = [
     "VensegError", "Options", "Model", "Session", "Calibration", "TrackerConfig", "Tracker", "Exam",
     "PhantomConfig", "Phantom", "library", "version", "version_number", "build_info", "status_name",
-    "last_error", "option_bounds", "option_bounds_default", "DEFAULT_PRECISION", "verdict_name", "flag_name", "flag_names",
+    "last_error", "option_bounds", "option_bounds_default", "DEFAULT_PRECISION", "DEFAULT_TRACK_SIZE", "track_size_for", "verdict_name", "flag_name", "flag_names",
     "exam_outcome_name", "identity_name", "medial_side_name",
     "overlap_counts", "overlap_counts_prob", "dice", "jaccard", "ssim", "surface_distance", "compressibility",
     "label_bit", "Status", "Backend", "Precision", "Option", "PixelFormat", "EmptyRule", "SsimWindow",
@@ -112,6 +112,21 @@ _OPTION_VALUE_ENUMS = {Option.BACKEND: Backend, Option.PRECISION: Precision}
 #: it is this one). Session itself keeps the C library's default, fp32, so code written for 0.2
 #: gets the same masks; "auto" resolves per model and CPU (Precision.AUTO).
 DEFAULT_PRECISION = "auto"
+#: The applications' tracking size, as venseg analyze's --track-size default: the longer side in
+#: px at which the tracker labels and tracks (TrackerKey.MAX_SIDE), or the model's input side
+#: if that is larger (track_size_for). The tracker's own default, 0, is full resolution.
+DEFAULT_TRACK_SIZE = 320
+
+
+def track_size_for(model: Optional["Model"], track_size=None) -> int:
+    """TrackerKey.MAX_SIDE for a --track-size value (None: the default; "full" or 0: full
+    resolution, 0; else the side in px) and the model (None with masks from labels)."""
+    if track_size in ("full", 0, "0"):
+        return 0
+    if track_size not in (None, ""):
+        return int(track_size)
+    side = max(model.input_size[:2]) if model is not None else 0
+    return max(DEFAULT_TRACK_SIZE, side)
 
 
 def _member(enum_cls, value, what: str) -> int:

@@ -431,6 +431,9 @@ def analyse_clip(clip: Dict[str, Any], settings: Dict[str, Any]) -> Dict[str, An
     max_frames = int(s.get("max_frames") or 0)
     site = str(s.get("site") or "")
     side = str(s.get("medial_side") or "unknown")
+    ses = None if use_labels else _session(settings)
+    # as venseg analyze: labels and tracking at a bounded size unless told (track_size "full")
+    track_size = venseg.track_size_for(ses.model if ses is not None else None, s.get("track_size"))
     cfg = venseg.TrackerConfig()
     try:
         cfg["frame_stride"] = stride
@@ -442,10 +445,10 @@ def analyse_clip(clip: Dict[str, Any], settings: Dict[str, Any]) -> Dict[str, An
             cfg.site = site
         if side != "unknown":
             cfg["medial_side"] = side
+        cfg["max_side"] = track_size
         tracker = venseg.Tracker(cfg)
     finally:
         cfg.close()
-    ses = None if use_labels else _session(settings)
     n = with_artery = with_vein = 0
     width = height = 0
     try:
@@ -485,7 +488,8 @@ def analyse_clip(clip: Dict[str, Any], settings: Dict[str, Any]) -> Dict[str, An
         "format": "venseg-analysis-1",
         "producer": "venseg.batch (Python binding; no report, overlay or curve image)",
         "input": {"path": clip["path"], "clip": clip["clip"], "width": width, "height": height, "frames_read": n,
-                  "fps": fps if fps > 0 else None, "stride": stride, "site": site, "medial_side": side,
+                  "fps": fps if fps > 0 else None, "stride": stride, "track_size": track_size, "site": site,
+                  "medial_side": side,
                   "pixel_spacing_mm": list(spacing) if spacing else None, "roi": list(roi) if roi else None,
                   "flags": input_flags, "warnings": input_warnings},
         "model": {"path": "none" if use_labels else settings["model"], "masks_from_labels": use_labels,
@@ -695,7 +699,7 @@ def run(source, out_dir: str, model: Optional[str] = None, *, scheduler: Optiona
     ``retries``: Dask retries of a task that raised; a task whose worker died is run again
     by the scheduler (up to distributed.scheduler.allowed-failures). analysis: spacing,
     fps, stride, site, medial_side, roi, max_frames, threads (per session; default 1),
-    backend, precision, use_labels. ``task`` replaces analyse_clip (tests)."""
+    backend, precision, track_size (as venseg analyze's --track-size), use_labels. ``task`` replaces analyse_clip (tests)."""
     t0 = time.perf_counter()
     clips = clips_of(source) if isinstance(source, (str, os.PathLike)) else [dict(c) for c in source]
     use_labels = bool(analysis.get("use_labels"))
@@ -822,6 +826,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("auto", "reference", "onednn", "cuda"))
     p.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8", "fp16"),
                    help="as venseg analyze's (default auto: int8 where the model has ranges and the CPU VNNI)")
+    p.add_argument("--track-size", metavar="N|full",
+                   help="as venseg analyze's: label and track at most N px on the longer side (default 320, or "
+                        "the model's input side if larger); full: the clip's own size")
     p.add_argument("--use-labels", action="store_true",
                    help="frame folders with <stem>_label.png masks: track those instead of the model's")
     p.add_argument("--progress", action="store_true", help="the progress bar even when stderr is not a terminal")
@@ -836,6 +843,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.workers is not None and args.workers < 1:
         _parser().error("--workers must be >= 1")
     try:
+        if args.track_size is not None and args.track_size != "full" and not (
+                args.track_size.isdigit() and 32 <= int(args.track_size) <= 32768):
+            raise ValueError(f"--track-size must be full or a side in px (at least 32), not {args.track_size}")
         for name, n in (("--spacing", 2), ("--roi", 4)):
             v = getattr(args, name[2:])
             if v is not None:
@@ -847,7 +857,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   local=args.local, retries=args.retries, progress=not args.quiet, progress_always=args.progress,
                   force=args.force, spacing=args.spacing, fps=args.fps, stride=args.stride, site=args.site,
                   medial_side=args.medial_side, roi=args.roi, max_frames=args.max_frames, threads=args.threads,
-                  backend=args.backend, precision=args.precision, use_labels=args.use_labels or None)
+                  backend=args.backend, precision=args.precision, track_size=args.track_size,
+                  use_labels=args.use_labels or None)
     except BatchError as exc:
         print(f"venseg.batch: {exc}", file=sys.stderr)
         return exc.exit_status
