@@ -771,7 +771,7 @@ int vs_analysis_run(const vs_analysis_opts *o, venseg_model *model, vs_analysis_
                           ? tf.frame_index
                           : 0;
     }
-    if ((rc = vs_pipeline_key_frames(oo.input, ses, oo.use_labels, want, shrink, store.width, store.height, &store,
+    if ((rc = vs_pipeline_key_frames(oo.input, ses, oo.use_labels, oo.track_size, want, shrink, store.width, store.height, &store,
                                      err, err_size)) != VS_EXIT_OK)
         goto out;
     rc = VS_EXIT_ERROR;

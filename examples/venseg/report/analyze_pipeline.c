@@ -482,14 +482,26 @@ int vs_pipeline_run(const vs_pipeline_io *io, vs_pipeline_out *out, vs_pipeline_
 
 /* ------------------------------------------------------------- key frames */
 
-int vs_pipeline_key_frames(const char *input, venseg_session *ses, int use_labels, const int32_t want[2],
-                           int32_t shrink, int32_t store_w, int32_t store_h, vs_frames_store *store, char *err,
-                           size_t err_size)
+int vs_pipeline_key_frames(const char *input, venseg_session *ses, int use_labels, int32_t track_size,
+                           const int32_t want[2], int32_t shrink, int32_t store_w, int32_t store_h,
+                           vs_frames_store *store, char *err, size_t err_size)
 {
     vs_reader *rd = NULL;
+    venseg_tracker_config *kc = NULL;
+    venseg_tracker *kt = NULL; /* a bounded track size: the masks the tracker made, from a tracker of that size */
     char e2[512];
+    venseg_status st = VENSEG_OK;
+    if (!use_labels && track_size > 0 &&
+        ((st = venseg_tracker_config_create(&kc)) || (st = venseg_tracker_config_set(kc, VENSEG_TRACKER_MAX_SIDE, track_size)) ||
+         (st = venseg_tracker_create(kc, &kt)))) {
+        venseg_tracker_config_free(kc);
+        snprintf(err, err_size, "key frames: %s: %s", venseg_status_name(st), venseg_last_error());
+        return VS_EXIT_ERROR;
+    }
+    venseg_tracker_config_free(kc);
     if (vs_reader_open(input, &rd, e2, sizeof e2) != 0) {
         snprintf(err, err_size, "%s (reading it again for the key frames)", e2);
+        venseg_tracker_free(kt);
         return VS_EXIT_ERROR;
     }
     const int32_t w = vs_reader_width(rd), h = vs_reader_height(rd);
@@ -508,14 +520,14 @@ int vs_pipeline_key_frames(const char *input, venseg_session *ses, int use_label
             continue;
         }
         if ((r = vs_reader_next(rd, &rgb, e2, sizeof e2)) != 1) break;
-        venseg_status st = VENSEG_OK;
         if (use_labels) {
             if (label_mask_of(rd, labels, w, h, e2, sizeof e2) != 0) {
                 snprintf(err, err_size, "--use-labels: %s", e2);
                 rc = VS_EXIT_INPUT;
                 goto out;
             }
-        } else if ((st = venseg_segment(ses, rgb, VENSEG_PIXEL_RGB8, w, h, (int64_t)w * 3, labels, w, NULL, 0))) {
+        } else if ((st = kt ? venseg_tracker_push_frame(kt, ses, rgb, VENSEG_PIXEL_RGB8, w, h, (int64_t)w * 3, labels, w)
+                            : venseg_segment(ses, rgb, VENSEG_PIXEL_RGB8, w, h, (int64_t)w * 3, labels, w, NULL, 0))) {
             snprintf(err, err_size, "segmenting a key frame: %s: %s", venseg_status_name(st), venseg_last_error());
             goto out;
         }
@@ -545,6 +557,7 @@ out:
     free(idx[0]), free(idx[1]);
     free(labels), free(full);
     vs_reader_close(rd);
+    venseg_tracker_free(kt);
     return rc;
 }
 

@@ -93,10 +93,12 @@ int vs_pipeline_run(const vs_pipeline_io *io, vs_pipeline_out *out, vs_pipeline_
                     size_t err_size);
 
 /* The report's two key frames (pushed-frame indices want[0], want[1]) as overlays of the
- * stored size, made again from a second read of `input`: store->index[k] is want[k]. */
-int vs_pipeline_key_frames(const char *input, venseg_session *ses, int use_labels, const int32_t want[2],
-                           int32_t shrink, int32_t store_w, int32_t store_h, struct vs_frames_store *store,
-                           char *err, size_t err_size);
+ * stored size, made again from a second read of `input`: store->index[k] is want[k]. With
+ * track_size > 0 (VENSEG_TRACKER_MAX_SIDE) the masks come from a tracker of that size, as the
+ * streamed frames' did. */
+int vs_pipeline_key_frames(const char *input, venseg_session *ses, int use_labels, int32_t track_size,
+                           const int32_t want[2], int32_t shrink, int32_t store_w, int32_t store_h,
+                           struct vs_frames_store *store, char *err, size_t err_size);
 
 /* The network alone on `ses` at the model's input (median ms of `runs`, after one warm-up). */
 double vs_pipeline_network_ms(venseg_session *ses, const venseg_model *model, int runs);
