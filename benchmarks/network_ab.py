@@ -6,8 +6,9 @@
         --precisions int8,fp32,bf16 --rounds 5 --iters 20 --out benchmarks/results/network-TAG.json
 
 Per round, size and precision every build runs `bench_segment MODEL --size S S --threads T
---precision P --iters N --warmup 3 --samples --no-ceiling` (int8: --calibrate 2), the builds'
-order alternating between rounds. Two numbers per run:
+--precision P --iters N --warmup 3 --samples --no-ceiling` (int8: --calibrate N, default 2;
+--calibrate 0 runs on the ranges the model file carries), the builds' order alternating between
+rounds. Two numbers per run:
 - wall ms per frame: every timed sample (venseg_session_run_tensor with the sigmoid);
 - CPU ms per frame: the process's user+system CPU time of that run minus that of a 2-iteration
   run, divided by N - 2 (start-up, model load and calibration cancel). With --omp-wait passive
@@ -53,6 +54,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--calibrate", type=int, default=2,
+                    help="int8: calibration frames (0: the model file's own ranges)")
     ap.add_argument("--omp-wait", choices=("passive", "active"), default="passive", help="OMP_WAIT_POLICY")
     ap.add_argument("--out", help="JSON file for the raw numbers and the summary")
     a = ap.parse_args()
@@ -70,7 +73,7 @@ def main():
                 for label in order:
                     base = [builds[label], a.model, "--size", str(size), str(size), "--threads", str(a.threads),
                             "--precision", p, "--warmup", "3", "--samples", "--no-ceiling"]
-                    base += ["--calibrate", "2"] if p == "int8" else []
+                    base += ["--calibrate", str(a.calibrate)] if p == "int8" and a.calibrate > 0 else []
                     j, cpu_n = run(base + ["--iters", str(a.iters)], env)
                     _, cpu_2 = run(base + ["--iters", "2"], env)
                     e = raw.setdefault(f"{size} {p} {label}", {"samples_ms": [], "cpu_ms_per_frame": [], "session": j["session"]})
@@ -94,7 +97,7 @@ def main():
             json.dump({"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "started": started,
                        "seconds": round(time.time() - t0), "load_before": load0, "load_after": load1,
                        "builds": builds, "model": a.model, "threads": a.threads, "rounds": a.rounds,
-                       "iters": a.iters, "omp_wait_policy": a.omp_wait, "summary": summary}, fh, indent=1)
+                       "iters": a.iters, "calibrate": a.calibrate, "omp_wait_policy": a.omp_wait, "summary": summary}, fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
-// Every backend and precision against the reference backend on the tiny model, and the
-// int8 calibration API. Backends not built in are skipped, saying so.
+// Every backend and precision against the reference backend on the tiny model, the
+// int8 calibration API, and the shipped ResUNet-34 at int8. Backends not built in are
+// skipped, saying so.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "test_helpers.hpp"
@@ -203,5 +207,64 @@ TEST(Backends, BatchEqualsImageByImage) {
             std::vector<float> got(all.begin() + i * 2 * plane, all.begin() + (i + 1) * 2 * plane);
             EXPECT_LE(max_diff(run(s.get(), one, h, w), got), 1e-6) << "backend " << b << " image " << i;
         }
+    }
+}
+
+// The shipped ResUNet-34 at int8 with its file's ranges: the residual blocks whose shortcut is
+// a downsample (no ReLU, s8) sum into u8 ReLU outputs through a sum post-op that reads the
+// s8 bytes (lib/backends/onednn). Against the oneDNN fp32 session on a synthetic frame
+// (speckle with dark, bright-rimmed ellipses): probabilities close, labels agreeing; a batch
+// of 2 equals its images run alone (the sums in place in the batched plan too).
+TEST(Backends, ShippedResidualNetworkAtInt8StaysCloseToFp32) {
+    if (!has_onednn()) GTEST_SKIP() << "oneDNN backend not built in";
+    const std::string path = std::string(VENSEG_SOURCE_DIR) + "/weights/resunet34.vseg";
+    venseg_model *raw = nullptr;
+    if (venseg_model_load_file(path.c_str(), &raw) != VENSEG_OK) GTEST_SKIP() << path << ": " << venseg_last_error();
+    ModelPtr m(raw);
+    venseg_status st;
+    auto q = session(m.get(), VENSEG_BACKEND_ONEDNN, VENSEG_PRECISION_INT8, nullptr, &st);
+    if (st == VENSEG_E_UNSUPPORTED) GTEST_SKIP() << venseg_last_error();
+    ASSERT_TRUE(q) << venseg_last_error();
+    auto f = session(m.get(), VENSEG_BACKEND_ONEDNN, VENSEG_PRECISION_FP32);
+    ASSERT_TRUE(f) << venseg_last_error();
+    const int w = 200, h = 160;
+    std::vector<uint8_t> px(size_t(w) * h);
+    const double ell[3][4] = {{60, 70, 22, 14}, {130, 60, 16, 16}, {110, 115, 30, 12}}; // cx, cy, rx, ry
+    uint32_t seed = 12345;
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            seed = seed * 1664525u + 1013904223u;
+            double v = 70 + 30 * std::sin(0.05 * y) + double(seed >> 26); // tissue and speckle
+            for (const auto &e : ell) {
+                const double r = std::hypot((x - e[0]) / e[2], (y - e[1]) / e[3]);
+                if (r < 1.0) v = 8 + double(seed >> 29);
+                else if (r < 1.25) v = 170;
+            }
+            px[size_t(y) * w + x] = uint8_t(std::min(255.0, v));
+        }
+    std::vector<uint8_t> mq(px.size()), mf(px.size());
+    std::vector<float> pq(2 * px.size()), pf(2 * px.size());
+    ASSERT_EQ(venseg_segment(q.get(), px.data(), VENSEG_PIXEL_GRAY8, w, h, w, mq.data(), w, pq.data(), w), VENSEG_OK)
+        << venseg_last_error();
+    ASSERT_EQ(venseg_segment(f.get(), px.data(), VENSEG_PIXEL_GRAY8, w, h, w, mf.data(), w, pf.data(), w), VENSEG_OK)
+        << venseg_last_error();
+    double sum = 0;
+    size_t same = 0;
+    for (size_t i = 0; i < pq.size(); i++) sum += std::fabs(pq[i] - pf[i]);
+    for (size_t i = 0; i < mq.size(); i++) same += mq[i] == mf[i];
+    const double mean = sum / double(pq.size()), agree = double(same) / double(mq.size());
+    std::printf("shipped ResUNet-34, int8 vs fp32: mean |dprob| %.5f, max %.4f, labels agree %.5f\n", mean,
+                max_diff(pq, pf), agree);
+    EXPECT_LT(mean, 0.005);
+    EXPECT_GT(agree, 0.995);
+    const int s = 160;
+    const size_t plane = size_t(s) * s;
+    std::vector<float> x(2 * plane), both(4 * plane);
+    for (size_t i = 0; i < x.size(); i++) x[i] = float(std::sin(0.001 * double(i)) + 0.3 * std::cos(0.37 * double(i)));
+    ASSERT_EQ(venseg_session_run_tensor(q.get(), x.data(), 2, 1, s, s, 1, both.data()), VENSEG_OK) << venseg_last_error();
+    for (int b = 0; b < 2; b++) {
+        std::vector<float> one(2 * plane);
+        ASSERT_EQ(venseg_session_run_tensor(q.get(), x.data() + b * plane, 1, 1, s, s, 1, one.data()), VENSEG_OK);
+        EXPECT_EQ(std::memcmp(one.data(), both.data() + b * 2 * plane, one.size() * sizeof(float)), 0) << "image " << b;
     }
 }

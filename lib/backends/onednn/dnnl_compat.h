@@ -78,6 +78,17 @@ static inline dnnl_status_t vsd_post_ops_sum(dnnl_post_ops_t po, float scale)
 {
     return dnnl_post_ops_append_sum(po, scale, 0, dnnl_data_type_undef);
 }
+static inline dnnl_status_t vsd_post_ops_sum_dt(dnnl_post_ops_t po, float scale, dnnl_data_type_t dt)
+{
+    return dnnl_post_ops_append_sum(po, scale, 0, dt);
+}
+/* md with another data type: int8 only, which 3.x does not run yet. */
+static inline dnnl_status_t vsd_md_retype(vsd_md *out, const vsd_md in, dnnl_data_type_t dt)
+{
+    (void)in, (void)dt;
+    *out = NULL;
+    return dnnl_unimplemented;
+}
 /* int8 output scales moved to per-argument runtime scales in 3.x: not ported yet. */
 #define VSD_HAVE_INT8 0
 static inline dnnl_status_t vsd_output_scales(dnnl_primitive_attr_t attr, dnnl_dim_t n, int mask, const float *s)
@@ -167,6 +178,19 @@ static inline dnnl_status_t vsd_reorder_pd(dnnl_primitive_desc_t *pd, const vsd_
     return dnnl_reorder_primitive_desc_create(pd, &src, eng, &dst, eng, attr);
 }
 static inline dnnl_status_t vsd_post_ops_sum(dnnl_post_ops_t po, float scale) { return dnnl_post_ops_append_sum(po, scale); }
+/* The sum reads dst as dt (of dst's size): an s8 residual summed into a u8 output. */
+static inline dnnl_status_t vsd_post_ops_sum_dt(dnnl_post_ops_t po, float scale, dnnl_data_type_t dt)
+{
+    return dnnl_post_ops_append_sum_v2(po, scale, dt);
+}
+/* The same layout with another data type of the same size (the two alias one buffer). */
+static inline dnnl_status_t vsd_md_retype(vsd_md *out, const vsd_md in, dnnl_data_type_t dt)
+{
+    if (dnnl_data_type_size(dt) != dnnl_data_type_size(in.data_type)) return dnnl_invalid_arguments;
+    *out = in;
+    out->data_type = dt;
+    return dnnl_success;
+}
 /* int8: dst = output_scale * (src x weights + bias): 2.x adds the bias in the
  * accumulator's scale, so int8 biases are pre-multiplied by the input and weight scales. */
 #define VSD_HAVE_INT8 1

@@ -48,6 +48,7 @@ typedef struct od_slot {
     dnnl_memory_t mem;
     size_t bytes, offset;
     int first, last; /* steps that use it */
+    int alias_of;    /* >= 0: another data type on that slot's bytes (int8 residual sums) */
 } od_slot;
 
 typedef struct od_plan {
@@ -124,8 +125,24 @@ static venseg_status new_memory(od_plan *p, const vsd_md md, void *handle, dnnl_
         memset(sl, 0, sizeof *sl);
         sl->mem = *out;
         sl->bytes = (vsd_md_size(md) + 63) / 64 * 64;
+        sl->alias_of = -1;
     }
     return VENSEG_OK;
+}
+
+/* A memory of layout md on the bytes of activation `of` (an int8 type of the same size). */
+static venseg_status new_alias(od_plan *p, const vsd_md md, dnnl_memory_t of, dnnl_memory_t *out)
+{
+    int k = 0;
+    while (k < p->n_slots && p->slots[k].mem != of) k++;
+    if (k == p->n_slots) return vs_fail(VENSEG_E_BACKEND, "oneDNN backend: a residual sum outside the activations");
+    while (p->slots[k].alias_of >= 0) k = p->slots[k].alias_of;
+    venseg_status st = new_memory(p, md, NULL, out);
+    if (!st) {
+        p->slots[p->n_slots - 1].alias_of = k;
+        p->slots[p->n_slots - 1].bytes = 0;
+    }
+    return st;
 }
 
 static dnnl_primitive_attr_t attr_new(void)
@@ -471,7 +488,11 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
         DNNL_TRY(vsd_md_init(&bias, 1, b, dnnl_f32, dnnl_x), "bias md");
     }
     const int residual = n->op == VS_OP_CONV && n->in[1] >= 0;
-    if (residual) DNNL_TRY(vsd_md_copy(&dst, p->md[n->in[1]]), "dst md");
+    /* int8: a residual may differ in data type from the sum (an s8 downsample summed into a
+     * u8 ReLU output): the sum post-op reads the destination's bytes as the residual's type */
+    const int retyped = residual && p->int8 && p->vdt[n->in[1]] != p->vdt[n->out];
+    if (residual && retyped) DNNL_TRY(vsd_md_retype(&dst, p->md[n->in[1]], p->vdt[n->out]), "dst md");
+    else if (residual) DNNL_TRY(vsd_md_copy(&dst, p->md[n->in[1]]), "dst md");
     else DNNL_TRY(vsd_md_init(&dst, 4, ddims, out_dt, dnnl_format_tag_any), "dst md"); /* logits in f32 */
 
     dnnl_primitive_attr_t attr = attr_new();
@@ -502,7 +523,11 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     }
     dnnl_post_ops_t po = NULL;
     dnnl_post_ops_create(&po);
-    if (residual) vsd_post_ops_sum(po, p->int8 ? p->vscale[n->out] / p->vscale[n->in[1]] : 1.0f);
+    if (residual) {
+        const float sum_scale = p->int8 ? p->vscale[n->out] / p->vscale[n->in[1]] : 1.0f;
+        if (retyped) vsd_post_ops_sum_dt(po, sum_scale, p->vdt[n->in[1]]);
+        else vsd_post_ops_sum(po, sum_scale);
+    }
     if (n->relu) vsd_post_ops_relu(po);
     dnnl_primitive_attr_set_post_ops(attr, po);
     dnnl_post_ops_destroy(po);
@@ -537,12 +562,22 @@ static venseg_status lower_conv(od_plan *p, const vs_node *n, int oh, int ow)
     if (!st && n->bias) st = new_memory(p, bias, (void *)(uintptr_t)bias_data, &mbias);
     if (!st && residual) {
         const int r = n->in[1];
-        if (p->last_use[r] == (int)(n - p->g->nodes) && vsd_md_equal(p->md[r], pdst)) {
-            mdst = p->mem[r]; /* in place: the sum post-op accumulates onto the residual */
+        vsd_md rdst; /* the destination as the sum reads it */
+        memset(&rdst, 0, sizeof rdst);
+        dnnl_memory_t mres = NULL;
+        if ((retyped ? vsd_md_retype(&rdst, pdst, p->vdt[r]) : vsd_md_copy(&rdst, pdst)) != dnnl_success) {
+            st = vs_fail(VENSEG_E_BACKEND, "oneDNN backend: residual md of '%s'", n->name);
+        } else if (p->last_use[r] == (int)(n - p->g->nodes) && vsd_md_equal(p->md[r], rdst)) {
+            mres = p->mem[r]; /* in place: the sum post-op accumulates onto the residual */
         } else {
-            st = new_memory(p, pdst, NULL, &mdst);
-            if (!st) st = reorder_step(p, p->md[r], p->mem[r], pdst, mdst, 1.0f);
+            st = new_memory(p, rdst, NULL, &mres);
+            if (!st) st = reorder_step(p, p->md[r], p->mem[r], rdst, mres, 1.0f);
         }
+        if (!st) {
+            if (retyped) st = new_alias(p, pdst, mres, &mdst);
+            else mdst = mres;
+        }
+        vsd_md_free(&rdst);
     } else if (!st) {
         st = new_memory(p, pdst, NULL, &mdst);
     }
@@ -778,21 +813,26 @@ static int find_root(int *parent, int v)
 
 /* int8 data type and scale of every value. Values that must share one quantisation
  * (pooling / upsampling in and out, concat parts, a residual and the sum onto it) are
- * grouped; a group takes the widest calibrated range of its members, u8 when all of
- * them are non-negative (ReLU outputs), else s8. */
+ * grouped and take the widest calibrated range of the group. The data type is u8 for
+ * non-negative values (ReLU outputs), else s8, alike across pooling, upsampling and
+ * concat parts but not across a residual sum, whose post-op reads the residual in its
+ * own type: a block's s8 downsample branch keeps the ReLU outputs of its layer u8,
+ * so that the convolutions reading them get oneDNN 2.6's brgconv kernels (an s8
+ * source gets the slower jit_int8 ones). */
 static venseg_status assign_int8(od_plan *p)
 {
     const vs_graph *g = p->g;
     const int nv = g->n_values;
-    int *parent = malloc((size_t)nv * sizeof *parent), *nonneg = malloc((size_t)nv * sizeof *nonneg);
+    int *parent = malloc((size_t)nv * sizeof *parent), *tparent = malloc((size_t)nv * sizeof *tparent);
+    int *nonneg = malloc((size_t)nv * sizeof *nonneg);
     double *range = malloc((size_t)nv * sizeof *range);
     p->vdt = malloc((size_t)nv * sizeof *p->vdt);
     p->vscale = malloc((size_t)nv * sizeof *p->vscale);
-    if (!parent || !nonneg || !range || !p->vdt || !p->vscale) {
-        free(parent), free(nonneg), free(range);
+    if (!parent || !tparent || !nonneg || !range || !p->vdt || !p->vscale) {
+        free(parent), free(tparent), free(nonneg), free(range);
         return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
     }
-    for (int v = 0; v < nv; v++) parent[v] = v, nonneg[v] = 0;
+    for (int v = 0; v < nv; v++) parent[v] = tparent[v] = v, nonneg[v] = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         const vs_node *n = &g->nodes[i];
         switch (n->op) {
@@ -800,11 +840,14 @@ static venseg_status assign_int8(od_plan *p)
         case VS_OP_UPSAMPLE2X:
             nonneg[n->out] = nonneg[n->in[0]];
             parent[find_root(parent, n->out)] = find_root(parent, n->in[0]);
+            tparent[find_root(tparent, n->out)] = find_root(tparent, n->in[0]);
             break;
         case VS_OP_CONCAT:
             nonneg[n->out] = nonneg[n->in[0]] && nonneg[n->in[1]];
             parent[find_root(parent, n->in[1])] = find_root(parent, n->in[0]);
             parent[find_root(parent, n->out)] = find_root(parent, n->in[0]);
+            tparent[find_root(tparent, n->in[1])] = find_root(tparent, n->in[0]);
+            tparent[find_root(tparent, n->out)] = find_root(tparent, n->in[0]);
             break;
         default:
             nonneg[n->out] = n->relu;
@@ -816,15 +859,15 @@ static venseg_status assign_int8(od_plan *p)
     for (int v = 0; v < nv; v++) {
         int r = find_root(parent, v);
         if (p->value_max[v] >= 0 && p->value_max[v] > range[r]) range[r] = p->value_max[v];
-        if (!nonneg[v]) p->vdt[r] = dnnl_s8;
+        if (!nonneg[v]) p->vdt[find_root(tparent, v)] = dnnl_s8;
     }
     for (int v = 0; v < nv; v++) {
         int r = find_root(parent, v);
-        p->vdt[v] = p->vdt[r];
+        p->vdt[v] = p->vdt[find_root(tparent, v)];
         double top = range[r] > 1e-6 ? range[r] : 1e-6;
         p->vscale[v] = (float)((p->vdt[v] == dnnl_u8 ? 255.0 : 127.0) / top);
     }
-    free(parent), free(nonneg), free(range);
+    free(parent), free(tparent), free(nonneg), free(range);
     return VENSEG_OK;
 }
 
@@ -842,18 +885,18 @@ static int by_offset(const void *a, const void *b)
 }
 
 /* Activations into one arena: each slot lives from the first to the last step that
- * names it, and slots whose lives overlap get disjoint bytes (largest first, each at
- * the lowest offset that fits). Bound to the memories once, for every run. */
+ * names it or an alias of it, and slots whose lives overlap get disjoint bytes (largest
+ * first, each at the lowest offset that fits). Bound to the memories once, for every run. */
 static venseg_status place_activations(od_plan *p)
 {
-    const int n = p->n_slots;
-    if (!n) return VENSEG_OK;
-    od_slot **order = malloc((size_t)n * sizeof *order), **live = malloc((size_t)n * sizeof *live);
+    const int n_all = p->n_slots;
+    if (!n_all) return VENSEG_OK;
+    od_slot **order = malloc((size_t)n_all * sizeof *order), **live = malloc((size_t)n_all * sizeof *live);
     if (!order || !live) {
         free(order), free(live);
         return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory");
     }
-    for (int k = 0; k < n; k++) {
+    for (int k = 0; k < n_all; k++) {
         od_slot *sl = &p->slots[k];
         sl->first = INT_MAX;
         sl->last = -1;
@@ -863,8 +906,20 @@ static venseg_status place_activations(od_plan *p)
                     if (i < sl->first) sl->first = i;
                     sl->last = i;
                 }
+    }
+    int n = 0;
+    for (int k = 0; k < n_all; k++) { /* an alias's steps are its slot's (aliases follow their slot) */
+        od_slot *sl = &p->slots[k];
+        if (sl->alias_of < 0) continue;
+        od_slot *root = &p->slots[sl->alias_of];
+        if (sl->first < root->first) root->first = sl->first;
+        if (sl->last > root->last) root->last = sl->last;
+    }
+    for (int k = 0; k < n_all; k++) {
+        od_slot *sl = &p->slots[k];
+        if (sl->alias_of >= 0) continue;
         if (sl->last < 0) sl->first = sl->last = 0;
-        order[k] = sl;
+        order[n++] = sl;
     }
     qsort(order, (size_t)n, sizeof *order, by_size);
     size_t total = 0;
@@ -886,8 +941,11 @@ static venseg_status place_activations(od_plan *p)
     char *arena = plan_buffer(p, total);
     if (!arena) return vs_fail(VENSEG_E_OUT_OF_MEMORY, "oneDNN backend: out of memory for activations (%zu bytes)", total);
     p->arena_size = total;
-    for (int k = 0; k < n; k++)
-        DNNL_TRY(dnnl_memory_set_data_handle(p->slots[k].mem, arena + p->slots[k].offset), "memory_set_data_handle");
+    for (int k = 0; k < n_all; k++) {
+        const od_slot *sl = &p->slots[k];
+        const size_t at = sl->alias_of >= 0 ? p->slots[sl->alias_of].offset : sl->offset;
+        DNNL_TRY(dnnl_memory_set_data_handle(sl->mem, arena + at), "memory_set_data_handle");
+    }
     return VENSEG_OK;
 }
 
