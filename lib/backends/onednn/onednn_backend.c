@@ -7,7 +7,8 @@
  * each from f32 weights made from the file's stored form and freed once reordered;
  * every primitive uses the plan's own scratchpad (user mode), so sessions run
  * concurrently. fp32, or bf16 activations and weights (AMX / AVX512-BF16 where the
- * CPU has them) with f32 accumulation.
+ * CPU has them) with f32 accumulation, or int8: s8 weights, u8 / s8 activations chosen
+ * per value (assign_int8).
  * A decoder's nearest x2 upsample and its concat with the skip are one copy step of our
  * own (run_upcat): oneDNN 2.6's fast convolution and resampling kernels do not take
  * sub-memory (channel slice) views of NHWC, its int8 ones no channel-blocked layout
