@@ -3,6 +3,9 @@
 
 #include <venseg/venseg.h>
 
+#include <gtest/gtest.h>
+
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
@@ -47,4 +50,23 @@ inline SessionPtr make_session(const venseg_model *m, const venseg_options *o = 
     venseg_session *s = nullptr;
     if (venseg_session_create(m, o, &s) != VENSEG_OK) return nullptr;
     return SessionPtr(s);
+}
+
+// A smooth, signed 1-channel test input (already normalised: run_tensor takes it as is).
+inline std::vector<float> wave_input(int h, int w) {
+    std::vector<float> x(size_t(h) * w);
+    for (size_t i = 0; i < x.size(); i++) x[i] = float(std::sin(0.37 * double(i)) * 1.5);
+    return x;
+}
+
+// The 2-class logits of a session on wave_input.
+inline std::vector<float> session_logits(venseg_session *s, int h, int w) {
+    std::vector<float> y(size_t(2) * h * w, NAN);
+    const std::vector<float> x = wave_input(h, w);
+    EXPECT_EQ(venseg_session_run_tensor(s, x.data(), 1, 1, h, w, 0, y.data()), VENSEG_OK) << venseg_last_error();
+    return y;
+}
+
+inline bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }

@@ -58,12 +58,6 @@ const vs_backend_ops *onednn() {
     return ops;
 }
 
-std::vector<float> input(int h, int w) {
-    std::vector<float> x(size_t(h) * w);
-    for (size_t i = 0; i < x.size(); i++) x[i] = float(std::sin(0.37 * double(i)) * 1.5);
-    return x;
-}
-
 // Logits of one plan on the tiny model, with the model's store or (packed = nullptr) alone.
 std::vector<float> plan_logits(const vs_backend_ops *ops, const venseg_model *m, vs_packed_store *packed,
                                venseg_precision prec, const double *value_max, int h, int w) {
@@ -76,7 +70,7 @@ std::vector<float> plan_logits(const vs_backend_ops *ops, const venseg_model *m,
     std::vector<float> y(size_t(2) * h * w, NAN);
     EXPECT_EQ(ops->plan_create(vs_model_graph(m), &cfg, &plan), VENSEG_OK) << venseg_last_error();
     if (!plan) return y;
-    const std::vector<float> x = input(h, w);
+    const std::vector<float> x = wave_input(h, w);
     EXPECT_EQ(ops->run(plan, x.data(), y.data()), VENSEG_OK) << venseg_last_error();
     ops->plan_free(plan);
     return y;
@@ -101,16 +95,6 @@ SessionPtr onednn_session(const venseg_model *m, venseg_precision prec) {
     return SessionPtr(s);
 }
 
-std::vector<float> session_logits(venseg_session *s, int h, int w) {
-    std::vector<float> y(size_t(2) * h * w, NAN);
-    const std::vector<float> x = input(h, w);
-    EXPECT_EQ(venseg_session_run_tensor(s, x.data(), 1, 1, h, w, 0, y.data()), VENSEG_OK) << venseg_last_error();
-    return y;
-}
-
-bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 } // namespace
 
@@ -221,7 +205,7 @@ TEST(PackedWeights, Int8SessionsShareWeightsAcrossCalibrations) {
     if (!has_onednn()) GTEST_SKIP() << "oneDNN backend not built in";
     ModelPtr m = tiny();
     const int h = 32, w = 32;
-    const std::vector<float> x = input(h, w);
+    const std::vector<float> x = wave_input(h, w);
     std::vector<venseg_calibration *> cals(2, nullptr);
     for (int k = 0; k < 2; k++) {
         ASSERT_EQ(venseg_calibration_create(m.get(), &cals[size_t(k)]), VENSEG_OK);

@@ -70,12 +70,6 @@ long rss_kib() {
     return kib;
 }
 
-std::vector<float> input(int h, int w) {
-    std::vector<float> x(size_t(h) * w);
-    for (size_t i = 0; i < x.size(); i++) x[i] = float(std::sin(0.37 * double(i)) * 1.5);
-    return x;
-}
-
 struct Kind {
     const char *name;
     venseg_backend backend;
@@ -105,16 +99,6 @@ SessionPtr session(const venseg_model *m, const Kind &k, const venseg_calibratio
     return SessionPtr(s);
 }
 
-std::vector<float> logits(venseg_session *s, int h, int w) {
-    std::vector<float> y(size_t(2) * h * w, NAN);
-    const std::vector<float> x = input(h, w);
-    EXPECT_EQ(venseg_session_run_tensor(s, x.data(), 1, 1, h, w, 0, y.data()), VENSEG_OK) << venseg_last_error();
-    return y;
-}
-
-bool same_bits(const std::vector<float> &a, const std::vector<float> &b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
-}
 
 struct CalibrationFree {
     void operator()(venseg_calibration *c) const { venseg_calibration_free(c); }
@@ -124,7 +108,7 @@ using CalibrationPtr = std::unique_ptr<venseg_calibration, CalibrationFree>;
 CalibrationPtr calibrate(const venseg_model *m, int h, int w) {
     venseg_calibration *c = nullptr;
     EXPECT_EQ(venseg_calibration_create(m, &c), VENSEG_OK);
-    const std::vector<float> x = input(h, w);
+    const std::vector<float> x = wave_input(h, w);
     EXPECT_EQ(venseg_calibration_add_tensor(c, x.data(), 1, h, w), VENSEG_OK) << venseg_last_error();
     return CalibrationPtr(c);
 }
@@ -153,16 +137,16 @@ TEST(ModelWeights, ReferenceMaterialisesF32OnceIntoTheStore) {
     vs_packed_store *store = vs_model_packed(m.get());
     SessionPtr a = session(m.get(), kKinds[0], nullptr);
     ASSERT_TRUE(a);
-    const std::vector<float> ya = logits(a.get(), 32, 32);
+    const std::vector<float> ya = session_logits(a.get(), 32, 32);
     EXPECT_EQ(vs_packed_stats_of(store).bytes, size_t(4 * c.conv)) << "every conv's folded f32 weights, once";
     SessionPtr b = session(m.get(), kKinds[0], nullptr);
-    logits(b.get(), 64, 32); // another size: a new plan, the same weights
+    session_logits(b.get(), 64, 32); // another size: a new plan, the same weights
     EXPECT_EQ(vs_packed_stats_of(store).bytes, size_t(4 * c.conv)) << "a second session made them again";
     EXPECT_EQ(vs_model_weight_bytes(m.get()), held);
     // an f32 file's weights without a folded BN are read in place (the head, the up-convs)
     ModelPtr f = load(data_path("tiny_plain_unet.vseg"));
     SessionPtr s = session(f.get(), kKinds[0], nullptr);
-    logits(s.get(), 32, 32);
+    session_logits(s.get(), 32, 32);
     EXPECT_LT(vs_packed_stats_of(vs_model_packed(f.get())).bytes, size_t(4 * c.conv));
 }
 
@@ -181,7 +165,7 @@ TEST(ModelWeights, SessionsOfEveryKindInAnyOrderGiveTheirOwnBits) {
             SessionPtr s = session(m.get(), kKinds[k], cal.get());
             if (!s) continue;
             have[size_t(k)] = true;
-            alone[size_t(k)] = logits(s.get(), h, w);
+            alone[size_t(k)] = session_logits(s.get(), h, w);
         }
         ASSERT_TRUE(have[0]);
         // the orders: forward, backward, int8 first, all at once from threads
@@ -193,7 +177,7 @@ TEST(ModelWeights, SessionsOfEveryKindInAnyOrderGiveTheirOwnBits) {
             for (int k : order) {
                 SessionPtr s = session(m.get(), kKinds[k], cal.get());
                 if (!s) continue;
-                EXPECT_TRUE(same_bits(logits(s.get(), h, w), alone[size_t(k)])) << kKinds[k].name << " in order";
+                EXPECT_TRUE(same_bits(session_logits(s.get(), h, w), alone[size_t(k)])) << kKinds[k].name << " in order";
                 live.push_back(std::move(s));
             }
             EXPECT_EQ(vs_model_weight_bytes(m.get()), held) << "a session changed the model's own weights";
@@ -207,7 +191,7 @@ TEST(ModelWeights, SessionsOfEveryKindInAnyOrderGiveTheirOwnBits) {
                 ready++;
                 while (ready.load() < 2 * kN) std::this_thread::yield();
                 SessionPtr s = session(m.get(), kKinds[t % kN], cal.get());
-                if (s) got[size_t(t)] = logits(s.get(), h, w);
+                if (s) got[size_t(t)] = session_logits(s.get(), h, w);
             });
         for (auto &th : pool) th.join();
         for (int t = 0; t < 2 * kN; t++)
@@ -234,7 +218,7 @@ TEST(ModelWeights, ShippedModelAndAnInt8SessionCostLessThanItsF32Weights) {
     const Kind int8 = kKinds[3];
     SessionPtr s = session(m.get(), int8, nullptr); // the shipped model carries its ranges
     if (!s) GTEST_SKIP() << "int8 unsupported here: " << venseg_last_error();
-    std::vector<float> x = input(h, w), y(size_t(2) * h * w);
+    std::vector<float> x = wave_input(h, w), y(size_t(2) * h * w);
     ASSERT_EQ(venseg_session_run_tensor(s.get(), x.data(), 1, ch, h, w, 0, y.data()), VENSEG_OK) << venseg_last_error();
     const vs_packed_stats packed = vs_packed_stats_of(vs_model_packed(m.get()));
     EXPECT_LT(packed.bytes, size_t(c.all + c.all / 4)) << "the int8 store holds more than s8 weights and scales";
