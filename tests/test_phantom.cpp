@@ -9,13 +9,11 @@
 #include <utility>
 #include <vector>
 
-#include "test_helpers.hpp"
+#include "tracking_helpers.hpp"
 
 namespace {
 
 struct PhantomConfigFree { void operator()(venseg_phantom_config *c) const { venseg_phantom_config_free(c); } };
-struct PhantomFree { void operator()(venseg_phantom *p) const { venseg_phantom_free(p); } };
-using PhantomPtr = std::unique_ptr<venseg_phantom, PhantomFree>;
 
 PhantomPtr make_phantom(double seed, int thrombus, int w = 128, int h = 128, int frames = 40) {
     venseg_phantom_config *c = nullptr;

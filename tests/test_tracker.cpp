@@ -14,16 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "test_helpers.hpp"
+#include "tracking_helpers.hpp"
 
 namespace {
 
-struct TrackerFree { void operator()(venseg_tracker *t) const { venseg_tracker_free(t); } };
-struct TConfigFree { void operator()(venseg_tracker_config *c) const { venseg_tracker_config_free(c); } };
-struct PhantomFree { void operator()(venseg_phantom *p) const { venseg_phantom_free(p); } };
 struct ExamFree { void operator()(venseg_exam *e) const { venseg_exam_free(e); } };
-using TrackerPtr = std::unique_ptr<venseg_tracker, TrackerFree>;
-using PhantomPtr = std::unique_ptr<venseg_phantom, PhantomFree>;
 using ExamPtr = std::unique_ptr<venseg_exam, ExamFree>;
 
 TrackerPtr make_tracker(double spacing, int stride = 2, const char *site = "", double min_frames = -1) {
@@ -65,14 +60,6 @@ PhantomPtr make_phantom(const PhantomSpec &s) {
     EXPECT_EQ(venseg_phantom_create(c, &p), VENSEG_OK) << venseg_last_error();
     venseg_phantom_config_free(c);
     return PhantomPtr(p);
-}
-
-venseg_track_summary summary(const venseg_tracker *t) {
-    venseg_track_summary s;
-    std::memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    EXPECT_EQ(venseg_tracker_summary(t, &s), VENSEG_OK) << venseg_last_error();
-    return s;
 }
 
 double true_compressibility(const venseg_phantom *p) {

@@ -11,15 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "test_helpers.hpp"
+#include "tracking_helpers.hpp"
 
 namespace {
 
-struct TrackerFree { void operator()(venseg_tracker *t) const { venseg_tracker_free(t); } };
-struct TConfigFree { void operator()(venseg_tracker_config *c) const { venseg_tracker_config_free(c); } };
-struct PhantomFree { void operator()(venseg_phantom *p) const { venseg_phantom_free(p); } };
-using TrackerPtr = std::unique_ptr<venseg_tracker, TrackerFree>;
-using PhantomPtr = std::unique_ptr<venseg_phantom, PhantomFree>;
 
 // What the bounded tracker may differ from full resolution by, on the same masks. Halving
 // each side moves the vein's boundary by up to a cell (2 frame px): a few % of a vein's area
@@ -55,14 +50,6 @@ PhantomPtr make_phantom(double seed, int thrombus, int w, int h, int frames, dou
     EXPECT_EQ(venseg_phantom_create(c, &p), VENSEG_OK) << venseg_last_error();
     venseg_phantom_config_free(c);
     return PhantomPtr(p);
-}
-
-venseg_track_summary summary(const venseg_tracker *t) {
-    venseg_track_summary s;
-    std::memset(&s, 0, sizeof s);
-    s.struct_size = sizeof s;
-    EXPECT_EQ(venseg_tracker_summary_get(t, &s), VENSEG_OK) << venseg_last_error();
-    return s;
 }
 
 venseg_track_frame frame_at(const venseg_tracker *t, int i) {
