@@ -558,14 +558,19 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
         const int len = j - i;
         int press = 0;
         for (int k = i; k < j; k++) press |= pressed[k];
-        /* a collapse: nearly closed beside the gap, closing fast enough to shut within it,
-         * or gone for longer than a dropout while the artery is pressed */
+        /* a collapse: nearly closed beside the gap, closing fast enough to shut within two
+         * analysed frames, or gone for longer than a dropout while the artery is pressed after
+         * shrinking to LOST_FRACTION of its baseline. A vein that vanishes from a larger area
+         * was lost by the segmenter (seen on real-frame sequences: a partly compressed vein
+         * the network stops labelling read as 100 % compressible), not collapsed. */
+        const double lost_fraction = t->cfg.v[VENSEG_TRACKER_LOST_FRACTION];
         const int nearly_closed = prev < 0.2 * c->ref || (j < n && next < 0.2 * c->ref);
-        const int closing = !isnan(prev2) && prev < prev2 && prev + (prev - prev2) * len <= 0.2 * c->ref;
+        const int closing = !isnan(prev2) && prev < prev2 && prev + (prev - prev2) * (len < 2 ? len : 2) <= 0.2 * c->ref;
+        const int shrunk = prev <= lost_fraction * c->ref;
         double fill = NAN;
-        if (nearly_closed || closing || (len > long_gap && press)) fill = 0;
+        if (nearly_closed || closing || (len > long_gap && press && shrunk)) fill = 0;
         else if (len <= long_gap) c->dropouts += len; /* also at the very end: too short to tell */
-        else if (prev > t->cfg.v[VENSEG_TRACKER_LOST_FRACTION] * c->ref)
+        else if (!shrunk)
             c->lost = 1;
         for (int k = i; k < j; k++) c->raw[k] = fill;
         i = j;
