@@ -437,7 +437,7 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, co
             ov[s]++;
         }
     /* the tracks it covers substantially: a quarter of their previous area */
-    int sig[8], n_sig = 0, plabel[8];
+    int sig[8], n_sig = 0;
     double px[8], py[8], pd[8];
     const vs_frame_rec *prev = &t->recs[t->n_recs - 1];
     for (int s = 0; s < n_ids; s++)
@@ -445,15 +445,16 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, co
             const vs_obs *b = &t->obs[o];
             if (b->track != ids[s] || ov[s] < 8 || (double)(ov[s] * 4) < (double)b->area * cell) continue;
             sig[n_sig] = ids[s];
-            plabel[n_sig] = b->label;
             px[n_sig] = b->cx * g->sx - rg->ox;
             py[n_sig] = b->cy * g->sy - rg->oy;
             pd[n_sig] = vs_disc_diameter((double)b->area * cell);
             n_sig++;
         }
-    /* only vessel-sized tracks (by the largest diameter each ever had) and the vein and
-     * artery of interest split a component: a small blob touching a vessel is absorbed, a
-     * vein that is being squashed is not, nor one smaller than its artery */
+    /* only vessel-sized tracks (by the largest diameter each ever had) split a component:
+     * a small blob touching a vessel is absorbed, a vein that is being squashed is not.
+     * (Letting the vein and artery of interest split it whatever their size was measured
+     * and dropped: a small vein kept apart while the network shrinks it to nothing read as
+     * a full collapse on real-frame sequences, samples 467 and 469 partial) */
     double dmax = 0;
     for (int s = 0; s < n_sig; s++) {
         int j = find_track(t, sig[s]);
@@ -462,38 +463,22 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, co
     }
     int kept = 0;
     for (int s = 0; s < n_sig; s++)
-        if (pd[s] >= 0.5 * dmax || sig[s] == t->id.vein_id || sig[s] == t->id.artery_id) {
-            sig[kept] = sig[s], plabel[kept] = plabel[s], px[kept] = px[s], py[kept] = py[s], pd[kept] = pd[s];
+        if (pd[s] >= 0.5 * dmax) {
+            sig[kept] = sig[s], px[kept] = px[s], py[kept] = py[s], pd[kept] = pd[s];
             kept++;
         }
     n_sig = kept;
     if (n_sig < 2 || *n_cand + n_sig - 1 > VS_MAX_CANDIDATES * 2) return 1;
-    /* where the tracks had different labels and the component holds both, the labels are
-     * heard: a pixel labelled unlike the track it was in (the artery widening into the
-     * vein's old place as the probe flattens it) joins the nearest track of its label */
-    int both = 0;
-    for (int s = 1; s < n_sig; s++) both |= plabel[s] != plabel[0];
-    if (both) {
-        int seen_label[2] = {0, 0};
-        for (int y = k->y0; y <= k->y1 && !(seen_label[0] && seen_label[1]); y++)
-            for (int x = k->x0; x <= k->x1; x++) {
-                size_t q = (size_t)y * rg->w + x;
-                if (cur[q] == c) seen_label[rg->items[rg->comp[q]].label == plabel[0]] = 1;
-            }
-        both = seen_label[0] && seen_label[1];
-    }
     for (int y = k->y0; y <= k->y1; y++)
         for (int x = k->x0; x <= k->x1; x++) {
             size_t q = (size_t)y * rg->w + x;
             if (cur[q] != c) continue;
-            const int label = rg->items[rg->comp[q]].label;
             int id = t->prev_map[(size_t)(y + rg->oy) * w + x + rg->ox], p = -1;
             for (int s = 0; s < n_sig; s++)
-                if (sig[s] == id && (!both || plabel[s] == label)) p = s;
-            for (int pass = both ? 0 : 1; p < 0 && pass < 2; pass++) { /* nearest (of its label), in diameters */
+                if (sig[s] == id) p = s;
+            if (p < 0) { /* nearest, in diameters */
                 double best = INFINITY;
                 for (int s = 0; s < n_sig; s++) {
-                    if (!pass && plabel[s] != label) continue;
                     double dd = hypot(x + 0.5 - px[s], y + 0.5 - py[s]) / fmax(pd[s], 1.0);
                     if (dd < best) best = dd, p = s;
                 }

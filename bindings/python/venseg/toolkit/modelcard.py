@@ -653,9 +653,11 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
              f"{n_stored:,} values stored (BN folded into the convolutions) |")
     conv = ("int8 with one f32 scale per output channel (q8)" if "q8" in dtypes else
             "IEEE fp16" if "f16" in dtypes else "bf16" if "bf16" in dtypes else "f32")
+    ranges = ", with int8 activation ranges from 48 training frames (`python -m venseg.toolkit.calibrate`)" \
+        if "int8.activation_max" in meta else ""
     L.append(f"| storage | convolution weights {conv}, biases f32; "
              f"{os.path.getsize(model_path):,} bytes "
-             f"({os.path.getsize(model_path) / 2**20:.1f} MiB) |")
+             f"({os.path.getsize(model_path) / 2**20:.1f} MiB){ranges} |")
     L.append(f"| input | {meta['input.width']}x{meta['input.height']} grey "
              f"(colour frames → BT.601 luma), `{meta.get('input.resize')}` (aspect kept, zero "
              f"padding), x/255 → (x − {meta['input.mean'][0]}) / {meta['input.std'][0]} |")
@@ -706,7 +708,11 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
     L.append("## Recipe\n")
     L.append(f"`{meta.get('provenance.recipe', '')}`\n")
     L.append("Training command (`RUN` = the output folder; `--resume --out RUN` continues it):\n")
-    if args.get("init"):
+    if args.get("init") and _is_fine_tune(args["init"]):
+        L.append("This run continues an earlier training run (`PARENT`: its checkpoint "
+                 "`--init PARENT/best.pt`); the chain of runs from the pretraining, with each "
+                 "command, is under *Lineage* below.\n")
+    elif args.get("init"):
         L.append("Pretraining first (`PRE` = its output folder; the frames of every data set "
                  "and the FloWave cine, validation frames left out):\n")
         L.append("```sh\nPYTHONPATH=bindings/python python3 -m venseg.toolkit.pretrain "
@@ -810,6 +816,18 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
         fh.write("\n".join(L).rstrip() + "\n")
 
 
+def _is_fine_tune(path: str) -> bool:
+    """Whether --init named a venseg.toolkit.train checkpoint (a fine-tune) rather than a
+    pretraining one (which records its steps)."""
+    try:
+        import torch
+
+        ck = torch.load(path, map_location="cpu")
+        return isinstance(ck, dict) and "steps" not in ck
+    except Exception:  # noqa: BLE001 - unreadable: described as pretraining, as before
+        return False
+
+
 def _pretrain_steps(path: str) -> str:
     """Steps of the pretraining checkpoint a run started from (STEPS when unreadable)."""
     try:
@@ -828,7 +846,7 @@ def train_command(args: dict) -> str:
     if args.get("split"):
         parts.append("--split weights/validation-split.json")
     if args.get("init"):
-        parts.append("--init PRE/pretrained.pt")
+        parts.append("--init PARENT/best.pt" if _is_fine_tune(args["init"]) else "--init PRE/pretrained.pt")
     parts.append(f"--arch {args['arch']}")
     if args["arch"] == "plain-unet":
         parts.append(f"--base-channels {args['base_channels']} --depth {args['depth']}")
@@ -842,7 +860,10 @@ def train_command(args: dict) -> str:
         parts.append(f"--low-confidence-weight {args['low_confidence_weight']:g} "
                      f"--val-every {args.get('val_every', 1)}")
     if args.get("phantom"):
-        parts.append(f"--phantom {args['phantom']} --phantom-frames {args['phantom_frames']}")
+        parts.append(f"--phantom {args['phantom']} --phantom-frames {args['phantom_frames']}"
+                     + (" --phantom-exam" if args.get("phantom_exam") else ""))
+    if args.get("thrombus_weight", 1.0) != 1.0:
+        parts.append(f"--thrombus-weight {args['thrombus_weight']:g}")
     parts.append(f"--threads {args.get('threads') or 0}" + (" --channels-last" if args.get(
         "channels_last") else "") + " --out RUN")
     return " \\\n    ".join(parts)

@@ -405,11 +405,23 @@ def model_metadata(model, args, metrics: Optional[Dict[str, float]] = None,
     return meta
 
 
+def _is_training_checkpoint(path: str) -> bool:
+    """--init names a checkpoint of this trainer (a fine-tune), not a pretraining one (which
+    records its steps)."""
+    try:
+        ck = torch.load(path, map_location="cpu")
+        return isinstance(ck, dict) and "steps" not in ck
+    except Exception:  # noqa: BLE001 - unreadable here: described as pretraining
+        return False
+
+
 def recipe_string(args) -> str:
     arch = args.arch if args.arch != "plain-unet" else \
         f"plain-unet base {args.base_channels} depth {args.depth}"
-    init = (f"initialised from self-supervised pretraining ({os.path.basename(args.init)})"
-            if getattr(args, "init", None) else "from scratch (no pretrained weights)")
+    init = ("from scratch (no pretrained weights)" if not getattr(args, "init", None) else
+            f"fine-tuned from an earlier training run ({os.path.basename(args.init)})"
+            if _is_training_checkpoint(args.init) else
+            f"initialised from self-supervised pretraining ({os.path.basename(args.init)})")
     low = getattr(args, "low_confidence_weight", D.DEFAULT_LOW_WEIGHT)
     thr = getattr(args, "thrombus_weight", 1.0)
     return (f"venseg.toolkit.train: {arch} {init}, input "
