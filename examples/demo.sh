@@ -33,9 +33,9 @@ cat <<'NOTE'
 
   ************************************************************************
   The shipped model was trained on nerve-block frames (usgra-seg and the
-  groin frames of femoral-nerve-block) and 12 carotid series; it never saw
-  the phantom, so its verdicts on the phantom clips can differ from the
-  ground truth's (the demo prints both). A research tool, not a medical
-  device.
+  groin frames of femoral-nerve-block) and 12 carotid series, then
+  fine-tuned with synthetic exam phantoms (never these clips' seeds). Its
+  verdicts can differ from the ground truth's (the demo prints both).
+  A research tool, not a medical device.
   ************************************************************************
 NOTE

@@ -30,11 +30,11 @@ extern "C" {
 /* ---------------------------------------------------------------- version */
 
 #define VENSEG_VERSION_MAJOR 0
-#define VENSEG_VERSION_MINOR 4
+#define VENSEG_VERSION_MINOR 5
 #define VENSEG_VERSION_PATCH 0
 #define VENSEG_VERSION_NUMBER \
     (VENSEG_VERSION_MAJOR * 10000 + VENSEG_VERSION_MINOR * 100 + VENSEG_VERSION_PATCH)
-#define VENSEG_VERSION_STRING "0.4.0"
+#define VENSEG_VERSION_STRING "0.5.0"
 /* Bumped only when the ABI breaks; equals the shared library's SOVERSION. */
 #define VENSEG_ABI_VERSION 1
 

@@ -493,9 +493,8 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, co
  * along a short stretch of their outline: two vessels the network labels apart but that
  * touch (a vein beside its artery). One vessel labelled half one, half the other meets the
  * other label along a chord, a large part of its outline; the real-frame and phantom
- * frames measured in docs/tracking.md ("Touching vessels labelled apart") put pairs at a
- * contact of 7-15 % of the outline and one vessel in two labels at 16-84 %, hence the
- * limit. Each part must be confidently labelled and of vessel size. */
+ * frames measured in docs/tracking.md (Method, step 2) put pairs at a contact of 7-15 %
+ * of the outline and one vessel in two labels at 16-84 %, hence the limit. Each part must be confidently labelled and of vessel size. */
 enum { LABEL_SPLIT_MAX_CONTACT_PCT = 15, LABEL_SPLIT_MIN_SHARE_PCT = 5, LABEL_SPLIT_MIN_PROB_PCT = 80 };
 
 static int label_split(int32_t *cur, const vs_regions *rg, cand *cands, int c, int *n_cand, int min_area, int art,

@@ -18,7 +18,7 @@ import pkgutil
 # (venseg_build.py --out DIR); this lets the package find it there.
 __path__ = pkgutil.extend_path(__path__, __name__)
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 _BINDING = None
 

@@ -409,6 +409,8 @@ def _is_training_checkpoint(path: str) -> bool:
     """--init names a checkpoint of this trainer (a fine-tune), not a pretraining one (which
     records its steps)."""
     try:
+        import torch
+
         ck = torch.load(path, map_location="cpu")
         return isinstance(ck, dict) and "steps" not in ck
     except Exception:  # noqa: BLE001 - unreadable here: described as pretraining
