@@ -9,7 +9,8 @@
 # --init (ABLATION_EPOCHS: that budget in epochs, for the table);
 # ABLATION_BEFORE (default git:cc08612): the commit whose weights/*.vseg were trained without
 # the groin labels. ABLATION_PARENT: the run the shipped ResUNet-34 was fine-tuned from (its
-# chain of runs: weights/resunet34-lineage.md, which goes into the card). Both go into the ablation table of the cards (same validation split).
+# chain of runs: weights/resunet34-lineage.md, which goes into the card). All go into the
+# ablation table of the cards (same validation split).
 # STORAGE_*: f16 or q8 (default: q8 for the ResUNet-34 when its validation Dice cost is
 # <= 0.005 in every class, else f16; f16 for the UNet). Needs libvenseg
 # (VENSEG_LIBRARY, default build/release/libvenseg.so), ../shared/data and a Python with

@@ -222,6 +222,20 @@ def test_pretrain_resume_equals_straight_run_and_init(tmp_path):
     hist = json.load(open(os.path.join(out, "history.json")))
     assert "initialised from self-supervised pretraining" in T.recipe_string(
         type("A", (), hist["args"])())
+    # a fine-tune of that run (--init its best.pt) is named so, in the recipe and the card's command
+    from venseg.toolkit import modelcard as MC
+
+    tuned = str(tmp_path / "tuned")
+    assert T.main(["--data-root", root, "--datasets", "groin", "--arch", "plain-unet",
+                   "--base-channels", "4", "--depth", "2", "--size", "32", "32", "--batch",
+                   "2", "--epochs", "1", "--samples-per-epoch", "4", "--warmup", "1",
+                   "--threads", "1", "--no-progress", "--init", os.path.join(out, "best.pt"),
+                   "--out", tuned]) == 0
+    args = json.load(open(os.path.join(tuned, "history.json")))["args"]
+    assert T.is_training_checkpoint(os.path.join(out, "best.pt"))
+    assert not T.is_training_checkpoint(os.path.join(straight, "pretrained.pt"))
+    assert "fine-tuned from an earlier training run (best.pt)" in T.recipe_string(type("A", (), args)())
+    assert "--init PARENT/best.pt" in MC.train_command(args)
 
 
 def test_masking_and_restoration_loss():

@@ -817,15 +817,10 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
 
 
 def _is_fine_tune(path: str) -> bool:
-    """Whether --init named a venseg.toolkit.train checkpoint (a fine-tune) rather than a
-    pretraining one (which records its steps)."""
-    try:
-        import torch
+    """Whether --init named a venseg.toolkit.train checkpoint (a fine-tune), not a pretraining one."""
+    from .train import is_training_checkpoint
 
-        ck = torch.load(path, map_location="cpu")
-        return isinstance(ck, dict) and "steps" not in ck
-    except Exception:  # noqa: BLE001 - unreadable: described as pretraining, as before
-        return False
+    return is_training_checkpoint(path)
 
 
 def _pretrain_steps(path: str) -> str:

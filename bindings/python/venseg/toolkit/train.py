@@ -405,7 +405,7 @@ def model_metadata(model, args, metrics: Optional[Dict[str, float]] = None,
     return meta
 
 
-def _is_training_checkpoint(path: str) -> bool:
+def is_training_checkpoint(path: str) -> bool:
     """--init names a checkpoint of this trainer (a fine-tune), not a pretraining one (which
     records its steps)."""
     try:
@@ -422,7 +422,7 @@ def recipe_string(args) -> str:
         f"plain-unet base {args.base_channels} depth {args.depth}"
     init = ("from scratch (no pretrained weights)" if not getattr(args, "init", None) else
             f"fine-tuned from an earlier training run ({os.path.basename(args.init)})"
-            if _is_training_checkpoint(args.init) else
+            if is_training_checkpoint(args.init) else
             f"initialised from self-supervised pretraining ({os.path.basename(args.init)})")
     low = getattr(args, "low_confidence_weight", D.DEFAULT_LOW_WEIGHT)
     thr = getattr(args, "thrombus_weight", 1.0)
