@@ -687,6 +687,14 @@ TEST(TrackerIdentity, AFastFullCollapseIsTheNormalFindingNotALostVein) {
         EXPECT_EQ(s.verdict, VENSEG_VERDICT_COMPRESSIBLE) << "stride " << stride << ": " << flags_text(s.flags);
         EXPECT_FALSE(s.flags & VENSEG_FLAG_VEIN_LOST) << flags_text(s.flags);
     }
+    // half a second (tests/python/test_batch.py's clips): 100 %, 75 %, then shut for 6 frames
+    PhantomSpec spec;
+    spec.seed = 4;
+    spec.frames = 16;
+    spec.w = 160;
+    auto t = make_tracker(spec.spacing, 1, "");
+    auto s = run_truth(spec, t.get());
+    EXPECT_EQ(s.verdict, VENSEG_VERDICT_COMPRESSIBLE) << "C " << s.compressibility_percent << " " << flags_text(s.flags);
 }
 
 namespace {

@@ -511,6 +511,10 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
     /* gaps up to long_gap analysed frames (0.5 s) between open frames are dropouts: a
      * segmenter missing the vein at random leaves longer runs too rarely to matter */
     const int long_gap = fps > 0 ? (int)fmax(6.0, floor(0.5 * fps / stride + 0.5)) : 6;
+    /* a vein still closing at its last rate shuts within 0.2 s (at least two analysed
+     * frames) or was lost: extrapolating over a longer gap would call any shrinking vein
+     * that the segmenter then misses collapsed */
+    const int close_frames = fps > 0 ? (int)fmax(2.0, floor(0.2 * fps / stride + 0.5)) : 2;
     double *tmp = buf, *aspect_sm = buf + n;
     int *pressed = (int *)(buf + 2 * n);
     c->first = -1;
@@ -558,14 +562,15 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
         const int len = j - i;
         int press = 0;
         for (int k = i; k < j; k++) press |= pressed[k];
-        /* a collapse: nearly closed beside the gap, closing fast enough to shut within two
-         * analysed frames, or gone for longer than a dropout while the artery is pressed after
+        /* a collapse: nearly closed beside the gap, closing fast enough to shut within 0.2 s,
+         * or gone for longer than a dropout while the artery is pressed after
          * shrinking to LOST_FRACTION of its baseline. A vein that vanishes from a larger area
          * was lost by the segmenter (seen on real-frame sequences: a partly compressed vein
          * the network stops labelling read as 100 % compressible), not collapsed. */
         const double lost_fraction = t->cfg.v[VENSEG_TRACKER_LOST_FRACTION];
         const int nearly_closed = prev < 0.2 * c->ref || (j < n && next < 0.2 * c->ref);
-        const int closing = !isnan(prev2) && prev < prev2 && prev + (prev - prev2) * (len < 2 ? len : 2) <= 0.2 * c->ref;
+        const int horizon = len < close_frames ? len : close_frames;
+        const int closing = !isnan(prev2) && prev < prev2 && prev + (prev - prev2) * horizon <= 0.2 * c->ref;
         const int shrunk = prev <= lost_fraction * c->ref;
         double fill = NAN;
         if (nearly_closed || closing || (len > long_gap && press && shrunk)) fill = 0;
