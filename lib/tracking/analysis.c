@@ -515,6 +515,7 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
      * frames) or was lost: extrapolating over a longer gap would call any shrinking vein
      * that the segmenter then misses collapsed */
     const int close_frames = fps > 0 ? (int)fmax(2.0, floor(0.2 * fps / stride + 0.5)) : 2;
+    const double lost_fraction = t->cfg.v[VENSEG_TRACKER_LOST_FRACTION];
     double *tmp = buf, *aspect_sm = buf + n;
     int *pressed = (int *)(buf + 2 * n);
     c->first = -1;
@@ -567,7 +568,6 @@ static void track_curve(const venseg_tracker *t, int track, curve *c, double *bu
          * shrinking to LOST_FRACTION of its baseline. A vein that vanishes from a larger area
          * was lost by the segmenter (seen on real-frame sequences: a partly compressed vein
          * the network stops labelling read as 100 % compressible), not collapsed. */
-        const double lost_fraction = t->cfg.v[VENSEG_TRACKER_LOST_FRACTION];
         const int nearly_closed = prev < 0.2 * c->ref || (j < n && next < 0.2 * c->ref);
         const int horizon = len < close_frames ? len : close_frames;
         const int closing = !isnan(prev2) && prev < prev2 && prev + (prev - prev2) * horizon <= 0.2 * c->ref;

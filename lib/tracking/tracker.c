@@ -497,38 +497,29 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, co
  * of the outline and one vessel in two labels at 16-84 %, hence the limit. Each part must be confidently labelled and of vessel size. */
 enum { LABEL_SPLIT_MAX_CONTACT_PCT = 15, LABEL_SPLIT_MIN_SHARE_PCT = 5, LABEL_SPLIT_MIN_PROB_PCT = 80 };
 
-static int label_split(int32_t *cur, const vs_regions *rg, cand *cands, int c, int *n_cand, int min_area, int art,
-                       int vein)
+/* Mean probability of a region's label over its pixels; 1 for pushed masks (no probabilities). */
+static double region_mean_prob(const vs_region *r) { return r->prob > 0 ? r->prob / (double)r->area : 1.0; }
+
+/* c: a component holding both labels; region r belongs to component root_cand[root[r]]. */
+static int label_split(int32_t *cur, const vs_regions *rg, const int32_t *root, const int32_t *root_cand, int c,
+                       int *n_cand, int min_area, int art, int vein)
 {
-    const cand *k = &cands[c];
     const int rw = rg->w, rh = rg->h;
     int64_t lab_area[2] = {0, 0};
-    int items[VS_MAX_CANDIDATES], n_items = 0;
-    for (int y = k->y0; y <= k->y1; y++)
-        for (int x = k->x0; x <= k->x1; x++) {
-            size_t q = (size_t)y * rw + x;
-            if (cur[q] != c) continue;
-            int r = rg->comp[q];
-            lab_area[rg->items[r].label == vein]++;
-        }
+    for (int r = 0; r < rg->count; r++)
+        if (root_cand[root[r]] == c) lab_area[rg->items[r].label == vein] += rg->items[r].area;
     if (!lab_area[0] || !lab_area[1]) return 1;
     const int minority = lab_area[1] < lab_area[0] ? vein : art;
     const int64_t whole = lab_area[0] + lab_area[1], rest = lab_area[minority != vein];
     if (rest < min_area) return 1;
     /* the minority label's regions in c: contact with the other label, outline */
-    for (int y = k->y0; y <= k->y1; y++)
-        for (int x = k->x0; x <= k->x1; x++) {
-            size_t q = (size_t)y * rw + x;
-            if (cur[q] != c) continue;
-            int r = rg->comp[q], s = 0;
-            if (rg->items[r].label != minority) continue;
-            while (s < n_items && items[s] != r) s++;
-            if (s == n_items && n_items < VS_MAX_CANDIDATES) items[n_items++] = r;
-        }
+    int items[VS_MAX_CANDIDATES], n_items = 0;
+    for (int r = 0; r < rg->count && n_items < VS_MAX_CANDIDATES; r++)
+        if (root_cand[root[r]] == c && rg->items[r].label == minority) items[n_items++] = r;
     int made = 1;
     for (int s = 0; s < n_items && *n_cand < VS_MAX_CANDIDATES * 2; s++) {
         const vs_region *it = &rg->items[items[s]];
-        const double prob = it->prob > 0 ? it->prob / (double)it->area : 1.0; /* masks: certain */
+        const double prob = region_mean_prob(it);
         if (it->area < min_area || it->area * 100 < whole * LABEL_SPLIT_MIN_SHARE_PCT ||
             prob * 100 < LABEL_SPLIT_MIN_PROB_PCT)
             continue;
@@ -704,6 +695,10 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
         kept_root[pos] = i;
     }
     for (int c = 0; c < n_cand; c++) root_cand[kept_root[c]] = c;
+    /* which components hold both labels (only those can be split by label) */
+    int label_mix[VS_MAX_CANDIDATES] = {0};
+    for (int i = 0; i < n_reg; i++)
+        if (root_cand[root[i]] >= 0) label_mix[root_cand[root[i]]] |= rg->items[i].label == vein ? 2 : 1;
     for (int c = 0; c < n_cand; c++) {
         cands[c].area = 0;
         cands[c].x0 = rw, cands[c].y0 = rh, cands[c].x1 = -1, cands[c].y1 = -1;
@@ -731,7 +726,8 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
     const int n_whole = n_cand;
     for (int c = 0; c < n_whole; c++) {
         int parts = t->n_recs > 0 ? track_split(t, cur, rg, g, cands, c, &n_cand) : 1;
-        if (parts < 2) parts = label_split(cur, rg, cands, c, &n_cand, min_area, art, vein);
+        if (parts < 2 && label_mix[c] == 3)
+            parts = label_split(cur, rg, root, root_cand, c, &n_cand, min_area, art, vein);
         if (parts < 2) parts = neck_split(cur, rw, cands, c, &n_cand, min_area);
         merged |= parts > 1;
     }
@@ -751,7 +747,7 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
             cand *k = &cands[c];
             const vs_region *r = &rg->items[rg->comp[q]];
             const double fx = x + 0.5 + rg->ox, fy = y + 0.5 + rg->oy;
-            const double p = r->prob > 0 ? r->prob / (double)r->area : 1.0;
+            const double p = region_mean_prob(r);
             k->area++;
             k->sx += fx, k->sy += fy, k->sxx += fx * fx, k->syy += fy * fy, k->sxy += fx * fy;
             if (r->label == vein) k->vein_mass += p;

@@ -41,6 +41,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .train import is_training_checkpoint
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", ".."))
 DEFAULT_SPLIT = os.path.join(REPO, "weights", "validation-split.json")
 DEFAULT_DATA = os.path.abspath(os.path.join(REPO, "..", "shared", "data"))
@@ -708,7 +710,7 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
     L.append("## Recipe\n")
     L.append(f"`{meta.get('provenance.recipe', '')}`\n")
     L.append("Training command (`RUN` = the output folder; `--resume --out RUN` continues it):\n")
-    if args.get("init") and _is_fine_tune(args["init"]):
+    if args.get("init") and is_training_checkpoint(args["init"]):
         L.append("This run continues an earlier training run (`PARENT`: its checkpoint "
                  "`--init PARENT/best.pt`); the chain of runs from the pretraining, with each "
                  "command, is under *Lineage* below.\n")
@@ -816,13 +818,6 @@ def write_card(model_path: str, ev: dict, history: dict, out_md: str, curves_png
         fh.write("\n".join(L).rstrip() + "\n")
 
 
-def _is_fine_tune(path: str) -> bool:
-    """Whether --init named a venseg.toolkit.train checkpoint (a fine-tune), not a pretraining one."""
-    from .train import is_training_checkpoint
-
-    return is_training_checkpoint(path)
-
-
 def _pretrain_steps(path: str) -> str:
     """Steps of the pretraining checkpoint a run started from (STEPS when unreadable)."""
     try:
@@ -841,7 +836,7 @@ def train_command(args: dict) -> str:
     if args.get("split"):
         parts.append("--split weights/validation-split.json")
     if args.get("init"):
-        parts.append("--init PARENT/best.pt" if _is_fine_tune(args["init"]) else "--init PRE/pretrained.pt")
+        parts.append("--init PARENT/best.pt" if is_training_checkpoint(args["init"]) else "--init PRE/pretrained.pt")
     parts.append(f"--arch {args['arch']}")
     if args["arch"] == "plain-unet":
         parts.append(f"--base-channels {args['base_channels']} --depth {args['depth']}")
