@@ -255,3 +255,28 @@ def test_video_frames_cropped(tmp_path):
                    check=True)
     frames = P.video_frames(video, [8, 4, 32, 20], 5)
     assert len(frames) == 2 and frames[0].shape == (20, 32)
+
+
+def test_thrombus_oversample_draws_clot_frames_more_and_keeps_dataset_shares():
+    # 100 phantom frames (10 with a clot) and 100 real ones, phantom and real each half the
+    # epoch; epochs of 20 draws (draws within a pass are without replacement)
+    def sample(name, dataset, clot):
+        codes = np.zeros((4, 4), np.uint8)
+        if clot:
+            codes[1, 1] = D.THROMBUS
+        return D.Sample(name, dataset, name, np.zeros((4, 4), np.float32), codes)
+    train = [sample(f"p{i}", "phantom", i < 10) for i in range(100)] + \
+            [sample(f"r{i}", "real", False) for i in range(100)]
+    plain = np.concatenate([T.epoch_indices(train, {}, 20, 0, e) for e in range(500)])
+    over = np.concatenate([T.epoch_indices(train, {}, 20, 0, e, thrombus_oversample=4.0) for e in range(500)])
+    clot = lambda idx: (idx < 10).mean()  # noqa: E731
+    phantom = lambda idx: (idx < 100).mean()  # noqa: E731
+    # plain: 10 of 200 frames; 4x: 40 of the phantom's 130 weight units, of its half
+    assert abs(clot(plain) - 0.05) < 0.01 and abs(clot(over) - 0.5 * 40 / 130) < 0.015
+    assert abs(phantom(plain) - 0.5) < 0.02 and abs(phantom(over) - 0.5) < 0.02
+    args = dict(arch="resnet34", init=None, size=[160, 160], lr=1e-4, schedule="cosine", warmup=1,
+                batch=2, epochs=1, samples_per_epoch=4, aug="exam", seed=0, patience=0,
+                thrombus_weight=2.0, thrombus_oversample=4.0)
+    assert "frames with a thrombus drawn 4x as often" in T.recipe_string(type("A", (), args)())
+    with pytest.raises(SystemExit, match="thrombus-oversample"):
+        T.main(["--out", "/nonexistent", "--thrombus-oversample", "0"])

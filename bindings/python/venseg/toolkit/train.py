@@ -294,15 +294,21 @@ def learning_rate(step: int, total: int, base: float, warmup: int, schedule: str
 
 
 def epoch_indices(train: Sequence[D.Sample], weights: Dict[str, float], n: int, seed: int,
-                  epoch: int) -> np.ndarray:
+                  epoch: int, thrombus_oversample: float = 1.0) -> np.ndarray:
     """The samples of one epoch: n draws without replacement within a pass (weighted by
-    data set), seeded by (seed, epoch)."""
+    data set), seeded by (seed, epoch). ``thrombus_oversample``: a sample showing a
+    thrombus is drawn that many times as often as the others of its data set (whose
+    share of the epoch stays the same)."""
     rng = np.random.default_rng([seed, epoch, 0x5EED])
+    within = np.array([thrombus_oversample if thrombus_oversample != 1.0 and
+                       (s.codes == D.THROMBUS).any() else 1.0 for s in train], np.float64)
+    mass: Dict[str, float] = {}
     counts: Dict[str, int] = {}
-    for s in train:
+    for s, m in zip(train, within):
         counts[s.dataset] = counts.get(s.dataset, 0) + 1
-    w = np.array([weights.get(s.dataset, counts[s.dataset]) / counts[s.dataset] for s in train],
-                 np.float64)
+        mass[s.dataset] = mass.get(s.dataset, 0.0) + m
+    w = np.array([weights.get(s.dataset, counts[s.dataset]) * m / mass[s.dataset]
+                  for s, m in zip(train, within)], np.float64)
     w = w / w.sum()
     out: List[int] = []
     while len(out) < n:
@@ -426,13 +432,14 @@ def recipe_string(args) -> str:
             f"initialised from self-supervised pretraining ({os.path.basename(args.init)})")
     low = getattr(args, "low_confidence_weight", D.DEFAULT_LOW_WEIGHT)
     thr = getattr(args, "thrombus_weight", 1.0)
+    over = getattr(args, "thrombus_oversample", 1.0)
     return (f"venseg.toolkit.train: {arch} {init}, input "
             f"{args.size[0]}x{args.size[1]} letterbox grey, loss BCE + log-Dice (partial "
             f"labels, low-confidence calls weight {low:g}"
             f"{'' if thr == 1.0 else f', phantom thrombus weight {thr:g}'}), Adam lr {args.lr:g} {args.schedule} "
             f"(warm-up {args.warmup} steps), "
             f"batch {args.batch}, {args.epochs} epochs x {args.samples_per_epoch or 'all'} "
-            f"samples, augmentation {args.aug}, seed {args.seed}, early stopping patience "
+            f"samples{'' if over == 1.0 else f' (frames with a thrombus drawn {over:g}x as often)'}, augmentation {args.aug}, seed {args.seed}, early stopping patience "
             f"{args.patience} on mean validation Dice")
 
 
@@ -497,6 +504,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--thrombus-weight", type=float, default=1.0,
                    help="weight of the phantom's thrombus pixels (vein) on both classes: real "
                         "frames show no clot and teach that echogenic content is tissue")
+    t.add_argument("--thrombus-oversample", type=float, default=1.0, metavar="K",
+                   help="draw frames showing a thrombus (phantom) K times as often as the other "
+                        "frames of their data set; the data set's share stays")
     t.add_argument("--patience", type=int, default=15, help="early stopping (epochs; 0 = off)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = off)")
@@ -522,6 +532,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
+    if not args.thrombus_oversample > 0:
+        raise SystemExit(f"venseg.toolkit.train: --thrombus-oversample {args.thrombus_oversample:g}: must be > 0")
     import torch
 
     from .augment import AugConfig, make_batch
@@ -642,7 +654,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model.train()
     try:
         while epoch < args.epochs:
-            idx = epoch_indices(train, weights, steps_per_epoch * args.batch, args.seed, epoch)
+            idx = epoch_indices(train, weights, steps_per_epoch * args.batch, args.seed, epoch,
+                                getattr(args, "thrombus_oversample", 1.0))
             bar = None
             if use_bar and _tqdm is not None:
                 bar = _tqdm(total=steps_per_epoch, initial=batch_in_epoch, desc=f"epoch {epoch + 1}",
