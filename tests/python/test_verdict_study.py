@@ -68,6 +68,30 @@ def test_scoring_rules():
     assert s["mean_abs_compressibility_error"] == pytest.approx(46.0)
 
 
+def test_rates_carry_wilson_intervals_and_runs_compare_sequence_by_sequence():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for k, n in ((48, 100), (11, 100), (0, 66), (66, 66), (1, 1)):
+        ref = scipy_stats.binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+        assert vs.wilson_interval(k, n) == pytest.approx((ref.low, ref.high), abs=1e-9)
+    assert vs.wilson_interval(0, 0) is None
+
+    def row(i, outcome, no_flag=False):
+        return {"id": f"s{i}", "kind": "normal", "outcome": outcome, "wrong_no_flag": no_flag,
+                "verdict": "COMPRESSIBLE", "truth_verdict": "COMPRESSIBLE", "compressibility_percent": None,
+                "truth_percent": None, "seconds": 1.0, "flags": []}
+    base = [row(0, "right"), row(1, "wrong", True), row(2, "indeterminate"), row(3, "right"), row(9, "right")]
+    now = [row(0, "right"), row(1, "indeterminate"), row(2, "right"), row(3, "wrong", True), row(4, "right")]
+    assert vs.paired_changes(now, base) == {"matched": 4, "changed": 3, "to_right": 1, "from_right": 1,
+                                            "new_wrong_no_flag": 1, "gone_wrong_no_flag": 1}
+    res = {"library": "x", "git": None, "model": "m", "session": "s", "stride": 2,
+           "studies": {"phantom": {"summary": vs.summarise(now), "rows": now}}}
+    old = {**res, "studies": {"phantom": {"summary": vs.summarise(base), "rows": base}}}
+    md = vs.markdown(res, old)
+    lo, hi = vs.wilson_interval(3, 5)
+    assert f"60.0 % ({100 * lo:.0f}–{100 * hi:.0f} %)" in md
+    assert "3 of 4 changed outcome (1 became right, 1 stopped being right); unflagged wrong 1 new, 1 gone" in md
+
+
 def test_phantom_seeds_never_trained():
     specs = vs.phantom_specs(100)
     seeds = [s["keys"]["seed"] for s in specs]

@@ -127,6 +127,39 @@ def _verdict_name(v: int) -> str:
     return n[len("VENSEG_VERDICT_"):] if n.startswith("VENSEG_VERDICT_") else n
 
 
+def wilson_interval(k: int, n: int, z: float = 1.959963984540054) -> Optional[Tuple[float, float]]:
+    """Wilson score interval of a proportion k / n (95 % by default): a study of 66 or 100
+    sequences measures a rate to about +-10 points, which is what two runs must differ by
+    before the difference says more than which sequences happened to be drawn."""
+    if n <= 0:
+        return None
+    p, z2 = k / n, z * z
+    den = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / den
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def paired_changes(rows: Sequence[dict], base_rows: Sequence[dict]) -> Dict[str, int]:
+    """Sequence by sequence (the same id and kind in both runs): how many changed outcome,
+    became right / stopped being right, and gained / lost an unflagged wrong verdict."""
+    before = {(r["id"], r["kind"]): r for r in base_rows}
+    c = {"matched": 0, "changed": 0, "to_right": 0, "from_right": 0, "new_wrong_no_flag": 0,
+         "gone_wrong_no_flag": 0}
+    for r in rows:
+        b = before.get((r["id"], r["kind"]))
+        if b is None:
+            continue
+        c["matched"] += 1
+        if r["outcome"] != b["outcome"]:
+            c["changed"] += 1
+            c["to_right"] += r["outcome"] == "right"
+            c["from_right"] += b["outcome"] == "right"
+        c["new_wrong_no_flag"] += bool(r["wrong_no_flag"]) and not b["wrong_no_flag"]
+        c["gone_wrong_no_flag"] += bool(b["wrong_no_flag"]) and not r["wrong_no_flag"]
+    return c
+
+
 def summarise(rows: Sequence[dict]) -> Dict[str, Any]:
     """Counts and rates of a study's rows (each with outcome, wrong_no_flag, measured and
     truth compressibility)."""
@@ -147,6 +180,8 @@ def summarise(rows: Sequence[dict]) -> Dict[str, Any]:
         "sequences": n, **c,
         "wrong_no_flag": sum(1 for r in rows if r["wrong_no_flag"]),
         "accuracy": c["right"] / n if n else None,
+        "accuracy_ci95": wilson_interval(c["right"], n),
+        "wrong_no_flag_ci95": wilson_interval(sum(1 for r in rows if r["wrong_no_flag"]), n),
         "accuracy_among_verdicts": c["right"] / (n - c["indeterminate"]) if n - c["indeterminate"] else None,
         "mean_abs_compressibility_error": float(np.mean(err)) if err else None,
         "verdicts_with_error": len(err),
@@ -930,11 +965,16 @@ def _summary_line(name: str, tracker: str, st: Dict[str, Any]) -> str:
     if "summary" not in st:
         return f"| {name} | {tracker} | skipped: {st.get('skipped', '')} | | | | | | | |"
     s = st["summary"]
-    acc = "–" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f} %"
+    n = s["sequences"]
+
+    def ci(k: int) -> str:  # computed from the counts: results written before it have no interval
+        lo, hi = wilson_interval(k, n) if n > 1 else (None, None)
+        return "" if lo is None else f" ({100 * lo:.0f}–{100 * hi:.0f} %)"
+    acc = "–" if s["accuracy"] is None else f"{100 * s['accuracy']:.1f} %{ci(s['right'])}"
     err = "–" if s["mean_abs_compressibility_error"] is None else \
         f"{s['mean_abs_compressibility_error']:.1f} pt ({s['verdicts_with_error']})"
-    return (f"| {name} | {tracker} | {s['sequences']} | {s['right']} | {s['indeterminate']} | {s['wrong']} | "
-            f"{s['wrong_no_flag']} | {acc} | {err} | {_fmt(s['seconds_per_sequence'])} |")
+    return (f"| {name} | {tracker} | {n} | {s['right']} | {s['indeterminate']} | {s['wrong']} | "
+            f"{s['wrong_no_flag']}{ci(s['wrong_no_flag'])} | {acc} | {err} | {_fmt(s['seconds_per_sequence'])} |")
 
 
 def _label(result: Dict[str, Any]) -> str:
@@ -958,6 +998,17 @@ def markdown(result: Dict[str, Any], baseline: Optional[Dict[str, Any]] = None, 
         if baseline and key in baseline.get("studies", {}):
             out.append(_summary_line(names.get(key, key), "baseline", baseline["studies"][key]))
         out.append(_summary_line(names.get(key, key), "current" if baseline else _label(result), st))
+    out += ["", "Rates with their 95 % Wilson intervals."]
+    if baseline:
+        for key, st in result["studies"].items():
+            b = baseline.get("studies", {}).get(key, {})
+            if "rows" not in st or "rows" not in b:
+                continue
+            c = paired_changes(st["rows"], b["rows"])
+            out[-1] += (f" {names.get(key, key)}, sequence by sequence against the baseline: {c['changed']} of "
+                        f"{c['matched']} changed outcome ({c['to_right']} became right, {c['from_right']} stopped "
+                        f"being right); unflagged wrong {c['new_wrong_no_flag']} new, "
+                        f"{c['gone_wrong_no_flag']} gone.")
     out.append("")
     for key, st in result["studies"].items():
         if "summary" not in st:
