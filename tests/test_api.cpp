@@ -210,3 +210,54 @@ TEST(Api, RunTensorArgumentErrors) {
     std::vector<float> big(64 * 96, 0.5f), bigout(2 * 64 * 96);
     EXPECT_EQ(venseg_session_run_tensor(s.get(), big.data(), 1, 1, 64, 96, 0, bigout.data()), VENSEG_OK);
 }
+
+TEST(Api, FlipAverageIsTheMeanOfTheFrameAndItsMirror) {
+    auto m = tiny();
+    venseg_options *raw = nullptr;
+    ASSERT_EQ(venseg_options_create(&raw), VENSEG_OK);
+    OptionsPtr o(raw);
+    int64_t lo = -1, hi = -1, fallback = -1;
+    ASSERT_EQ(venseg_session_config_bounds(VENSEG_OPT_FLIP_AVERAGE, &lo, &hi, &fallback), VENSEG_OK);
+    EXPECT_EQ(lo, 0);
+    EXPECT_EQ(hi, 1);
+    EXPECT_EQ(fallback, 0);
+    EXPECT_EQ(venseg_options_set(o.get(), VENSEG_OPT_FLIP_AVERAGE, 2), VENSEG_E_INVALID_ARGUMENT);
+    ASSERT_EQ(venseg_options_set(o.get(), VENSEG_OPT_BACKEND, VENSEG_BACKEND_REFERENCE), VENSEG_OK);
+    auto plain = make_session(m.get(), o.get());
+    ASSERT_EQ(venseg_options_set(o.get(), VENSEG_OPT_FLIP_AVERAGE, 1), VENSEG_OK);
+    auto both = make_session(m.get(), o.get());
+    ASSERT_TRUE(plain && both);
+    int64_t v = -1;
+    EXPECT_EQ(venseg_session_get(both.get(), VENSEG_OPT_FLIP_AVERAGE, &v), VENSEG_OK);
+    EXPECT_EQ(v, 1);
+    // a lopsided frame: a bright bar on the left, a gradient, a dark disc on the right
+    const int w = 48, h = 40, k = 2;
+    std::vector<uint8_t> frame(w * h), mirror(w * h);
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            const int dx = x - 34, dy = y - 20;
+            uint8_t g = static_cast<uint8_t>(60 + 2 * x + (x < 8 ? 120 : 0));
+            if (dx * dx + dy * dy < 64) g = 5;
+            frame[y * w + x] = g;
+        }
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) mirror[y * w + x] = frame[y * w + (w - 1 - x)];
+    std::vector<float> p(k * w * h), pm(k * w * h), pb(k * w * h);
+    std::vector<uint8_t> mask(w * h);
+    ASSERT_EQ(venseg_segment(plain.get(), frame.data(), VENSEG_PIXEL_GRAY8, w, h, w, mask.data(), w, p.data(), w),
+              VENSEG_OK);
+    ASSERT_EQ(venseg_segment(plain.get(), mirror.data(), VENSEG_PIXEL_GRAY8, w, h, w, mask.data(), w, pm.data(), w),
+              VENSEG_OK);
+    ASSERT_EQ(venseg_segment(both.get(), frame.data(), VENSEG_PIXEL_GRAY8, w, h, w, mask.data(), w, pb.data(), w),
+              VENSEG_OK);
+    double worst = 0, spread = 0;
+    for (int c = 0; c < k; c++)
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                const size_t i = (size_t)(c * h + y) * w + x, j = (size_t)(c * h + y) * w + (w - 1 - x);
+                worst = std::max(worst, (double)std::fabs(pb[i] - 0.5f * (p[i] + pm[j])));
+                spread = std::max(spread, (double)std::fabs(p[i] - pm[j]));
+            }
+    EXPECT_LT(worst, 1e-5);
+    EXPECT_GT(spread, 1e-3) << "the two views differ, so the test can tell an average from either";
+}

@@ -33,6 +33,13 @@ VENSEG_API venseg_status venseg_session_run_tensor(venseg_session *session, cons
  */
 #define VENSEG_OPT_ALLOW_TF32 ((venseg_option)1000)
 
+/*
+ * Experimental option key: 1 segments each frame and its mirror image (left-right) and
+ * averages the two probability maps (test-time augmentation): twice the network's cost
+ * per frame. Default 0. Added after 0.5.0; docs/tracking.md has what it did to the verdicts.
+ */
+#define VENSEG_OPT_FLIP_AVERAGE ((venseg_option)1001)
+
 /* The spatial stride the input height and width must be multiples of. */
 VENSEG_API venseg_status venseg_model_input_multiple(const venseg_model *model, int32_t *multiple);
 

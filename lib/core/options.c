@@ -17,6 +17,7 @@ static const option_spec specs[] = {
     {VENSEG_OPT_MIN_INSTANCE_AREA, "VENSEG_OPT_MIN_INSTANCE_AREA", 0, INT64_C(1) << 40, 16},
     {VENSEG_OPT_THRESHOLD_PERMILLE, "VENSEG_OPT_THRESHOLD_PERMILLE", 0, 999, 0},
     {VENSEG_OPT_ALLOW_TF32, "VENSEG_OPT_ALLOW_TF32", 0, 1, 0},
+    {VENSEG_OPT_FLIP_AVERAGE, "VENSEG_OPT_FLIP_AVERAGE", 0, 1, 0},
 };
 
 static const option_spec *find_spec(venseg_option key)
@@ -36,7 +37,9 @@ int64_t *vs_option_slot(vs_option_values *v, venseg_option key)
     case VENSEG_OPT_MIN_INSTANCE_AREA: return &v->min_instance_area;
     case VENSEG_OPT_THRESHOLD_PERMILLE: return &v->threshold_permille;
     }
-    if (key == VENSEG_OPT_ALLOW_TF32) return &v->allow_tf32; /* experimental: not in the enum */
+    /* experimental: not in the enum */
+    if (key == VENSEG_OPT_ALLOW_TF32) return &v->allow_tf32;
+    if (key == VENSEG_OPT_FLIP_AVERAGE) return &v->flip_average;
     return NULL;
 }
 

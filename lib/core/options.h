@@ -11,7 +11,8 @@ typedef struct vs_option_values {
     int64_t device;
     int64_t min_instance_area;
     int64_t threshold_permille;
-    int64_t allow_tf32; /* VENSEG_OPT_ALLOW_TF32 (experimental) */
+    int64_t allow_tf32;   /* VENSEG_OPT_ALLOW_TF32 (experimental) */
+    int64_t flip_average; /* VENSEG_OPT_FLIP_AVERAGE (experimental) */
 } vs_option_values;
 
 void vs_option_defaults(vs_option_values *v);

@@ -32,8 +32,8 @@ struct venseg_session {
     int roi_x, roi_y, roi_w, roi_h; /* roi_w == 0: whole frame */
     double spacing_x, spacing_y;    /* 0: unknown */
     /* grown on demand, reused across frames */
-    float *tensor, *logits, *roi_probs;
-    size_t tensor_cap, logits_cap, roi_probs_cap;
+    float *tensor, *logits, *mirror_logits, *roi_probs; /* mirror_logits: VENSEG_OPT_FLIP_AVERAGE */
+    size_t tensor_cap, logits_cap, mirror_logits_cap, roi_probs_cap;
     uint8_t *roi_labels;
     vs_regions regions; /* of the last segmented frame's ROI, read by the tracker too */
     venseg_instance *instances;
@@ -131,6 +131,7 @@ void venseg_session_free(venseg_session *s)
     if (s->batched.plan) s->backend->plan_free(s->batched.plan);
     free(s->tensor);
     free(s->logits);
+    free(s->mirror_logits);
     free(s->roi_probs);
     free(s->roi_labels);
     vs_regions_free(&s->regions);
@@ -344,6 +345,37 @@ static venseg_status label_roi(venseg_session *s, const roi_grid *r)
 
 const vs_regions *vs_session_regions(const venseg_session *s) { return &s->regions; }
 
+static void mirror_rows(float *planes, int n_planes, int h, int w)
+{
+    for (int p = 0; p < n_planes; p++)
+        for (int y = 0; y < h; y++) {
+            float *row = planes + ((size_t)p * h + y) * w;
+            for (int a = 0, b = w - 1; a < b; a++, b--) {
+                const float t = row[a];
+                row[a] = row[b];
+                row[b] = t;
+            }
+        }
+}
+
+/* VENSEG_OPT_FLIP_AVERAGE: s->logits (probabilities of s->tensor) become the mean of
+ * theirs and those of the mirrored input, mirrored back. s->tensor is left mirrored. */
+static venseg_status add_mirror_view(venseg_session *s, const char *fn)
+{
+    const venseg_model *m = s->model;
+    const int h = m->in_height, w = m->in_width;
+    const size_t plane = (size_t)h * w, n = plane * m->n_classes;
+    if (!reserve((void **)&s->mirror_logits, &s->mirror_logits_cap, n, sizeof(float)))
+        return vs_fail(VENSEG_E_OUT_OF_MEMORY, "%s: out of memory for the mirrored view", fn);
+    mirror_rows(s->tensor, m->in_channels, h, w);
+    venseg_status st = forward(s, &s->single, s->tensor, 1, h, w, s->mirror_logits);
+    if (st) return st;
+    activate(m, s->mirror_logits, plane);
+    mirror_rows(s->mirror_logits, m->n_classes, h, w);
+    for (size_t i = 0; i < n; i++) s->logits[i] = 0.5f * (s->logits[i] + s->mirror_logits[i]);
+    return VENSEG_OK;
+}
+
 /* The ROI of a width x height frame (its pixels at *bpp bytes each) at grid g (NULL: the
  * frame itself) segmented: the session's probabilities, labels, regions and instances. */
 static venseg_status segment_roi(venseg_session *s, const char *fn, const void *pixels, venseg_pixel_format format,
@@ -390,6 +422,7 @@ static venseg_status segment_roi(venseg_session *s, const char *fn, const void *
     st = forward(s, &s->single, s->tensor, 1, m->in_height, m->in_width, s->logits);
     if (st) return st;
     activate(m, s->logits, net_plane);
+    if (s->opts.flip_average && (st = add_mirror_view(s, fn))) return st;
     /* back to the ROI's cells: the frame's pixels, or the grid's (the full-size maps are never made) */
     if (r->w != r->fw || r->h != r->fh) vs_mapping_init(&map, r->w, r->h, m->in_width, m->in_height, m->letterbox);
     if (vs_maps_to_frame(s->logits, m->n_classes, &map, s->roi_probs))

@@ -154,6 +154,8 @@ def test_experimental_option_by_name():
     assert o.get(1000) == 0
     _raises("VENSEG_E_INVALID_ARGUMENT", o.set, "allow_tf32", 2)  # range checked in C
     o.close()
+    assert vn.EXPERIMENTAL_OPTIONS["flip_average"] == 1001
+    assert vn.Options(flip_average=1).get("flip_average") == 1
 
 
 # ------------------------------------------------------------------ model

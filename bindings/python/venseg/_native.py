@@ -101,7 +101,8 @@ PHANTOM_KEYS = {k.name.lower(): int(k) for k in PhantomKey}
 THROMBUS = {k.name.lower(): int(k) for k in Thrombus}
 
 #: Experimental option keys (venseg_experimental.h macros, keys >= 1000, no ABI promise)
-#: by their short names: {"allow_tf32": 1000}; Options and Session.get take these names too.
+#: by their short names: {"allow_tf32": 1000, "flip_average": 1001}; Options and Session.get
+#: take these names too.
 EXPERIMENTAL_OPTIONS = {k[len("VENSEG_OPT_"):].lower(): int(getattr(_lib, k)) for k in dir(_lib)
                         if k.startswith("VENSEG_OPT_") and k[len("VENSEG_OPT_"):] not in Option.__members__}
 OPT_ALLOW_TF32 = EXPERIMENTAL_OPTIONS["allow_tf32"]
@@ -314,7 +315,8 @@ def _frame_arg(frame, bgr: bool) -> Tuple[np.ndarray, int]:
 class Options:
     """Session options (venseg_session_config; ABI 1 name venseg_options). Keys: Option
     members or names ('backend', 'precision', 'threads'/'num_threads', 'device', 'min_instance_area',
-    'threshold_permille'), experimental keys by name ('allow_tf32': GPU backends may run
+    'threshold_permille'), experimental keys by name ('flip_average': average each frame's maps
+    with its mirror image's; 'allow_tf32': GPU backends may run
     fp32 convolutions on TF32 tensor cores) or number; backend and precision values may be
     names ('onednn', 'bf16')."""
 

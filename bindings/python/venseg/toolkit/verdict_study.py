@@ -195,14 +195,15 @@ def summarise(rows: Sequence[dict]) -> Dict[str, Any]:
 # ------------------------------------------------------------------ library objects
 
 def make_session(model, backend: str = "auto", precision: str = "fp32", threads: int = 2,
-                 calibration_frames: Iterable[np.ndarray] = ()):
+                 calibration_frames: Iterable[np.ndarray] = (), flip_average: bool = False):
     """A Session of model; precision 'int8' uses the model's stored int8 ranges, or, for a
     model without them, calibrates on calibration_frames first (experimental
-    venseg_calibration_*)."""
+    venseg_calibration_*). flip_average: the experimental VENSEG_OPT_FLIP_AVERAGE."""
     vn = _vn()
+    extra = {"options": {"flip_average": 1}} if flip_average else {}
     if precision == "int8":
         try:
-            return vn.Session(model, threads=threads, backend=backend, precision=precision)
+            return vn.Session(model, threads=threads, backend=backend, precision=precision, **extra)
         except vn.VensegError as exc:
             if exc.status != "VENSEG_E_UNSUPPORTED":
                 raise
@@ -211,8 +212,8 @@ def make_session(model, backend: str = "auto", precision: str = "fp32", threads:
             cal.add_frame(f)
         if not len(cal):
             raise ValueError("int8 needs calibration frames")
-        return vn.Session(model, threads=threads, backend=backend, precision=precision, calibration=cal)
-    return vn.Session(model, threads=threads, backend=backend, precision=precision)
+        return vn.Session(model, threads=threads, backend=backend, precision=precision, calibration=cal, **extra)
+    return vn.Session(model, threads=threads, backend=backend, precision=precision, **extra)
 
 
 def make_tracker(spacing_mm: float, fps: float, stride: int, medial_side: int,
@@ -877,7 +878,7 @@ def run_study(model_path: str, data_root: str = DEFAULT_DATA, split_path: str = 
               phantom: int = 100, real: bool = True, real_limit: int = 0, kinds: Sequence[str] = KINDS,
               flowave: bool = True, stride: int = 2, seed: int = 0, backend: str = "auto",
               precision: str = "fp32", threads: int = 2, phantom_frames: int = 180, baseline_s: float = 2.5,
-              cache_dir: Optional[str] = None, log=None) -> Dict[str, Any]:
+              cache_dir: Optional[str] = None, log=None, flip_average: bool = False) -> Dict[str, Any]:
     """Runs the studies; the result dict (what --out writes)."""
     vn = _vn()
     say = log or (lambda *a: None)
@@ -887,7 +888,7 @@ def run_study(model_path: str, data_root: str = DEFAULT_DATA, split_path: str = 
         for s in (11, 12, 13, 14):
             ph = _Phantom({"seed": s, "width": 256, "height": 256, "frames": 60})
             cal_frames += [ph.frame(i)[0] for i in (0, 25, 40)]
-    session = make_session(model, backend, precision, threads, cal_frames)
+    session = make_session(model, backend, precision, threads, cal_frames, flip_average)
     result: Dict[str, Any] = {
         "format": "venseg-verdict-study-1",
         "library": vn.version(), "build": vn.build_info(), "model": os.path.relpath(model_path, REPO)
@@ -1114,6 +1115,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="session precision [fp32]; int8 uses the model's stored ranges (a model without "
                         "them is calibrated on 12 phantom frames of training-range seeds)")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--flip-average", action="store_true",
+                   help="segment each frame and its mirror image and average them (VENSEG_OPT_FLIP_AVERAGE)")
     p.add_argument("--out", default=DEFAULT_OUT, help="JSON result [benchmarks/results/verdict-study.json]")
     p.add_argument("--markdown", help="also write the tables to this file")
     p.add_argument("--doc", help=f"replace the {BEGIN} ... {END} block of this file with the tables")
@@ -1135,7 +1138,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     t0 = time.perf_counter()
     res = run_study(a.model, a.data_root, a.split, a.phantom, not a.no_real, a.real_limit, a.kinds,
                     not a.no_flowave, a.stride, a.seed, a.backend, a.precision, a.threads, a.phantom_frames,
-                    a.baseline_s, a.cache, log=None if a.quiet else (lambda m: print(m, flush=True)))
+                    a.baseline_s, a.cache, log=None if a.quiet else (lambda m: print(m, flush=True)),
+                    flip_average=a.flip_average)
     res["seconds_total"] = time.perf_counter() - t0
     if a.note:
         res["note"] = a.note
