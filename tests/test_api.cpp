@@ -230,6 +230,8 @@ TEST(Api, FlipAverageIsTheMeanOfTheFrameAndItsMirror) {
     int64_t v = -1;
     EXPECT_EQ(venseg_session_get(both.get(), VENSEG_OPT_FLIP_AVERAGE, &v), VENSEG_OK);
     EXPECT_EQ(v, 1);
+    EXPECT_NE(std::string(venseg_session_describe(both.get())).find("mirror image"), std::string::npos);
+    EXPECT_EQ(std::string(venseg_session_describe(plain.get())).find("mirror image"), std::string::npos);
     // a lopsided frame: a bright bar on the left, a gradient, a dark disc on the right
     const int w = 48, h = 40, k = 2;
     std::vector<uint8_t> frame(w * h), mirror(w * h);

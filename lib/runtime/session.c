@@ -39,7 +39,8 @@ struct venseg_session {
     venseg_instance *instances;
     int n_instances, instances_cap;
     double *value_max; /* int8 activation ranges per graph value */
-    char auto_note[448]; /* AUTO: the precision it chose and why; why a preferred backend was passed over */
+    char auto_note[448]; /* AUTO: the precision it chose and why; why a preferred backend was passed over;
+                          * FLIP_AVERAGE */
     char description[640];
 };
 
@@ -114,6 +115,11 @@ static venseg_status create(const venseg_model *model, const venseg_options *opt
     }
     snprintf(s->auto_note, sizeof s->auto_note, "%s%s%s%s", why[0] ? "auto precision: " : "", why,
              why[0] && backend_note[0] ? "; " : "", backend_note);
+    if (s->opts.flip_average) {
+        const size_t used = strlen(s->auto_note);
+        snprintf(s->auto_note + used, sizeof s->auto_note - used, "%seach frame averaged with its mirror image (2 passes)",
+                 used ? "; " : "");
+    }
     s->threads = vs_resolve_threads(s->opts.num_threads);
     s->model = (venseg_model *)model; /* the model is immutable; the count is its only mutable part */
     vs_model_retain(s->model);

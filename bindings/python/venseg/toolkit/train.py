@@ -433,13 +433,14 @@ def recipe_string(args) -> str:
     low = getattr(args, "low_confidence_weight", D.DEFAULT_LOW_WEIGHT)
     thr = getattr(args, "thrombus_weight", 1.0)
     over = getattr(args, "thrombus_oversample", 1.0)
+    drawn = "" if over == 1.0 else f" (frames with a thrombus drawn {over:g}x as often)"
     return (f"venseg.toolkit.train: {arch} {init}, input "
             f"{args.size[0]}x{args.size[1]} letterbox grey, loss BCE + log-Dice (partial "
             f"labels, low-confidence calls weight {low:g}"
             f"{'' if thr == 1.0 else f', phantom thrombus weight {thr:g}'}), Adam lr {args.lr:g} {args.schedule} "
             f"(warm-up {args.warmup} steps), "
             f"batch {args.batch}, {args.epochs} epochs x {args.samples_per_epoch or 'all'} "
-            f"samples{'' if over == 1.0 else f' (frames with a thrombus drawn {over:g}x as often)'}, augmentation {args.aug}, seed {args.seed}, early stopping patience "
+            f"samples{drawn}, augmentation {args.aug}, seed {args.seed}, early stopping patience "
             f"{args.patience} on mean validation Dice")
 
 
