@@ -494,21 +494,19 @@ static int track_split(venseg_tracker *t, int32_t *cur, const vs_regions *rg, co
  * touch (a vein beside its artery). One vessel labelled half one, half the other meets the
  * other label along a chord, a large part of its outline; the real-frame and phantom
  * frames measured in docs/tracking.md (Method, step 2) put pairs at a contact of 7-15 %
- * of the outline and one vessel in two labels at 16-84 %, hence the limit. Each part must be confidently labelled and of vessel size. */
+ * of the outline and one vessel in two labels at 16-84 %, hence the limit. Each part must
+ * be confidently labelled and of vessel size. */
 enum { LABEL_SPLIT_MAX_CONTACT_PCT = 15, LABEL_SPLIT_MIN_SHARE_PCT = 5, LABEL_SPLIT_MIN_PROB_PCT = 80 };
 
 /* Mean probability of a region's label over its pixels; 1 for pushed masks (no probabilities). */
 static double region_mean_prob(const vs_region *r) { return r->prob > 0 ? r->prob / (double)r->area : 1.0; }
 
-/* c: a component holding both labels; region r belongs to component root_cand[root[r]]. */
+/* c: a component holding both labels, lab_area its artery [0] and vein [1] px; region r
+ * belongs to component root_cand[root[r]]. */
 static int label_split(int32_t *cur, const vs_regions *rg, const int32_t *root, const int32_t *root_cand, int c,
-                       int *n_cand, int min_area, int art, int vein)
+                       const int64_t lab_area[2], int *n_cand, int min_area, int art, int vein)
 {
     const int rw = rg->w, rh = rg->h;
-    int64_t lab_area[2] = {0, 0};
-    for (int r = 0; r < rg->count; r++)
-        if (root_cand[root[r]] == c) lab_area[rg->items[r].label == vein] += rg->items[r].area;
-    if (!lab_area[0] || !lab_area[1]) return 1;
     const int minority = lab_area[1] < lab_area[0] ? vein : art;
     const int64_t whole = lab_area[0] + lab_area[1], rest = lab_area[minority != vein];
     if (rest < min_area) return 1;
@@ -695,10 +693,10 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
         kept_root[pos] = i;
     }
     for (int c = 0; c < n_cand; c++) root_cand[kept_root[c]] = c;
-    /* which components hold both labels (only those can be split by label) */
-    int label_mix[VS_MAX_CANDIDATES] = {0};
+    /* each component's artery and vein px (only one holding both can be split by label) */
+    int64_t label_area[VS_MAX_CANDIDATES][2] = {{0}};
     for (int i = 0; i < n_reg; i++)
-        if (root_cand[root[i]] >= 0) label_mix[root_cand[root[i]]] |= rg->items[i].label == vein ? 2 : 1;
+        if (root_cand[root[i]] >= 0) label_area[root_cand[root[i]]][rg->items[i].label == vein] += rg->items[i].area;
     for (int c = 0; c < n_cand; c++) {
         cands[c].area = 0;
         cands[c].x0 = rw, cands[c].y0 = rh, cands[c].x1 = -1, cands[c].y1 = -1;
@@ -726,8 +724,8 @@ static venseg_status track_regions(venseg_tracker *t, const char *fn, const vs_r
     const int n_whole = n_cand;
     for (int c = 0; c < n_whole; c++) {
         int parts = t->n_recs > 0 ? track_split(t, cur, rg, g, cands, c, &n_cand) : 1;
-        if (parts < 2 && label_mix[c] == 3)
-            parts = label_split(cur, rg, root, root_cand, c, &n_cand, min_area, art, vein);
+        if (parts < 2 && label_area[c][0] && label_area[c][1])
+            parts = label_split(cur, rg, root, root_cand, c, label_area[c], &n_cand, min_area, art, vein);
         if (parts < 2) parts = neck_split(cur, rw, cands, c, &n_cand, min_area);
         merged |= parts > 1;
     }
