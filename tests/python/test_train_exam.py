@@ -230,12 +230,15 @@ def test_pretrain_resume_equals_straight_run_and_init(tmp_path):
                    "--base-channels", "4", "--depth", "2", "--size", "32", "32", "--batch",
                    "2", "--epochs", "1", "--samples-per-epoch", "4", "--warmup", "1",
                    "--threads", "1", "--no-progress", "--init", os.path.join(out, "best.pt"),
-                   "--out", tuned]) == 0
+                   "--thrombus-oversample", "2", "--out", tuned]) == 0
     args = json.load(open(os.path.join(tuned, "history.json")))["args"]
     assert T.is_training_checkpoint(os.path.join(out, "best.pt"))
     assert not T.is_training_checkpoint(os.path.join(straight, "pretrained.pt"))
     assert "fine-tuned from an earlier training run (best.pt)" in T.recipe_string(type("A", (), args)())
     assert "--init PARENT/best.pt" in MC.train_command(args)
+    # every option of the run is in the card's command
+    assert "drawn 2x as often" in T.recipe_string(type("A", (), args)())
+    assert "--thrombus-oversample 2" in MC.train_command(args)
 
 
 def test_masking_and_restoration_loss():

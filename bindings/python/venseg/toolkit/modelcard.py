@@ -854,6 +854,8 @@ def train_command(args: dict) -> str:
                      + (" --phantom-exam" if args.get("phantom_exam") else ""))
     if args.get("thrombus_weight", 1.0) != 1.0:
         parts.append(f"--thrombus-weight {args['thrombus_weight']:g}")
+    if args.get("thrombus_oversample", 1.0) != 1.0:
+        parts.append(f"--thrombus-oversample {args['thrombus_oversample']:g}")
     parts.append(f"--threads {args.get('threads') or 0}" + (" --channels-last" if args.get(
         "channels_last") else "") + " --out RUN")
     return " \\\n    ".join(parts)
